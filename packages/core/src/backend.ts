@@ -1,0 +1,58 @@
+import { WsError } from './errors.js'
+import type { Task, TranscriptResult } from './types.js'
+import { WHISPER_SAMPLE_RATE } from './types.js'
+
+export interface TranscribeOptions {
+  /** Text that precedes the audio: Whisper's `initial_prompt`. */
+  initialPrompt?: string
+  /** ISO 639-1 language code; omitted means the model detects it (multilingual models). */
+  language?: string
+  task?: Task
+  /** Ask for per-word timestamps in `segments[].words`. */
+  wordTimestamps?: boolean
+  signal?: AbortSignal
+}
+
+/**
+ * A Whisper inference engine. Implementations: `@ws/backend-whispercpp` (in-process),
+ * `@ws/backend-faster` (a Python worker). Every implementation passes the conformance suite
+ * in `@ws/core/testing`.
+ *
+ * Contract:
+ * - `loadModel` takes a model name (`"tiny.en"`) or a path; an unknown model rejects with
+ *   `model_not_found`, a broken one with `model_load_failed`.
+ * - `transcribe` takes mono audio at {@link WHISPER_SAMPLE_RATE}; other rates reject with
+ *   `unsupported_sample_rate`, empty or non-finite audio with `invalid_audio`, a call before
+ *   `loadModel` with `model_not_loaded`, an aborted signal with `aborted`. Times in the result
+ *   are seconds from the start of `audio`. Several calls may be in flight at once.
+ * - Inference never blocks the event loop.
+ * - `close` releases everything and is idempotent; later calls reject with `closed`.
+ */
+export interface WhisperBackend {
+  readonly name: string
+  loadModel(model: string): Promise<void>
+  transcribe(audio: Float32Array, sampleRate: number, options?: TranscribeOptions): Promise<TranscriptResult>
+  close(): Promise<void>
+}
+
+/**
+ * Checks the audio a backend is given, so every backend rejects bad input the same way.
+ * Throws {@link WsError} `unsupported_sample_rate` or `invalid_audio`.
+ */
+export function validateTranscribeInput(audio: unknown, sampleRate: number): asserts audio is Float32Array {
+  if (sampleRate !== WHISPER_SAMPLE_RATE) {
+    throw new WsError(
+      'unsupported_sample_rate',
+      `Backends take ${WHISPER_SAMPLE_RATE} Hz audio, got ${sampleRate} Hz; resample first (see resample())`,
+    )
+  }
+  if (!(audio instanceof Float32Array)) {
+    throw new WsError('invalid_audio', 'Audio must be a Float32Array of mono samples')
+  }
+  if (audio.length === 0) throw new WsError('invalid_audio', 'Audio is empty')
+  for (let i = 0; i < audio.length; i++) {
+    if (!Number.isFinite(audio[i])) {
+      throw new WsError('invalid_audio', `Audio sample ${i} is not a finite number`)
+    }
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * `@ws/core`: real-time Whisper transcription without runtime dependencies.
+ * Backends (`@ws/backend-*`) and VADs (`@ws/vad-*`) plug into the contracts defined here.
+ */
+
+export * from './audio/energy.js'
+export * from './audio/g711.js'
+export * from './audio/pcm.js'
+export * from './audio/resample.js'
+export { SampleBuffer } from './audio/sample-buffer.js'
+export * from './audio/wav.js'
+export * from './backend.js'
+export * from './errors.js'
+export * from './logger.js'
+export * from './protocol/events.js'
+export * from './protocol/messages.js'
+export * from './protocol/validate.js'
+export { EventQueue } from './session/event-queue.js'
+export * from './session/streaming-session.js'
+export * from './strategies/context.js'
+export * from './strategies/local-agreement.js'
+export * from './strategies/strategy.js'
+export * from './text/normalize.js'
+export * from './text/repetition.js'
+export * from './text/wer.js'
+export * from './text/words.js'
+export * from './types.js'
+export * from './vad/detect.js'
+export * from './vad/segmenter.js'
+export * from './vad.js'

@@ -1,0 +1,41 @@
+import type { SessionEvent } from '../session/streaming-session.js'
+import type { ServerMessage } from './messages.js'
+import { errorMessage } from './validate.js'
+
+/** The protocol message for a session event. */
+export function sessionEventToMessage(event: SessionEvent): ServerMessage {
+  switch (event.type) {
+    case 'partial':
+      return {
+        type: 'partial',
+        utterance_id: event.utteranceId,
+        text: event.text,
+        stable: event.stable,
+        unstable: event.unstable,
+        audio_start: event.audioStart,
+        audio_end: event.audioEnd,
+        processing_time_ms: event.processingTimeMs,
+      }
+    case 'final':
+      return {
+        type: 'final',
+        utterance_id: event.utteranceId,
+        text: event.text,
+        segments: event.segments,
+        language: event.language,
+        audio_start: event.audioStart,
+        audio_end: event.audioEnd,
+        processing_time_ms: event.processingTimeMs,
+        reason: event.reason,
+      }
+    case 'speech_start':
+    case 'speech_end':
+      return { type: event.type, t: event.t }
+    case 'error':
+      return errorMessage(event.error, {
+        ...(event.utteranceId !== undefined ? { utterance_id: event.utteranceId } : {}),
+        ...(event.audioStart !== undefined ? { audio_start: event.audioStart } : {}),
+        ...(event.audioEnd !== undefined ? { audio_end: event.audioEnd } : {}),
+      })
+  }
+}

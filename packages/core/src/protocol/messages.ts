@@ -1,0 +1,136 @@
+import type { ErrorCode } from '../errors.js'
+import type { StrategyName } from '../strategies/strategy.js'
+import type { Segment, Task } from '../types.js'
+
+/**
+ * Wire protocol v1 (JSON text frames with snake_case fields, plus binary audio frames).
+ * Endpoint: `ws://HOST:PORT/ws/transcribe/{prompt|context|hybrid|agreement}`.
+ */
+export const PROTOCOL_VERSION = 1
+
+export const ENCODINGS = ['pcm_s16le', 'pcm_f32le'] as const
+export type Encoding = (typeof ENCODINGS)[number]
+
+/** `server`: the server's VAD ends utterances; `client`: the client sends `vad_end`; `off`: only `end` and the length limit do. */
+export const VAD_MODES = ['server', 'client', 'off'] as const
+export type VadMode = (typeof VAD_MODES)[number]
+
+/** Session options, as query parameters or a `config` message. */
+export interface SessionConfig {
+  language?: string
+  sample_rate?: number
+  encoding?: Encoding
+  vad?: VadMode
+  partial_interval_ms?: number
+  word_timestamps?: boolean
+  task?: Task
+}
+
+export const DEFAULT_SESSION_CONFIG = {
+  sample_rate: 16_000,
+  encoding: 'pcm_s16le',
+  vad: 'server',
+  partial_interval_ms: 500,
+  word_timestamps: false,
+  task: 'transcribe',
+} as const satisfies SessionConfig
+
+// ---- client → server --------------------------------------------------------------------
+
+/** Audio as base64 of float32 little-endian samples (the seeds' form; binary frames are faster). */
+export interface AudioFrameMessage {
+  type: 'audio_frame'
+  audio: string
+  sample_rate?: number
+}
+export interface ConfigMessage extends SessionConfig {
+  type: 'config'
+}
+export interface VadEndMessage {
+  type: 'vad_end'
+}
+export interface CancelMessage {
+  type: 'cancel'
+}
+export interface KeepaliveMessage {
+  type: 'keepalive'
+}
+export interface EndMessage {
+  type: 'end'
+}
+export type ClientMessage =
+  | AudioFrameMessage
+  | ConfigMessage
+  | VadEndMessage
+  | CancelMessage
+  | KeepaliveMessage
+  | EndMessage
+
+// ---- server → client --------------------------------------------------------------------
+
+export interface ReadyMessage {
+  type: 'ready'
+  session_id: string
+  strategy: StrategyName
+  backend: string
+  model: string
+  sample_rate: number
+  protocol_version?: number
+}
+export interface PartialMessage {
+  type: 'partial'
+  utterance_id: number
+  text: string
+  stable: string
+  unstable: string
+  audio_start: number
+  audio_end: number
+  processing_time_ms: number
+  /** Seconds of audio the server has received but not yet transcribed. */
+  lag_s?: number
+}
+export interface FinalMessage {
+  type: 'final'
+  utterance_id: number
+  text: string
+  segments: Segment[]
+  language: string
+  audio_start: number
+  audio_end: number
+  processing_time_ms: number
+  reason?: 'vad_end' | 'speech_end' | 'max_length' | 'end'
+}
+export interface SpeechStartMessage {
+  type: 'speech_start'
+  t: number
+}
+export interface SpeechEndMessage {
+  type: 'speech_end'
+  t: number
+}
+export interface ErrorMessage {
+  type: 'error'
+  code: ErrorCode
+  message: string
+  retryable?: boolean
+  utterance_id?: number
+  audio_start?: number
+  audio_end?: number
+}
+export type ServerMessage =
+  | ReadyMessage
+  | PartialMessage
+  | FinalMessage
+  | SpeechStartMessage
+  | SpeechEndMessage
+  | ErrorMessage
+
+/** WebSocket close codes the server uses. */
+export const CLOSE_CODES = {
+  normal: 1000,
+  goingAway: 1001,
+  policyViolation: 1008,
+  messageTooBig: 1009,
+  internalError: 1011,
+  tryAgainLater: 1013,
+} as const

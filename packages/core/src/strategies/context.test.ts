@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest'
+import type { Segment } from '../types.js'
+import { dropContext } from './context.js'
+
+const w = (start: number, end: number, text: string) => ({ start, end, text })
+
+describe('dropContext', () => {
+  // 1 s of context ("was the end") then new audio ("and now the start of it").
+  const segments: Segment[] = [
+    { start: 0, end: 0.6, text: 'was the', words: [w(0, 0.3, 'was'), w(0.3, 0.6, 'the')] },
+    {
+      start: 0.6,
+      end: 2.0,
+      text: 'end. And now the',
+      words: [w(0.6, 0.95, 'end.'), w(1.1, 1.3, 'And'), w(1.3, 1.6, 'now'), w(1.6, 2.0, 'the')],
+    },
+    {
+      start: 2.0,
+      end: 2.8,
+      text: 'start of it.',
+      words: [w(2.0, 2.4, 'start'), w(2.4, 2.6, 'of'), w(2.6, 2.8, 'it.')],
+    },
+  ]
+
+  it('drops segments and words inside the context and shifts times back', () => {
+    const out = dropContext(segments, 1.0)
+    expect(out.map((s) => s.text)).toEqual(['And now the', 'start of it.'])
+    expect(out[0]!.words!.map((x) => x.text)).toEqual(['And', 'now', 'the'])
+    expect(out[0]!.start).toBeCloseTo(0.1, 9)
+    expect(out[0]!.words![0]!.start).toBeCloseTo(0.1, 9)
+    expect(out[1]).toMatchObject({ start: 1.0, end: expect.closeTo(1.8, 9) })
+    expect(out[1]!.words!.map((x) => [x.text, +x.start.toFixed(3), +x.end.toFixed(3)])).toEqual([
+      ['start', 1.0, 1.4],
+      ['of', 1.4, 1.6],
+      ['it.', 1.6, 1.8],
+    ])
+  })
+
+  it('keeps exactly the words after the context in a straddling segment', () => {
+    // The seed kept the whole straddling segment, repeating "end."
+    const out = dropContext(segments, 1.0)
+    const text = out.map((s) => s.text).join(' ')
+    expect(text).not.toContain('end')
+    expect(text.split(' ')).toEqual(['And', 'now', 'the', 'start', 'of', 'it.'])
+  })
+
+  it('decides a word that crosses the boundary by its middle', () => {
+    const crossing: Segment[] = [
+      { start: 0.5, end: 1.5, text: 'a b', words: [w(0.5, 1.2, 'a'), w(1.2, 1.5, 'b')] },
+    ]
+    expect(dropContext(crossing, 0.9)[0]!.text).toBe('b') // middle of "a" is 0.85 < 0.9
+    expect(dropContext(crossing, 0.8)[0]!.text).toBe('a b')
+  })
+
+  it('splits a straddling segment without words by an even estimate', () => {
+    const noWords: Segment[] = [{ start: 0, end: 2, text: 'one two three four' }]
+    const out = dropContext(noWords, 1)
+    expect(out).toHaveLength(1)
+    expect(out[0]!.text).toBe('three four')
+    expect(out[0]!.words).toBeUndefined()
+  })
+
+  it('changes nothing without context', () => {
+    expect(dropContext(segments, 0)).toEqual(segments)
+  })
+})

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest'
+import { concatFloat32 } from '../audio/pcm.js'
+import { FakeBackend } from '../testing/fake-backend.js'
+import { SyntheticVoice } from '../testing/synthetic-voice.js'
+import { TEST_VOCABULARY } from '../testing/vocabulary.js'
+import { wordErrorRate } from '../text/wer.js'
+import { createStrategy } from './strategy.js'
+
+const voice = new SyntheticVoice({ vocabulary: TEST_VOCABULARY })
+
+async function backend() {
+  const b = new FakeBackend({ voice })
+  await b.loadModel('fake')
+  return b
+}
+
+describe('boundary strategies', () => {
+  const first = voice.speak('the quick brown fox jumps', 0, 200)
+  const second = voice.speak('over the lazy dog', 100, 200)
+
+  it('prompt: passes the previous final as the initial prompt', async () => {
+    const b = await backend()
+    const s = createStrategy('prompt', { backend: b })
+    const one = await s.utterance().final(first.audio)
+    expect(one.text).toBe('the quick brown fox jumps')
+    expect(b.calls[0]!.options.initialPrompt).toBeUndefined()
+    const two = await s.utterance().final(second.audio)
+    expect(b.calls[1]!.options.initialPrompt).toBe('the quick brown fox jumps')
+    expect(two.text).toBe('over the lazy dog')
+  })
+
+  it('context: prepends the previous tail and drops exactly its words, with times of the new audio', async () => {
+    const b = await backend()
+    const s = createStrategy('context', { backend: b, contextMs: 1000, wordTimestamps: true })
+    await s.utterance().final(first.audio)
+    const two = await s.utterance().final(second.audio)
+    // The backend heard 1 s of the first utterance in front of the second ...
+    expect(b.calls[1]!.samples).toBe(16_000 + second.audio.length)
+    expect(b.calls[1]!.options.initialPrompt).toBeUndefined()
+    // ... and none of it comes back, while every new word does, at its own time.
+    expect(two.text).toBe('over the lazy dog')
+    const words = two.segments.flatMap((seg) => seg.words ?? [])
+    expect(words.map((w) => w.text)).toEqual(['over', 'the', 'lazy', 'dog'])
+    words.forEach((w, i) => {
+      expect(w.start).toBeCloseTo(second.words[i]!.start, 1)
+      expect(w.end).toBeCloseTo(second.words[i]!.end, 1)
+    })
+  })
+
+  it('context: asks for word times to cut exactly, but returns none unless asked', async () => {
+    const b = await backend()
+    const s = createStrategy('context', { backend: b })
+    await s.utterance().final(first.audio)
+    const two = await s.utterance().final(second.audio)
+    expect(b.calls[1]!.options.wordTimestamps).toBe(true)
+    expect(two.segments.every((seg) => seg.words === undefined)).toBe(true)
+  })
+
+  it('hybrid: both prompt and context', async () => {
+    const b = await backend()
+    const s = createStrategy('hybrid', { backend: b })
+    await s.utterance().final(first.audio)
+    const two = await s.utterance().final(second.audio)
+    expect(b.calls[1]!.options.initialPrompt).toBe('the quick brown fox jumps')
+    expect(b.calls[1]!.samples).toBe(16_000 + second.audio.length)
+    expect(two.text).toBe('over the lazy dog')
+  })
+
+  it('partials do not change what the next utterance is given', async () => {
+    const b = await backend()
+    const s = createStrategy('hybrid', { backend: b })
+    const u = s.utterance()
+    await u.partial(first.audio.subarray(0, 8000))
+    await u.final(first.audio)
+    await s.utterance().partial(second.audio)
+    expect(b.calls[2]!.options.initialPrompt).toBe('the quick brown fox jumps')
+  })
+})
+
+describe('agreement strategy', () => {
+  it('commits stable words while the utterance grows and loses nothing at the final', async () => {
+    const b = await backend()
+    const s = createStrategy('agreement', { backend: b })
+    const speech = voice.speak('the quick brown fox jumps over the lazy dog and then runs away', 0, 300)
+    const u = s.utterance()
+    const stables: string[] = []
+    for (let end = 8000; end < speech.audio.length; end += 8000) {
+      const p = await u.partial(speech.audio.subarray(0, end))
+      stables.push(p.stable)
+    }
+    // Stable text only grows.
+    for (let i = 1; i < stables.length; i++) expect(stables[i]!.startsWith(stables[i - 1]!)).toBe(true)
+    expect(stables[stables.length - 1]!.split(' ').length).toBeGreaterThan(5)
+    const final = await u.final(speech.audio)
+    expect(wordErrorRate(speech.text, final.text).wer).toBe(0)
+    expect(final.unstable).toBe('')
+    // The next utterance is prompted with this one's text.
+    const next = voice.speak('into the forest')
+    await s.utterance().final(next.audio)
+    expect(b.calls[b.calls.length - 1]!.options.initialPrompt).toContain('runs away')
+  })
+
+  it('re-transcribes at the final only when audio arrived after the last partial', async () => {
+    const b = await backend()
+    const s = createStrategy('agreement', { backend: b })
+    const speech = voice.speak('the quick brown fox', 0, 300)
+    const u = s.utterance()
+    await u.partial(speech.audio)
+    const calls = b.calls.length
+    await u.final(speech.audio)
+    expect(b.calls.length).toBe(calls)
+    const u2 = s.utterance()
+    await u2.partial(speech.audio.subarray(0, 8000))
+    const before = b.calls.length
+    const f2 = await u2.final(concatFloat32([speech.audio]))
+    expect(b.calls.length).toBe(before + 1)
+    expect(f2.text).toBe('the quick brown fox')
+  })
+})

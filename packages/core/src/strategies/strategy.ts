@@ -1,0 +1,243 @@
+import { concatFloat32 } from '../audio/pcm.js'
+import type { WhisperBackend } from '../backend.js'
+import { WsError } from '../errors.js'
+import { segmentsFromWords, tailText, textOfSegments, textOfWords } from '../text/words.js'
+import type { Segment, Task, Word } from '../types.js'
+import { WHISPER_SAMPLE_RATE } from '../types.js'
+import { dropContext } from './context.js'
+import { LocalAgreement, type LocalAgreementOptions } from './local-agreement.js'
+
+/**
+ * How consecutive utterances are stitched together, and how an utterance is transcribed
+ * while it grows:
+ * - `prompt`: the previous final's text is the initial prompt.
+ * - `context`: the last `contextMs` of the previous utterance's audio is prepended, and its
+ *   transcript cut off again ({@link dropContext}).
+ * - `hybrid`: both.
+ * - `agreement`: LocalAgreement-n; partials commit words that will not change.
+ */
+export const STRATEGY_NAMES = ['prompt', 'context', 'hybrid', 'agreement'] as const
+export type StrategyName = (typeof STRATEGY_NAMES)[number]
+
+export function isStrategyName(value: unknown): value is StrategyName {
+  return typeof value === 'string' && (STRATEGY_NAMES as readonly string[]).includes(value)
+}
+
+export interface StrategyOptions {
+  backend: WhisperBackend
+  language?: string
+  task?: Task
+  /** Include word timestamps in results (default false). */
+  wordTimestamps?: boolean
+  /** Audio of the previous utterance prepended by `context` and `hybrid` (default 1000). */
+  contextMs?: number
+  /** Bound on the prompt carried from one utterance to the next (default 200 characters). */
+  maxPromptChars?: number
+  /** Options of the LocalAgreement policy (`agreement`). */
+  agreement?: LocalAgreementOptions
+}
+
+export const DEFAULT_STRATEGY_OPTIONS = {
+  wordTimestamps: false,
+  contextMs: 1000,
+  maxPromptChars: 200,
+} as const
+
+type Resolved = StrategyOptions &
+  Required<Pick<StrategyOptions, 'wordTimestamps' | 'contextMs' | 'maxPromptChars'>>
+
+/** A transcript of an utterance so far; times are seconds from the utterance's start. */
+export interface UtteranceTranscript {
+  text: string
+  /** Text that will not change any more (committed); empty for strategies without commits. */
+  stable: string
+  /** The rest of the text, which may still change. */
+  unstable: string
+  segments: Segment[]
+  language: string
+  /** Time the backend spent on this step, in milliseconds. */
+  processingTimeMs: number
+}
+
+/** Transcribes one utterance; `audio` is always the whole utterance so far. */
+export interface UtteranceTranscriber {
+  partial(audio: Float32Array, signal?: AbortSignal): Promise<UtteranceTranscript>
+  final(audio: Float32Array, signal?: AbortSignal): Promise<UtteranceTranscript>
+}
+
+export interface Strategy {
+  readonly name: StrategyName
+  /** A transcriber for the next utterance. Utterances must be finalised in order. */
+  utterance(): UtteranceTranscriber
+  /** Forgets what was carried between utterances. */
+  reset(): void
+}
+
+function stripWords(segments: Segment[], keep: boolean): Segment[] {
+  if (keep) return segments
+  return segments.map(({ words: _words, ...rest }) => rest)
+}
+
+class BoundaryStrategy implements Strategy {
+  readonly name: Exclude<StrategyName, 'agreement'>
+  readonly #o: Resolved
+  readonly #usePrompt: boolean
+  readonly #useContext: boolean
+  #previousText = ''
+  #previousAudio = new Float32Array(0)
+
+  constructor(name: Exclude<StrategyName, 'agreement'>, options: Resolved) {
+    this.name = name
+    this.#o = options
+    this.#usePrompt = name !== 'context'
+    this.#useContext = name !== 'prompt'
+  }
+
+  reset(): void {
+    this.#previousText = ''
+    this.#previousAudio = new Float32Array(0)
+  }
+
+  utterance(): UtteranceTranscriber {
+    const run = async (audio: Float32Array, signal: AbortSignal | undefined, isFinal: boolean) => {
+      const o = this.#o
+      const context = this.#useContext ? this.#previousAudio : new Float32Array(0)
+      const contextSeconds = context.length / WHISPER_SAMPLE_RATE
+      const prompt = this.#usePrompt ? tailText(this.#previousText, o.maxPromptChars) : ''
+      const result = await o.backend.transcribe(
+        context.length > 0 ? concatFloat32([context, audio]) : audio,
+        WHISPER_SAMPLE_RATE,
+        {
+          ...(prompt ? { initialPrompt: prompt } : {}),
+          ...(o.language ? { language: o.language } : {}),
+          ...(o.task ? { task: o.task } : {}),
+          // Word times let the context be cut exactly, inside a segment.
+          wordTimestamps: o.wordTimestamps || context.length > 0,
+          ...(signal ? { signal } : {}),
+        },
+      )
+      const segments = stripWords(dropContext(result.segments, contextSeconds), o.wordTimestamps)
+      const text = textOfSegments(segments)
+      if (isFinal) {
+        if (text) this.#previousText = text
+        const samples = Math.round((o.contextMs * WHISPER_SAMPLE_RATE) / 1000)
+        const joined = audio.length >= samples ? audio : concatFloat32([context, audio])
+        this.#previousAudio = joined.slice(Math.max(0, joined.length - samples))
+      }
+      return {
+        text,
+        stable: '',
+        unstable: text,
+        segments,
+        language: result.language,
+        processingTimeMs: result.processingTimeMs,
+      }
+    }
+    return {
+      partial: (audio, signal) => run(audio, signal, false),
+      final: (audio, signal) => run(audio, signal, true),
+    }
+  }
+}
+
+class AgreementStrategy implements Strategy {
+  readonly name = 'agreement' as const
+  readonly #o: Resolved
+  #previousText = ''
+
+  constructor(options: Resolved) {
+    this.#o = options
+    // Validate the policy's options now rather than at the first utterance.
+    new LocalAgreement(options.agreement)
+  }
+
+  reset(): void {
+    this.#previousText = ''
+  }
+
+  utterance(): UtteranceTranscriber {
+    const o = this.#o
+    const policy = new LocalAgreement({ ...o.agreement, sampleRate: WHISPER_SAMPLE_RATE })
+    policy.setContextText(tailText(this.#previousText, o.maxPromptChars))
+    let inserted = 0 // utterance samples given to the policy
+    let transcribed = -1 // utterance samples covered by the latest hypothesis
+    let language = o.language ?? ''
+    let latest: Word[] = []
+
+    const feed = (audio: Float32Array) => {
+      if (audio.length > inserted) {
+        policy.insertAudio(audio.subarray(inserted))
+        inserted = audio.length
+      }
+    }
+    const step = async (signal: AbortSignal | undefined) => {
+      const request = policy.request()
+      if (request.audio.length === 0) return 0
+      const result = await o.backend.transcribe(request.audio, WHISPER_SAMPLE_RATE, {
+        ...(request.initialPrompt ? { initialPrompt: request.initialPrompt } : {}),
+        ...(o.language ? { language: o.language } : {}),
+        ...(o.task ? { task: o.task } : {}),
+        wordTimestamps: true,
+        ...(signal ? { signal } : {}),
+      })
+      language = result.language
+      const update = policy.accept(result.segments, request)
+      latest = update.tentative
+      transcribed = inserted
+      return result.processingTimeMs
+    }
+    const transcript = (words: readonly Word[], tentative: readonly Word[], processingTimeMs: number) => {
+      const segments = stripWords(segmentsFromWords([...words, ...tentative]), o.wordTimestamps)
+      const stable = textOfWords(words)
+      const unstable = textOfWords(tentative)
+      return {
+        text: [stable, unstable].filter(Boolean).join(' '),
+        stable,
+        unstable,
+        segments,
+        language,
+        processingTimeMs,
+      }
+    }
+    return {
+      partial: async (audio, signal) => {
+        feed(audio)
+        const ms = await step(signal)
+        return transcript(policy.committed, latest, ms)
+      },
+      final: async (audio, signal) => {
+        feed(audio)
+        // Every sample must be heard: transcribe again unless the latest hypothesis covers it all.
+        const ms = transcribed === inserted ? 0 : await step(signal)
+        policy.finish()
+        const words = [...policy.committed]
+        const result = transcript(words, [], ms)
+        if (result.text) this.#previousText = result.text
+        return { ...result, stable: result.text, unstable: '' }
+      },
+    }
+  }
+}
+
+/** Makes a strategy by name. */
+export function createStrategy(name: StrategyName, options: StrategyOptions): Strategy {
+  const o: Resolved = { ...DEFAULT_STRATEGY_OPTIONS, ...options }
+  if (!o.backend) throw new WsError('invalid_config', 'createStrategy needs a backend')
+  if (!(o.contextMs >= 0 && o.contextMs <= 10_000)) {
+    throw new WsError('invalid_config', `contextMs must be from 0 to 10000, got ${o.contextMs}`)
+  }
+  if (!(o.maxPromptChars >= 0)) throw new WsError('invalid_config', 'maxPromptChars must be >= 0')
+  switch (name) {
+    case 'prompt':
+    case 'context':
+    case 'hybrid':
+      return new BoundaryStrategy(name, o)
+    case 'agreement':
+      return new AgreementStrategy(o)
+    default:
+      throw new WsError(
+        'invalid_config',
+        `Unknown strategy "${String(name)}"; use one of ${STRATEGY_NAMES.join(', ')}`,
+      )
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * `@ws/core/testing`: fakes for unit tests of logic, and the conformance suites that every
+ * backend and VAD adapter runs against the real thing.
+ */
+
+export {
+  type BackendConformanceOptions,
+  backendConformance,
+  type SpeechFixture,
+} from './backend-conformance.js'
+export {
+  type ConformanceCase,
+  ConformanceError,
+  type ConformanceReport,
+  type ConformanceSuite,
+  check,
+  expectWsError,
+  registerConformance,
+  runConformance,
+} from './conformance.js'
+export { FakeBackend, type FakeBackendCall, type FakeBackendOptions } from './fake-backend.js'
+export { EnergyVad, type EnergyVadOptions } from './fake-vad.js'
+export { type SynthesizedSpeech, SyntheticVoice, type SyntheticVoiceOptions } from './synthetic-voice.js'
+export { type VadConformanceOptions, type VadSpeechFixture, vadConformance } from './vad-conformance.js'

@@ -1,0 +1,184 @@
+import { resample } from '../audio/resample.js'
+import { WHISPER_SAMPLE_RATE } from '../types.js'
+import { detectSpeech, type SpeechRegion } from '../vad/detect.js'
+import { DEFAULT_VAD_SEGMENTER_OPTIONS, type VadSegmenterOptions } from '../vad/segmenter.js'
+import type { VadBackend } from '../vad.js'
+import { ConformanceError, type ConformanceSuite, check, expectWsError } from './conformance.js'
+
+export interface VadSpeechFixture {
+  name: string
+  /** 16 kHz mono. */
+  audio: Float32Array
+  /** Where speech truly is, in seconds. */
+  utterances: readonly SpeechRegion[]
+}
+
+export interface VadConformanceOptions {
+  createVad: () => VadBackend | Promise<VadBackend>
+  /** Audio with utterances at known times (separated by known silences). */
+  speech: readonly VadSpeechFixture[]
+  /** Audio with no speech at all (silence, noise), 16 kHz mono. */
+  nonSpeech: readonly { name: string; audio: Float32Array }[]
+  segmenter?: VadSegmenterOptions
+  /** How far a found boundary may be from the truth plus padding (default 150 ms). */
+  toleranceMs?: number
+  /** Share of frame decisions that must repeat exactly after reset() (default 0.99). */
+  resetAgreement?: number
+}
+
+/**
+ * The contract every {@link VadBackend} must keep, checked on real audio with the core
+ * segmenter: the frame contract with typed errors, every utterance found with its boundaries
+ * where they truly are, no speech in non-speech, and reset() restoring a fresh state.
+ */
+export function vadConformance(options: VadConformanceOptions): ConformanceSuite {
+  const segmenter = { ...DEFAULT_VAD_SEGMENTER_OPTIONS, ...options.segmenter }
+  const tolerance = (options.toleranceMs ?? 150) / 1000
+  let vad: VadBackend | undefined
+  const use = () => {
+    if (!vad) throw new ConformanceError('setup did not create the VAD')
+    return vad
+  }
+  const atRate = (audio: Float32Array) => {
+    const rate = use().sampleRate
+    return rate === WHISPER_SAMPLE_RATE ? audio : resample(audio, WHISPER_SAMPLE_RATE, rate)
+  }
+
+  return {
+    name: 'VadBackend conformance',
+    setup: async () => {
+      check(options.speech.length > 0, 'vadConformance needs at least one speech fixture')
+      vad = await options.createVad()
+    },
+    teardown: async () => {
+      await vad?.close?.()
+      vad = undefined
+    },
+    cases: [
+      {
+        name: 'declares its frame size and rate',
+        run: async () => {
+          const v = use()
+          check(
+            Number.isInteger(v.sampleRate) && v.sampleRate >= 8000,
+            `sampleRate ${v.sampleRate} is not a valid rate`,
+          )
+          check(
+            Number.isInteger(v.frameSamples) && v.frameSamples > 0,
+            `frameSamples ${v.frameSamples} is not a positive integer`,
+          )
+          const ms = (v.frameSamples * 1000) / v.sampleRate
+          check(ms >= 5 && ms <= 100, `a frame lasts ${ms} ms; expected 5 to 100 ms`)
+        },
+      },
+      {
+        name: 'decides Float32 and PCM16 frames of the right size',
+        run: async () => {
+          const v = use()
+          const silence32 = await v.isSpeech(new Float32Array(v.frameSamples))
+          const silence16 = await v.isSpeech(new Int16Array(v.frameSamples))
+          check(
+            typeof silence32 === 'boolean' && typeof silence16 === 'boolean',
+            'isSpeech must give a boolean',
+          )
+          v.reset()
+        },
+      },
+      {
+        name: 'rejects frames of the wrong size or with non-finite samples',
+        run: async () => {
+          const v = use()
+          const n = v.frameSamples
+          for (const size of [0, n - 1, n + 1, n * 2]) {
+            await expectWsError(
+              async () => v.isSpeech(new Float32Array(size)),
+              'invalid_frame',
+              `a frame of ${size} samples`,
+            )
+          }
+          await expectWsError(
+            async () => v.isSpeech(new Int16Array(n + 1)),
+            'invalid_frame',
+            `a PCM16 frame of ${n + 1} samples`,
+          )
+          const nan = new Float32Array(n)
+          nan[n >> 1] = Number.NaN
+          await expectWsError(async () => v.isSpeech(nan), 'invalid_frame', 'a frame with a NaN sample')
+          v.reset()
+        },
+      },
+      {
+        name: 'finds every utterance, with boundaries within tolerance',
+        run: async () => {
+          const v = use()
+          const pre = segmenter.prePaddingMs / 1000
+          const post = segmenter.postPaddingMs / 1000
+          for (const fixture of options.speech) {
+            v.reset()
+            const { regions } = await detectSpeech(v, atRate(fixture.audio), segmenter)
+            const truth = fixture.utterances
+            const show = (r: readonly SpeechRegion[]) =>
+              r.map((x) => `[${x.start.toFixed(2)}, ${x.end.toFixed(2)}]`).join(' ')
+            check(
+              regions.length === truth.length,
+              `${fixture.name}: found ${regions.length} utterances, expected ${truth.length}: found ${show(regions)}, truth ${show(truth)}`,
+            )
+            let previousEnd = 0
+            truth.forEach((t, i) => {
+              const r = regions[i]!
+              const start = Math.max(previousEnd, t.start - pre)
+              const end = t.end + post
+              previousEnd = r.end
+              check(
+                Math.abs(r.start - start) <= tolerance && Math.abs(r.end - end) <= tolerance,
+                `${fixture.name}: utterance ${i + 1} found at ${show([r])}, expected ${show([{ start, end }])} ± ${tolerance * 1000} ms (truth ${show([t])} plus padding)`,
+              )
+            })
+          }
+        },
+      },
+      {
+        name: 'finds no speech in audio without speech',
+        run: async () => {
+          const v = use()
+          for (const fixture of options.nonSpeech) {
+            v.reset()
+            const { regions } = await detectSpeech(v, atRate(fixture.audio), segmenter)
+            check(
+              regions.length === 0,
+              `${fixture.name}: found speech at ${regions.map((r) => `[${r.start.toFixed(2)}, ${r.end.toFixed(2)}]`).join(' ')}`,
+            )
+          }
+        },
+      },
+      {
+        name: 'reset() restores a fresh state',
+        run: async () => {
+          const fixture = options.speech[0]!
+          const audio = atRate(fixture.audio)
+          const freshVad = await options.createVad()
+          let expected: boolean[]
+          try {
+            expected = (await detectSpeech(freshVad, audio, segmenter)).decisions
+          } finally {
+            await freshVad.close?.()
+          }
+          const v = use()
+          // Leave state behind: other audio first, then reset.
+          const other = options.nonSpeech[0]?.audio ?? fixture.audio.map((s) => s * 3)
+          await detectSpeech(v, atRate(other), segmenter)
+          await detectSpeech(v, audio.subarray(0, Math.floor(audio.length / 2)), segmenter)
+          v.reset()
+          const { decisions } = await detectSpeech(v, audio, segmenter)
+          const same = decisions.filter((d, i) => d === expected[i]).length
+          const share = same / Math.max(1, expected.length)
+          const need = options.resetAgreement ?? 0.99
+          check(
+            decisions.length === expected.length && share >= need,
+            `after reset(), ${(share * 100).toFixed(1)}% of frame decisions match a fresh VAD's (need ${need * 100}%)`,
+          )
+        },
+      },
+    ],
+  }
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest'
+import { findRepetitionRun } from './repetition.js'
+import { corpusWordErrorRate, wordErrorRate } from './wer.js'
+import { segmentsFromWords, tailText, wordsOf } from './words.js'
+
+describe('word error rate', () => {
+  it('counts substitutions, deletions and insertions on normalised words', () => {
+    expect(wordErrorRate('Hello, world!', 'hello world').wer).toBe(0)
+    expect(wordErrorRate('a b c d', 'a x c d e')).toMatchObject({
+      substitutions: 1,
+      deletions: 0,
+      insertions: 1,
+      wer: 0.5,
+    })
+    expect(wordErrorRate('a b c', 'a c')).toMatchObject({ substitutions: 0, deletions: 1, insertions: 0 })
+    expect(wordErrorRate('the cat sat on the mat', 'the cat sit on mat today').wer).toBeCloseTo(0.5, 9)
+    expect(wordErrorRate('', '').wer).toBe(0)
+    expect(wordErrorRate('', 'noise').wer).toBe(1)
+    expect(
+      corpusWordErrorRate([
+        { reference: 'a b', hypothesis: 'a b' },
+        { reference: 'c d e f', hypothesis: 'c' },
+      ]),
+    ).toBeCloseTo(0.5, 9)
+  })
+})
+
+describe('repetition', () => {
+  it('finds back-to-back repeated n-grams, not ordinary speech', () => {
+    expect(findRepetitionRun('thank you thank you thank you'.split(' '))).toEqual({
+      start: 0,
+      ngram: 2,
+      repeats: 3,
+    })
+    expect(findRepetitionRun('I said no, no, no.'.split(' '))).toBeUndefined()
+    expect(findRepetitionRun('go go go go now'.split(' '))).toMatchObject({ start: 0, ngram: 1, repeats: 4 })
+    expect(findRepetitionRun('the cat and the dog and the bird'.split(' '))).toBeUndefined()
+  })
+})
+
+describe('words', () => {
+  it('spreads a segment without word times over its words', () => {
+    const words = wordsOf([{ start: 1, end: 2, text: 'ab abcd ab' }])
+    expect(words.map((w) => [w.text, w.start, w.end])).toEqual([
+      ['ab', 1, 1.25],
+      ['abcd', 1.25, 1.75],
+      ['ab', 1.75, 2],
+    ])
+  })
+
+  it('groups words into sentences and keeps a tail of text at a word boundary', () => {
+    const segs = segmentsFromWords([
+      { start: 0, end: 0.5, text: 'Hi.' },
+      { start: 0.6, end: 1, text: 'How' },
+      { start: 1, end: 1.4, text: 'are' },
+      { start: 3, end: 3.3, text: 'you' },
+    ])
+    expect(segs.map((s) => s.text)).toEqual(['Hi.', 'How are', 'you'])
+    expect(tailText('one two three four', 11)).toBe('three four')
+  })
+})

@@ -1,0 +1,89 @@
+import type { Segment, Word } from '../types.js'
+
+/**
+ * The words of a transcript with times. Uses the backend's word timestamps when present;
+ * otherwise splits each segment's text on spaces and spreads the segment's time over its
+ * words in proportion to their length (an estimate, good enough to cut buffers at).
+ */
+export function wordsOf(segments: readonly Segment[]): Word[] {
+  const out: Word[] = []
+  for (const seg of segments) {
+    if (seg.words && seg.words.length > 0) {
+      for (const w of seg.words) {
+        const text = w.text.trim()
+        if (text) out.push({ ...w, text })
+      }
+      continue
+    }
+    const tokens = seg.text.split(/\s+/).filter(Boolean)
+    const chars = tokens.reduce((n, t) => n + t.length, 0)
+    const span = Math.max(0, seg.end - seg.start)
+    let t = seg.start
+    for (const token of tokens) {
+      const d = chars > 0 ? (span * token.length) / chars : 0
+      out.push({ start: t, end: t + d, text: token })
+      t += d
+    }
+  }
+  return out
+}
+
+/** Joins words' text into a transcript. */
+export function textOfWords(words: readonly Pick<Word, 'text'>[]): string {
+  return words
+    .map((w) => w.text.trim())
+    .filter(Boolean)
+    .join(' ')
+}
+
+/** Text of segments joined with single spaces. */
+export function textOfSegments(segments: readonly Segment[]): string {
+  return segments
+    .map((s) => s.text.trim())
+    .filter(Boolean)
+    .join(' ')
+}
+
+/** Shifts a segment (and its words) by `offset` seconds. */
+export function shiftSegment(segment: Segment, offset: number): Segment {
+  const shifted: Segment = { ...segment, start: segment.start + offset, end: segment.end + offset }
+  if (segment.words)
+    shifted.words = segment.words.map((w) => ({ ...w, start: w.start + offset, end: w.end + offset }))
+  return shifted
+}
+
+/**
+ * Groups words into segments, starting a new one after sentence-ending punctuation or a
+ * pause longer than `maxGapS`.
+ */
+export function segmentsFromWords(words: readonly Word[], maxGapS = 1): Segment[] {
+  const segments: Segment[] = []
+  let current: Word[] = []
+  const close = () => {
+    if (current.length === 0) return
+    segments.push({
+      start: current[0]!.start,
+      end: current[current.length - 1]!.end,
+      text: textOfWords(current),
+      words: current,
+    })
+    current = []
+  }
+  for (const w of words) {
+    const prev = current[current.length - 1]
+    if (prev && w.start - prev.end > maxGapS) close()
+    current.push(w)
+    if (/[.!?]["')\]]?$/.test(w.text)) close()
+  }
+  close()
+  return segments
+}
+
+/** Keeps the last `maxChars` characters of text, cut at a word boundary. */
+export function tailText(text: string, maxChars: number): string {
+  const t = text.trim()
+  if (t.length <= maxChars) return t
+  const cut = t.slice(t.length - maxChars)
+  const space = cut.indexOf(' ')
+  return space === -1 ? cut : cut.slice(space + 1)
+}

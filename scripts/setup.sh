@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Idempotent setup for a fresh clone: checks Node, enables pnpm through corepack,
+# installs the workspace and builds it. Safe to run again; each step skips what is done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Checking Node.js"
+node -e '
+  const [maj, min] = process.versions.node.split(".").map(Number);
+  if (maj < 20 || (maj === 20 && min < 19)) {
+    console.error(`whisper-stream needs Node.js >= 20.19 (found ${process.versions.node})`);
+    process.exit(1);
+  }
+  console.log(`Node.js ${process.versions.node}`);
+'
+
+want_pnpm=$(node -p 'require("./package.json").packageManager.split("@")[1]')
+export COREPACK_ENABLE_DOWNLOAD_PROMPT=0
+if [ "$(pnpm --version 2>/dev/null || true)" != "$want_pnpm" ]; then
+  step "Enabling pnpm $want_pnpm through corepack"
+  corepack enable pnpm
+  if ! pnpm --version >/dev/null 2>&1; then
+    # Registries that serve no npm signatures make corepack's key check fail; corepack
+    # still checks the tarball against the registry's integrity hash without it.
+    echo "corepack could not verify a registry signature for pnpm; retrying with the integrity hash only"
+    COREPACK_INTEGRITY_KEYS=0 pnpm --version >/dev/null
+  fi
+fi
+echo "pnpm $(pnpm --version)"
+
+step "Installing workspace dependencies"
+if [ -n "${CI:-}" ]; then
+  pnpm install --frozen-lockfile
+else
+  pnpm install
+fi
+
+step "Building packages"
+pnpm exec turbo run build --output-logs=errors-only

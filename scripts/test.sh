@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite, with its own setup: install, build, typecheck, lint, then every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+printf '\n\033[1m==> Typecheck and lint\033[0m\n'
+pnpm exec turbo run typecheck lint --output-logs=errors-only
+pnpm exec biome check .
+
+printf '\n\033[1m==> Tests\033[0m\n'
+rm -f .vitest-results.json
+status=0
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json=.vitest-results.json || status=$?
+node scripts/test-summary.mjs .vitest-results.json || true
+exit "$status"
