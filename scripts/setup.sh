@@ -39,3 +39,17 @@ fi
 
 step "Building packages"
 pnpm exec turbo run build --output-logs=errors-only
+
+# faster-whisper runs in a Python venv; Debian's python3 needs python3-venv for that.
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && [ -z "${WS_PYTHON:-}" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    step "Installing Python (Debian packages python3, python3-venv, python3-pip)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+  fi
+fi
+
+step "Python environment for faster-whisper, and the models: ${WS_SETUP_MODELS:-tiny.en}"
+models=()
+for m in ${WS_SETUP_MODELS:-tiny.en}; do models+=(--model "$m"); done
+node packages/backend-faster/dist/cli.js setup "${models[@]}"

@@ -2,7 +2,8 @@
 # The whole test suite, with its own setup: install, build, typecheck, lint, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+# The tests use tiny.en (English) and base (multilingual: language detection, translation).
+WS_SETUP_MODELS="tiny.en base" bash scripts/setup.sh
 
 printf '\n\033[1m==> Typecheck and lint\033[0m\n'
 pnpm exec turbo run typecheck lint --output-logs=errors-only

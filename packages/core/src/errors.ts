@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'model_load_failed',
   'model_not_loaded',
   'backend_failed',
+  'setup_failed',
   // sessions and the server
   'server_busy',
   'session_timeout',

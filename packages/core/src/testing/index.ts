@@ -20,5 +20,6 @@ export {
 } from './conformance.js'
 export { FakeBackend, type FakeBackendCall, type FakeBackendOptions } from './fake-backend.js'
 export { EnergyVad, type EnergyVadOptions } from './fake-vad.js'
+export { type LoadedSpeechFixture, loadSpeechFixtures, type SpeechFixtureInfo } from './fixtures.js'
 export { type SynthesizedSpeech, SyntheticVoice, type SyntheticVoiceOptions } from './synthetic-voice.js'
 export { type VadConformanceOptions, type VadSpeechFixture, vadConformance } from './vad-conformance.js'

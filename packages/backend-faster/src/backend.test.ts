@@ -1,0 +1,120 @@
+import { fileURLToPath } from 'node:url'
+import { isWsError, WHISPER_SAMPLE_RATE, wordErrorRate } from '@ws/core'
+import { backendConformance, loadSpeechFixtures, registerConformance } from '@ws/core/testing'
+import { progressPrinter } from '@ws/models'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FasterWhisperBackend, type FasterWhisperOptions } from './backend.js'
+
+// Real speech (espeak-ng), the real Python worker, the real tiny.en model.
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
+const english = loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-'))
+const [kubernetes] = loadSpeechFixtures(FIXTURES, (f) => f.name === 'probe-kubernetes')
+const [german] = loadSpeechFixtures(FIXTURES, (f) => f.name === 'german-01')
+
+const workerPids = new Set<number>()
+const backends: FasterWhisperBackend[] = []
+
+/** A backend that records its worker processes, so the tests can prove none is left. */
+class TrackedBackend extends FasterWhisperBackend {
+  constructor(options: FasterWhisperOptions = {}) {
+    super({ onProgress: progressPrinter(), ...options })
+    backends.push(this)
+  }
+  override async loadModel(model: string) {
+    await super.loadModel(model)
+    if (this.workerPid) workerPids.add(this.workerPid)
+  }
+  override async transcribe(...args: Parameters<FasterWhisperBackend['transcribe']>) {
+    const result = await super.transcribe(...args)
+    if (this.workerPid) workerPids.add(this.workerPid)
+    return result
+  }
+}
+
+// Measured on this project's machine (2 cores): corpus WER 18.5% on the ten Harvard
+// sentences (beam 5, int8). The bound leaves room for CPU-dependent numerics.
+const MAX_WER = 0.25
+
+registerConformance(
+  backendConformance({
+    createBackend: () => new TrackedBackend(),
+    model: 'tiny.en',
+    fixtures: english.map((f) => ({ name: f.name, audio: f.audio, text: f.text })),
+    maxWer: MAX_WER,
+    promptProbe: { audio: kubernetes!.audio, prompt: 'Names: Kubernetes.', expect: 'Kubernetes' },
+    onMeasure: ({ wer, fixtures }) => {
+      console.log(
+        `faster-whisper tiny.en: corpus WER ${(wer * 100).toFixed(1)}% over ${fixtures.length} fixtures`,
+      )
+    },
+  }),
+  { describe, it, beforeAll, afterAll },
+  180_000,
+)
+
+describe('FasterWhisperBackend', () => {
+  it('a worker killed with SIGKILL mid-request fails the request with a retryable error, and the next request succeeds', async () => {
+    const backend = new TrackedBackend()
+    await backend.loadModel('tiny.en')
+    const pid = backend.workerPid!
+    const long = new Float32Array(english.reduce((n, f) => n + f.audio.length, 0))
+    let offset = 0
+    for (const f of english) {
+      long.set(f.audio, offset)
+      offset += f.audio.length
+    }
+    const pending = backend.transcribe(long.subarray(0, 25 * WHISPER_SAMPLE_RATE), WHISPER_SAMPLE_RATE)
+    setTimeout(() => process.kill(pid, 'SIGKILL'), 200)
+    const error = await pending.then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    expect(isWsError(error, 'backend_failed')).toBe(true)
+    expect((error as { retryable: boolean }).retryable).toBe(true)
+    expect((error as Error).message).toContain('SIGKILL')
+    const again = await backend.transcribe(english[0]!.audio, WHISPER_SAMPLE_RATE)
+    expect(backend.workerPid).not.toBe(pid)
+    expect(wordErrorRate(english[0]!.text, again.text).wer).toBeLessThan(0.5)
+    await backend.close()
+  }, 120_000)
+
+  it('refuses another language or translation on an English-only model, with invalid_config', async () => {
+    const backend = new TrackedBackend()
+    await backend.loadModel('tiny.en')
+    for (const options of [{ language: 'de' }, { task: 'translate' as const }]) {
+      const err = await backend
+        .transcribe(german!.audio, WHISPER_SAMPLE_RATE, options)
+        .catch((e: unknown) => e)
+      expect(isWsError(err, 'invalid_config')).toBe(true)
+    }
+    await backend.close()
+  }, 120_000)
+
+  it('with the multilingual base model, detects German and translates it into English', async () => {
+    const backend = new TrackedBackend()
+    await backend.loadModel('base')
+    expect(backend.multilingual).toBe(true)
+    const heard = await backend.transcribe(german!.audio, WHISPER_SAMPLE_RATE)
+    expect(heard.language).toBe('de')
+    expect(heard.text.toLowerCase()).toContain('guten morgen')
+    const translated = await backend.transcribe(german!.audio, WHISPER_SAMPLE_RATE, { task: 'translate' })
+    expect(translated.text.toLowerCase()).toContain('good morning')
+    await backend.close()
+  }, 120_000)
+
+  it('rejects a broken model directory with a typed error', async () => {
+    const backend = new TrackedBackend()
+    const err = await backend.loadModel(FIXTURES).catch((e: unknown) => e)
+    expect(isWsError(err, 'model_not_found')).toBe(true)
+    expect((err as Error).message).toContain('not a CTranslate2 Whisper model')
+    await backend.close()
+  })
+
+  it('leaves no worker process behind', async () => {
+    await Promise.all(backends.map((b) => b.close()))
+    expect(workerPids.size).toBeGreaterThan(3)
+    for (const pid of workerPids) {
+      expect(() => process.kill(pid, 0), `worker ${pid} is still running`).toThrow()
+    }
+  })
+})

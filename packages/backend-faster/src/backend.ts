@@ -1,0 +1,258 @@
+import { availableParallelism, endianness } from 'node:os'
+import {
+  childLogger,
+  type Logger,
+  noopLogger,
+  type Segment,
+  type TranscribeOptions,
+  type TranscriptResult,
+  throwIfAborted,
+  validateTranscribeInput,
+  type WhisperBackend,
+  WsError,
+} from '@ws/core'
+import { type ProgressListener, type ResolvedModel, resolveCt2Model } from '@ws/models'
+import { ensurePythonEnv } from './python-env.js'
+import { WorkerProcess, type WorkerReady } from './worker.js'
+
+export interface FasterWhisperOptions {
+  /** A Python that has faster-whisper; default: a managed venv, created on first use. */
+  python?: string
+  /** Where the managed venv lives (see ensurePythonEnv). */
+  venvDir?: string
+  /** `cpu` (default), `cuda` or `auto`. */
+  device?: string
+  /** CTranslate2 compute type (default `int8`, fastest on CPU). */
+  computeType?: string
+  /** Threads for inference (default: the cores available). */
+  cpuThreads?: number
+  /** Beam size (default 5, faster-whisper's own default; 1 is greedy and faster). */
+  beamSize?: number
+  /** Model cache directory (default `$WS_MODELS_DIR` or the user cache). */
+  modelsDir?: string
+  /** Skip online model sources. */
+  offline?: boolean
+  /** Delay before restarting a crashed worker: doubles from `initialMs` up to `maxMs`. */
+  restartBackoff?: { initialMs: number; maxMs: number }
+  logger?: Logger
+  /** Progress of long steps: model download, venv creation. */
+  onProgress?: ProgressListener
+  env?: NodeJS.ProcessEnv
+}
+
+export const DEFAULT_FASTER_WHISPER_OPTIONS = {
+  device: 'cpu',
+  computeType: 'int8',
+  beamSize: 5,
+  restartBackoff: { initialMs: 250, maxMs: 10_000 },
+} as const
+
+function validate(options: FasterWhisperOptions) {
+  const o = { ...DEFAULT_FASTER_WHISPER_OPTIONS, cpuThreads: availableParallelism(), ...options }
+  const bad = (message: string): never => {
+    throw new WsError('invalid_config', `FasterWhisperBackend: ${message}`)
+  }
+  if (!Number.isInteger(o.beamSize) || o.beamSize < 1 || o.beamSize > 20)
+    bad(`beamSize must be 1 to 20, got ${o.beamSize}`)
+  if (!Number.isInteger(o.cpuThreads) || o.cpuThreads < 0 || o.cpuThreads > 256)
+    bad(`cpuThreads must be 0 to 256`)
+  if (typeof o.device !== 'string' || !o.device) bad('device must be a string such as "cpu"')
+  if (typeof o.computeType !== 'string' || !o.computeType) bad('computeType must be a string such as "int8"')
+  if (!(o.restartBackoff.initialMs >= 0 && o.restartBackoff.maxMs >= o.restartBackoff.initialMs))
+    bad('invalid restartBackoff')
+  return o
+}
+
+/**
+ * Whisper through faster-whisper (CTranslate2), in a long-lived Python worker process, so
+ * inference never blocks the event loop. Requests from any number of callers are sent to
+ * the worker at once and matched to its answers by id. A worker that dies fails its
+ * requests in flight with a retryable `backend_failed`, and the next request starts a new
+ * one (after a growing delay if it keeps dying).
+ */
+export class FasterWhisperBackend implements WhisperBackend {
+  readonly name = 'faster-whisper'
+  readonly options: ReturnType<typeof validate>
+  readonly #log: Logger
+  #model: ResolvedModel | undefined
+  #python: string | undefined
+  #worker: WorkerProcess | undefined
+  #starting: Promise<WorkerProcess> | undefined
+  #workerInfo: WorkerReady | undefined
+  #failures = 0
+  #closed = false
+
+  constructor(options: FasterWhisperOptions = {}) {
+    this.options = validate(options)
+    this.#log = childLogger(options.logger ?? noopLogger, { backend: 'faster-whisper' })
+  }
+
+  /** The loaded model, once `loadModel` has resolved. */
+  get model(): ResolvedModel | undefined {
+    return this.#model
+  }
+
+  /** The worker's process id, while one runs. */
+  get workerPid(): number | undefined {
+    return this.#worker?.alive ? this.#worker.pid : undefined
+  }
+
+  get multilingual(): boolean | undefined {
+    return this.#workerInfo?.multilingual ?? this.#model?.multilingual
+  }
+
+  async loadModel(model: string): Promise<void> {
+    this.#assertOpen()
+    const o = this.options
+    const resolved = await resolveCt2Model(model, {
+      ...(o.modelsDir ? { modelsDir: o.modelsDir } : {}),
+      ...(o.offline !== undefined ? { offline: o.offline } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.env ? { env: o.env } : {}),
+    })
+    this.#python ??=
+      o.python ??
+      (
+        await ensurePythonEnv({
+          ...(o.venvDir ? { venvDir: o.venvDir } : {}),
+          ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+          ...(o.env ? { env: o.env } : {}),
+        })
+      ).python
+    this.#assertOpen()
+    if (this.#worker && this.#model?.dir !== resolved.dir) {
+      const old = this.#worker
+      this.#worker = undefined
+      await old.stop()
+    }
+    this.#model = resolved
+    this.#failures = 0
+    try {
+      await this.#ensureWorker()
+    } catch (err) {
+      this.#model = undefined
+      throw err
+    }
+  }
+
+  async transcribe(
+    audio: Float32Array,
+    sampleRate: number,
+    options: TranscribeOptions = {},
+  ): Promise<TranscriptResult> {
+    this.#assertOpen()
+    if (!this.#model) throw new WsError('model_not_loaded', 'Call loadModel() before transcribe()')
+    throwIfAborted(options.signal, 'transcription')
+    validateTranscribeInput(audio, sampleRate)
+    const worker = await this.#ensureWorker(options.signal)
+    const bytes =
+      endianness() === 'LE'
+        ? new Uint8Array(audio.buffer, audio.byteOffset, audio.byteLength)
+        : toLittleEndian(audio)
+    const started = performance.now()
+    let result: Record<string, unknown>
+    try {
+      result = await worker.request(
+        {
+          type: 'transcribe',
+          sample_rate: sampleRate,
+          language: options.language ?? null,
+          task: options.task ?? 'transcribe',
+          initial_prompt: options.initialPrompt ?? null,
+          word_timestamps: options.wordTimestamps ?? false,
+          beam_size: this.options.beamSize,
+        },
+        bytes,
+        options.signal,
+      )
+    } catch (err) {
+      if (!worker.alive) this.#failures++
+      throw err
+    }
+    this.#failures = 0
+    const segments = (result.segments as Segment[]).map((s) =>
+      s.words ? s : { start: s.start, end: s.end, text: s.text },
+    )
+    return {
+      text: String(result.text),
+      segments,
+      language: String(result.language),
+      processingTimeMs: Math.round(performance.now() - started),
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    const starting = this.#starting
+    this.#starting = undefined
+    const worker = this.#worker ?? (await starting?.catch(() => undefined))
+    this.#worker = undefined
+    await worker?.stop()
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new WsError('closed', 'The backend is closed')
+  }
+
+  async #ensureWorker(signal?: AbortSignal): Promise<WorkerProcess> {
+    if (this.#worker?.alive) return this.#worker
+    if (!this.#starting) {
+      this.#starting = this.#start().finally(() => {
+        this.#starting = undefined
+      })
+    }
+    const starting = this.#starting
+    if (!signal) return starting
+    return new Promise((resolve, reject) => {
+      const onAbort = () =>
+        reject(new WsError('aborted', 'The transcription was aborted', { cause: signal.reason }))
+      signal.addEventListener('abort', onAbort, { once: true })
+      starting.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
+  }
+
+  async #start(): Promise<WorkerProcess> {
+    const { initialMs, maxMs } = this.options.restartBackoff
+    if (this.#failures > 0) {
+      const delay = Math.min(maxMs, initialMs * 2 ** (this.#failures - 1))
+      this.#log.warn({ failures: this.#failures, delayMs: delay }, 'restarting the faster-whisper worker')
+      await new Promise((r) => setTimeout(r, delay))
+    }
+    this.#assertOpen()
+    const model = this.#model!
+    const worker = new WorkerProcess({
+      python: this.#python!,
+      modelDir: model.dir,
+      device: this.options.device,
+      computeType: this.options.computeType,
+      cpuThreads: this.options.cpuThreads,
+      beamSize: this.options.beamSize,
+      logger: this.#log,
+      ...(this.options.env ? { env: this.options.env } : {}),
+    })
+    try {
+      this.#workerInfo = await worker.ready
+    } catch (err) {
+      this.#failures++
+      await worker.stop()
+      throw err
+    }
+    if (this.#closed) {
+      await worker.stop()
+      throw new WsError('closed', 'The backend is closed')
+    }
+    this.#log.info(
+      { pid: worker.pid, model: model.name, loadTimeMs: this.#workerInfo.loadTimeMs },
+      'faster-whisper worker ready',
+    )
+    this.#worker = worker
+    return worker
+  }
+}
+
+function toLittleEndian(audio: Float32Array): Uint8Array {
+  const out = new Uint8Array(audio.length * 4)
+  const view = new DataView(out.buffer)
+  for (let i = 0; i < audio.length; i++) view.setFloat32(i * 4, audio[i]!, true)
+  return out
+}

@@ -1,0 +1,3 @@
+export { DEFAULT_FASTER_WHISPER_OPTIONS, FasterWhisperBackend, type FasterWhisperOptions } from './backend.js'
+export { encodeFrame, type Frame, FrameDecoder } from './frames.js'
+export { ensurePythonEnv, type PythonEnv, type PythonEnvOptions } from './python-env.js'

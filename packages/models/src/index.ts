@@ -1,0 +1,15 @@
+export { cacheDir, modelsDir } from './paths.js'
+export { mb, type ProgressEvent, type ProgressListener, progressPrinter } from './progress.js'
+export {
+  assertCt2Dir,
+  type ModelSourceKind,
+  modelSpec,
+  type ResolvedModel,
+  type ResolveModelOptions,
+  resolveCt2Model,
+} from './provision.js'
+export { type FindPythonOptions, findPython, type PythonInfo } from './python.js'
+export { knownModelNames, MODELS, type ModelSpec, type PypiFile, type PypiSource } from './registry.js'
+export { type RunOptions, type RunResult, run } from './run.js'
+export { downloadRepoFiles, type HuggingFaceOptions, listRepoFiles } from './sources/huggingface.js'
+export { type InstalledModel, installAtomically, readInstalled } from './store.js'

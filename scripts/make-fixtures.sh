@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Regenerates the speech fixtures in fixtures/speech from sentences.tsv: each sentence is
+# spoken by espeak-ng, converted to 16 kHz mono PCM16 by sox, trimmed of silence and padded
+# with exactly 150 ms of silence at each end (so speech lies in [0.15, duration − 0.15]).
+# Writes manifest.json with the text and timing of each file. Needs espeak-ng and sox:
+#   apt-get install espeak-ng sox
+set -euo pipefail
+cd "$(dirname "$0")/../fixtures/speech"
+for tool in espeak-ng sox soxi; do
+  command -v "$tool" >/dev/null || { echo "make-fixtures: $tool is not installed (apt-get install espeak-ng sox)" >&2; exit 1; }
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pad=0.15
+manifest="$tmp/manifest.jsonl"
+: > "$manifest"
+while IFS=$'\t' read -r name language voice wpm gap text; do
+  case "$name" in ''|'#'*) continue ;; esac
+  echo "fixture $name ($voice): $text"
+  espeak-ng -v "$voice" -s "$wpm" -g "$gap" -w "$tmp/raw.wav" "$text"
+  sox "$tmp/raw.wav" -r 16000 -c 1 -b 16 "$tmp/trim.wav" \
+    silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse
+  sox "$tmp/trim.wav" "$name.wav" pad "$pad" "$pad"
+  duration=$(soxi -D "$name.wav")
+  node -e 'const [name, language, voice, text, d, pad] = process.argv.slice(1);
+    console.log(JSON.stringify({ name, language, voice, text, durationSeconds: +(+d).toFixed(4),
+      speechStart: +pad, speechEnd: +(d - pad).toFixed(4) }))' \
+    "$name" "$language" "$voice $wpm wpm" "$text" "$duration" "$pad" >> "$manifest"
+done < sentences.tsv
+node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
+  process.stdout.write(JSON.stringify(lines.map((l) => JSON.parse(l)), null, 2) + "\n")' "$manifest" > manifest.json
+echo "wrote $(grep -c '"name"' manifest.json) fixtures to fixtures/speech"
