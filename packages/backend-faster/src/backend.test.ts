@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { isWsError, WHISPER_SAMPLE_RATE, wordErrorRate } from '@ws/core'
+import { isWsError, type TranscriptResult, WHISPER_SAMPLE_RATE, wordErrorRate } from '@ws/core'
 import { backendConformance, loadSpeechFixtures, registerConformance } from '@ws/core/testing'
 import { progressPrinter } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -75,6 +75,33 @@ describe('FasterWhisperBackend', () => {
     const again = await backend.transcribe(english[0]!.audio, WHISPER_SAMPLE_RATE)
     expect(backend.workerPid).not.toBe(pid)
     expect(wordErrorRate(english[0]!.text, again.text).wer).toBeLessThan(0.5)
+    await backend.close()
+  }, 120_000)
+
+  it('batches requests that arrive together, each getting the transcript it gets alone', async () => {
+    const backend = new TrackedBackend()
+    await backend.loadModel('tiny.en')
+    const audios = [...english.slice(0, 4).map((f) => f.audio), new Float32Array(3 * WHISPER_SAMPLE_RATE)]
+    const alone: TranscriptResult[] = []
+    for (const a of audios)
+      alone.push(await backend.transcribe(a, WHISPER_SAMPLE_RATE, { wordTimestamps: true }))
+    expect(backend.stats.batchedRequests).toBe(0)
+    const together = await Promise.all(
+      audios.map((a) => backend.transcribe(a, WHISPER_SAMPLE_RATE, { wordTimestamps: true })),
+    )
+    expect(backend.stats.batchedRequests).toBeGreaterThanOrEqual(3)
+    together.slice(0, 4).forEach((r, i) => {
+      // The same words as when transcribed alone, and each its own sentence.
+      expect(wordErrorRate(alone[i]!.text, r.text).wer).toBeLessThanOrEqual(0.15)
+      expect(wordErrorRate(english[i]!.text, r.text).wer).toBeLessThan(0.8)
+      const words = r.segments.flatMap((s) => s.words ?? [])
+      expect(words.length).toBeGreaterThan(3)
+      expect(words[words.length - 1]!.end).toBeLessThanOrEqual(english[i]!.durationSeconds + 0.01)
+    })
+    // Silence: whatever Whisper says alone (often a lone "You"), never a decoding loop, which
+    // a batch at temperature 0 can produce; such results are rerun with the fallback.
+    expect(together[4]!.text).toBe(alone[4]!.text)
+    expect(together[4]!.text.split(' ').length).toBeLessThan(5)
     await backend.close()
   }, 120_000)
 

@@ -10,6 +10,7 @@ export interface WorkerOptions {
   computeType: string
   cpuThreads: number
   beamSize: number
+  maxBatch: number
   logger: Logger
   env?: NodeJS.ProcessEnv
 }
@@ -59,6 +60,8 @@ export class WorkerProcess {
         String(options.cpuThreads),
         '--beam-size',
         String(options.beamSize),
+        '--max-batch',
+        String(options.maxBatch),
       ],
       {
         stdin: 'pipe',
