@@ -31,6 +31,8 @@ fi
 echo "pnpm $(pnpm --version)"
 
 step "Installing workspace dependencies"
+# onnxruntime-node ships its CPU binaries; its install script would only fetch CUDA files.
+export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 if [ -n "${CI:-}" ]; then
   pnpm install --frozen-lockfile
 else

@@ -81,6 +81,7 @@ def main():
     parser.add_argument("--cpu-threads", type=int, default=0)
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--max-batch", type=int, default=4, help="requests run as one batch at most (1: never batch)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sampling at fallback temperatures, set per request")
     args = parser.parse_args()
 
     try:
@@ -168,6 +169,9 @@ def main():
         duration = len(audio) / SAMPLE_RATE
         t0 = time.perf_counter()
         words_wanted = bool(header.get("word_timestamps"))
+        # The temperature fallback samples; seeding per request makes the same audio give the
+        # same text whatever ran before it.
+        ctranslate2.set_random_seed(args.seed)
         segments, info = model.transcribe(
             audio,
             language=language,

@@ -126,6 +126,9 @@ describe('FasterWhisperBackend', () => {
     expect(heard.text.toLowerCase()).toContain('guten morgen')
     const translated = await backend.transcribe(german!.audio, WHISPER_SAMPLE_RATE, { task: 'translate' })
     expect(translated.text.toLowerCase()).toContain('good morning')
+    // The temperature fallback samples, but seeded per request: the same audio, the same text.
+    const again = await backend.transcribe(german!.audio, WHISPER_SAMPLE_RATE, { task: 'translate' })
+    expect(again.text).toBe(translated.text)
     await backend.close()
   }, 120_000)
 

@@ -1,4 +1,5 @@
 import { WsError } from './errors.js'
+import type { VadSegmenterOptions } from './vad/segmenter.js'
 
 /**
  * A voice activity detector deciding speech or not for one frame at a time.
@@ -16,6 +17,12 @@ export interface VadBackend {
    * PCM16). A frame of another length or with non-finite samples throws `invalid_frame`.
    */
   isSpeech(frame: Int16Array | Float32Array): boolean | Promise<boolean>
+  /**
+   * Segmenter settings that suit this detector's own latency (e.g. a shorter hangover for a
+   * VAD that already holds speech decisions a little past the end). The session and the
+   * conformance suite use them unless told otherwise.
+   */
+  readonly segmenterDefaults?: VadSegmenterOptions
   /** Forgets all state, as if new. */
   reset(): void
   close?(): void | Promise<void>

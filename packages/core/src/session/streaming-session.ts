@@ -80,6 +80,7 @@ export interface StreamingSessionOptions {
   sampleRate?: number
   /** With a VAD, utterances start and end by themselves ("server VAD"). */
   vad?: VadBackend
+  /** Segmenter settings (default: the VAD's `segmenterDefaults`, then the core defaults). */
   vadSegmenter?: VadSegmenterOptions
   /** New audio between partials; 0 turns partials off (default 500). */
   partialIntervalMs?: number
@@ -226,7 +227,9 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     this.#maxSamples = Math.round((o.maxUtteranceMs * SR) / 1000)
     this.#partialSamples = Math.round((o.partialIntervalMs * SR) / 1000)
     this.#minPartialSamples = Math.round((o.minPartialMs * SR) / 1000)
-    this.#segmenter = o.vad ? new VadSegmenter(o.vad.frameSamples, SR, o.vadSegmenter) : undefined
+    this.#segmenter = o.vad
+      ? new VadSegmenter(o.vad.frameSamples, SR, { ...o.vad.segmenterDefaults, ...o.vadSegmenter })
+      : undefined
     this.#events = new EventQueue<SessionEvent>(() => void this.close())
     this.#done = new Promise((resolve) => {
       this.#resolveDone = resolve

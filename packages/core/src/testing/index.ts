@@ -3,6 +3,7 @@
  * backend and VAD adapter runs against the real thing.
  */
 
+export { composeUtterances, mixAtSnr, pinkNoise, speechRms } from './audio-mix.js'
 export {
   type BackendConformanceOptions,
   backendConformance,

@@ -1,0 +1,86 @@
+import { fileURLToPath } from 'node:url'
+import { isWsError, StreamingSession } from '@ws/core'
+import {
+  composeUtterances,
+  FakeBackend,
+  loadSpeechFixtures,
+  mixAtSnr,
+  registerConformance,
+  vadConformance,
+} from '@ws/core/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SileroVad } from './silero-vad.js'
+
+// Real speech: the ten spoken sentences with silences of 0.3 to 2 s between them, clean and
+// with pink noise at 20 dB SNR; and 10 s of silence and of that noise alone.
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
+const sentences = loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-'))
+const clean = composeUtterances(sentences, [0.3, 2, 0.7, 1.2, 0.5, 1.5, 0.3, 1, 0.8])
+const noisy = mixAtSnr(clean.audio, 20, { regions: clean.utterances, seed: 7 })
+const tenSeconds = 10 * 16_000
+
+registerConformance(
+  vadConformance({
+    createVad: () => SileroVad.create(),
+    speech: [
+      { name: 'clean', audio: clean.audio, utterances: clean.utterances },
+      { name: 'noisy (20 dB SNR)', audio: noisy.mixed, utterances: clean.utterances },
+    ],
+    nonSpeech: [
+      { name: '10 s of silence', audio: new Float32Array(tenSeconds) },
+      { name: '10 s of noise', audio: noisy.noise.subarray(0, tenSeconds) },
+    ],
+  }),
+  { describe, it, beforeAll, afterAll },
+)
+
+describe('SileroVad', () => {
+  it('reports the speech probability, high in speech and low in silence', async () => {
+    const vad = await SileroVad.create()
+    const n = vad.frameSamples
+    expect([n, vad.contextSamples]).toEqual([512, 64])
+    const u = clean.utterances[0]!
+    const mid = Math.round(((u.start + u.end) / 2) * 16_000)
+    const probs: number[] = []
+    for (let i = mid - 10 * n; i < mid + 10 * n; i += n)
+      probs.push(await vad.speechProbability(clean.audio.subarray(i, i + n)))
+    expect(Math.max(...probs)).toBeGreaterThan(0.9)
+    vad.reset()
+    expect(await vad.speechProbability(new Float32Array(n))).toBeLessThan(0.1)
+    await vad.close()
+    await vad.close()
+    expect(
+      await vad.speechProbability(new Float32Array(n)).catch((e) => (isWsError(e) ? e.code : 'untyped')),
+    ).toBe('closed')
+  })
+
+  it('refuses bad options with typed errors', async () => {
+    const codes = []
+    for (const options of [
+      { sampleRate: 44_100 },
+      { threshold: 1.5 },
+      { threshold: 0.5, negativeThreshold: 0.7 },
+      { modelPath: '/nope.onnx' },
+    ]) {
+      codes.push(await SileroVad.create(options).catch((e) => (isWsError(e) ? e.code : 'untyped')))
+    }
+    expect(codes).toEqual(['unsupported_sample_rate', 'invalid_config', 'invalid_config', 'model_not_found'])
+  })
+
+  it('drives the streaming session: utterances end by themselves', async () => {
+    const backend = new FakeBackend()
+    await backend.loadModel('fake')
+    const session = new StreamingSession({ backend, vad: await SileroVad.create(), partialIntervalMs: 0 })
+    const events: string[] = []
+    const done = (async () => {
+      for await (const e of session) events.push(e.type)
+    })()
+    for (let i = 0; i < noisy.mixed.length; i += 1600) session.pushAudio(noisy.mixed.subarray(i, i + 1600))
+    await session.end()
+    await done
+    const starts = events.filter((e) => e === 'speech_start').length
+    expect(starts).toBeGreaterThanOrEqual(10)
+    expect(starts).toBeLessThanOrEqual(20)
+    expect(events.filter((e) => e === 'final')).toHaveLength(starts)
+  })
+})
