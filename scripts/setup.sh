@@ -33,6 +33,9 @@ echo "pnpm $(pnpm --version)"
 step "Installing workspace dependencies"
 # onnxruntime-node ships its CPU binaries; its install script would only fetch CUDA files.
 export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+# smart-whisper compiles whisper.cpp on this machine: let it use this CPU's vector units
+# (AVX2/FMA/F16C here). Without these flags inference is about 10 times slower (measured).
+export CFLAGS="${CFLAGS:--O3 -march=native}" CXXFLAGS="${CXXFLAGS:--O3 -march=native}"
 if [ -n "${CI:-}" ]; then
   pnpm install --frozen-lockfile
 else

@@ -2,6 +2,8 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isWsError } from '@ws/core'
+import { convertCt2ToGgml } from './convert/ggml.js'
+import { resolveGgmlModel } from './ggml-models.js'
 import { modelsDir } from './paths.js'
 import { progressPrinter } from './progress.js'
 import { resolveCt2Model } from './provision.js'
@@ -16,8 +18,12 @@ Commands:
   list                 the known models, whether each is cached, and its sources
   fetch <name|path>... make models available (downloads with progress) and print their paths
   path <name|path>     print the directory of a cached model (exit 1 if it is not cached)
+  convert <ct2-dir> <out.bin>
+                       convert a CTranslate2 Whisper model to whisper.cpp's ggml format
 
 Options:
+  --format ct2|ggml    which files fetch provides (default ct2; ggml is whisper.cpp's format,
+                       downloaded, or converted from CTranslate2 when offline)
   --offline            skip online sources (also: WS_OFFLINE=1)
   --models-dir <dir>   the cache (default: $WS_MODELS_DIR or ~/.cache/whisper-stream/models)
   -h, --help           show this help
@@ -30,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       offline: { type: 'boolean' },
+      format: { type: 'string' },
       'models-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -51,6 +58,13 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0
     }
+    case 'convert': {
+      const [from, to] = names
+      if (!from || !to) throw new Error('convert needs a CTranslate2 model directory and an output file')
+      const result = await convertCt2ToGgml(from, to, { onProgress: progressPrinter() })
+      console.log(result.file)
+      return 0
+    }
     case 'fetch':
     case 'path': {
       if (names.length === 0) throw new Error(`${command} needs a model name or path`)
@@ -64,12 +78,16 @@ async function main(argv: string[]): Promise<number> {
           console.log(cached.dir)
           continue
         }
-        const model = await resolveCt2Model(name, {
+        const options = {
           modelsDir: dir,
           onProgress: progressPrinter(),
           ...(values.offline ? { offline: true } : {}),
-        })
-        console.log(model.dir)
+        }
+        if (values.format && values.format !== 'ct2' && values.format !== 'ggml') {
+          throw new Error(`--format is ct2 or ggml, not "${values.format}"`)
+        }
+        if (values.format === 'ggml') console.log((await resolveGgmlModel(name, options)).file)
+        else console.log((await resolveCt2Model(name, options)).dir)
       }
       return 0
     }

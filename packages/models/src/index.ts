@@ -1,3 +1,5 @@
+export * from './convert/index.js'
+export { type ResolvedGgmlModel, resolveGgmlModel, WHISPER_CPP_REPO } from './ggml-models.js'
 export { cacheDir, modelsDir } from './paths.js'
 export { mb, type ProgressEvent, type ProgressListener, progressPrinter } from './progress.js'
 export {

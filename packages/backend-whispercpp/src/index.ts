@@ -1,0 +1,1 @@
+export { DEFAULT_WHISPER_CPP_OPTIONS, WhisperCppBackend, type WhisperCppOptions } from './backend.js'

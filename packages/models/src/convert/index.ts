@@ -1,0 +1,5 @@
+export { type Ct2Index, type Ct2Variable, readCt2Index } from './ct2.js'
+export { type ConvertOptions, type ConvertResult, convertCt2ToGgml, type WhisperHparams } from './ggml.js'
+export { checkGgmlFile, type GgmlFileInfo } from './ggml-check.js'
+export { floatToHalf, halfToFloat } from './half.js'
+export { whisperMelFilters } from './mel.js'

@@ -1,0 +1,135 @@
+import { once } from 'node:events'
+import { createWriteStream, existsSync, statSync } from 'node:fs'
+import { mkdir, rename, rm } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { WsError } from '@ws/core'
+import { convertCt2ToGgml } from './convert/ggml.js'
+import { checkGgmlFile } from './convert/ggml-check.js'
+import { modelsDir as defaultModelsDir } from './paths.js'
+import { modelSpec, type ResolveModelOptions, resolveCt2Model } from './provision.js'
+
+export interface ResolvedGgmlModel {
+  name: string
+  /** The ggml file. */
+  file: string
+  source: 'path' | 'cache' | 'huggingface' | 'converted'
+  sourceLabel: string
+}
+
+/** The official whisper.cpp model repository. */
+export const WHISPER_CPP_REPO = 'ggerganov/whisper.cpp'
+
+/**
+ * Resolves a model name or a ggml file path to a whisper.cpp model file. Sources, in order:
+ * an explicit path; the cache (`<modelsDir>/ggml/ggml-<name>.bin`); the official ggml file
+ * from the whisper.cpp repository on Hugging Face (skipped offline, failing fast); and, as
+ * the offline fallback, conversion of the CTranslate2 model (see resolveCt2Model). Every file
+ * is checked (checkGgmlFile) before it is returned.
+ */
+export async function resolveGgmlModel(
+  nameOrPath: string,
+  options: ResolveModelOptions = {},
+): Promise<ResolvedGgmlModel> {
+  const env = options.env ?? process.env
+  const progress = options.onProgress ?? (() => {})
+  if (nameOrPath.endsWith('.bin') || (existsSync(nameOrPath) && statSync(nameOrPath).isFile())) {
+    const file = resolve(nameOrPath)
+    await checkGgmlFile(file)
+    return { name: nameOrPath, file, source: 'path', sourceLabel: file }
+  }
+  const spec = modelSpec(nameOrPath)
+  const dir = join(options.modelsDir ?? defaultModelsDir(env), 'ggml')
+  const file = join(dir, `ggml-${spec.name}.bin`)
+  if (existsSync(file)) {
+    try {
+      await checkGgmlFile(file)
+      return { name: spec.name, file, source: 'cache', sourceLabel: file }
+    } catch {
+      await rm(file, { force: true }) // damaged: provision again
+    }
+  }
+  await mkdir(dir, { recursive: true })
+  const tried: string[] = []
+  const offline = options.offline ?? (env.WS_OFFLINE === '1' || env.HF_HUB_OFFLINE === '1')
+  if (!offline) {
+    const endpoint = (options.hfEndpoint ?? env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '')
+    const url = `${endpoint}/${WHISPER_CPP_REPO}/resolve/main/ggml-${spec.name}.bin`
+    try {
+      progress({
+        stage: 'resolve',
+        message: `Looking for ggml-${spec.name}.bin at Hugging Face ${WHISPER_CPP_REPO}`,
+      })
+      await download(url, file, options)
+      await checkGgmlFile(file)
+      return { name: spec.name, file, source: 'huggingface', sourceLabel: url }
+    } catch (err) {
+      if (options.signal?.aborted) throw err
+      await rm(file, { force: true })
+      const reason =
+        (err as Error).cause instanceof Error
+          ? ((err as Error).cause as Error).message
+          : (err as Error).message
+      tried.push(`Hugging Face ${WHISPER_CPP_REPO} (${reason})`)
+      progress({
+        stage: 'resolve',
+        message: `The official ggml file is not reachable (${reason}); converting the CTranslate2 model`,
+      })
+    }
+  }
+  try {
+    const ct2 = await resolveCt2Model(spec.name, options)
+    const result = await convertCt2ToGgml(ct2.dir, file, {
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
+    await checkGgmlFile(result.file)
+    return { name: spec.name, file, source: 'converted', sourceLabel: `converted from ${ct2.sourceLabel}` }
+  } catch (err) {
+    if (options.signal?.aborted) throw err
+    tried.push(`conversion from CTranslate2 (${(err as Error).message})`)
+  }
+  throw new WsError(
+    'model_not_found',
+    `Could not provision the ggml model "${spec.name}". Tried: ${tried.join('; ')}`,
+    {
+      retryable: true,
+    },
+  )
+}
+
+async function download(url: string, file: string, options: ResolveModelOptions): Promise<void> {
+  // The connect timeout covers reaching the server, not the download itself.
+  const connect = new AbortController()
+  const timer = setTimeout(
+    () => connect.abort(new Error('connect timeout')),
+    options.connectTimeoutMs ?? 10_000,
+  )
+  const res = await fetch(url, {
+    signal: options.signal ? AbortSignal.any([options.signal, connect.signal]) : connect.signal,
+  }).finally(() => clearTimeout(timer))
+  if (!res.ok || !res.body)
+    throw new WsError('model_not_found', `Hugging Face answered ${res.status} for ${url}`)
+  const total = Number(res.headers.get('content-length')) || undefined
+  const tmp = `${file}.tmp-${process.pid}`
+  const out = createWriteStream(tmp)
+  let loaded = 0
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      loaded += chunk.byteLength
+      if (!out.write(chunk)) await once(out, 'drain')
+      options.onProgress?.({
+        stage: 'download',
+        message: `Downloading ${url}`,
+        loadedBytes: loaded,
+        ...(total ? { totalBytes: total } : {}),
+      })
+    }
+    out.end()
+    await once(out, 'close')
+    await rename(tmp, file)
+  } catch (err) {
+    out.destroy()
+    await rm(tmp, { force: true })
+    throw err
+  }
+}
