@@ -13,7 +13,7 @@ import {
   type Word,
   WsError,
 } from '@ws/core'
-import { checkGgmlFile, type GgmlFileInfo, type ProgressListener, resolveGgmlModel } from '@ws/models'
+import { type GgmlFileInfo, type ProgressListener, resolveGgmlModel } from '@ws/models'
 import { TranscribeTask, WhisperModel, WhisperSamplingStrategy } from 'smart-whisper'
 
 export interface WhisperCppOptions {
@@ -107,7 +107,7 @@ export class WhisperCppBackend implements WhisperBackend {
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
       ...(o.env ? { env: o.env } : {}),
     })
-    const info = await checkGgmlFile(resolved.file)
+    const { info } = resolved
     let loaded: WhisperModel
     try {
       loaded = await WhisperModel.load(resolved.file, o.gpu)

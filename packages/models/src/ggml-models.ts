@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { WsError } from '@ws/core'
 import { convertCt2ToGgml } from './convert/ggml.js'
-import { checkGgmlFile } from './convert/ggml-check.js'
+import { checkGgmlFile, type GgmlFileInfo } from './convert/ggml-check.js'
 import { modelsDir as defaultModelsDir } from './paths.js'
 import { modelSpec, type ResolveModelOptions, resolveCt2Model } from './provision.js'
 import { downloadToFile } from './sources/huggingface.js'
@@ -14,6 +14,8 @@ export interface ResolvedGgmlModel {
   file: string
   source: 'path' | 'cache' | 'huggingface' | 'converted'
   sourceLabel: string
+  /** What checkGgmlFile found in the file. */
+  info: GgmlFileInfo
 }
 
 /** The official whisper.cpp model repository. */
@@ -34,16 +36,14 @@ export async function resolveGgmlModel(
   const progress = options.onProgress ?? (() => {})
   if (nameOrPath.endsWith('.bin') || (existsSync(nameOrPath) && statSync(nameOrPath).isFile())) {
     const file = resolve(nameOrPath)
-    await checkGgmlFile(file)
-    return { name: nameOrPath, file, source: 'path', sourceLabel: file }
+    return { name: nameOrPath, file, source: 'path', sourceLabel: file, info: await checkGgmlFile(file) }
   }
   const spec = modelSpec(nameOrPath)
   const dir = join(options.modelsDir ?? defaultModelsDir(env), 'ggml')
   const file = join(dir, `ggml-${spec.name}.bin`)
   if (existsSync(file)) {
     try {
-      await checkGgmlFile(file)
-      return { name: spec.name, file, source: 'cache', sourceLabel: file }
+      return { name: spec.name, file, source: 'cache', sourceLabel: file, info: await checkGgmlFile(file) }
     } catch {
       await rm(file, { force: true }) // damaged: provision again
     }
@@ -64,8 +64,13 @@ export async function resolveGgmlModel(
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
       })
-      await checkGgmlFile(file)
-      return { name: spec.name, file, source: 'huggingface', sourceLabel: url }
+      return {
+        name: spec.name,
+        file,
+        source: 'huggingface',
+        sourceLabel: url,
+        info: await checkGgmlFile(file),
+      }
     } catch (err) {
       if (options.signal?.aborted) throw err
       await rm(file, { force: true })
@@ -86,8 +91,13 @@ export async function resolveGgmlModel(
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     })
-    await checkGgmlFile(result.file)
-    return { name: spec.name, file, source: 'converted', sourceLabel: `converted from ${ct2.sourceLabel}` }
+    return {
+      name: spec.name,
+      file,
+      source: 'converted',
+      sourceLabel: `converted from ${ct2.sourceLabel}`,
+      info: await checkGgmlFile(result.file),
+    }
   } catch (err) {
     if (options.signal?.aborted) throw err
     tried.push(`conversion from CTranslate2 (${(err as Error).message})`)

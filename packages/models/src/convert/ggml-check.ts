@@ -36,16 +36,35 @@ export async function checkGgmlFile(path: string): Promise<GgmlFileInfo> {
   const fh = await open(path, 'r')
   try {
     let pos = 0
+    // Headers are read through a 64 kB window; tensor data is skipped, never read.
+    let window = Buffer.alloc(0)
+    let windowStart = 0
     const need = (n: number, what: string) => {
       if (pos + n > size)
         throw new WsError('model_load_failed', `${path} is truncated (in ${what}, at byte ${pos} of ${size})`)
     }
+    const refill = async (n: number) => {
+      window = Buffer.alloc(Math.min(size - pos, Math.max(1 << 16, n)))
+      await fh.read(window, 0, window.length, pos)
+      windowStart = pos
+    }
+    // Reads n int32 at pos; awaits only when the window must move (the vocabulary alone is
+    // 100 000 fields: one await each made this take seconds).
     const ints = async (n: number, what: string) => {
       need(4 * n, what)
-      const buf = Buffer.alloc(4 * n)
-      await fh.read(buf, 0, buf.length, pos)
-      pos += buf.length
-      return Array.from({ length: n }, (_, i) => buf.readInt32LE(4 * i))
+      if (pos < windowStart || pos + 4 * n > windowStart + window.length) await refill(4 * n)
+      const at = pos - windowStart
+      pos += 4 * n
+      return Array.from({ length: n }, (_, i) => window.readInt32LE(at + 4 * i))
+    }
+    const int = (what: string): number | Promise<number> => {
+      need(4, what)
+      if (pos >= windowStart && pos + 4 <= windowStart + window.length) {
+        const v = window.readInt32LE(pos - windowStart)
+        pos += 4
+        return v
+      }
+      return ints(1, what).then((v) => v[0]!)
     }
     const [magic] = await ints(1, 'the header')
     if (magic !== GGML_MAGIC)
@@ -69,9 +88,10 @@ export async function checkGgmlFile(path: string): Promise<GgmlFileInfo> {
     pos += 4 * melRows! * melCols!
     const [tokens] = await ints(1, 'the vocabulary')
     for (let i = 0; i < tokens!; i++) {
-      const [len] = await ints(1, 'the vocabulary')
-      need(len!, 'the vocabulary')
-      pos += len!
+      const read = int('the vocabulary')
+      const len = typeof read === 'number' ? read : await read
+      need(len, 'the vocabulary')
+      pos += len
     }
     let tensors = 0
     while (pos < size) {
