@@ -6,15 +6,12 @@
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_VAD_SEGMENTER_OPTIONS, detectSpeech } from '@ws/core'
-import { composeUtterances, loadSpeechFixtures, mixAtSnr } from '@ws/core/testing'
+import { loadSpeechFixtures, vadTestCorpus } from '@ws/core/testing'
 import { SileroVad } from '@ws/vad-silero'
 import { WebRtcVad } from '@ws/vad-webrtc'
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/speech', import.meta.url))
-const sentences = loadSpeechFixtures(FIXTURES, (f) => /^harvard-/.test(f.name))
-const gaps = [0.3, 2, 0.7, 1.2, 0.5, 1.5, 0.3, 1, 0.8]
-const clean = composeUtterances(sentences, gaps)
-const noisy = mixAtSnr(clean.audio, 20, { regions: clean.utterances, seed: 7 })
+const { clean, noisy } = vadTestCorpus(loadSpeechFixtures(FIXTURES, (f) => /^harvard-/.test(f.name)))
 const seconds = clean.audio.length / 16_000
 
 const results = []

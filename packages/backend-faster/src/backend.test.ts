@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { isWsError, type TranscriptResult, WHISPER_SAMPLE_RATE, wordErrorRate } from '@ws/core'
+import { concatFloat32, isWsError, type TranscriptResult, WHISPER_SAMPLE_RATE, wordErrorRate } from '@ws/core'
 import { backendConformance, loadSpeechFixtures, registerConformance } from '@ws/core/testing'
 import { progressPrinter } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -57,12 +57,7 @@ describe('FasterWhisperBackend', () => {
     const backend = new TrackedBackend()
     await backend.loadModel('tiny.en')
     const pid = backend.workerPid!
-    const long = new Float32Array(english.reduce((n, f) => n + f.audio.length, 0))
-    let offset = 0
-    for (const f of english) {
-      long.set(f.audio, offset)
-      offset += f.audio.length
-    }
+    const long = concatFloat32(english.map((f) => f.audio))
     const pending = backend.transcribe(long.subarray(0, 25 * WHISPER_SAMPLE_RATE), WHISPER_SAMPLE_RATE)
     setTimeout(() => process.kill(pid, 'SIGKILL'), 200)
     const error = await pending.then(

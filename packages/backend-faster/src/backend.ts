@@ -120,18 +120,18 @@ export class FasterWhisperBackend implements WhisperBackend {
     this.#assertOpen()
     const o = this.options
     const resolved = await resolveCt2Model(model, {
-      ...(o.modelsDir ? { modelsDir: o.modelsDir } : {}),
-      ...(o.offline !== undefined ? { offline: o.offline } : {}),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      ...(o.env ? { env: o.env } : {}),
+      modelsDir: o.modelsDir,
+      offline: o.offline,
+      onProgress: o.onProgress,
+      env: o.env,
     })
     this.#python ??=
       o.python ??
       (
         await ensurePythonEnv({
-          ...(o.venvDir ? { venvDir: o.venvDir } : {}),
-          ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-          ...(o.env ? { env: o.env } : {}),
+          venvDir: o.venvDir,
+          onProgress: o.onProgress,
+          env: o.env,
         })
       ).python
     this.#assertOpen()

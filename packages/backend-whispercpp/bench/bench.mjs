@@ -6,18 +6,13 @@
 import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { WHISPER_SAMPLE_RATE } from '@ws/core'
+import { concatFloat32, WHISPER_SAMPLE_RATE } from '@ws/core'
 import { loadSpeechFixtures } from '@ws/core/testing'
 import { WhisperCppBackend } from '../dist/index.js'
 
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
 const english = loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-'))
-const speech = new Float32Array(english.reduce((n, f) => n + f.audio.length, 0))
-let filled = 0
-for (const f of english) {
-  speech.set(f.audio, filled)
-  filled += f.audio.length
-}
+const speech = concatFloat32(english.map((f) => f.audio))
 const clip = (seconds) => speech.slice(0, seconds * WHISPER_SAMPLE_RATE)
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const peakRss = () =>

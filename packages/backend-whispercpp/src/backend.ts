@@ -102,10 +102,10 @@ export class WhisperCppBackend implements WhisperBackend {
     this.#assertOpen()
     const o = this.options
     const resolved = await resolveGgmlModel(model, {
-      ...(o.modelsDir ? { modelsDir: o.modelsDir } : {}),
-      ...(o.offline !== undefined ? { offline: o.offline } : {}),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      ...(o.env ? { env: o.env } : {}),
+      modelsDir: o.modelsDir,
+      offline: o.offline,
+      onProgress: o.onProgress,
+      env: o.env,
     })
     const { info } = resolved
     let loaded: WhisperModel

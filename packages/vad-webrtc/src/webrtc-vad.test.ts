@@ -1,12 +1,11 @@
 import { fileURLToPath } from 'node:url'
 import { isWsError, StreamingSession } from '@ws/core'
 import {
-  composeUtterances,
   FakeBackend,
   loadSpeechFixtures,
-  mixAtSnr,
   registerConformance,
   vadConformance,
+  vadTestCorpus,
 } from '@ws/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebRtcVad } from './webrtc-vad.js'
@@ -14,22 +13,14 @@ import { WebRtcVad } from './webrtc-vad.js'
 // Real speech: the ten spoken sentences with silences of 0.3 to 2 s between them, clean and
 // with pink noise at 20 dB SNR; and 10 s of silence and of that noise alone.
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
-const sentences = loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-'))
-const clean = composeUtterances(sentences, [0.3, 2, 0.7, 1.2, 0.5, 1.5, 0.3, 1, 0.8])
-const noisy = mixAtSnr(clean.audio, 20, { regions: clean.utterances, seed: 7 })
-const tenSeconds = 10 * 16_000
+const corpus = vadTestCorpus(loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-')))
+const { noisy } = corpus
 
 registerConformance(
   vadConformance({
     createVad: () => WebRtcVad.create({ aggressiveness: 3 }),
-    speech: [
-      { name: 'clean', audio: clean.audio, utterances: clean.utterances },
-      { name: 'noisy (20 dB SNR)', audio: noisy.mixed, utterances: clean.utterances },
-    ],
-    nonSpeech: [
-      { name: '10 s of silence', audio: new Float32Array(tenSeconds) },
-      { name: '10 s of noise', audio: noisy.noise.subarray(0, tenSeconds) },
-    ],
+    speech: corpus.speech,
+    nonSpeech: corpus.nonSpeech,
   }),
   { describe, it, beforeAll, afterAll },
 )

@@ -100,3 +100,38 @@ export function mixAtSnr(
   for (let i = 0; i < audio.length; i++) mixed[i] = audio[i]! + noise[i]!
   return { mixed, noise }
 }
+
+export interface VadTestCorpusOptions {
+  /** Silences between utterances, cycled (default 0.3 to 2 s). */
+  gapsSeconds?: readonly number[]
+  /** Noise level for the noisy copy (default 20 dB SNR). */
+  snrDb?: number
+  seed?: number
+  /** Length of the silence and noise-only clips (default 10 s). */
+  nonSpeechSeconds?: number
+}
+
+/**
+ * The audio a VAD is judged on: the fixtures spoken one after another with known silences,
+ * clean and with pink noise at `snrDb`, plus silence alone and that noise alone — shaped for
+ * {@link vadConformance}'s `speech` and `nonSpeech`.
+ */
+export function vadTestCorpus(fixtures: readonly LoadedSpeechFixture[], options: VadTestCorpusOptions = {}) {
+  const gaps = options.gapsSeconds ?? [0.3, 2, 0.7, 1.2, 0.5, 1.5, 0.3, 1, 0.8]
+  const snrDb = options.snrDb ?? 20
+  const seconds = options.nonSpeechSeconds ?? 10
+  const clean = composeUtterances(fixtures, gaps)
+  const noisy = mixAtSnr(clean.audio, snrDb, { regions: clean.utterances, seed: options.seed ?? 7 })
+  return {
+    clean,
+    noisy,
+    speech: [
+      { name: 'clean', audio: clean.audio, utterances: clean.utterances },
+      { name: `noisy (${snrDb} dB SNR)`, audio: noisy.mixed, utterances: clean.utterances },
+    ],
+    nonSpeech: [
+      { name: `${seconds} s of silence`, audio: new Float32Array(seconds * 16_000) },
+      { name: `${seconds} s of noise`, audio: noisy.noise.subarray(0, seconds * 16_000) },
+    ],
+  }
+}

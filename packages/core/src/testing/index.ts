@@ -3,7 +3,14 @@
  * backend and VAD adapter runs against the real thing.
  */
 
-export { composeUtterances, mixAtSnr, pinkNoise, speechRms } from './audio-mix.js'
+export {
+  composeUtterances,
+  mixAtSnr,
+  pinkNoise,
+  speechRms,
+  type VadTestCorpusOptions,
+  vadTestCorpus,
+} from './audio-mix.js'
 export {
   type BackendConformanceOptions,
   backendConformance,
