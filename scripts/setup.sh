@@ -58,3 +58,19 @@ step "Python environment for faster-whisper, and the models: ${WS_SETUP_MODELS:-
 models=()
 for m in ${WS_SETUP_MODELS:-tiny.en}; do models+=(--model "$m"); done
 node packages/backend-faster/dist/cli.js setup "${models[@]}"
+
+# whisper.cpp, the server's default backend, reads ggml: fetch or convert the model now, with
+# progress, rather than at the server's first start.
+step "whisper.cpp model: ${WHISPER_MODEL:-tiny.en} (ggml)"
+node packages/models/dist/cli.js fetch --format ggml "${WHISPER_MODEL:-tiny.en}" >/dev/null
+
+# The demo page's test runs in a real browser: Debian's Chromium.
+if [ -n "${WS_SETUP_BROWSER:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ -z "${CHROMIUM_PATH:-}" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    step "Installing Chromium (Debian package), for the demo page test"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium is not installed and cannot be installed here (needs root and apt-get); set CHROMIUM_PATH" >&2
+  fi
+fi

@@ -3,11 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if [ -f packages/server/package.json ]; then
-  exec pnpm --filter @ws/server start
-fi
-cat <<'MSG'
-
-The libraries are installed and built. The server package (@ws/server) is not part of this
-checkout yet, so there is nothing to start; `npm test` runs the test suite.
-MSG
+# Listens on HOST:PORT (default 127.0.0.1:8765) and prints its URL; it opens nothing.
+exec node packages/server/dist/cli.js "$@"

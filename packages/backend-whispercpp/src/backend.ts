@@ -23,8 +23,9 @@ export interface WhisperCppOptions {
   beamSize?: number
   /**
    * Encoder window: `auto` (default) sizes it to the audio (plus 1.3 s), which cuts the
-   * encoder's work for short buffers, as streaming has; `full` is Whisper's 30 s; or a number
-   * of positions (50 a second, at most 1500).
+   * encoder's work for short buffers, as streaming has, and switches to the full window for
+   * calls that want word timestamps (a reduced window makes them wrong); `full` is Whisper's
+   * 30 s; or a number of positions (50 a second, at most 1500).
    */
   audioCtx?: 'auto' | 'full' | number
   /** Use a GPU if whisper.cpp was built with one (default false). */
@@ -41,6 +42,14 @@ export const DEFAULT_WHISPER_CPP_OPTIONS = { beamSize: 5, audioCtx: 'auto', gpu:
 const POSITIONS_PER_SECOND = 50
 const MAX_AUDIO_CTX = 1500
 const AUTO_CTX_MARGIN = 64
+/** whisper.cpp refuses input under 1000 ms; short audio is padded to this. */
+const MIN_SAMPLES = 16_800
+
+function padded(audio: Float32Array, length: number): Float32Array {
+  const out = new Float32Array(length)
+  out.set(audio)
+  return out
+}
 
 function validate(options: WhisperCppOptions) {
   const o = { ...DEFAULT_WHISPER_CPP_OPTIONS, threads: availableParallelism(), ...options }
@@ -206,18 +215,26 @@ export class WhisperCppBackend implements WhisperBackend {
     }
   }
 
-  async #run(audio: Float32Array, options: TranscribeOptions): Promise<TranscriptResult> {
+  async #run(input: Float32Array, options: TranscribeOptions): Promise<TranscriptResult> {
     const model = this.#model
     if (!model) throw new WsError('closed', 'The backend is closed')
     const o = this.options
-    const seconds = audio.length / 16_000
+    const seconds = input.length / 16_000
+    // whisper.cpp returns nothing for less than a second of audio: pad short audio with silence.
+    const audio = input.length >= MIN_SAMPLES ? input : padded(input, MIN_SAMPLES)
+    const words = options.wordTimestamps ?? false
+    // A reduced encoder window breaks whisper.cpp's token timestamps (words pile up at the
+    // end of the audio) and invites repetition loops, so `auto` uses the full window when
+    // word times are asked for.
     const audioCtx =
-      o.audioCtx === 'full'
+      o.audioCtx === 'full' || (o.audioCtx === 'auto' && words)
         ? 0
         : o.audioCtx === 'auto'
-          ? Math.min(MAX_AUDIO_CTX, Math.ceil(seconds * POSITIONS_PER_SECOND) + AUTO_CTX_MARGIN)
+          ? Math.min(
+              MAX_AUDIO_CTX,
+              Math.ceil((audio.length / 16_000) * POSITIONS_PER_SECOND) + AUTO_CTX_MARGIN,
+            )
           : o.audioCtx
-    const words = options.wordTimestamps ?? false
     const started = performance.now()
     let results: Awaited<TranscribeTask<'detail', boolean>['result']>
     try {

@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'session_timeout',
   'idle_timeout',
   'unauthorized',
+  'slow_consumer',
   'not_found',
   // lifecycle
   'aborted',

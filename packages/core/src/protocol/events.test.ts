@@ -16,6 +16,7 @@ describe('session events on the wire', () => {
         audioStart: 1,
         audioEnd: 2,
         processingTimeMs: 40,
+        lagSeconds: 0.25,
       }),
       sessionEventToMessage({
         type: 'final',

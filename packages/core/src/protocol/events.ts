@@ -15,6 +15,7 @@ export function sessionEventToMessage(event: SessionEvent): ServerMessage {
         audio_start: event.audioStart,
         audio_end: event.audioEnd,
         processing_time_ms: event.processingTimeMs,
+        lag_s: Math.round(event.lagSeconds * 1000) / 1000,
       }
     case 'final':
       return {

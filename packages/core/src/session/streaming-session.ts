@@ -19,6 +19,7 @@ import { WHISPER_SAMPLE_RATE, WHISPER_WINDOW_SECONDS } from '../types.js'
 import { type SegmenterEvent, VadSegmenter, type VadSegmenterOptions } from '../vad/segmenter.js'
 import type { VadBackend } from '../vad.js'
 import { EventQueue } from './event-queue.js'
+import type { InferenceGate, InferenceTicket } from './scheduler.js'
 
 /** Why an utterance ended. */
 export type FinalReason = 'vad_end' | 'speech_end' | 'max_length' | 'end'
@@ -35,6 +36,8 @@ export interface PartialEvent {
   audioStart: number
   audioEnd: number
   processingTimeMs: number
+  /** Seconds of audio received but not covered by this partial when it was emitted. */
+  lagSeconds: number
 }
 
 /** The transcript of a finished utterance. Segment and word times are seconds from the start of the stream. */
@@ -96,6 +99,11 @@ export interface StreamingSessionOptions {
   maxPromptChars?: number
   agreement?: LocalAgreementOptions
   logger?: Logger
+  /**
+   * Where each transcription waits for its turn (an {@link InferenceScheduler}'s gate, shared
+   * by the sessions of one backend). Without it, requests go straight to the backend.
+   */
+  gate?: InferenceGate
   /** Aborting closes the session. */
   signal?: AbortSignal
 }
@@ -199,6 +207,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
   #finals: Utterance[] = []
   #utterance: Utterance | undefined
   #received = 0
+  #finalizing = 0 // samples of the final being transcribed
   #nextId = 1
   #pumping = false
   #working = false
@@ -243,6 +252,16 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
   /** Seconds of audio received, at 16 kHz. */
   get receivedSeconds(): number {
     return this.#received / SR
+  }
+
+  /**
+   * Seconds of audio held and not yet finalised: the open utterance and the utterances
+   * waiting for (or in) their final transcription. What bounds a session's memory.
+   */
+  get pendingSeconds(): number {
+    let samples = (this.#utterance?.audio.length ?? 0) + this.#finalizing + this.#preroll.length
+    for (const u of this.#finals) samples += u.audio.length
+    return samples / SR
   }
 
   /** Seconds of audio in the open utterance. */
@@ -554,7 +573,12 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       while (this.#state !== 'closed') {
         const final = this.#finals.shift()
         if (final) {
-          await this.#runFinal(final)
+          this.#finalizing = final.audio.length
+          try {
+            await this.#runFinal(final)
+          } finally {
+            this.#finalizing = 0
+          }
           continue
         }
         const u = this.#utterance
@@ -571,17 +595,43 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     }
   }
 
+  /** Waits for a turn at the gate, if there is one; undefined when aborted meanwhile. */
+  async #turn(kind: 'partial' | 'final', signal: AbortSignal): Promise<InferenceTicket | 'none' | undefined> {
+    const gate = this.options.gate
+    if (!gate) return 'none'
+    try {
+      const ticket = await gate.acquire(kind, signal)
+      if (signal.aborted) {
+        ticket.release()
+        return undefined
+      }
+      return ticket
+    } catch (err) {
+      if (signal.aborted || isWsError(err, 'aborted')) return undefined
+      throw err
+    }
+  }
+
   async #runPartial(u: Utterance): Promise<void> {
     u.partialWanted = false
-    const length = u.safeLength
-    u.lastPartialAt = length
+    u.lastPartialAt = u.safeLength
     const abort = new AbortController()
     u.partialAbort = abort
     const onClose = () => abort.abort()
     this.#abort.signal.addEventListener('abort', onClose, { once: true })
-    const started = performance.now()
+    let ticket: InferenceTicket | 'none' | undefined
     try {
-      const result = await u.transcriber.partial(u.audio.slice(0, length), abort.signal)
+      ticket = await this.#turn('partial', abort.signal)
+      if (!ticket || u.closed) return
+      // Read the audio only now: a partial that waited covers everything received meanwhile.
+      const length = u.safeLength
+      u.lastPartialAt = length
+      const started = performance.now()
+      // Behind a gate, a partial that got its turn runs to the end (only closing the session
+      // stops it): the turn is released when the backend is really free, which keeps the
+      // scheduler's accounting true for backends that cannot stop mid-call (whisper.cpp).
+      const signal = ticket === 'none' ? abort.signal : this.#abort.signal
+      const result = await u.transcriber.partial(u.audio.slice(0, length), signal)
       if (abort.signal.aborted || u.closed) return
       this.#emit({
         type: 'partial',
@@ -592,12 +642,14 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
         audioStart: u.start / SR,
         audioEnd: (u.start + length) / SR,
         processingTimeMs: Math.round(performance.now() - started),
+        lagSeconds: Math.max(0, this.#received - (u.start + length)) / SR,
       })
     } catch (err) {
       if (abort.signal.aborted || isWsError(err, 'aborted')) return
       this.#log.warn({ err, utteranceId: u.id }, 'partial transcription failed')
       this.#emit({ type: 'error', error: toWsError(err, 'backend_failed', true), utteranceId: u.id })
     } finally {
+      if (ticket && ticket !== 'none') ticket.release()
       u.partialAbort = undefined
       this.#abort.signal.removeEventListener('abort', onClose)
     }
@@ -608,6 +660,28 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     const audioStart = u.start / SR
     const audioEnd = (u.start + audio.length) / SR
     const started = performance.now()
+    let ticket: InferenceTicket | 'none' | undefined
+    try {
+      ticket = await this.#turn('final', this.#abort.signal)
+    } catch (err) {
+      this.#emit({ type: 'error', error: toWsError(err), utteranceId: u.id, audioStart, audioEnd })
+      return
+    }
+    if (!ticket) return
+    try {
+      await this.#transcribeFinal(u, audio, audioStart, audioEnd, started)
+    } finally {
+      if (ticket !== 'none') ticket.release(audio.length / SR)
+    }
+  }
+
+  async #transcribeFinal(
+    u: Utterance,
+    audio: Float32Array,
+    audioStart: number,
+    audioEnd: number,
+    started: number,
+  ): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await u.transcriber.final(audio, this.#abort.signal)

@@ -1,0 +1,50 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+// The built CLI, as `npx @ws/server` runs it (the test suite builds before testing).
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+
+describe.skipIf(!existsSync(CLI) && !process.env.CI)('ws-server CLI', () => {
+  it('prints help, and rejects bad flags with a one-line message and exit code 2', () => {
+    const help = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' })
+    expect(help.status).toBe(0)
+    expect(help.stdout).toContain('Usage: ws-server')
+    expect(help.stdout).toContain('WHISPER_BACKEND')
+    const bad = spawnSync(process.execPath, [CLI, '--port', 'eighty'], { encoding: 'utf8' })
+    expect(bad.status).toBe(2)
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1)
+    expect(bad.stderr).toMatch(/--port must be a number/)
+    const unknown = spawnSync(process.execPath, [CLI, '--colour'], { encoding: 'utf8' })
+    expect(unknown.status).toBe(2)
+    const env = spawnSync(process.execPath, [CLI], {
+      encoding: 'utf8',
+      env: { ...process.env, WHISPER_BACKEND: 'nope' },
+    })
+    expect(env.status).toBe(2)
+    expect(env.stderr).toMatch(/backend must be one of whispercpp, faster/)
+  })
+
+  it('starts on the defaults, prints its endpoints, serves /health and the page, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, '--port', '0'], {
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    const base = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString()
+        const match = /demo page\s+(http:\/\/\S+)\//.exec(stderr)
+        if (match) resolve(match[1]!)
+      })
+      child.on('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)))
+    })
+    expect(stderr).toMatch(/ws:\/\/\S+\/ws\/transcribe\/\{prompt\|context\|hybrid\|agreement\}/)
+    expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: 'ok' })
+    expect(await (await fetch(`${base}/`)).text()).toContain('<title>whisper-stream demo</title>')
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  }, 120_000)
+})

@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { isWsError, STRATEGY_NAMES } from '@ws/core'
+import { progressPrinter } from '@ws/models'
+import { optionsFromEnv, parseOptionValue, type ServerOptions } from './options.js'
+import { createServer } from './server.js'
+
+const HELP = `Usage: ws-server [options]
+
+Real-time Whisper transcription over WebSocket, with an OpenAI-compatible REST endpoint,
+Prometheus metrics and a demo page. The model is provisioned on first run.
+
+Options (each also read from the environment variable in brackets; flags win):
+  --backend <name>             whispercpp (default) or faster          [WHISPER_BACKEND]
+  --model <name|path>          model name or file/directory (tiny.en)  [WHISPER_MODEL]
+  --vad <name>                 webrtc (default) or silero              [VAD_BACKEND]
+  --host <address>             address to listen on (127.0.0.1)        [HOST]
+  --port <n>                   port (8765; 0 picks a free one)         [PORT]
+  --partial-interval-ms <n>    audio between partials, 0 = none (500)  [PARTIAL_INTERVAL_MS]
+  --max-clients <n>            sessions at once (4)                    [MAX_CLIENTS]
+  --session-timeout-s <n>      longest session, 0 = none (3600)        [SESSION_TIMEOUT_S]
+  --idle-timeout-s <n>         close silent connections, 0 = never (60) [IDLE_TIMEOUT_S]
+  --max-utterance-s <n>        force a final after this long (25)      [MAX_UTTERANCE_S]
+  --token <secret>             require this token from clients         [WS_AUTH_TOKEN]
+  --beam-size <n>              decoder beam size (5)                   [WHISPER_BEAM_SIZE]
+  --threads <n>                inference threads (all cores)           [WHISPER_THREADS]
+  --offline                    use only cached or offline model sources
+  --no-demo                    do not serve the demo page
+  -h, --help                   show this help
+  -v, --version                show the version
+
+Logs are JSON lines (pino) on stdout; LOG_LEVEL sets the level (info).
+Endpoints: ws://HOST:PORT/ws/transcribe/{${STRATEGY_NAMES.join('|')}}, POST /v1/audio/transcriptions,
+GET /health, /ready, /metrics, and the demo page at /.`
+
+const FLAGS = {
+  backend: 'backend',
+  model: 'model',
+  vad: 'vad',
+  host: 'host',
+  port: 'port',
+  'partial-interval-ms': 'partialIntervalMs',
+  'max-clients': 'maxClients',
+  'session-timeout-s': 'sessionTimeoutS',
+  'idle-timeout-s': 'idleTimeoutS',
+  'max-utterance-s': 'maxUtteranceS',
+  token: 'authToken',
+  'beam-size': 'beamSize',
+  threads: 'threads',
+} as const satisfies Record<string, keyof ServerOptions>
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`ws-server: ${message}\n`)
+  process.exit(code)
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse()
+  } catch (err) {
+    fail(`${(err as Error).message} (see --help)`)
+  }
+  const { values } = parsed
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`)
+    return
+  }
+  if (values.version) {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string
+    }
+    process.stdout.write(`${pkg.version}\n`)
+    return
+  }
+  let options: ServerOptions
+  try {
+    options = optionsFromEnv()
+    for (const [flag, key] of Object.entries(FLAGS)) {
+      const value = values[flag as keyof typeof values]
+      if (typeof value === 'string')
+        (options as Record<string, unknown>)[key] = parseOptionValue(key, value, `--${flag}`)
+    }
+    if (values.offline) options.offline = true
+    if (values['no-demo']) options.demo = false
+  } catch (err) {
+    fail(isWsError(err) ? err.message : String(err))
+  }
+  const printProgress = progressPrinter(process.stderr)
+  let server: ReturnType<typeof createServer>
+  try {
+    server = createServer({ ...options, onProgress: printProgress })
+  } catch (err) {
+    fail(isWsError(err) ? err.message : String(err))
+  }
+  process.stderr.write(
+    `Loading ${server.options.model} on ${typeof server.options.backend === 'string' ? server.options.backend : 'a custom backend'}…\n`,
+  )
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting now\n`)
+      process.exit(1)
+    }
+    stopping = true
+    process.stderr.write(`${signal}: finishing open sessions, then stopping\n`)
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  try {
+    await server.listen()
+  } catch (err) {
+    const message = isWsError(err) ? `${err.code}: ${err.message}` : (err as Error).message
+    fail(`could not start: ${message}`, 1)
+  }
+  const base = server.url
+  const ws = base.replace(/^http/, 'ws')
+  const lines = [
+    `whisper-stream server ready (${server.engine?.backendName}, ${server.options.model}, VAD ${server.engine?.vadName})`,
+    server.options.demo ? `  demo page      ${base}/` : '',
+    `  streaming      ${ws}/ws/transcribe/{${STRATEGY_NAMES.join('|')}}`,
+    `  REST           POST ${base}/v1/audio/transcriptions`,
+    `  health         ${base}/health  ${base}/ready  ${base}/metrics`,
+  ].filter(Boolean)
+  process.stderr.write(`${lines.join('\n')}\n`)
+}
+
+function parse() {
+  return parseArgs({
+    options: {
+      ...Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])),
+      offline: { type: 'boolean' },
+      'no-demo': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+    allowPositionals: false,
+    strict: true,
+  })
+}
+
+main().catch((err) => fail(String(err), 1))

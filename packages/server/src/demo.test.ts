@@ -1,0 +1,85 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { corpusWordErrorRate, writeWav } from '@ws/core'
+import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
+import { type Browser, chromium } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createServer, type WhisperStreamServer } from './server.js'
+
+// The demo page in a real browser: Debian's Chromium, headless, with a fake microphone that
+// plays a speech WAV; the page captures it through its AudioWorklet and streams it.
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
+const [speech] = loadSpeechFixtures(FIXTURES, (f) => f.name === 'harvard-03')
+const MAX_WER = 0.35
+
+function findChromium(): string | undefined {
+  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
+    try {
+      return execFileSync('which', [name], { encoding: 'utf8' }).trim() || undefined
+    } catch {}
+  }
+  return undefined
+}
+
+const executablePath = process.env.CHROMIUM_PATH ?? findChromium()
+if (!executablePath && process.env.CI)
+  throw new Error('Chromium is needed for the demo page test; run scripts/setup.sh')
+
+describe.skipIf(!executablePath)('demo page', () => {
+  let server: WhisperStreamServer
+  let browser: Browser
+  let dir: string
+
+  beforeAll(async () => {
+    const { pino } = await import('pino')
+    server = createServer({ port: 0, logger: pino({ level: 'silent' }) })
+    await server.listen()
+    dir = mkdtempSync(join(tmpdir(), 'ws-demo-'))
+    // The fake microphone loops its file: speech, then enough silence for the VAD to end it.
+    const { audio } = composeUtterances([speech!], [], { leadSeconds: 0.5, trailSeconds: 6 })
+    const wav = join(dir, 'mic.wav')
+    writeFileSync(wav, writeWav(audio, 16_000))
+    browser = await chromium.launch({
+      executablePath: executablePath!,
+      args: [
+        '--headless=new',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-dev-shm-usage',
+        '--use-fake-ui-for-media-stream',
+        '--use-fake-device-for-media-stream',
+        `--use-file-for-fake-audio-capture=${wav}`,
+        '--autoplay-policy=no-user-gesture-required',
+      ],
+    })
+  }, 300_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('shows partials, then a final within the WER bound', async () => {
+    const page = await browser.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    await page.goto(`${server.url}/`)
+    await page.selectOption('#strategy', 'prompt')
+    await page.click('#start')
+    await page.waitForSelector('#finals li.final', { timeout: 60_000 })
+    const partials = Number((await page.locator('body').getAttribute('data-partials')) ?? '0')
+    const text = (await page.locator('#finals li.final').first().textContent()) ?? ''
+    const finalText = text.replace(/\s[\d.]+–[\d.]+ s, \d+ ms$/, '')
+    const wer = corpusWordErrorRate([{ reference: speech!.text, hypothesis: finalText }])
+    console.log(`demo page: ${partials} partials, final "${finalText}", WER ${(wer * 100).toFixed(1)}%`)
+    expect(partials).toBeGreaterThan(0)
+    expect(wer).toBeLessThanOrEqual(MAX_WER)
+    await page.click('#stop')
+    await page.locator('#status', { hasText: 'Stopped' }).waitFor({ timeout: 30_000 })
+    expect(errors).toEqual([])
+  }, 120_000)
+})

@@ -1,0 +1,28 @@
+/**
+ * `@ws/server`: the whisper-stream transcription service. `npx @ws/server` runs it; this
+ * module is the programmatic API.
+ */
+export { Connection, type ConnectionContext } from './connection.js'
+export { createEngine, type Engine } from './engine.js'
+export { ServerMetrics } from './metrics.js'
+export {
+  BACKEND_NAMES,
+  type BackendName,
+  DEFAULT_SERVER_OPTIONS,
+  ENVIRONMENT,
+  optionsFromEnv,
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type ServerOptions,
+  VAD_NAMES,
+  type VadName,
+} from './options.js'
+export {
+  decodeUpload,
+  formatTranscript,
+  RESPONSE_FORMATS,
+  type ResponseFormat,
+  toSrt,
+  toVtt,
+} from './rest.js'
+export { createServer, WhisperStreamServer } from './server.js'

@@ -1,0 +1,102 @@
+import type { InferenceScheduler } from '@ws/core'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30]
+
+/** The server's Prometheus metrics, in a registry of its own (several servers may share a process). */
+export class ServerMetrics {
+  readonly registry = new Registry()
+  readonly sessionsActive: Gauge
+  readonly sessionsTotal: Counter<'strategy'>
+  readonly refusals: Counter<'reason'>
+  readonly audioSeconds: Counter
+  readonly transcriptionSeconds: Histogram<'kind'>
+  readonly finalLatencySeconds: Histogram
+  readonly partialsSkipped: Counter
+  readonly errors: Counter<'code'>
+  readonly restRequests: Counter<'status'>
+
+  constructor(scheduler: InferenceScheduler) {
+    const registers = [this.registry]
+    collectDefaultMetrics({ register: this.registry, prefix: 'ws_' })
+    this.sessionsActive = new Gauge({
+      name: 'ws_sessions_active',
+      help: 'Open streaming sessions',
+      registers,
+    })
+    this.sessionsTotal = new Counter({
+      name: 'ws_sessions_total',
+      help: 'Streaming sessions started',
+      labelNames: ['strategy'],
+      registers,
+    })
+    this.refusals = new Counter({
+      name: 'ws_refusals_total',
+      help: 'Connections refused, by reason (capacity, load, auth, path, config, draining)',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.audioSeconds = new Counter({
+      name: 'ws_audio_seconds_total',
+      help: 'Seconds of audio received by streaming sessions',
+      registers,
+    })
+    this.transcriptionSeconds = new Histogram({
+      name: 'ws_transcription_seconds',
+      help: 'Time from a transcription request to its result, waiting included, by kind (partial, final, rest)',
+      labelNames: ['kind'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    })
+    this.finalLatencySeconds = new Histogram({
+      name: 'ws_final_latency_seconds',
+      help: 'Time from the end of an utterance (the server received its last sample) to its final being sent',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    })
+    this.partialsSkipped = new Counter({
+      name: 'ws_partials_skipped_total',
+      help: 'Partials not sent because the client was reading slowly',
+      registers,
+    })
+    this.errors = new Counter({
+      name: 'ws_errors_total',
+      help: 'Error messages sent to clients, by code',
+      labelNames: ['code'],
+      registers,
+    })
+    this.restRequests = new Counter({
+      name: 'ws_rest_transcriptions_total',
+      help: 'REST transcription requests, by HTTP status',
+      labelNames: ['status'],
+      registers,
+    })
+    new Gauge({
+      name: 'ws_queue_depth',
+      help: 'Transcription requests waiting for the backend, by kind',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const s = scheduler.stats
+        this.set({ kind: 'final' }, s.queuedFinals)
+        this.set({ kind: 'partial' }, s.queuedPartials)
+      },
+    })
+    new Gauge({
+      name: 'ws_inference_running',
+      help: 'Transcriptions running on the backend',
+      registers,
+      collect() {
+        this.set(scheduler.stats.running)
+      },
+    })
+    new Gauge({
+      name: 'ws_final_real_time_factor',
+      help: 'Smoothed processing seconds per audio second of finals (admission control uses it)',
+      registers,
+      collect() {
+        this.set(scheduler.finalRtf ?? 0)
+      },
+    })
+  }
+}

@@ -1,0 +1,168 @@
+import type { Logger, VadBackend, WhisperBackend } from '@ws/core'
+import { WsError } from '@ws/core'
+
+export const BACKEND_NAMES = ['whispercpp', 'faster'] as const
+export type BackendName = (typeof BACKEND_NAMES)[number]
+export const VAD_NAMES = ['webrtc', 'silero'] as const
+export type VadName = (typeof VAD_NAMES)[number]
+
+export interface ServerOptions {
+  /** `whispercpp` (default), `faster`, or a backend instance (its model already loaded). */
+  backend?: BackendName | WhisperBackend
+  /** Model name or path (default `tiny.en`); ignored for a backend instance. */
+  model?: string
+  /** `webrtc` (default), `silero`, or a factory making one VAD per session. */
+  vad?: VadName | (() => Promise<VadBackend>)
+  host?: string
+  /** 0 picks a free port (default 8765). */
+  port?: number
+  /** New audio between partials; 0 turns partials off (default 500). */
+  partialIntervalMs?: number
+  /** Sessions at once (default 4). More are refused with `server_busy`, close 1013. */
+  maxClients?: number
+  /** Admission control: the share of the backend's time the finals of all sessions may use (default 0.8). */
+  maxLoad?: number
+  /** Longest session; then it is finalised and closed with `session_timeout` (default 3600; 0 = none). */
+  sessionTimeoutS?: number
+  /** A session with no message for this long is finalised and closed with `idle_timeout` (default 60; 0 = none). */
+  idleTimeoutS?: number
+  /** Largest WebSocket message accepted (default 1 MiB); larger audio frames get `audio_too_large`. */
+  maxMessageBytes?: number
+  /** An utterance this long is finalised (default 25). */
+  maxUtteranceS?: number
+  /** Audio a session may hold untranscribed before the server stops reading its socket (default 60). */
+  maxPendingS?: number
+  /** Bytes queued to a client above which partials are skipped (default 1 MiB); at 8× the session is closed with `slow_consumer`. */
+  maxBufferedBytes?: number
+  /** Largest upload to the REST endpoint (default 25 MiB, as OpenAI's). */
+  maxUploadBytes?: number
+  /** When set, connections and REST calls need it (`?token=`, or `Authorization: Bearer`). */
+  authToken?: string
+  /** Beam size of the backend (default: the backend's own, 5). */
+  beamSize?: number
+  /** Threads for inference (default: the cores available). */
+  threads?: number
+  /** Skip online model sources. */
+  offline?: boolean
+  /** Serve the demo page at `/` (default true). */
+  demo?: boolean
+  /** A pino logger (default: pino at `info`, or `LOG_LEVEL`). */
+  logger?: Logger
+  /** Progress of model provisioning. */
+  onProgress?: (event: { stage: string; message: string; loadedBytes?: number; totalBytes?: number }) => void
+  /** Grace for open sessions to finalise on close (default 10 000 ms). */
+  shutdownGraceMs?: number
+}
+
+export const DEFAULT_SERVER_OPTIONS = {
+  backend: 'whispercpp',
+  model: 'tiny.en',
+  vad: 'webrtc',
+  host: '127.0.0.1',
+  port: 8765,
+  partialIntervalMs: 500,
+  maxClients: 4,
+  maxLoad: 0.8,
+  sessionTimeoutS: 3600,
+  idleTimeoutS: 60,
+  maxMessageBytes: 1024 * 1024,
+  maxUtteranceS: 25,
+  maxPendingS: 60,
+  maxBufferedBytes: 1024 * 1024,
+  maxUploadBytes: 25 * 1024 * 1024,
+  demo: true,
+  offline: false,
+  shutdownGraceMs: 10_000,
+} as const satisfies ServerOptions
+
+export type ResolvedServerOptions = Omit<ServerOptions, keyof typeof DEFAULT_SERVER_OPTIONS> & {
+  -readonly [K in keyof typeof DEFAULT_SERVER_OPTIONS]: NonNullable<ServerOptions[K]>
+}
+
+function bad(message: string): never {
+  throw new WsError('invalid_config', message)
+}
+
+function checkInt(name: string, value: number, min: number, max: number) {
+  if (!Number.isInteger(value) || value < min || value > max)
+    bad(`${name} must be an integer from ${min} to ${max}, got ${value}`)
+}
+
+/** Fills in defaults and checks every option; throws `invalid_config` with a one-line message. */
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
+  const o = { ...DEFAULT_SERVER_OPTIONS, ...defined } as ResolvedServerOptions
+  if (typeof o.backend === 'string' && !(BACKEND_NAMES as readonly string[]).includes(o.backend))
+    bad(`backend must be one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`)
+  if (typeof o.backend === 'object' && typeof o.backend?.transcribe !== 'function')
+    bad('backend must be a backend name or a WhisperBackend')
+  if (typeof o.vad === 'string' && !(VAD_NAMES as readonly string[]).includes(o.vad))
+    bad(`vad must be one of ${VAD_NAMES.join(', ')}, got "${o.vad}"`)
+  if (typeof o.model !== 'string' || o.model === '') bad('model must be a model name or a path')
+  checkInt('port', o.port, 0, 65_535)
+  if (!(o.partialIntervalMs === 0 || (Number.isInteger(o.partialIntervalMs) && o.partialIntervalMs >= 50)))
+    bad(`partialIntervalMs must be 0 (off) or at least 50, got ${o.partialIntervalMs}`)
+  checkInt('maxClients', o.maxClients, 1, 10_000)
+  if (!(o.maxLoad > 0 && o.maxLoad <= 8)) bad(`maxLoad must be in (0, 8], got ${o.maxLoad}`)
+  checkInt('sessionTimeoutS', o.sessionTimeoutS, 0, 7 * 86_400)
+  checkInt('idleTimeoutS', o.idleTimeoutS, 0, 86_400)
+  checkInt('maxMessageBytes', o.maxMessageBytes, 1024, 64 * 1024 * 1024)
+  if (!(o.maxUtteranceS >= 1 && o.maxUtteranceS <= 29))
+    bad(`maxUtteranceS must be from 1 to 29, got ${o.maxUtteranceS}`)
+  if (!(o.maxPendingS >= o.maxUtteranceS))
+    bad(`maxPendingS must be at least maxUtteranceS (${o.maxUtteranceS})`)
+  checkInt('maxBufferedBytes', o.maxBufferedBytes, 1024, 1024 * 1024 * 1024)
+  checkInt('maxUploadBytes', o.maxUploadBytes, 1024, 4 * 1024 * 1024 * 1024)
+  checkInt('shutdownGraceMs', o.shutdownGraceMs, 0, 600_000)
+  if (o.beamSize !== undefined) checkInt('beamSize', o.beamSize, 1, 16)
+  if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256)
+  if (o.authToken !== undefined && (typeof o.authToken !== 'string' || o.authToken.length < 1))
+    bad('authToken must be a non-empty string')
+  return o
+}
+
+/** Environment variables the server reads (the seeds' names), and the option each sets. */
+export const ENVIRONMENT = {
+  WHISPER_BACKEND: 'backend',
+  WHISPER_MODEL: 'model',
+  VAD_BACKEND: 'vad',
+  HOST: 'host',
+  PORT: 'port',
+  PARTIAL_INTERVAL_MS: 'partialIntervalMs',
+  MAX_CLIENTS: 'maxClients',
+  SESSION_TIMEOUT_S: 'sessionTimeoutS',
+  IDLE_TIMEOUT_S: 'idleTimeoutS',
+  MAX_UTTERANCE_S: 'maxUtteranceS',
+  WS_AUTH_TOKEN: 'authToken',
+  WHISPER_BEAM_SIZE: 'beamSize',
+  WHISPER_THREADS: 'threads',
+} as const satisfies Record<string, keyof ServerOptions>
+
+const NUMERIC = new Set<keyof ServerOptions>([
+  'port',
+  'partialIntervalMs',
+  'maxClients',
+  'sessionTimeoutS',
+  'idleTimeoutS',
+  'maxUtteranceS',
+  'beamSize',
+  'threads',
+])
+
+/** Converts a flag or variable's text to the option's type; throws `invalid_config`. */
+export function parseOptionValue(key: keyof ServerOptions, text: string, source: string): unknown {
+  if (!NUMERIC.has(key)) return text
+  if (!/^\d+(\.\d+)?$/.test(text.trim())) bad(`${source} must be a number, got "${text}"`)
+  return Number(text)
+}
+
+/** Options from the environment (unset or empty variables are skipped). */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServerOptions {
+  const out: Record<string, unknown> = {}
+  for (const [name, key] of Object.entries(ENVIRONMENT)) {
+    const value = env[name]
+    if (value === undefined || value === '') continue
+    out[key] = parseOptionValue(key, value, name)
+  }
+  return out as ServerOptions
+}
