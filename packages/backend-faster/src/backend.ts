@@ -175,7 +175,7 @@ export class FasterWhisperBackend implements WhisperBackend {
           task: options.task ?? 'transcribe',
           initial_prompt: options.initialPrompt ?? null,
           word_timestamps: options.wordTimestamps ?? false,
-          beam_size: this.options.beamSize,
+          beam_size: options.preview ? 1 : this.options.beamSize,
         },
         bytes,
         options.signal,

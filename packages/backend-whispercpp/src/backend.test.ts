@@ -7,7 +7,7 @@ import { isWsError, WHISPER_SAMPLE_RATE } from '@ws/core'
 import { backendConformance, loadSpeechFixtures, registerConformance } from '@ws/core/testing'
 import { progressPrinter, resolveGgmlModel } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { WhisperCppBackend } from './backend.js'
+import { hasLoop, WhisperCppBackend } from './backend.js'
 
 // Real speech (espeak-ng), the real addon, tiny.en converted from CTranslate2 to ggml
 // (or the official ggml file where Hugging Face is reachable).
@@ -92,4 +92,19 @@ describe('WhisperCppBackend', () => {
     expect(after.text.length).toBeGreaterThan(10)
     await backend.close()
   }, 120_000)
+})
+
+describe('hasLoop', () => {
+  const seg = (text: string) => [{ start: 0, end: 1, text }]
+  it('finds a repeated sentence or phrase, not ordinary repetition in speech', () => {
+    expect(hasLoop(seg('It is easy to tell the depth, well... It is easy to tell the depth well.'))).toBe(
+      true,
+    )
+    expect(hasLoop(seg('Thank you. Thank you. Thank you.'))).toBe(true)
+    expect(hasLoop(seg('No, no. I said the blue one, the blue one.'))).toBe(false)
+    expect(hasLoop(seg('The birch canoe slid on the smooth planks.'))).toBe(false)
+    expect(hasLoop([...seg('Rice is often served hot'), ...seg('Rice is often served hot in bowls.')])).toBe(
+      true,
+    )
+  })
 })

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import {
   abortError,
   childLogger,
+  findRepetitionRun,
   type Logger,
   noopLogger,
   type Segment,
@@ -183,20 +184,20 @@ export class WhisperCppBackend implements WhisperBackend {
 
   #enqueue(run: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.#queue.indexOf(job)
+        if (i >= 0) this.#queue.splice(i, 1)
+        reject(abortError(signal!, 'transcription'))
+      }
       const job: Job = {
         signal,
         reject,
-        run: () => run().then(resolve, reject),
+        run: () =>
+          run()
+            .then(resolve, reject)
+            .finally(() => signal?.removeEventListener('abort', onAbort)),
       }
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const i = this.#queue.indexOf(job)
-          if (i >= 0) this.#queue.splice(i, 1)
-          reject(abortError(signal, 'transcription'))
-        },
-        { once: true },
-      )
+      signal?.addEventListener('abort', onAbort, { once: true })
       this.#queue.push(job)
       void this.#drain()
     })
@@ -236,6 +237,37 @@ export class WhisperCppBackend implements WhisperBackend {
             )
           : o.audioCtx
     const started = performance.now()
+    let decoded = await this.#decode(model, audio, options, audioCtx, words, seconds)
+    if (audioCtx !== 0 && !options.preview && hasLoop(decoded.segments)) {
+      // A reduced encoder window sometimes makes whisper.cpp repeat itself; the full window
+      // does not (measured on the speech fixtures), so such a result is decoded again.
+      this.#log.debug(
+        { text: decoded.segments.map((s) => s.text).join(' ') },
+        'repetition; decoding with the full window',
+      )
+      decoded = await this.#decode(model, audio, options, 0, words, seconds)
+    }
+    const { segments, language } = decoded
+    return {
+      text: segments.map((s) => s.text).join(' '),
+      segments,
+      language,
+      processingTimeMs: Math.round(performance.now() - started),
+    }
+  }
+
+  async #decode(
+    model: WhisperModel,
+    audio: Float32Array,
+    options: TranscribeOptions,
+    audioCtx: number,
+    words: boolean,
+    seconds: number,
+  ): Promise<{ segments: Segment[]; language: string }> {
+    const o = this.options
+    // A preview is decoded greedily without the temperature fallback: several times faster,
+    // and a later call replaces it anyway.
+    const beamSize = options.preview ? 1 : o.beamSize
     let results: Awaited<TranscribeTask<'detail', boolean>['result']>
     try {
       const task = await TranscribeTask.run(model, audio, {
@@ -244,13 +276,13 @@ export class WhisperCppBackend implements WhisperBackend {
         initial_prompt: options.initialPrompt ?? '',
         n_threads: o.threads,
         strategy:
-          o.beamSize > 1
+          beamSize > 1
             ? WhisperSamplingStrategy.WHISPER_SAMPLING_BEAM_SEARCH
             : WhisperSamplingStrategy.WHISPER_SAMPLING_GREEDY,
-        beam_size: o.beamSize,
-        best_of: 5,
+        beam_size: beamSize,
+        best_of: options.preview ? 1 : 5,
         temperature: 0,
-        temperature_inc: 0.2,
+        temperature_inc: options.preview ? 0 : 0.2,
         no_context: true,
         audio_ctx: audioCtx === MAX_AUDIO_CTX ? 0 : audioCtx,
         token_timestamps: words,
@@ -274,12 +306,18 @@ export class WhisperCppBackend implements WhisperBackend {
       if (words) segment.words = wordsFromTokens(r.tokens, clamp)
       segments.push(segment)
     }
-    return {
-      text: segments.map((s) => s.text).join(' '),
-      segments,
-      language,
-      processingTimeMs: Math.round(performance.now() - started),
-    }
+    return { segments, language }
+  }
+}
+
+/** A phrase of five or more words said twice in a row, or a shorter one three times: a decoding loop. */
+export function hasLoop(segments: readonly Segment[]): boolean {
+  let words = segments.flatMap((s) => s.text.split(/\s+/)).filter(Boolean)
+  for (;;) {
+    const run = findRepetitionRun(words, { maxNgram: 24, minRepeats: 2 })
+    if (!run) return false
+    if (run.ngram >= 5 || run.repeats >= 3) return true
+    words = words.slice(run.start + 1)
   }
 }
 

@@ -1,1 +1,1 @@
-export { DEFAULT_WHISPER_CPP_OPTIONS, WhisperCppBackend, type WhisperCppOptions } from './backend.js'
+export { DEFAULT_WHISPER_CPP_OPTIONS, hasLoop, WhisperCppBackend, type WhisperCppOptions } from './backend.js'

@@ -10,6 +10,12 @@ export interface TranscribeOptions {
   task?: Task
   /** Ask for per-word timestamps in `segments[].words`. */
   wordTimestamps?: boolean
+  /**
+   * The result is a preview that a later call on the same audio will replace (a partial of
+   * the `prompt`, `context` or `hybrid` strategies): a backend may decode it faster and less
+   * carefully (greedy, no temperature fallback).
+   */
+  preview?: boolean
   signal?: AbortSignal
 }
 

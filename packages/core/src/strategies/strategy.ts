@@ -113,6 +113,7 @@ class BoundaryStrategy implements Strategy {
           ...(o.task ? { task: o.task } : {}),
           // Word times let the context be cut exactly, inside a segment.
           wordTimestamps: o.wordTimestamps || context.length > 0,
+          ...(isFinal ? {} : { preview: true }),
           ...(signal ? { signal } : {}),
         },
       )
