@@ -63,4 +63,68 @@ describe('dropContext', () => {
   it('changes nothing without context', () => {
     expect(dropContext(segments, 0)).toEqual(segments)
   })
+
+  describe('with the previous final', () => {
+    // Context: "parked truck. The hogs" (the cut fell inside "The hogs were fed"); the
+    // previous final ended at "parked truck." because Whisper dropped the fragment.
+    const cut: Segment[] = [
+      {
+        start: 0,
+        end: 2.2,
+        text: 'parked truck. The hogs were fed',
+        words: [
+          w(0, 0.3, 'parked'),
+          w(0.3, 0.6, 'truck.'),
+          w(0.7, 0.8, 'The'),
+          w(0.8, 0.95, 'hogs'),
+          w(1.0, 1.4, 'were'),
+          w(1.4, 2.2, 'fed'),
+        ],
+      },
+    ]
+
+    it('keeps the words the previous final did not have', () => {
+      const out = dropContext(cut, 1.0, 'The box was thrown beside the parked truck.')
+      expect(out.map((s) => s.text).join(' ')).toBe('The hogs were fed')
+      expect(out[0]!.words![0]!.start).toBe(0)
+    })
+
+    it('drops context words that repeat the previous final, also when heard slightly differently', () => {
+      expect(
+        dropContext(cut, 1.0, 'beside the parked truck. The hogs')
+          .map((s) => s.text)
+          .join(' '),
+      ).toBe('were fed')
+      expect(
+        dropContext(cut, 1.0, 'beside the parked trunk. The hogs')
+          .map((s) => s.text)
+          .join(' '),
+      ).toBe('were fed')
+    })
+
+    it('drops context heard differently from the previous final (the time rule)', () => {
+      const text = (previous: string) =>
+        dropContext(cut, 1.0, previous)
+          .map((s) => s.text)
+          .join(' ')
+      expect(text('by the parked, the truck, hogs')).toBe('were fed') // the same words, not in line
+      expect(dropContext(segments, 1.0, 'it was the end.').map((s) => s.text)).toEqual([
+        'And now the',
+        'start of it.',
+      ])
+    })
+
+    it('keeps context words the previous final never had (silence, then new speech)', () => {
+      const startOfSpeech: Segment[] = [
+        {
+          start: 0.4,
+          end: 2,
+          text: 'The hogs were fed',
+          words: [w(0.45, 0.55, 'The'), w(0.55, 0.7, 'hogs'), w(0.84, 0.98, 'were'), w(1.2, 2, 'fed')],
+        },
+      ]
+      const out = dropContext(startOfSpeech, 1.0, 'The box was thrown beside the parked truck.')
+      expect(out.map((s) => s.text).join(' ')).toBe('The hogs were fed')
+    })
+  })
 })

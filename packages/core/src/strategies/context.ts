@@ -1,3 +1,4 @@
+import { normalizeWord } from '../text/normalize.js'
 import { textOfWords, wordsOf } from '../text/words.js'
 import type { Segment, Word } from '../types.js'
 
@@ -7,26 +8,41 @@ import type { Segment, Word } from '../types.js'
  * kept whole; one that straddles its end keeps exactly the words whose middle lies after it
  * (the backend's word timestamps, or an even split of the segment's time when it has none).
  * Times come out relative to the end of the context, never below 0.
+ *
+ * With `previousText` (the previous utterance's final), the words heard in the context are
+ * checked against it: when they begin with the end of that text and go on with more words,
+ * those further words were cut off at the boundary (Whisper drops a trailing fragment of
+ * speech) and are kept, so a cut in the middle of speech loses no words.
  */
-export function dropContext(segments: readonly Segment[], contextSeconds: number): Segment[] {
+export function dropContext(
+  segments: readonly Segment[],
+  contextSeconds: number,
+  previousText?: string,
+): Segment[] {
   if (contextSeconds <= 0) return segments.map((s) => ({ ...s }))
-  const out: Segment[] = []
   const shiftWord = (w: Word): Word => ({
     ...w,
     start: Math.max(0, w.start - contextSeconds),
     end: Math.max(0, w.end - contextSeconds),
   })
-  for (const seg of segments) {
-    if (seg.end <= contextSeconds) continue
-    if (seg.start >= contextSeconds) {
+  // Words (real or estimated) of each segment, and which of them lie in the context.
+  const perSegment = segments.map((seg) => wordsOf([seg]))
+  const inContext = perSegment.flat().filter((w) => (w.start + w.end) / 2 < contextSeconds)
+  const rescued = new Set<Word>(
+    previousText ? inContext.slice(matchedPrefix(inContext, wordsOfText(previousText))) : [],
+  )
+  const out: Segment[] = []
+  segments.forEach((seg, i) => {
+    const all = perSegment[i]!
+    const estimated = !seg.words || seg.words.length === 0
+    const kept = all.filter((w) => (w.start + w.end) / 2 >= contextSeconds || rescued.has(w))
+    if (kept.length === 0) return
+    if (kept.length === all.length && seg.start >= contextSeconds) {
       const shifted: Segment = { ...seg, start: seg.start - contextSeconds, end: seg.end - contextSeconds }
       if (seg.words) shifted.words = seg.words.map(shiftWord)
       out.push(shifted)
-      continue
+      return
     }
-    const estimated = !seg.words || seg.words.length === 0
-    const kept = wordsOf([seg]).filter((w) => (w.start + w.end) / 2 >= contextSeconds)
-    if (kept.length === 0) continue
     const words = kept.map(shiftWord)
     const trimmed: Segment = {
       start: words[0]!.start,
@@ -35,6 +51,31 @@ export function dropContext(segments: readonly Segment[], contextSeconds: number
     }
     if (!estimated) trimmed.words = words
     out.push(trimmed)
-  }
+  })
   return out
+}
+
+function wordsOfText(text: string): string[] {
+  return text.split(/\s+/).map(normalizeWord).filter(Boolean)
+}
+
+/**
+ * How many leading context words repeat the end of the previous text: the largest m whose
+ * first m words equal the previous text's last m words (one word may differ when m ≥ 3).
+ * When no prefix lines up: if most context words occur near the end of the previous text,
+ * they are a different hearing of it and all are dropped (the time rule); otherwise none of
+ * them was transcribed before (the context held silence, then the start of new speech) and
+ * all are kept.
+ */
+function matchedPrefix(context: readonly Word[], previous: readonly string[]): number {
+  const heard = context.map((w) => normalizeWord(w.text)).filter(Boolean)
+  if (heard.length < context.length) return context.length // punctuation-only tokens: keep the time rule
+  for (let m = Math.min(heard.length, previous.length); m >= 1; m--) {
+    let misses = 0
+    for (let k = 0; k < m; k++) if (heard[k] !== previous[previous.length - m + k]) misses++
+    if (misses === 0 || (m >= 3 && misses <= 1)) return m
+  }
+  const tail = new Set(previous.slice(-(heard.length + 3)))
+  const seen = heard.filter((w) => tail.has(w)).length
+  return seen * 2 >= heard.length ? heard.length : 0
 }

@@ -117,7 +117,10 @@ class BoundaryStrategy implements Strategy {
           ...(signal ? { signal } : {}),
         },
       )
-      const segments = stripWords(dropContext(result.segments, contextSeconds), o.wordTimestamps)
+      const segments = stripWords(
+        dropContext(result.segments, contextSeconds, this.#previousText),
+        o.wordTimestamps,
+      )
       const text = textOfSegments(segments)
       if (isFinal) {
         if (text) this.#previousText = text
