@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'idle_timeout',
   'unauthorized',
   'slow_consumer',
+  'connection_failed',
   'not_found',
   // lifecycle
   'aborted',

@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util'
+import { isStrategyName, isWsError, STRATEGY_NAMES, WsError } from '@ws/core'
+import { ClientVad } from './client-vad.js'
+import { type ClientEvent, connect } from './session.js'
+import { microphone, readAudio, streamAudio } from './sources.js'
+
+const HELP = `Usage: ws-transcribe <file|-> [options]
+       ws-transcribe --mic [options]
+
+Streams audio to a whisper-stream server and prints the transcript. WAV files are read
+directly (any rate); other formats need ffmpeg on the PATH. "-" reads the file from stdin.
+
+Options:
+  --url <url>          the server (default ws://127.0.0.1:8765, or $WS_SERVER_URL)
+  --strategy <name>    ${STRATEGY_NAMES.join(', ')} (default hybrid)
+  --realtime           send audio at real-time pace (default: as fast as the server reads)
+  --mic                record from the microphone (sox, arecord or ffmpeg) until Ctrl-C
+  --json               print every event as a JSON line
+  --language <code>    the spoken language (default: the model's)
+  --token <secret>     the server's token (or $WS_AUTH_TOKEN)
+  --vad <name>         end utterances on the client: webrtc or silero (default: the server's VAD)
+  --reconnect          reconnect when the connection is lost
+  -h, --help           show this help
+
+Exit codes: 0 done, 1 unexpected failure, 2 bad arguments, 3 cannot connect or connection
+lost, 4 the server reported an error.`
+
+const EXIT = { ok: 0, failure: 1, usage: 2, connection: 3, server: 4 } as const
+
+function usage(message: string): never {
+  process.stderr.write(`ws-transcribe: ${message} (see --help)\n`)
+  process.exit(EXIT.usage)
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN
+}
+
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse()
+  } catch (err) {
+    usage((err as Error).message)
+  }
+  const { values, positionals } = parsed
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`)
+    return EXIT.ok
+  }
+  if (!values.mic && positionals.length !== 1) usage('give one file (or - for stdin), or --mic')
+  if (values.mic && positionals.length > 0) usage('give a file or --mic, not both')
+  const strategy = values.strategy ?? 'hybrid'
+  if (!isStrategyName(strategy)) usage(`--strategy must be one of ${STRATEGY_NAMES.join(', ')}`)
+  if (values.vad && values.vad !== 'webrtc' && values.vad !== 'silero')
+    usage('--vad must be webrtc or silero')
+  const url = values.url ?? process.env.WS_SERVER_URL ?? 'ws://127.0.0.1:8765'
+  if (!/^(wss?|https?):\/\//.test(url))
+    usage(`--url must start with ws://, wss://, http:// or https://, got "${url}"`)
+
+  // The source first: a missing file is a usage error, before any connection.
+  let audio: Float32Array | undefined
+  if (!values.mic) {
+    const file = positionals[0]!
+    try {
+      audio = await readAudio(file === '-' ? await readStdin() : file)
+    } catch (err) {
+      usage(isWsError(err) ? err.message : String(err))
+    }
+  }
+  const vad = values.vad ? await ClientVad.create(values.vad as 'webrtc' | 'silero') : undefined
+  const token = values.token ?? process.env.WS_AUTH_TOKEN
+  const session = connect(url, {
+    strategy,
+    ...(token ? { token } : {}),
+    ...(values.language ? { language: values.language } : {}),
+    ...(vad ? { vad: 'client' as const } : {}),
+    ...(values.reconnect ? { reconnect: true } : {}),
+  })
+  const abort = new AbortController()
+  process.once('SIGINT', () => {
+    abort.abort()
+    void session.end()
+  })
+
+  const tty = process.stdout.isTTY && !values.json
+  const sentAt: { seconds: number; at: number }[] = []
+  const latencies: number[] = []
+  const serverMs: number[] = []
+  let serverError: WsError | undefined
+  let partialShown = false
+  const clearPartial = () => {
+    if (partialShown) process.stdout.write('\r\x1b[K')
+    partialShown = false
+  }
+
+  const reader = (async () => {
+    for await (const event of session as AsyncIterable<ClientEvent>) {
+      if (values.json) process.stdout.write(`${JSON.stringify(event)}\n`)
+      switch (event.type) {
+        case 'partial':
+          if (tty) {
+            const text = event.stable
+              ? `${event.stable} \x1b[2m${event.unstable}\x1b[0m`
+              : `\x1b[2m${event.unstable}\x1b[0m`
+            process.stdout.write(`\r\x1b[K${text.slice(0, (process.stdout.columns ?? 120) + 20)}`)
+            partialShown = true
+          }
+          break
+        case 'final': {
+          serverMs.push(event.processing_time_ms)
+          const sent = sentAt.find((s) => s.seconds >= event.audio_end - 1e-6)
+          if (sent) latencies.push(performance.now() - sent.at)
+          if (!values.json) {
+            clearPartial()
+            if (event.text.trim()) process.stdout.write(`${event.text.trim()}\n`)
+          }
+          break
+        }
+        case 'error':
+          serverError = new WsError(event.code, event.message)
+          if (!values.json) {
+            clearPartial()
+            process.stderr.write(`server error ${event.code}: ${event.message}\n`)
+          }
+          break
+        case 'reconnected':
+          if (!values.json)
+            process.stderr.write(
+              `reconnected; audio from ${event.lost.start.toFixed(2)} s to ${event.lost.end.toFixed(2)} s was not transcribed\n`,
+            )
+          break
+      }
+    }
+  })()
+
+  try {
+    await session.ready
+    if (audio) {
+      await streamAudio(session, audio, {
+        realtime: values.realtime ?? false,
+        signal: abort.signal,
+        onFrame: () => {
+          sentAt.push({ seconds: session.audioSeconds, at: performance.now() })
+        },
+        ...(vad
+          ? {
+              afterFrame: async (frame: Float32Array) => {
+                if ((await vad.push(frame)) > 0 && !session.closed) session.endUtterance()
+              },
+            }
+          : {}),
+      })
+      sentAt.push({ seconds: session.audioSeconds, at: performance.now() })
+    } else {
+      for await (const chunk of microphone({ signal: abort.signal })) {
+        if (session.closed) break
+        session.sendAudio(chunk)
+        sentAt.push({ seconds: session.audioSeconds, at: performance.now() })
+        if (vad) {
+          const floats = new Float32Array(chunk.length)
+          for (let i = 0; i < chunk.length; i++) floats[i] = chunk[i]! / 32768
+          if ((await vad.push(floats)) > 0 && !session.closed) session.endUtterance()
+        }
+      }
+    }
+    if (!session.closed) await session.end()
+    await reader
+  } catch (err) {
+    await session.close()
+    await reader.catch(() => {})
+    clearPartial()
+    const error = isWsError(err) ? err : new WsError('internal_error', String(err))
+    process.stderr.write(`ws-transcribe: ${error.code}: ${error.message}\n`)
+    return error.code === 'connection_failed'
+      ? EXIT.connection
+      : error.code === 'internal_error'
+        ? EXIT.failure
+        : EXIT.server
+  } finally {
+    await vad?.close()
+  }
+  clearPartial()
+  if (!values.json) {
+    const mean = serverMs.reduce((a, b) => a + b, 0) / Math.max(1, serverMs.length)
+    process.stderr.write(
+      `finals: ${serverMs.length}, mean server time ${mean.toFixed(0)} ms, final latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms\n`,
+    )
+  }
+  return serverError ? EXIT.server : EXIT.ok
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+function parse() {
+  return parseArgs({
+    options: {
+      url: { type: 'string' },
+      strategy: { type: 'string' },
+      realtime: { type: 'boolean' },
+      mic: { type: 'boolean' },
+      json: { type: 'boolean' },
+      language: { type: 'string' },
+      token: { type: 'string' },
+      vad: { type: 'string' },
+      reconnect: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+    strict: true,
+  })
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`ws-transcribe: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exit(EXIT.failure)
+  },
+)

@@ -1,0 +1,208 @@
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { WhisperCppBackend } from '@ws/backend-whispercpp'
+import { corpusWordErrorRate, isWsError, writeWav } from '@ws/core'
+import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
+import { createServer, type WhisperStreamServer } from '@ws/server'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ClientEvent, connect } from './session.js'
+import { readAudio, streamAudio } from './sources.js'
+
+// The SDK and the CLI against the real server, with the real whisper.cpp backend and tiny.en.
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+const harvard = loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-'))
+const SR = 16_000
+const MAX_WER = 0.35
+
+let backend: WhisperCppBackend
+let server: WhisperStreamServer
+let dir: string
+let wavPath: string
+const fixtures = harvard.slice(0, 3)
+const reference = fixtures.map((f) => f.text).join(' ')
+const { audio } = composeUtterances(fixtures, [1.0, 0.8], { leadSeconds: 0.3, trailSeconds: 1 })
+
+const start = (options: Parameters<typeof createServer>[0] = {}) => {
+  const s = createServer({ backend, port: 0, logger: pino({ level: 'silent' }), ...options })
+  return s.listen().then(() => s)
+}
+const wer = (hypothesis: string) => corpusWordErrorRate([{ reference, hypothesis }])
+// Per sentence, tiny.en on espeak speech misses up to half the words even offline: the
+// bound is the offline WER of the same audio with the same backend, plus a margin.
+let maxWer = MAX_WER
+
+beforeAll(async () => {
+  backend = new WhisperCppBackend()
+  await backend.loadModel('tiny.en')
+  server = await start()
+  const offline = wer((await backend.transcribe(audio, SR)).text)
+  maxWer = Math.max(MAX_WER, offline + 0.15)
+  console.log(`offline WER of the test audio: ${(offline * 100).toFixed(1)}%`)
+  dir = mkdtempSync(join(tmpdir(), 'ws-client-'))
+  wavPath = join(dir, 'speech-44k.wav')
+  // 44.1 kHz stereo: the client resamples.
+  const { resample } = await import('@ws/core')
+  const hi = resample(audio, SR, 44_100)
+  writeFileSync(wavPath, writeWav([hi, hi], 44_100))
+}, 300_000)
+
+afterAll(async () => {
+  await server?.close()
+  await backend?.close()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('connect()', () => {
+  it('streams a file in real time: finals within the WER bound, and the loop ends with the session', async () => {
+    const session = connect(server.url, { strategy: 'prompt' })
+    const ready = await session.ready
+    expect(ready.strategy).toBe('prompt')
+    const viaOn: string[] = []
+    session.on('final', (e) => viaOn.push(e.text))
+    const samples = await readAudio(wavPath)
+    expect(samples.length / SR).toBeCloseTo(audio.length / SR, 1)
+    const sending = streamAudio(session, samples, { realtime: true }).then(() => session.end())
+    const events: ClientEvent[] = []
+    for await (const event of session) events.push(event)
+    await sending
+    const finals = events.filter((e) => e.type === 'final')
+    expect(finals.length).toBeGreaterThanOrEqual(3)
+    expect(events.some((e) => e.type === 'partial')).toBe(true)
+    expect(viaOn).toEqual(finals.map((f) => f.text))
+    const text = finals.map((f) => f.text).join(' ')
+    console.log(`SDK, real time: WER ${(wer(text) * 100).toFixed(1)}% "${text}"`)
+    expect(wer(text)).toBeLessThanOrEqual(maxWer)
+    expect(session.closed).toBe(true)
+  }, 60_000)
+
+  it('closes cleanly when the reader breaks out of the loop', async () => {
+    const session = connect(server.url, { strategy: 'hybrid' })
+    await session.ready
+    for await (const event of session) {
+      expect(event.type).toBeDefined()
+      break
+    }
+    expect(session.closed).toBe(true)
+    await expect.poll(() => server.sessions, { timeout: 5_000 }).toBe(0)
+    await session.close() // idempotent
+  })
+
+  it('reconnects after a server restart, and reports the audio it could not transcribe', async () => {
+    const first = await start()
+    const port = first.address()!.port
+    const session = connect(first.url, { strategy: 'prompt', reconnect: { initialDelayMs: 100 } })
+    await session.ready
+    const events: ClientEvent[] = []
+    const reading = (async () => {
+      for await (const e of session) events.push(e)
+    })()
+    const one = harvard[3]!.audio
+    const two = harvard[4]!.audio
+    await streamAudio(session, one)
+    const received = async () => (await first.metrics!.audioSeconds.get()).values[0]?.value ?? 0
+    await expect.poll(received, { timeout: 10_000 }).toBeCloseTo(one.length / SR, 2)
+    await first.close() // finalises what it received, then closes with 1001
+    expect(events.filter((e) => e.type === 'final')).toHaveLength(1)
+    await streamAudio(session, new Float32Array(SR / 2)) // sent while the server is down
+    const second = createServer({ backend, port, logger: pino({ level: 'silent' }) })
+    await second.listen()
+    await expect.poll(() => events.some((e) => e.type === 'reconnected'), { timeout: 30_000 }).toBe(true)
+    await streamAudio(session, two)
+    await session.end()
+    await reading
+    await second.close()
+    const reconnected = events.find((e) => e.type === 'reconnected')!
+    expect(reconnected.lost.end).toBeGreaterThan(reconnected.lost.start)
+    expect(reconnected.lost.end).toBeCloseTo((one.length + SR / 2) / SR, 2)
+    const finals = events.filter((e) => e.type === 'final')
+    // The second server's final is placed after the gap on the stream's timeline.
+    expect(finals.at(-1)!.audio_start).toBeGreaterThanOrEqual(reconnected.lost.end - 1e-6)
+    const text = finals.map((f) => f.text).join(' ')
+    const expected = `${harvard[3]!.text} ${harvard[4]!.text}`
+    expect(corpusWordErrorRate([{ reference: expected, hypothesis: text }])).toBeLessThanOrEqual(MAX_WER)
+  }, 120_000)
+
+  it('gives typed errors: a bad URL, a refused token, a full server', async () => {
+    const nowhere = connect('ws://127.0.0.1:9', {})
+    await expect(nowhere.ready).rejects.toSatisfy((e) => isWsError(e, 'connection_failed'))
+    expect(() => connect('ftp://example.com')).toThrow(/ws:\/\//)
+
+    const guarded = await start({ authToken: 'sesame', maxClients: 1 })
+    const refused = connect(guarded.url, { token: 'wrong' })
+    await expect(refused.ready).rejects.toSatisfy((e) => isWsError(e, 'unauthorized'))
+    const iterate = async (s: ReturnType<typeof connect>) => {
+      for await (const _ of s) {
+      }
+    }
+    await expect(iterate(refused)).rejects.toSatisfy((e) => isWsError(e, 'unauthorized'))
+    const holder = connect(guarded.url, { token: 'sesame' })
+    await holder.ready
+    const busy = connect(guarded.url, { token: 'sesame' })
+    const error = await busy.ready.catch((e: unknown) => e)
+    expect(isWsError(error, 'server_busy') && error.retryable).toBe(true)
+    await holder.close()
+    await guarded.close()
+  }, 60_000)
+})
+
+describe.skipIf(!existsSync(CLI) && !process.env.CI)('ws-transcribe', () => {
+  // Asynchronous: the server under test runs in this process.
+  const run = (args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString()
+      })
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString()
+      })
+      child.on('close', (status) => resolve({ status, stdout, stderr }))
+    })
+
+  it('prints JSON events whose finals hold the right words', async () => {
+    const result = await run([wavPath, '--url', server.url, '--json', '--strategy', 'prompt'])
+    expect(result.status).toBe(0)
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as ClientEvent)
+    expect(events[0]!.type).toBe('ready')
+    const text = events
+      .filter((e) => e.type === 'final')
+      .map((e) => (e as { text: string }).text)
+      .join(' ')
+    expect(wer(text)).toBeLessThanOrEqual(maxWer)
+  }, 120_000)
+
+  it('prints finals and a latency summary, with client-side VAD', async () => {
+    const result = await run([wavPath, '--url', server.url, '--vad', 'webrtc', '--strategy', 'hybrid'])
+    expect(result.status).toBe(0)
+    expect(wer(result.stdout.trim().split('\n').join(' '))).toBeLessThanOrEqual(maxWer)
+    expect(result.stderr).toMatch(
+      /finals: \d+, mean server time \d+ ms, final latency p50 \d+ ms, p95 \d+ ms/,
+    )
+  }, 120_000)
+
+  it('exits 2 on bad arguments, 3 when it cannot connect, 4 on a server error', async () => {
+    expect((await run([])).status).toBe(2)
+    expect((await run([wavPath, '--strategy', 'nope'])).status).toBe(2)
+    const missing = await run([join(dir, 'missing.wav')])
+    expect(missing.status).toBe(2)
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1)
+    const down = await run([wavPath, '--url', 'ws://127.0.0.1:9'])
+    expect(down.status).toBe(3)
+    expect(down.stderr).toMatch(/connection_failed/)
+    const guarded = await start({ authToken: 'sesame' })
+    const refused = await run([wavPath, '--url', guarded.url, '--token', 'nope'])
+    expect(refused.status).toBe(4)
+    expect(refused.stderr).toMatch(/unauthorized/)
+    await guarded.close()
+  }, 120_000)
+})

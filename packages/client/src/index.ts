@@ -1,0 +1,19 @@
+/**
+ * `@ws/client`: talk to a whisper-stream server from Node. `connect()` opens a session;
+ * `readAudio`, `streamAudio` and `microphone` feed it; `ClientVad` ends utterances on the
+ * client side.
+ */
+export { ClientVad, type ClientVadName } from './client-vad.js'
+export {
+  type ClientEvent,
+  type ClientEventType,
+  type ConnectOptions,
+  connect,
+  DEFAULT_RECONNECT_OPTIONS,
+  type ReconnectedEvent,
+  type ReconnectingEvent,
+  type ReconnectOptions,
+  sessionUrl,
+  TranscriptionSession,
+} from './session.js'
+export { microphone, readAudio, type StreamAudioOptions, streamAudio } from './sources.js'

@@ -1,0 +1,402 @@
+import {
+  CLOSE_CODES,
+  DEFAULT_SESSION_CONFIG,
+  type ErrorMessage,
+  EventQueue,
+  encodePcm16le,
+  encodePcmF32le,
+  type FinalMessage,
+  type PartialMessage,
+  parseServerMessage,
+  type ReadyMessage,
+  type ServerMessage,
+  type SessionConfig,
+  type SpeechEndMessage,
+  type SpeechStartMessage,
+  type StrategyName,
+  WsError,
+} from '@ws/core'
+import WebSocket from 'ws'
+
+export interface ReconnectOptions {
+  /** Attempts after a connection is lost (default 5). */
+  maxAttempts?: number
+  /** First delay; each attempt doubles it, with ±50 % jitter (default 250). */
+  initialDelayMs?: number
+  maxDelayMs?: number
+}
+
+export const DEFAULT_RECONNECT_OPTIONS = { maxAttempts: 5, initialDelayMs: 250, maxDelayMs: 10_000 } as const
+
+export interface ConnectOptions extends SessionConfig {
+  /** The strategy, when `url` is the server's base URL (default `hybrid`). */
+  strategy?: StrategyName
+  /** Sent as `?token=` (the server's `--token`). */
+  token?: string
+  /** Give up connecting after this long (default 10 000). */
+  connectTimeoutMs?: number
+  /** Reconnect after a lost connection (not after `end`, `close` or a refusal); off by default. */
+  reconnect?: boolean | ReconnectOptions
+  /** Aborting closes the session. */
+  signal?: AbortSignal
+}
+
+/** A new connection replaced a lost one; the audio in `lost` (stream seconds) was not transcribed. */
+export interface ReconnectedEvent {
+  type: 'reconnected'
+  session_id: string
+  attempt: number
+  lost: { start: number; end: number }
+}
+
+/** The connection was lost and a new one is being made. */
+export interface ReconnectingEvent {
+  type: 'reconnecting'
+  attempt: number
+  delay_ms: number
+  code: number
+}
+
+export type ClientEvent = ServerMessage | ReconnectedEvent | ReconnectingEvent
+export type ClientEventType = ClientEvent['type']
+type EventOf<T extends ClientEventType> = Extract<ClientEvent, { type: T }>
+
+/** The server's URL for a strategy, with the session options as query parameters. */
+export function sessionUrl(url: string, options: ConnectOptions = {}): string {
+  const u = new URL(url)
+  if (u.protocol === 'http:') u.protocol = 'ws:'
+  if (u.protocol === 'https:') u.protocol = 'wss:'
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+    throw new WsError('invalid_config', `The URL must be ws://, wss://, http:// or https://, got ${url}`)
+  }
+  if (!u.pathname.startsWith('/ws/transcribe/')) {
+    u.pathname = `${u.pathname.replace(/\/$/, '')}/ws/transcribe/${options.strategy ?? 'hybrid'}`
+  }
+  const params: Record<string, string | number | boolean | undefined> = {
+    language: options.language,
+    sample_rate: options.sample_rate,
+    encoding: options.encoding,
+    vad: options.vad,
+    partial_interval_ms: options.partial_interval_ms,
+    word_timestamps: options.word_timestamps,
+    task: options.task,
+    token: options.token,
+  }
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v))
+  return u.toString()
+}
+
+/**
+ * A transcription session with the server. Send audio, read events:
+ *
+ * ```ts
+ * const session = connect('ws://127.0.0.1:8765', { strategy: 'agreement' })
+ * await session.ready
+ * session.sendAudio(pcm16)            // Int16Array, Float32Array or Buffer, at sample_rate
+ * void session.end()                   // finalise; the loop ends after the last final
+ * for await (const event of session) if (event.type === 'final') console.log(event.text)
+ * ```
+ *
+ * Times in events are seconds from the start of this session's audio, across reconnections.
+ * A server `error` message arrives as an event; a refused or lost connection ends the loop
+ * by throwing a {@link WsError} (`server_busy`, `unauthorized`, `connection_failed`, …).
+ */
+export class TranscriptionSession implements AsyncIterable<ClientEvent> {
+  readonly url: string
+  readonly options: ConnectOptions
+  readonly ready: Promise<ReadyMessage>
+  readonly #events: EventQueue<ClientEvent>
+  readonly #listeners = new Map<string, Set<(event: ClientEvent) => void>>()
+  readonly #reconnect: Required<ReconnectOptions> | undefined
+  #ws: WebSocket | undefined
+  #resolveReady!: (m: ReadyMessage) => void
+  #rejectReady!: (e: Error) => void
+  #state: 'connecting' | 'open' | 'reconnecting' | 'ending' | 'closed' = 'connecting'
+  #readyMessage: ReadyMessage | undefined
+  #lastError: ErrorMessage | undefined
+  /** Seconds of audio handed to sendAudio (all of it, sent or not). */
+  #audioSeconds = 0
+  /** Where the current connection's timeline starts, in stream seconds. */
+  #offset = 0
+  #finalEnd = 0
+  #ended: Promise<void>
+  #resolveEnded!: () => void
+
+  constructor(url: string, options: ConnectOptions = {}) {
+    this.options = options
+    this.url = sessionUrl(url, options)
+    this.#reconnect =
+      options.reconnect === true
+        ? { ...DEFAULT_RECONNECT_OPTIONS }
+        : options.reconnect
+          ? { ...DEFAULT_RECONNECT_OPTIONS, ...options.reconnect }
+          : undefined
+    this.#events = new EventQueue<ClientEvent>(() => void this.close())
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve
+      this.#rejectReady = reject
+    })
+    this.ready.catch(() => {}) // surfaced through the event loop too
+    this.#ended = new Promise((resolve) => {
+      this.#resolveEnded = resolve
+    })
+    const signal = options.signal
+    if (signal) {
+      if (signal.aborted) queueMicrotask(() => void this.close())
+      else signal.addEventListener('abort', () => void this.close(), { once: true })
+    }
+    this.#open(0)
+  }
+
+  /** Seconds of audio given to `sendAudio` so far. */
+  get audioSeconds(): number {
+    return this.#audioSeconds
+  }
+
+  get sampleRate(): number {
+    return this.options.sample_rate ?? DEFAULT_SESSION_CONFIG.sample_rate
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed'
+  }
+
+  /**
+   * Sends audio at the session's `sample_rate`: Int16Array (PCM16), Float32Array ([-1, 1]),
+   * or a Buffer already in the session's encoding. Audio sent while reconnecting is not
+   * transcribed; it is reported in the `reconnected` event.
+   */
+  sendAudio(audio: Int16Array | Float32Array | Uint8Array): void {
+    if (this.#state === 'ending' || this.#state === 'closed') {
+      throw new WsError('closed', 'The session has ended; it takes no more audio')
+    }
+    const encoding = this.options.encoding ?? DEFAULT_SESSION_CONFIG.encoding
+    let bytes: Uint8Array
+    let samples: number
+    if (audio instanceof Float32Array) {
+      bytes = encoding === 'pcm_f32le' ? encodePcmF32le(audio) : encodePcm16le(audio)
+      samples = audio.length
+    } else if (audio instanceof Int16Array) {
+      if (encoding === 'pcm_f32le') {
+        const f = new Float32Array(audio.length)
+        for (let i = 0; i < audio.length; i++) f[i] = audio[i]! / 32768
+        bytes = encodePcmF32le(f)
+      } else {
+        bytes = new Uint8Array(audio.buffer, audio.byteOffset, audio.byteLength)
+      }
+      samples = audio.length
+    } else if (audio instanceof Uint8Array) {
+      bytes = audio
+      samples = audio.byteLength / (encoding === 'pcm_f32le' ? 4 : 2)
+    } else {
+      throw new WsError('invalid_audio', 'Audio must be an Int16Array, a Float32Array or a Buffer')
+    }
+    this.#audioSeconds += samples / this.sampleRate
+    if (this.#state === 'open' && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(bytes)
+  }
+
+  /** Bytes queued on the socket (for pacing a fast source). */
+  get bufferedAmount(): number {
+    return this.#ws?.bufferedAmount ?? 0
+  }
+
+  /** The current utterance is over: the server finalises it now (`vad_end`). */
+  endUtterance(): void {
+    this.#control({ type: 'vad_end' })
+  }
+
+  /** Drops the current utterance (`cancel`). */
+  cancel(): void {
+    this.#control({ type: 'cancel' })
+  }
+
+  /** Finalises everything; resolves once the server has sent the last final and closed. */
+  end(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'ending') return this.#ended
+    const ws = this.#ws
+    if (this.#state !== 'open' || ws?.readyState !== WebSocket.OPEN) {
+      void this.close()
+      return this.#ended
+    }
+    this.#state = 'ending'
+    ws.send(JSON.stringify({ type: 'end' }))
+    return this.#ended
+  }
+
+  /** Closes at once. Idempotent. */
+  close(): Promise<void> {
+    if (this.#state !== 'closed') {
+      this.#state = 'closed'
+      this.#ws?.close(CLOSE_CODES.normal)
+      this.#rejectReady(new WsError('closed', 'The session was closed before it was ready'))
+      this.#events.end()
+      this.#resolveEnded()
+    }
+    return this.#ended
+  }
+
+  /** Calls `fn` for each event of this type; returns a function that removes it. */
+  on<T extends ClientEventType>(type: T, fn: (event: EventOf<T>) => void): () => void {
+    let set = this.#listeners.get(type)
+    if (!set) {
+      set = new Set()
+      this.#listeners.set(type, set)
+    }
+    set.add(fn as (e: ClientEvent) => void)
+    return () => set.delete(fn as (e: ClientEvent) => void)
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<ClientEvent> {
+    return this.#events
+  }
+
+  #control(message: object): void {
+    if (this.#state === 'closed' || this.#state === 'ending') {
+      throw new WsError('closed', 'The session has ended')
+    }
+    if (this.#state === 'open' && this.#ws?.readyState === WebSocket.OPEN)
+      this.#ws.send(JSON.stringify(message))
+  }
+
+  #emit(event: ClientEvent): void {
+    for (const fn of this.#listeners.get(event.type) ?? []) {
+      try {
+        fn(event)
+      } catch {}
+    }
+    this.#events.push(event)
+  }
+
+  #open(attempt: number): void {
+    const ws = new WebSocket(this.url, { handshakeTimeout: this.options.connectTimeoutMs ?? 10_000 })
+    this.#ws = ws
+    let opened = false
+    ws.on('open', () => {
+      opened = true
+    })
+    ws.on('message', (data, isBinary) => {
+      if (isBinary || ws !== this.#ws) return
+      let message: ServerMessage
+      try {
+        message = parseServerMessage(data.toString())
+      } catch {
+        return // a message this version does not know
+      }
+      this.#onMessage(message, attempt)
+    })
+    ws.on('error', () => {}) // the close event follows and decides
+    ws.on('close', (code, reason) => {
+      if (ws !== this.#ws) return
+      this.#onClose(code, reason.toString(), opened, attempt)
+    })
+  }
+
+  #onMessage(message: ServerMessage, attempt: number): void {
+    const o = this.#offset
+    switch (message.type) {
+      case 'ready': {
+        const reconnected = this.#readyMessage !== undefined
+        this.#readyMessage = message
+        if (this.#state === 'connecting' || this.#state === 'reconnecting') this.#state = 'open'
+        this.#resolveReady(message)
+        if (reconnected) {
+          this.#emit({
+            type: 'reconnected',
+            session_id: message.session_id,
+            attempt,
+            lost: { start: this.#finalEnd, end: this.#offset },
+          })
+          return
+        }
+        break
+      }
+      case 'partial':
+        message = { ...message, audio_start: message.audio_start + o, audio_end: message.audio_end + o }
+        break
+      case 'final': {
+        const segments = message.segments.map((s) => ({
+          ...s,
+          start: s.start + o,
+          end: s.end + o,
+          ...(s.words ? { words: s.words.map((w) => ({ ...w, start: w.start + o, end: w.end + o })) } : {}),
+        }))
+        message = {
+          ...message,
+          segments,
+          audio_start: message.audio_start + o,
+          audio_end: message.audio_end + o,
+        }
+        this.#finalEnd = Math.max(this.#finalEnd, message.audio_end)
+        break
+      }
+      case 'speech_start':
+      case 'speech_end':
+        message = { ...message, t: message.t + o }
+        break
+      case 'error':
+        this.#lastError = message
+        if (message.audio_start !== undefined) message = { ...message, audio_start: message.audio_start + o }
+        if (message.audio_end !== undefined) message = { ...message, audio_end: message.audio_end + o }
+        break
+    }
+    this.#emit(message)
+  }
+
+  #onClose(code: number, reason: string, opened: boolean, attempt: number): void {
+    if (this.#state === 'closed') return
+    const ending = this.#state === 'ending'
+    if (ending || code === CLOSE_CODES.normal) {
+      this.#finish()
+      return
+    }
+    const refused = this.#lastError && !this.#readyMessage ? this.#lastError : undefined
+    const refusal = code === CLOSE_CODES.policyViolation || code === CLOSE_CODES.tryAgainLater
+    const r = this.#reconnect
+    const canRetry = r && this.#readyMessage && !refusal && attempt < r.maxAttempts
+    if (canRetry) {
+      const next = attempt + 1
+      const base = Math.min(r.maxDelayMs, r.initialDelayMs * 2 ** attempt)
+      const delay = Math.round(base * (0.5 + Math.random()))
+      this.#state = 'reconnecting'
+      this.#emit({ type: 'reconnecting', attempt: next, delay_ms: delay, code })
+      setTimeout(() => {
+        if (this.#state !== 'reconnecting') return
+        // The new connection's timeline starts where the audio sent so far ends.
+        this.#offset = this.#audioSeconds
+        this.#open(next)
+      }, delay)
+      return
+    }
+    // A refusal (server_busy, unauthorized, …) or a lost connection without reconnection.
+    const last = this.#lastError
+    const error = refused
+      ? new WsError(refused.code, refused.message, { retryable: refused.retryable ?? false })
+      : last && refusal
+        ? new WsError(last.code, last.message, { retryable: last.retryable ?? false })
+        : new WsError(
+            'connection_failed',
+            opened || this.#readyMessage
+              ? `The connection was lost (close ${code}${reason ? ` ${reason}` : ''})`
+              : `Could not connect to ${this.url.replace(/token=[^&]+/, 'token=…')} (close ${code})`,
+            { retryable: true, details: { code } },
+          )
+    this.#state = 'closed'
+    this.#rejectReady(error)
+    this.#events.fail(error)
+    this.#resolveEnded()
+  }
+
+  #finish(): void {
+    this.#state = 'closed'
+    this.#rejectReady(new WsError('closed', 'The session ended before it was ready'))
+    this.#events.end()
+    this.#resolveEnded()
+  }
+}
+
+/** Opens a transcription session: `url` is the server (`ws://host:8765`) or a full `/ws/transcribe/…` URL. */
+export function connect(url: string, options: ConnectOptions = {}): TranscriptionSession {
+  return new TranscriptionSession(url, options)
+}
+
+export type { ErrorMessage, FinalMessage, PartialMessage, ReadyMessage, SpeechEndMessage, SpeechStartMessage }
