@@ -229,14 +229,19 @@ def main():
         if len(audio) > 30 * SAMPLE_RATE:
             return None  # longer audio needs faster-whisper's seek loop
         beam = int(header.get("beam_size") or args.beam_size)
-        return (language or "en", task, bool(header.get("word_timestamps")), beam)
+        # CTranslate2 needs <|startoftranscript|> at the same position in every row of a
+        # batch: only prompts of the same token count (after get_prompt's cut) go together.
+        text = (header.get("initial_prompt") or "").strip()
+        prompt_tokens = len(model.hf_tokenizer.encode(" " + text, add_special_tokens=False).ids) if text else 0
+        prompt_tokens = min(prompt_tokens, model.max_length // 2 - 1)
+        return (language or "en", task, bool(header.get("word_timestamps")), beam, prompt_tokens)
 
     def run_batch(items, key):
         """One encoder and decoder pass for several requests (as faster-whisper's
         BatchedInferencePipeline does, but with each request's own prompt). Returns the
         requests whose result failed faster-whisper's quality checks (a decoding loop, a low
         log-probability): they need its temperature fallback, so they run alone."""
-        language, task, words_wanted, beam = key
+        language, task, words_wanted, beam, _ = key
         t0 = time.perf_counter()
         tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task=task, language=language)
         audios = [check(h, p)[0] for h, p in items]

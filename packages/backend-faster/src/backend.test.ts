@@ -100,6 +100,21 @@ describe('FasterWhisperBackend', () => {
     await backend.close()
   }, 120_000)
 
+  it('batches requests with prompts only when their prompts are as long, and never fails on mixed ones', async () => {
+    const backend = new TrackedBackend()
+    await backend.loadModel('tiny.en')
+    // Two prompts of one token count, one longer: CTranslate2 refuses a batch that mixes them.
+    const prompts = ['Hello.', 'Hello!', 'The birch canoe slid on the smooth planks.']
+    const results = await Promise.all(
+      prompts.map((initialPrompt, i) =>
+        backend.transcribe(english[i + 4]!.audio, WHISPER_SAMPLE_RATE, { initialPrompt }),
+      ),
+    )
+    results.forEach((r, i) => expect(wordErrorRate(english[i + 4]!.text, r.text).wer).toBeLessThan(0.5))
+    expect(backend.stats.batchedRequests).toBe(2)
+    await backend.close()
+  }, 120_000)
+
   it('refuses another language or translation on an English-only model, with invalid_config', async () => {
     const backend = new TrackedBackend()
     await backend.loadModel('tiny.en')

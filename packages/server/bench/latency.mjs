@@ -1,7 +1,7 @@
 // Final latency and capacity of the server on this machine: N clients stream speech in real
 // time (20 ms PCM16 frames) with server VAD; for each utterance, the time from the moment its
 // last speech sample was sent to its final's arrival. Capacity: the largest N whose p95 stays
-// under 1 s. (The full benchmark with the strategy matrix is `pnpm bench`.)
+// under 1 s. CPU is this process's (server and clients; a Python worker's is not counted).
 //
 //   node packages/server/bench/latency.mjs [--strategy prompt] [--max 6] [--backend whispercpp]
 import { cpus } from 'node:os'
@@ -95,7 +95,7 @@ const url = `${server.url.replace('http', 'ws')}/ws/transcribe/${values.strategy
 console.log(
   `# ${values.backend} tiny.en, strategy ${values.strategy}, beam ${values['beam-size'] ?? 'default'}, ${cpus().length} × ${cpus()[0]?.model}, Node ${process.versions.node}`,
 )
-console.log('| sessions | finals | final latency p50 | p95 | speech_end p50 | WER | CPU s per audio s |')
+console.log('| sessions | finals | final latency p50 | p95 | speech_end p50 | WER | Node CPU s per audio s |')
 console.log('|---:|---:|---:|---:|---:|---:|---:|')
 let capacity = 0
 for (let n = 1; n <= Number(values.max); n++) {

@@ -23,7 +23,7 @@ Options (each also read from the environment variable in brackets; flags win):
   --idle-timeout-s <n>         close silent connections, 0 = never (60) [IDLE_TIMEOUT_S]
   --max-utterance-s <n>        force a final after this long (25)      [MAX_UTTERANCE_S]
   --token <secret>             require this token from clients         [WS_AUTH_TOKEN]
-  --beam-size <n>              decoder beam size (5)                   [WHISPER_BEAM_SIZE]
+  --beam-size <n>              decoder beam size (1: greedy)           [WHISPER_BEAM_SIZE]
   --threads <n>                inference threads (all cores)           [WHISPER_THREADS]
   --offline                    use only cached or offline model sources
   --no-demo                    do not serve the demo page

@@ -46,7 +46,7 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     logger,
     offline: o.offline,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    ...(o.beamSize !== undefined ? { beamSize: o.beamSize } : {}),
+    beamSize: o.beamSize,
   }
   let backend: WhisperBackend
   let concurrency: number

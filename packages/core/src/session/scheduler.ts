@@ -19,6 +19,8 @@ export interface InferenceTicket {
 export interface InferenceGate {
   /** Resolves when the request may run; rejects with `aborted` if `signal` aborts first. */
   acquire(kind: InferenceKind, signal?: AbortSignal): Promise<InferenceTicket>
+  /** True when the backend has a free slot and nothing waits: optional work costs nobody. */
+  idle?(): boolean
 }
 
 export interface InferenceSchedulerOptions {
@@ -98,7 +100,17 @@ export class InferenceScheduler {
   /** A gate for one session. */
   gate(): InferenceGate {
     const session: SessionSlot = { id: ++this.#sessions, lastServed: -1, partial: undefined }
-    return { acquire: (kind, signal) => this.#acquire(session, kind, signal) }
+    return {
+      acquire: (kind, signal) => this.#acquire(session, kind, signal),
+      idle: () => this.idle,
+    }
+  }
+
+  /** A free slot and nothing waiting. */
+  get idle(): boolean {
+    return (
+      this.#running < this.options.concurrency && this.#finals.length === 0 && this.#partials.length === 0
+    )
   }
 
   /** Processing seconds per audio second of finals, smoothed; undefined until one was measured. */

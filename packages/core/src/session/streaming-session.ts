@@ -9,6 +9,7 @@ import type { LocalAgreementOptions } from '../strategies/local-agreement.js'
 import {
   createStrategy,
   isStrategyName,
+  type SpeculativeFinal,
   type Strategy,
   type StrategyName,
   type UtteranceTranscriber,
@@ -91,6 +92,13 @@ export interface StreamingSessionOptions {
   minPartialMs?: number
   /** An utterance this long is finalised, cut at its quietest point near the end (default 25 000). */
   maxUtteranceMs?: number
+  /**
+   * With a VAD: after this much silence inside an utterance, its final is computed ahead,
+   * so that it is ready when the VAD's hangover ends the utterance; used only if no speech
+   * came after it (default 60; 0 turns it off). Behind a gate, only while the backend is
+   * idle, since speech that resumes wastes it. Strategies `prompt`, `context`, `hybrid`.
+   */
+  speculativeFinalMs?: number
   language?: string
   task?: Task
   wordTimestamps?: boolean
@@ -114,6 +122,7 @@ export const DEFAULT_STREAMING_SESSION_OPTIONS = {
   partialIntervalMs: 500,
   minPartialMs: 300,
   maxUtteranceMs: 25_000,
+  speculativeFinalMs: 60,
   wordTimestamps: false,
   contextMs: 1000,
   maxPromptChars: 200,
@@ -141,6 +150,8 @@ interface Utterance {
   closed: boolean
   reason: FinalReason | undefined
   transcriber: UtteranceTranscriber
+  /** A final computed ahead from the first `length` samples; void once speech follows them. */
+  speculation: { length: number; valid: boolean; result: Promise<SpeculativeFinal | undefined> } | undefined
 }
 
 function validateOptions(options: StreamingSessionOptions) {
@@ -160,6 +171,7 @@ function validateOptions(options: StreamingSessionOptions) {
     bad(`partialIntervalMs must be 0 (off) or from 50 to 60000, got ${o.partialIntervalMs}`)
   }
   if (!(o.minPartialMs >= 0)) bad('minPartialMs must be >= 0')
+  if (!(o.speculativeFinalMs >= 0)) bad('speculativeFinalMs must be >= 0 (0 is off)')
   const windowMs = WHISPER_WINDOW_SECONDS * 1000
   const contextMs = o.strategy === 'context' || o.strategy === 'hybrid' ? o.contextMs : 0
   if (!(o.maxUtteranceMs >= 1000 && o.maxUtteranceMs + contextMs <= windowMs)) {
@@ -208,6 +220,8 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
   #utterance: Utterance | undefined
   #received = 0
   #finalizing = 0 // samples of the final being transcribed
+  #silentSamples = 0 // non-speech samples since the last speech frame
+  readonly #speculateSamples: number
   #nextId = 1
   #pumping = false
   #working = false
@@ -236,6 +250,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     this.#maxSamples = Math.round((o.maxUtteranceMs * SR) / 1000)
     this.#partialSamples = Math.round((o.partialIntervalMs * SR) / 1000)
     this.#minPartialSamples = Math.round((o.minPartialMs * SR) / 1000)
+    this.#speculateSamples = Math.round((o.speculativeFinalMs * SR) / 1000)
     this.#segmenter = o.vad
       ? new VadSegmenter(o.vad.frameSamples, SR, { ...o.vad.segmenterDefaults, ...o.vadSegmenter })
       : undefined
@@ -400,6 +415,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       closed: false,
       reason: undefined,
       transcriber: this.strategy.utterance(),
+      speculation: undefined,
     }
     this.#utterance = utterance
     return utterance
@@ -482,6 +498,13 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       const u = this.#utterance
       if (u) u.safeLength = Math.min(u.audio.length, Math.max(0, segmenter.confirmedUntil - u.start))
       else if (segmenter.state === 'silence') this.#trimPreroll()
+      if (speech) {
+        this.#silentSamples = 0
+        if (u?.speculation) u.speculation.valid = false
+      } else {
+        this.#silentSamples += frameSamples
+        if (u && segmenter.inSpeech) this.#speculate(u)
+      }
     }
   }
 
@@ -556,9 +579,35 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
 
   // ---- inference -------------------------------------------------------------------------
 
+  /** Starts computing the final of an utterance that seems to be ending (see `speculativeFinalMs`). */
+  #speculate(u: Utterance): void {
+    const transcriber = u.transcriber
+    if (this.#speculateSamples === 0 || !transcriber.speculate || u.speculation?.valid) return
+    if (this.#silentSamples < this.#speculateSamples || u.closed) return
+    // The previous utterance's final must be in: it sets the prompt and context of this one.
+    if (this.#finals.length > 0 || this.#finalizing > 0) return
+    // Speech may resume and waste it: only when the backend has nothing else to do.
+    if (this.options.gate?.idle && !this.options.gate.idle()) return
+    const length = u.audio.length
+    const signal = this.#abort.signal
+    const result = (async () => {
+      const ticket = await this.#turn('final', signal).catch(() => undefined)
+      if (!ticket) return undefined
+      try {
+        return await transcriber.speculate!(u.audio.slice(0, length), signal)
+      } catch (err) {
+        this.#log.debug({ err, utteranceId: u.id }, 'speculative final failed')
+        return undefined
+      } finally {
+        if (ticket !== 'none') ticket.release(length / SR)
+      }
+    })()
+    u.speculation = { length, valid: true, result }
+  }
+
   #schedulePartial(): void {
     const u = this.#utterance
-    if (!u || this.#partialSamples === 0 || u.closed) return
+    if (!u || this.#partialSamples === 0 || u.closed || u.speculation?.valid) return
     if (u.safeLength < this.#minPartialSamples) return
     if (u.safeLength - u.lastPartialAt < this.#partialSamples) return
     u.partialWanted = true
@@ -660,6 +709,28 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     const audioStart = u.start / SR
     const audioEnd = (u.start + audio.length) / SR
     const started = performance.now()
+    const speculation = u.speculation
+    if (speculation?.valid && speculation.length <= audio.length) {
+      // Only silence came after the audio it covers: it is this utterance's final.
+      const ready = await speculation.result
+      if (this.#state === 'closed') return
+      if (ready && speculation.valid) {
+        ready.commit()
+        const result = ready.transcript
+        this.#emit({
+          type: 'final',
+          utteranceId: u.id,
+          text: result.text,
+          segments: result.segments.map((s) => shiftSegment(s, audioStart)),
+          language: result.language,
+          audioStart,
+          audioEnd,
+          processingTimeMs: Math.round(performance.now() - started),
+          reason: u.reason ?? 'end',
+        })
+        return
+      }
+    }
     let ticket: InferenceTicket | 'none' | undefined
     try {
       ticket = await this.#turn('final', this.#abort.signal)

@@ -15,6 +15,9 @@ import { LocalAgreement, type LocalAgreementOptions } from './local-agreement.js
  *   transcript cut off again ({@link dropContext}).
  * - `hybrid`: both.
  * - `agreement`: LocalAgreement-n; partials commit words that will not change.
+ *
+ * Partials of `prompt`, `context` and `hybrid` are previews: decoded fast (`preview`), with
+ * the prompt but without the context audio; the final uses everything.
  */
 export const STRATEGY_NAMES = ['prompt', 'context', 'hybrid', 'agreement'] as const
 export type StrategyName = (typeof STRATEGY_NAMES)[number]
@@ -59,10 +62,22 @@ export interface UtteranceTranscript {
   processingTimeMs: number
 }
 
+/** A final transcript computed ahead of time; `commit()` makes it the utterance's final. */
+export interface SpeculativeFinal {
+  transcript: UtteranceTranscript
+  commit(): void
+}
+
 /** Transcribes one utterance; `audio` is always the whole utterance so far. */
 export interface UtteranceTranscriber {
   partial(audio: Float32Array, signal?: AbortSignal): Promise<UtteranceTranscript>
   final(audio: Float32Array, signal?: AbortSignal): Promise<UtteranceTranscript>
+  /**
+   * The final for `audio` without committing it (no state carried to the next utterance
+   * until `commit()`), for a session that expects the utterance to end here. Strategies that
+   * cannot do this leave it out.
+   */
+  speculate?(audio: Float32Array, signal?: AbortSignal): Promise<SpeculativeFinal>
 }
 
 export interface Strategy {
@@ -99,9 +114,15 @@ class BoundaryStrategy implements Strategy {
   }
 
   utterance(): UtteranceTranscriber {
-    const run = async (audio: Float32Array, signal: AbortSignal | undefined, isFinal: boolean) => {
+    const run = async (
+      audio: Float32Array,
+      signal: AbortSignal | undefined,
+      isFinal: boolean,
+    ): Promise<SpeculativeFinal> => {
       const o = this.#o
-      const context = this.#useContext ? this.#previousAudio : new Float32Array(0)
+      // Partials are previews: they go without the context audio, which would need word
+      // times to cut out again (a full 30 s encoder window on whisper.cpp, about 4× the cost).
+      const context = this.#useContext && isFinal ? this.#previousAudio : new Float32Array(0)
       const contextSeconds = context.length / WHISPER_SAMPLE_RATE
       const prompt = this.#usePrompt ? tailText(this.#previousText, o.maxPromptChars) : ''
       const result = await o.backend.transcribe(
@@ -122,13 +143,13 @@ class BoundaryStrategy implements Strategy {
         o.wordTimestamps,
       )
       const text = textOfSegments(segments)
-      if (isFinal) {
+      const commit = () => {
         if (text) this.#previousText = text
         const samples = Math.round((o.contextMs * WHISPER_SAMPLE_RATE) / 1000)
         const joined = audio.length >= samples ? audio : concatFloat32([context, audio])
         this.#previousAudio = joined.slice(Math.max(0, joined.length - samples))
       }
-      return {
+      const transcript = {
         text,
         stable: '',
         unstable: text,
@@ -136,10 +157,16 @@ class BoundaryStrategy implements Strategy {
         language: result.language,
         processingTimeMs: result.processingTimeMs,
       }
+      return { transcript, commit }
     }
     return {
-      partial: (audio, signal) => run(audio, signal, false),
-      final: (audio, signal) => run(audio, signal, true),
+      partial: async (audio, signal) => (await run(audio, signal, false)).transcript,
+      final: async (audio, signal) => {
+        const final = await run(audio, signal, true)
+        final.commit()
+        return final.transcript
+      },
+      speculate: (audio, signal) => run(audio, signal, true),
     }
   }
 }
