@@ -110,7 +110,9 @@ describe('FasterWhisperBackend', () => {
         backend.transcribe(english[i + 4]!.audio, WHISPER_SAMPLE_RATE, { initialPrompt }),
       ),
     )
-    results.forEach((r, i) => expect(wordErrorRate(english[i + 4]!.text, r.text).wer).toBeLessThan(0.5))
+    results.forEach((r, i) => {
+      expect(wordErrorRate(english[i + 4]!.text, r.text).wer).toBeLessThan(0.5)
+    })
     expect(backend.stats.batchedRequests).toBe(2)
     await backend.close()
   }, 120_000)
