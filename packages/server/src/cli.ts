@@ -25,6 +25,8 @@ Options (each also read from the environment variable in brackets; flags win):
   --token <secret>             require this token from clients         [WS_AUTH_TOKEN]
   --beam-size <n>              decoder beam size (1: greedy)           [WHISPER_BEAM_SIZE]
   --threads <n>                inference threads (all cores)           [WHISPER_THREADS]
+  --max-load <x>               admission: finals' share of the backend (0.8)
+  --speculative-final-ms <n>   compute a final ahead after this silence, 0 = off (60)
   --offline                    use only cached or offline model sources
   --no-demo                    do not serve the demo page
   -h, --help                   show this help
@@ -48,6 +50,8 @@ const FLAGS = {
   token: 'authToken',
   'beam-size': 'beamSize',
   threads: 'threads',
+  'max-load': 'maxLoad',
+  'speculative-final-ms': 'speculativeFinalMs',
 } as const satisfies Record<string, keyof ServerOptions>
 
 function fail(message: string, code = 2): never {

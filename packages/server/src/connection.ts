@@ -240,6 +240,7 @@ export class Connection {
       sampleRate: c.sample_rate,
       partialIntervalMs: this.#config.partial_interval_ms ?? o.partialIntervalMs,
       maxUtteranceMs: o.maxUtteranceS * 1000,
+      speculativeFinalMs: o.speculativeFinalMs,
       wordTimestamps: c.word_timestamps,
       task: c.task,
       ...(c.language ? { language: c.language } : {}),

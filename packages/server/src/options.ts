@@ -56,6 +56,8 @@ export interface ServerOptions {
   onProgress?: (event: { stage: string; message: string; loadedBytes?: number; totalBytes?: number }) => void
   /** Grace for open sessions to finalise on close (default 10 000 ms). */
   shutdownGraceMs?: number
+  /** Silence after which a session computes its final ahead, when the backend is idle (default 60; 0 = off). */
+  speculativeFinalMs?: number
 }
 
 export const DEFAULT_SERVER_OPTIONS = {
@@ -78,6 +80,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   offline: false,
   shutdownGraceMs: 10_000,
   beamSize: 1,
+  speculativeFinalMs: 60,
 } as const satisfies ServerOptions
 
 export type ResolvedServerOptions = Omit<ServerOptions, keyof typeof DEFAULT_SERVER_OPTIONS> & {
@@ -119,6 +122,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   checkInt('maxBufferedBytes', o.maxBufferedBytes, 1024, 1024 * 1024 * 1024)
   checkInt('maxUploadBytes', o.maxUploadBytes, 1024, 4 * 1024 * 1024 * 1024)
   checkInt('shutdownGraceMs', o.shutdownGraceMs, 0, 600_000)
+  checkInt('speculativeFinalMs', o.speculativeFinalMs, 0, 10_000)
   checkInt('beamSize', o.beamSize, 1, 16)
   if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256)
   if (o.authToken !== undefined && (typeof o.authToken !== 'string' || o.authToken.length < 1))
@@ -144,6 +148,8 @@ export const ENVIRONMENT = {
 } as const satisfies Record<string, keyof ServerOptions>
 
 const NUMERIC = new Set<keyof ServerOptions>([
+  'maxLoad',
+  'speculativeFinalMs',
   'port',
   'partialIntervalMs',
   'maxClients',
