@@ -52,6 +52,7 @@ export class Connection {
   #sessionTimer: NodeJS.Timeout | undefined
   #state: 'open' | 'finishing' | 'closed' = 'open'
   #paused = false
+  #resumeTimer: NodeJS.Timeout | undefined
   #utteranceEndedAt: number | undefined
   #closed: Promise<void>
   #resolveClosed!: () => void
@@ -146,6 +147,7 @@ export class Connection {
   #clearTimers(): void {
     clearTimeout(this.#idleTimer)
     clearTimeout(this.#sessionTimer)
+    clearInterval(this.#resumeTimer)
   }
 
   async #handle(data: RawData, isBinary: boolean): Promise<void> {
@@ -215,14 +217,21 @@ export class Connection {
     const rate = this.#config.sample_rate ?? DEFAULT_SESSION_CONFIG.sample_rate
     this.#ctx.metrics.audioSeconds.inc(samples.length / rate)
     if (!this.#paused && session.pendingSeconds > this.#ctx.options.maxPendingS) {
-      // Bounded memory without loss: stop reading; TCP pushes back on the client.
+      // Bounded memory without loss: stop reading; TCP pushes back on the client. Reading
+      // resumes once the utterances waiting for their finals have shrunk to half the limit
+      // (the open utterance grows only by reading).
       this.#paused = true
       this.#ws.pause()
       this.#log.warn({ pendingSeconds: session.pendingSeconds }, 'backend behind; reading paused')
+      this.#resumeTimer = setInterval(() => {
+        if (session.pendingSeconds - session.bufferedSeconds < this.#ctx.options.maxPendingS / 2)
+          this.#resume()
+      }, 50)
     }
   }
 
   #resume(): void {
+    clearInterval(this.#resumeTimer)
     if (!this.#paused) return
     this.#paused = false
     this.#ws.resume()
@@ -272,7 +281,6 @@ export class Connection {
         }
       }
       this.#send(sessionEventToMessage(event))
-      if (this.#paused && session.pendingSeconds < this.#ctx.options.maxPendingS / 2) this.#resume()
       if (this.#ws.bufferedAmount > this.#ctx.options.maxBufferedBytes * 8 && this.#state === 'open') {
         this.#sendError(new WsError('slow_consumer', 'The client is not reading its messages; closing'))
         this.#state = 'finishing'
