@@ -265,6 +265,13 @@ export class Connection {
   async #forward(session: StreamingSession): Promise<void> {
     const m = this.#ctx.metrics
     for await (const event of session) {
+      if (this.#ws.bufferedAmount > this.#ctx.options.maxBufferedBytes * 8 && this.#state === 'open') {
+        this.#sendError(new WsError('slow_consumer', 'The client is not reading its messages; closing'))
+        this.#state = 'finishing'
+        this.#ws.close(CLOSE_CODES.policyViolation, 'slow consumer')
+        void session.close()
+        return
+      }
       if (event.type === 'speech_end') this.#utteranceEndedAt = performance.now()
       if (event.type === 'partial') {
         m.transcriptionSeconds.observe({ kind: 'partial' }, event.processingTimeMs / 1000)
@@ -281,12 +288,6 @@ export class Connection {
         }
       }
       this.#send(sessionEventToMessage(event))
-      if (this.#ws.bufferedAmount > this.#ctx.options.maxBufferedBytes * 8 && this.#state === 'open') {
-        this.#sendError(new WsError('slow_consumer', 'The client is not reading its messages; closing'))
-        this.#state = 'finishing'
-        this.#ws.close(CLOSE_CODES.policyViolation, 'slow consumer')
-        void session.close()
-      }
     }
   }
 

@@ -1,0 +1,110 @@
+import { EventEmitter } from 'node:events'
+import { CLOSE_CODES, InferenceScheduler, noopLogger, type ServerMessage } from '@ws/core'
+import { FakeBackend, SyntheticVoice } from '@ws/core/testing'
+import { describe, expect, it } from 'vitest'
+import type { WebSocket } from 'ws'
+import { Connection } from './connection.js'
+import type { Engine } from './engine.js'
+import { ServerMetrics } from './metrics.js'
+import { resolveServerOptions } from './options.js'
+
+// Backpressure toward a client that does not read, with a stand-in socket whose queued
+// bytes the test sets (a real socket needs megabytes queued in the kernel first).
+class SlowSocket extends EventEmitter {
+  readonly OPEN = 1
+  readyState = 1
+  bufferedAmount = 0
+  sent: ServerMessage[] = []
+  closedWith: number | undefined
+  send(data: string) {
+    this.sent.push(JSON.parse(data))
+  }
+  close(code: number) {
+    this.closedWith = code
+    this.readyState = 3
+    queueMicrotask(() => this.emit('close', code, Buffer.from('')))
+  }
+  terminate() {
+    this.close(1006)
+  }
+  pause() {}
+  resume() {}
+}
+
+const voice = new SyntheticVoice({
+  vocabulary: ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight'],
+})
+
+async function open(limit: number) {
+  const backend = new FakeBackend({ voice })
+  await backend.loadModel('fake')
+  const scheduler = new InferenceScheduler()
+  const engine: Engine = {
+    backend,
+    concurrency: 1,
+    backendName: 'fake',
+    model: 'fake',
+    owned: false,
+    createVad: async () => {
+      throw new Error('no VAD in this test')
+    },
+    vadName: 'none',
+  }
+  const socket = new SlowSocket()
+  const options = resolveServerOptions({ backend, maxBufferedBytes: limit, partialIntervalMs: 100 })
+  const connection = new Connection(
+    socket as unknown as WebSocket,
+    'test',
+    'prompt',
+    { vad: 'off' },
+    {
+      engine,
+      scheduler,
+      metrics: new ServerMetrics(scheduler),
+      options,
+      logger: noopLogger,
+    },
+  )
+  connection.start()
+  const send = async (text: string) => {
+    // PCM16 of the synthetic speech, in 100 ms frames, as a client would send it.
+    const f = voice.speak(text, 0, 100).audio
+    const pcm = new Int16Array(f.length)
+    for (let i = 0; i < f.length; i++) pcm[i] = Math.round(f[i]! * 32767)
+    for (let i = 0; i < pcm.length; i += 1600) {
+      socket.emit('message', Buffer.from(pcm.buffer, i * 2, Math.min(1600, pcm.length - i) * 2), true)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+  }
+  return { socket, connection, send }
+}
+
+describe('backpressure toward a slow reader', () => {
+  it('skips partials while the client is behind, never finals', async () => {
+    const { socket, connection, send } = await open(1024)
+    await send('one two three four')
+    const partialsWhileReading = socket.sent.filter((m) => m.type === 'partial').length
+    expect(partialsWhileReading).toBeGreaterThan(0)
+    socket.bufferedAmount = 2048 // the client stopped reading
+    await send('five six seven eight')
+    socket.emit('message', Buffer.from(JSON.stringify({ type: 'end' })), false)
+    await connection.closed
+    expect(socket.sent.filter((m) => m.type === 'partial').length).toBe(partialsWhileReading)
+    const finals = socket.sent.filter((m) => m.type === 'final')
+    expect(finals.map((f) => f.type === 'final' && f.text).join(' ')).toBe(
+      'one two three four five six seven eight',
+    )
+    expect(socket.closedWith).toBe(CLOSE_CODES.normal)
+  })
+
+  it('closes a client that stopped reading altogether with slow_consumer', async () => {
+    const { socket, connection, send } = await open(1024)
+    await send('one two')
+    socket.bufferedAmount = 9000 // over 8 × the limit
+    await send('three four five six')
+    await connection.closed
+    const error = socket.sent.find((m) => m.type === 'error')
+    expect(error).toMatchObject({ code: 'slow_consumer' })
+    expect(socket.closedWith).toBe(CLOSE_CODES.policyViolation)
+  })
+})
