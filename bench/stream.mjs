@@ -522,6 +522,8 @@ const md = [
       `| ${r.backend} | ${r.strategy} | ${r.noise === 'clean' ? 'clean' : `${r.noise} dB`} | ${cell(r.werFinals, ' %')} | ${cell(r.werOffline, ' %')} | ${cell(r.werCommitted, ' %')} | ${cell(r.firstPartialP50Ms, ' ms')} | ${cell(r.wordEmissionP50Ms, ' ms')} | ${cell(r.wordCommitP50Ms, ' ms')} | ${cell(r.finalAfterSpeechP50Ms, ' ms')} | ${cell(r.revisionsPer100Words)} | ${cell(r.cpuSecondsPerAudioSecond)} |`,
   ),
   '',
+  'CPU is this process: it includes whisper.cpp (in process) but not the faster-whisper worker (a Python process); the real-time tables count both.',
+  '',
   '## Real time, one session, clean speech',
   '',
   '| backend | strategy | WER finals | first partial p50 | partial lag p50 | word emission p50 | word commit p50 | final after speech p50 / p95 | less hangover p50 | revisions /100 words | server CPU s / audio s | server RSS | worker RSS | load generator CPU |',
