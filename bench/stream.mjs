@@ -5,7 +5,8 @@
 //   node bench/stream.mjs --help
 //
 // Inputs: Harvard sentences (espeak-ng fixtures) joined by 0.3–2 s of silence, clean and with
-// pink noise at 20 and 10 dB SNR; the reference text and speech bounds come from synthesis.
+// pink noise at 20 and 10 dB SNR; the reference text and speech bounds come from synthesis,
+// word end times from an offline run with word timestamps on each clean sentence.
 // Virtual mode: a StreamingSession in this process on a clock driven by the audio (each
 // transcription completes before more audio is pushed), so policy latencies and WER carry
 // no machine noise. Real-time mode: the server in a child process, N clients sending 20 ms
@@ -104,13 +105,34 @@ function bootstrapRatio(a, b, rounds = 2000) {
 }
 const wer = (reference, hypothesis) => corpusWordErrorRate([{ reference, hypothesis }])
 
+/**
+ * Reference word end times (stream seconds) of each sentence: an offline run with word
+ * timestamps on the clean sentence alone, placed where the sentence is in the stream.
+ */
+async function referenceWordEnds(backend) {
+  const out = []
+  for (let k = 0; k < c.utterances.length; k++) {
+    const f = harvard[k % harvard.length]
+    const r = await backend.transcribe(f.audio, SR, { wordTimestamps: true })
+    const at = c.utterances[k].start - f.speechStart
+    out.push(r.segments.flatMap((s) => s.words ?? []).map((w) => at + w.end))
+  }
+  return out
+}
+
 /** Partial/final metrics of one utterance from its events (times in seconds of audio or wall). */
-function utteranceMetrics(events, u, finalText, key) {
+function utteranceMetrics(events, u, finalText, key, refEnds = []) {
   const finalWords = normalizedWords(finalText)
   const partials = events.filter((e) => e.type === 'partial')
   const n = finalWords.length
   const span = u.end - u.start
-  const wordEnd = (i) => u.start + ((i + 1) / Math.max(1, n)) * span // even estimate
+  // The i-th final word ends where the reference's proportional i-th word ends (the same
+  // index when the counts agree); an even split of the sentence without a reference.
+  const m = refEnds.length
+  const wordEnd = (i) =>
+    m > 0
+      ? refEnds[Math.min(m - 1, Math.round((i * (m - 1)) / Math.max(1, n - 1)))]
+      : u.start + ((i + 1) / Math.max(1, n)) * span
   const emission = []
   const commit = []
   const seen = new Array(n).fill(false)
@@ -190,7 +212,7 @@ function tracked(backend) {
   return { wrapper, settle }
 }
 
-async function virtualRun(backend, strategy, audio, c) {
+async function virtualRun(backend, strategy, audio, c, refs) {
   const { createVad } = await import('@ws/vad-webrtc')
   const { wrapper, settle } = tracked(backend)
   const session = new StreamingSession({ backend: wrapper, strategy, vad: await createVad() })
@@ -211,13 +233,13 @@ async function virtualRun(backend, strategy, audio, c) {
   const cpu = process.cpuUsage(cpu0)
   const finals = events.filter((e) => e.type === 'final')
   const text = finals.map((f) => f.text).join(' ')
-  const per = c.utterances.map((u) => {
+  const per = c.utterances.map((u, k) => {
     const final = finals.find((f) => f.audioStart <= u.end && f.audioEnd >= u.end - 0.05)
     const own = events.filter((e) => e.type === 'partial' && final && e.utteranceId === final.utteranceId)
     return {
       final,
       finalLatency: final ? final.at - u.end : null,
-      ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }),
+      ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }, refs[k]),
     }
   })
   return { text, per, cpuSeconds: (cpu.user + cpu.system) / 1e6 }
@@ -294,7 +316,7 @@ async function startServer(backend, extra = []) {
   }
 }
 
-async function realtimeClient(url, strategy, audio, c) {
+async function realtimeClient(url, strategy, audio, c, refs = []) {
   const ws = new WebSocket(`${url}/ws/transcribe/${strategy}`)
   const events = []
   const started = performance.now()
@@ -316,7 +338,7 @@ async function realtimeClient(url, strategy, audio, c) {
   // Audio time t was sent at wall time t0 + t (offset from `started`).
   const offset = (t0 - started) / 1000
   const finals = events.filter((e) => e.type === 'final')
-  const per = c.utterances.map((u) => {
+  const per = c.utterances.map((u, k) => {
     const final = finals.find((f) => f.audio_start <= u.end && f.audio_end >= u.end - 0.05)
     const own = events
       .filter((e) => e.type === 'partial' && final && e.utterance_id === final.utterance_id)
@@ -325,18 +347,18 @@ async function realtimeClient(url, strategy, audio, c) {
       final,
       finalLatency: final ? final.at - offset - u.end : null,
       lag: own.map((p) => p.lag_s ?? 0),
-      ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }),
+      ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }, refs[k]),
     }
   })
   return { text: finals.map((f) => f.text).join(' '), per }
 }
 
-async function realtimeRun(server, strategy, n, c, audio) {
+async function realtimeRun(server, strategy, n, c, audio, refs = []) {
   const before = server.stats()
   const cpu0 = process.cpuUsage()
   const t = performance.now()
   const results = await Promise.all(
-    Array.from({ length: n }, () => realtimeClient(server.url, strategy, audio, c)),
+    Array.from({ length: n }, () => realtimeClient(server.url, strategy, audio, c, refs)),
   )
   const elapsed = (performance.now() - t) / 1000
   const cpu = process.cpuUsage(cpu0)
@@ -371,13 +393,14 @@ console.error(`# ${report.machine}; ${sentences} sentences, ${audioSeconds.toFix
 
 for (const backendName of backends) {
   const backend = await makeBackend(backendName)
+  const refs = await referenceWordEnds(backend)
   const offline = {}
   for (const noise of noises) {
     offline[noise] = wer(c.reference, (await backend.transcribe(withNoise(c, noise), SR)).text)
   }
   for (const strategy of strategies) {
     for (const noise of noises) {
-      const run = await virtualRun(backend, strategy, withNoise(c, noise), c)
+      const run = await virtualRun(backend, strategy, withNoise(c, noise), c, refs)
       const per = run.per
       const committed = per.map((p) => p.committedText).join(' ')
       const row = {
@@ -410,7 +433,7 @@ for (const backendName of backends) {
   // Real time, one session per strategy, clean speech.
   const server = await startServer(backendName)
   for (const strategy of strategies) {
-    const run = await realtimeRun(server, strategy, 1, c, c.audio)
+    const run = await realtimeRun(server, strategy, 1, c, c.audio, refs)
     const per = run.results[0].per
     const finals = per.map((p) => p.finalLatency).filter((x) => x !== null)
     const row = {
