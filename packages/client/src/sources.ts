@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import { readWavMono, resample, WHISPER_SAMPLE_RATE, WsError } from '@ws/core'
+import { WHISPER_SAMPLE_RATE, WsError } from '@ws/core'
+import { decodeAudio } from '@ws/core/node'
 import type { TranscriptionSession } from './session.js'
 
 /** Audio of a file (or bytes) at 16 kHz mono: WAV is read here, other formats through ffmpeg. */
@@ -11,62 +12,7 @@ export async function readAudio(input: string | Uint8Array): Promise<Float32Arra
   } catch (err) {
     throw new WsError('invalid_config', `Cannot read ${input}: ${(err as NodeJS.ErrnoException).code ?? err}`)
   }
-  if (bytes.length >= 12 && Buffer.from(bytes.subarray(0, 4)).toString('latin1') === 'RIFF') {
-    const { sampleRate, samples } = readWavMono(bytes)
-    return sampleRate === WHISPER_SAMPLE_RATE ? samples : resample(samples, sampleRate, WHISPER_SAMPLE_RATE)
-  }
-  return ffmpegDecode(bytes)
-}
-
-function ffmpegDecode(bytes: Uint8Array): Promise<Float32Array> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', [
-      '-v',
-      'error',
-      '-i',
-      'pipe:0',
-      '-f',
-      'f32le',
-      '-ac',
-      '1',
-      '-ar',
-      '16000',
-      'pipe:1',
-    ])
-    const out: Buffer[] = []
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString()
-    })
-    child.stdin.on('error', () => {})
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(
-        e.code === 'ENOENT'
-          ? new WsError(
-              'invalid_audio',
-              'This is not a WAV file, and ffmpeg (which reads other formats) is not on the PATH',
-            )
-          : e,
-      ),
-    )
-    child.on('close', (code) => {
-      if (code !== 0) {
-        reject(
-          new WsError(
-            'invalid_audio',
-            `ffmpeg could not decode the audio: ${err.trim().split('\n').pop() ?? ''}`,
-          ),
-        )
-        return
-      }
-      const all = Buffer.concat(out)
-      const samples = new Float32Array(all.length >> 2)
-      for (let i = 0; i < samples.length; i++) samples[i] = all.readFloatLE(i * 4)
-      resolve(samples)
-    })
-    child.stdin.end(bytes)
-  })
+  return decodeAudio(bytes)
 }
 
 export interface StreamAudioOptions {

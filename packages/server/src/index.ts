@@ -18,7 +18,6 @@ export {
   type VadName,
 } from './options.js'
 export {
-  decodeUpload,
   formatTranscript,
   RESPONSE_FORMATS,
   type ResponseFormat,

@@ -1,16 +1,14 @@
-import { spawn } from 'node:child_process'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   type InferenceScheduler,
   type Logger,
-  readWavMono,
-  resample,
   type Segment,
   type TranscriptResult,
   toWsError,
   WHISPER_SAMPLE_RATE,
   WsError,
 } from '@ws/core'
+import { decodeAudio } from '@ws/core/node'
 import type { Engine } from './engine.js'
 import type { ServerMetrics } from './metrics.js'
 
@@ -70,56 +68,6 @@ function tooLarge(limit: number) {
   return new WsError('audio_too_large', `The upload is over the ${limit}-byte limit`)
 }
 
-/** Audio of an uploaded file at 16 kHz: WAV is read here; other formats go through ffmpeg if it is installed. */
-export async function decodeUpload(bytes: Uint8Array): Promise<Float32Array> {
-  if (bytes.length >= 12 && Buffer.from(bytes.subarray(0, 4)).toString('latin1') === 'RIFF') {
-    const { sampleRate, samples } = readWavMono(bytes)
-    return sampleRate === WHISPER_SAMPLE_RATE ? samples : resample(samples, sampleRate, WHISPER_SAMPLE_RATE)
-  }
-  return ffmpegDecode(bytes)
-}
-
-function ffmpegDecode(bytes: Uint8Array): Promise<Float32Array> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'ffmpeg',
-      ['-v', 'error', '-i', 'pipe:0', '-f', 'f32le', '-ac', '1', '-ar', '16000', 'pipe:1'],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    )
-    const out: Buffer[] = []
-    let err = ''
-    child.stdout.on('data', (d: Buffer) => out.push(d))
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString()
-    })
-    child.stdin.on('error', () => {}) // ffmpeg may stop reading early on bad input
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(
-        e.code === 'ENOENT'
-          ? new WsError(
-              'invalid_audio',
-              'Only WAV files can be read: ffmpeg, which decodes other formats, is not installed',
-            )
-          : new WsError('internal_error', `ffmpeg failed to start: ${e.message}`),
-      )
-    })
-    child.on('close', (code) => {
-      if (code !== 0) {
-        const line = err.trim().split('\n').pop() ?? ''
-        reject(new WsError('invalid_audio', `The file could not be decoded${line ? `: ${line}` : ''}`))
-        return
-      }
-      const all = Buffer.concat(out)
-      const samples = new Float32Array(all.length >> 2)
-      for (let i = 0; i < samples.length; i++) samples[i] = all.readFloatLE(i * 4)
-      resolve(samples)
-    })
-    child.stdin.end(bytes)
-  })
-}
-
 function stringField(form: FormData, name: string): string | undefined {
   const value = form.get(name)
   return typeof value === 'string' && value !== '' ? value : undefined
@@ -167,7 +115,7 @@ export async function handleTranscription(
     if (temperature !== undefined && !(Number(temperature) >= 0 && Number(temperature) <= 1)) {
       throw new WsError('invalid_config', 'temperature must be from 0 to 1')
     }
-    const audio = await decodeUpload(new Uint8Array(await file.arrayBuffer()))
+    const audio = await decodeAudio(new Uint8Array(await file.arrayBuffer()))
     if (audio.length === 0) throw new WsError('invalid_audio', 'The file holds no audio')
 
     const ticket = await ctx.scheduler.gate().acquire('final')

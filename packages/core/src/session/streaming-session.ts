@@ -13,6 +13,7 @@ import {
   type Strategy,
   type StrategyName,
   type UtteranceTranscriber,
+  type UtteranceTranscript,
 } from '../strategies/strategy.js'
 import { shiftSegment } from '../text/words.js'
 import type { Segment, Task } from '../types.js'
@@ -716,18 +717,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       if (this.#state === 'closed') return
       if (ready && speculation.valid) {
         ready.commit()
-        const result = ready.transcript
-        this.#emit({
-          type: 'final',
-          utteranceId: u.id,
-          text: result.text,
-          segments: result.segments.map((s) => shiftSegment(s, audioStart)),
-          language: result.language,
-          audioStart,
-          audioEnd,
-          processingTimeMs: Math.round(performance.now() - started),
-          reason: u.reason ?? 'end',
-        })
+        this.#emitFinal(u, ready.transcript, audioStart, audioEnd, started)
         return
       }
     }
@@ -746,6 +736,26 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     }
   }
 
+  #emitFinal(
+    u: Utterance,
+    result: UtteranceTranscript,
+    audioStart: number,
+    audioEnd: number,
+    started: number,
+  ) {
+    this.#emit({
+      type: 'final',
+      utteranceId: u.id,
+      text: result.text,
+      segments: result.segments.map((s) => shiftSegment(s, audioStart)),
+      language: result.language,
+      audioStart,
+      audioEnd,
+      processingTimeMs: Math.round(performance.now() - started),
+      reason: u.reason ?? 'end',
+    })
+  }
+
   async #transcribeFinal(
     u: Utterance,
     audio: Float32Array,
@@ -756,17 +766,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await u.transcriber.final(audio, this.#abort.signal)
-        this.#emit({
-          type: 'final',
-          utteranceId: u.id,
-          text: result.text,
-          segments: result.segments.map((s) => shiftSegment(s, audioStart)),
-          language: result.language,
-          audioStart,
-          audioEnd,
-          processingTimeMs: Math.round(performance.now() - started),
-          reason: u.reason ?? 'end',
-        })
+        this.#emitFinal(u, result, audioStart, audioEnd, started)
         return
       } catch (err) {
         if (this.#state === 'closed') return
