@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Regenerates the speech fixtures in fixtures/speech from sentences.tsv: each sentence is
+# Regenerates a fixture set (fixtures/speech by default, or the directory given, e.g.
+# fixtures/wer) from its sentences.tsv: each sentence is
 # spoken by espeak-ng, converted to 16 kHz mono PCM16 by sox, trimmed of silence and padded
 # with exactly 150 ms of silence at each end (so speech lies in [0.15, duration − 0.15]).
 # Writes manifest.json with the text and timing of each file. Needs espeak-ng and sox:
 #   apt-get install espeak-ng sox
+#   bash scripts/make-fixtures.sh [fixtures/speech|fixtures/wer]
 set -euo pipefail
-cd "$(dirname "$0")/../fixtures/speech"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root/${1:-fixtures/speech}"
+[ -f sentences.tsv ] || { echo "make-fixtures: no sentences.tsv in ${1:-fixtures/speech}" >&2; exit 1; }
 for tool in espeak-ng sox soxi; do
   command -v "$tool" >/dev/null || { echo "make-fixtures: $tool is not installed (apt-get install espeak-ng sox)" >&2; exit 1; }
 done
@@ -29,4 +33,4 @@ while IFS=$'\t' read -r name language voice wpm gap text; do
 done < sentences.tsv
 node -e 'const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n");
   process.stdout.write(JSON.stringify(lines.map((l) => JSON.parse(l)), null, 2) + "\n")' "$manifest" > manifest.json
-echo "wrote $(grep -c '"name"' manifest.json) fixtures to fixtures/speech"
+echo "wrote $(grep -c '"name"' manifest.json) fixtures to ${1:-fixtures/speech}"
