@@ -7,6 +7,7 @@ WS_SETUP_MODELS="tiny.en base" WS_SETUP_BROWSER=1 bash scripts/setup.sh
 
 printf '\n\033[1m==> Typecheck and lint\033[0m\n'
 pnpm exec turbo run typecheck lint --output-logs=errors-only
+pnpm exec tsc -p tsconfig.json # the root's tests and benchmark
 pnpm exec biome check .
 
 printf '\n\033[1m==> Tests\033[0m\n'
