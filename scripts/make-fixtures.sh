@@ -3,6 +3,9 @@
 # fixtures/wer) from its sentences.tsv: each sentence is
 # spoken by espeak-ng, converted to 16 kHz mono PCM16 by sox, trimmed of silence and padded
 # with exactly 150 ms of silence at each end (so speech lies in [0.15, duration − 0.15]).
+# sox runs without dither (-D), so the same espeak-ng and sox give the same files. (The
+# committed speech/ and wer/ files were made with sox's default dither: regenerating them
+# changes the audio slightly.)
 # Writes manifest.json with the text and timing of each file. Needs espeak-ng and sox:
 #   apt-get install espeak-ng sox
 #   bash scripts/make-fixtures.sh [fixtures/speech|fixtures/wer]
@@ -22,9 +25,9 @@ while IFS=$'\t' read -r name language voice wpm gap text; do
   case "$name" in ''|'#'*) continue ;; esac
   echo "fixture $name ($voice): $text"
   espeak-ng -v "$voice" -s "$wpm" -g "$gap" -w "$tmp/raw.wav" "$text"
-  sox "$tmp/raw.wav" -r 16000 -c 1 -b 16 "$tmp/trim.wav" \
+  sox -D "$tmp/raw.wav" -r 16000 -c 1 -b 16 "$tmp/trim.wav" \
     silence 1 0.02 0.5% reverse silence 1 0.02 0.5% reverse
-  sox "$tmp/trim.wav" "$name.wav" pad "$pad" "$pad"
+  sox -D "$tmp/trim.wav" "$name.wav" pad "$pad" "$pad"
   duration=$(soxi -D "$name.wav")
   node -e 'const [name, language, voice, text, d, pad] = process.argv.slice(1);
     console.log(JSON.stringify({ name, language, voice, text, durationSeconds: +(+d).toFixed(4),
