@@ -38,7 +38,7 @@ async function transcribeAll(backend: WhisperBackend, set: readonly LoadedSpeech
 describe('whisper.cpp (converted model) against faster-whisper, same audio', () => {
   it('has sixty sentences to measure on', () => {
     expect(fixtures.length).toBe(60)
-    const words = fixtures.reduce((n, f) => n + wordErrorRate(f.text, f.text).referenceWords, 0)
+    const words = fixtures.reduce((n, f) => n + f.text.split(/\s+/).length, 0)
     expect(words).toBeGreaterThan(400)
   })
 

@@ -138,17 +138,23 @@ export async function convertCt2ToGgml(
     add('encoder.conv1.bias', 'encoder/conv1/bias', FTYPE_F32, undefined, [d, 1])
     add('encoder.conv2.weight', 'encoder/conv2/weight', FTYPE_F16)
     add('encoder.conv2.bias', 'encoder/conv2/bias', FTYPE_F32, undefined, [d, 1])
-    for (let i = 0; i < hparams.nAudioLayer; i++) {
-      const to = `encoder.blocks.${i}`
-      const from = `encoder/layer_${i}`
+    // The parts encoder and decoder blocks share: self-attention (CTranslate2 fuses Q, K
+    // and V into one projection) and the MLP.
+    const selfAttention = (to: string, from: string) => {
       norm(`${to}.attn_ln`, `${from}/self_attention/layer_norm`)
       linear(`${to}.attn.query`, `${from}/self_attention/linear_0`, [0, d])
       linear(`${to}.attn.key`, `${from}/self_attention/linear_0`, [d, 2 * d], false)
       linear(`${to}.attn.value`, `${from}/self_attention/linear_0`, [2 * d, 3 * d])
       linear(`${to}.attn.out`, `${from}/self_attention/linear_1`)
+    }
+    const mlp = (to: string, from: string) => {
       norm(`${to}.mlp_ln`, `${from}/ffn/layer_norm`)
       linear(`${to}.mlp.0`, `${from}/ffn/linear_0`)
       linear(`${to}.mlp.2`, `${from}/ffn/linear_1`)
+    }
+    for (let i = 0; i < hparams.nAudioLayer; i++) {
+      selfAttention(`encoder.blocks.${i}`, `encoder/layer_${i}`)
+      mlp(`encoder.blocks.${i}`, `encoder/layer_${i}`)
     }
     norm('encoder.ln_post', 'encoder/layer_norm')
     add('decoder.positional_embedding', 'decoder/position_encodings/encodings', FTYPE_F32)
@@ -156,19 +162,13 @@ export async function convertCt2ToGgml(
     for (let i = 0; i < hparams.nTextLayer; i++) {
       const to = `decoder.blocks.${i}`
       const from = `decoder/layer_${i}`
-      norm(`${to}.attn_ln`, `${from}/self_attention/layer_norm`)
-      linear(`${to}.attn.query`, `${from}/self_attention/linear_0`, [0, d])
-      linear(`${to}.attn.key`, `${from}/self_attention/linear_0`, [d, 2 * d], false)
-      linear(`${to}.attn.value`, `${from}/self_attention/linear_0`, [2 * d, 3 * d])
-      linear(`${to}.attn.out`, `${from}/self_attention/linear_1`)
+      selfAttention(to, from)
       norm(`${to}.cross_attn_ln`, `${from}/attention/layer_norm`)
       linear(`${to}.cross_attn.query`, `${from}/attention/linear_0`)
       linear(`${to}.cross_attn.key`, `${from}/attention/linear_1`, [0, d], false)
       linear(`${to}.cross_attn.value`, `${from}/attention/linear_1`, [d, 2 * d])
       linear(`${to}.cross_attn.out`, `${from}/attention/linear_2`)
-      norm(`${to}.mlp_ln`, `${from}/ffn/layer_norm`)
-      linear(`${to}.mlp.0`, `${from}/ffn/linear_0`)
-      linear(`${to}.mlp.2`, `${from}/ffn/linear_1`)
+      mlp(to, from)
     }
     norm('decoder.ln', 'decoder/layer_norm')
 
