@@ -30,6 +30,8 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --capacity-max <n>      largest N tried in the capacity search (default 6; 0 = skip)
   --compare <a|b>         two server flag sets compared A B B A in real time
                           (default "--beam-size 1|--beam-size 5")
+  --skip-engine           skip the whisper.cpp engine checks (CPU contention; a plain npm
+                          install from tarballs against the workspace build)
   --out <dir>             where latest.json and latest.md go (default bench/results)`
 
 const { values: args } = parseArgs({
@@ -41,6 +43,7 @@ const { values: args } = parseArgs({
     sentences: { type: 'string', default: '6' },
     'capacity-max': { type: 'string', default: '6' },
     compare: { type: 'string', default: '--beam-size 1|--beam-size 5' },
+    'skip-engine': { type: 'boolean' },
     out: { type: 'string', default: fileURLToPath(new URL('results', import.meta.url)) },
     help: { type: 'boolean', short: 'h' },
   },
@@ -386,6 +389,7 @@ const report = {
   realtime: [],
   capacity: [],
   compare: null,
+  engine: null,
 }
 const c = corpus()
 const audioSeconds = c.audio.length / SR
@@ -528,6 +532,29 @@ if (!smoke && args.compare) {
   console.error(`compare: ${JSON.stringify(report.compare)}`)
 }
 
+// whisper.cpp's engine: speed beside a CPU-bound process and beside another whisper.cpp, and a
+// plain npm install from tarballs against the workspace build, same audio, same run.
+if (!smoke && !args['skip-engine'] && backends.includes('whispercpp')) {
+  const { measureContention } = await import('../packages/whispercpp-addon/bench/contention.mjs')
+  const { installAndTranscribe, packTarballs, transcribeInWorkspace } = await import('./install.mjs')
+  const contention = await measureContention()
+  const packed = await packTarballs()
+  const installed = await installAndTranscribe('npm', packed.tarballs)
+  const workspace = await transcribeInWorkspace()
+  report.engine = {
+    contention,
+    install: {
+      manager: 'npm',
+      source: installed.source,
+      installSeconds: round(installed.installSeconds, 1),
+      installedMs: ms(installed.ms / 1000),
+      workspaceMs: ms(workspace.ms / 1000),
+      ratio: round(installed.ms / workspace.ms, 2),
+    },
+  }
+  console.error(`engine: ${JSON.stringify(report.engine)}`)
+}
+
 // ---- output ------------------------------------------------------------------------------
 
 const cell = (x, unit = '') => (x === null || x === undefined ? '–' : `${x}${unit}`)
@@ -582,6 +609,17 @@ if (report.compare) {
     `## A/B, interleaved A B B A (${k.backend}, prompt, one real-time session)`,
     '',
     `A = \`${k.A}\`, B = \`${k.B}\`: final latency p50 ${k.finalLatencyP50Ms.A} ms vs ${k.finalLatencyP50Ms.B} ms, ratio B/A ${k.finalLatencyRatio.ratio} (95 % bootstrap ${k.finalLatencyRatio.low}–${k.finalLatencyRatio.high}); mean sentence WER ${k.werPerSentenceMean.A} % vs ${k.werPerSentenceMean.B} %.`,
+  )
+}
+if (report.engine) {
+  const { contention: k, install: i } = report.engine
+  md.push(
+    '',
+    '## whisper.cpp engine',
+    '',
+    `CPU shared: ${k.audioSeconds} s of speech (tiny.en, beam 5, reduced window) took ${k.aloneMs} ms alone, ${k.besideBusyLoopMs} ms beside one CPU-bound process (×${k.slowdownBusyLoop}), ${k.besideWhisperMs} ms beside another whisper.cpp process (×${k.slowdownWhisper}).`,
+    '',
+    `Installed as a user would (${i.manager}, tarballs, default settings; binary: ${i.source}; install ${i.installSeconds} s): ten sentences in ${i.installedMs} ms against ${i.workspaceMs} ms for the workspace build, ratio ${i.ratio}.`,
   )
 }
 mkdirSync(args.out, { recursive: true })

@@ -33,26 +33,33 @@ echo "pnpm $(pnpm --version)"
 step "Installing workspace dependencies"
 # onnxruntime-node ships its CPU binaries; its install script would only fetch CUDA files.
 export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
-# smart-whisper compiles whisper.cpp on this machine: let it use this CPU's vector units
-# (AVX2/FMA/F16C here). Without these flags inference is about 10 times slower (measured).
-export CFLAGS="${CFLAGS:--O3 -march=native}" CXXFLAGS="${CXXFLAGS:--O3 -march=native}"
 if [ -n "${CI:-}" ]; then
   pnpm install --frozen-lockfile
 else
   pnpm install
 fi
 
-step "Building packages"
-pnpm exec turbo run build --output-logs=errors-only
-
-# faster-whisper runs in a Python venv; Debian's python3 needs python3-venv for that.
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && [ -z "${WS_PYTHON:-}" ]; then
+# faster-whisper runs in a Python venv (Debian's python3 needs python3-venv for that), and the
+# whisper.cpp addon's sources come from PyPI through pip.
+if ! python3 -c 'import venv, ensurepip, pip' >/dev/null 2>&1 && [ -z "${WS_PYTHON:-}" ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     step "Installing Python (Debian packages python3, python3-venv, python3-pip)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
   fi
 fi
+
+# The workspace compiles the whisper.cpp addon (users get it prebuilt): CMake and a C++ compiler.
+if ! command -v cmake >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    step "Installing CMake and g++ (Debian packages), to build the whisper.cpp addon"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ ninja-build >/dev/null
+  fi
+fi
+
+step "Building packages (the whisper.cpp addon compiles once, several minutes; later runs reuse it)"
+pnpm exec turbo run build --output-logs=errors-only
 
 step "Python environment for faster-whisper, and the models: ${WS_SETUP_MODELS:-tiny.en}"
 models=()

@@ -1,9 +1,7 @@
 import { execFile } from 'node:child_process'
-import { readdirSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { ensurePythonEnv } from '@ws/backend-faster'
@@ -11,8 +9,8 @@ import { convertCt2ToGgml, progressPrinter, resolveCt2Model } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // The ggml tiny.en converted from CTranslate2 computes what the CTranslate2 original does:
-// its mel filterbank is faster-whisper's, and the same log-mel features go through whisper.cpp (compiled from the sources smart-whisper
-// builds, with a probe that reads the encoder output) and through CTranslate2 in float32.
+// its mel filterbank is faster-whisper's, and the same log-mel features go through whisper.cpp (the addon's sources and ggml
+// libraries, with a probe that reads the encoder output) and through CTranslate2 in float32.
 // The encoder outputs and the decoder's next-token log-probabilities are compared. As a scale,
 // CTranslate2's own int8 mode (faster-whisper's default) is compared with its float32 too.
 //
@@ -38,45 +36,39 @@ interface ClipReport {
   max_top5_logprob_diff: number
 }
 
-function whisperCppSources(): string {
-  const require = createRequire(join(ROOT, 'packages/backend-whispercpp/package.json'))
-  return join(dirname(require.resolve('smart-whisper')), '..', 'whisper.cpp')
+/** The whisper.cpp sources the addon is built from, and the directory of its built ggml libraries. */
+async function whisperCpp(): Promise<{ src: string; bin: string }> {
+  const { loadAddon } = await import('@ws/whispercpp-addon')
+  const { info } = await loadAddon()
+  return { src: join(ROOT, 'packages/whispercpp-addon/vendor/whisper.cpp'), bin: info.dir }
 }
 
-/** Compiles the probe with whisper.cpp's sources, with the flags the addon is built with. */
-async function buildProbe(dir: string): Promise<string> {
-  const src = whisperCppSources()
-  const flags = (process.env.CFLAGS || '-O3 -march=native').split(/\s+/).filter(Boolean)
-  const include = ['-I', join(src, 'include'), '-I', join(src, 'ggml/include'), '-I', join(src, 'ggml/src')]
-  const cFiles = readdirSync(join(src, 'ggml/src')).filter((f) => f.endsWith('.c'))
-  await Promise.all(
-    cFiles.map((f) =>
-      run('gcc', [
-        ...flags,
-        '-D_GNU_SOURCE',
-        '-std=gnu11',
-        ...include,
-        '-c',
-        join(src, 'ggml/src', f),
-        '-o',
-        join(dir, `${f}.o`),
-      ]),
-    ),
-  )
+/**
+ * Compiles the probe with whisper.cpp's source (to reach the encoder output) against the
+ * addon's ggml libraries; ggml picks its CPU variant from the same directory at run time.
+ */
+async function buildProbe(dir: string): Promise<{ probe: string; bin: string }> {
+  const { src, bin } = await whisperCpp()
+  const include = ['-I', join(src, 'include'), '-I', join(src, 'ggml/include'), '-I', join(src, 'src')]
   const probe = join(dir, 'probe')
   await run('g++', [
-    ...flags,
+    '-O2',
     '-std=c++17',
+    '-DGGML_BACKEND_DL',
+    '-DGGML_SHARED',
+    '-DWHISPER_VERSION="numerics-probe"',
     ...include,
-    '-I',
-    join(src, 'src'),
     join(ROOT, 'tests/numerics/probe.cpp'),
-    ...cFiles.map((f) => join(dir, `${f}.o`)),
+    '-L',
+    bin,
+    '-lggml',
+    '-lggml-base',
+    `-Wl,-rpath,${bin}`,
     '-lpthread',
     '-o',
     probe,
   ])
-  return probe
+  return { probe, bin }
 }
 
 describe('converted ggml model against CTranslate2, same features', () => {
@@ -87,7 +79,7 @@ describe('converted ggml model against CTranslate2, same features', () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'ws-numerics-'))
     const onProgress = progressPrinter()
-    const [probe, python, ct2] = await Promise.all([
+    const [{ probe, bin }, python, ct2] = await Promise.all([
       buildProbe(work),
       ensurePythonEnv({ onProgress }).then((e) => e.python),
       resolveCt2Model('tiny.en', { onProgress }),
@@ -104,7 +96,7 @@ describe('converted ggml model against CTranslate2, same features', () => {
         work,
         ...CLIPS.map((c) => join(ROOT, c)),
       ],
-      { maxBuffer: 1 << 24 },
+      { maxBuffer: 1 << 24, env: { ...process.env, WS_GGML_BACKEND_DIR: bin } },
     )
     const report = JSON.parse(stdout) as {
       clips: ClipReport[]

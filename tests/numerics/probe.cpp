@@ -7,8 +7,9 @@
 // output, positions × state. logits.f32: for each token fed to the decoder one at a time,
 // the logits of the next token (tokens × vocabulary).
 //
-// It is compiled together with the whisper.cpp sources that smart-whisper builds, to read
-// the encoder output, which whisper.cpp's public API does not expose.
+// It is compiled from the whisper.cpp source the addon is built from, to read the encoder
+// output, which whisper.cpp's public API does not expose, and linked against the addon's ggml
+// libraries; WS_GGML_BACKEND_DIR names the directory of ggml's CPU variants.
 #include "whisper.cpp"
 
 #include <cstdio>
@@ -22,6 +23,7 @@ int main(int argc, char ** argv) {
         return 2;
     }
     whisper_log_set([](ggml_log_level, const char *, void *) {}, nullptr);
+    if (const char * dir = getenv("WS_GGML_BACKEND_DIR")) ggml_backend_load_all_from_path(dir);
     whisper_context_params cparams = whisper_context_default_params();
     cparams.use_gpu = false;
     whisper_context * ctx = whisper_init_from_file_with_params(argv[1], cparams);

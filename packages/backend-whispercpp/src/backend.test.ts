@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { isWsError, WHISPER_SAMPLE_RATE } from '@ws/core'
+import { concatFloat32, isWsError, WHISPER_SAMPLE_RATE } from '@ws/core'
 import { backendConformance, loadSpeechFixtures, registerConformance } from '@ws/core/testing'
 import { progressPrinter, resolveGgmlModel } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -91,6 +91,40 @@ describe('WhisperCppBackend', () => {
     for (const p of [first, second]) expect(isWsError(await p.catch((e: unknown) => e), 'aborted')).toBe(true)
     const after = await backend.transcribe(english[2]!.audio, WHISPER_SAMPLE_RATE)
     expect(after.text.length).toBeGreaterThan(10)
+    await backend.close()
+  }, 120_000)
+})
+
+describe('abort', () => {
+  it('stops the running whisper.cpp call: the next request is served long before the aborted one would have ended', async () => {
+    const backend = new WhisperCppBackend({ audioCtx: 'full', beamSize: 5 })
+    await backend.loadModel('tiny.en')
+    const long = concatFloat32(english.slice(0, 4).map((f) => f.audio))
+    const short = english[4]!.audio
+    const timed = async (p: Promise<unknown>) => {
+      const t = performance.now()
+      await p
+      return performance.now() - t
+    }
+    await backend.transcribe(short, WHISPER_SAMPLE_RATE)
+    const whole = await timed(backend.transcribe(long, WHISPER_SAMPLE_RATE))
+    const alone = await timed(backend.transcribe(short, WHISPER_SAMPLE_RATE))
+
+    const controller = new AbortController()
+    const t = performance.now()
+    const aborted = backend.transcribe(long, WHISPER_SAMPLE_RATE, { signal: controller.signal })
+    const next = backend.transcribe(short, WHISPER_SAMPLE_RATE)
+    setTimeout(() => controller.abort(), whole / 10)
+    expect(isWsError(await aborted.catch((e: unknown) => e), 'aborted')).toBe(true)
+    const result = await next
+    const served = performance.now() - t
+    console.log(
+      `unaborted ${whole.toFixed(0)} ms, short alone ${alone.toFixed(0)} ms; aborted at ${(whole / 10).toFixed(0)} ms, next served at ${served.toFixed(0)} ms (without abort: ~${(whole + alone).toFixed(0)} ms)`,
+    )
+    expect(result.text.toLowerCase()).toContain('bowls')
+    // Served before the aborted call alone would have ended, and most of its time its own.
+    expect(served).toBeLessThan(whole)
+    expect(served - alone).toBeLessThan(whole / 2)
     await backend.close()
   }, 120_000)
 })

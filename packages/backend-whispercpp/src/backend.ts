@@ -15,7 +15,13 @@ import {
   WsError,
 } from '@ws/core'
 import { type GgmlFileInfo, type ProgressListener, resolveGgmlModel } from '@ws/models'
-import { TranscribeTask, WhisperModel, WhisperSamplingStrategy } from 'smart-whisper'
+import {
+  type AlignmentHeads,
+  type Segment as AddonSegment,
+  setWhisperLogger,
+  WhisperAddonError,
+  WhisperModel,
+} from '@ws/whispercpp-addon'
 
 export interface WhisperCppOptions {
   /** Threads per transcription (default: the cores available). */
@@ -24,9 +30,9 @@ export interface WhisperCppOptions {
   beamSize?: number
   /**
    * Encoder window: `auto` (default) sizes it to the audio (plus 1.3 s), which cuts the
-   * encoder's work for short buffers, as streaming has, and switches to the full window for
-   * calls that want word timestamps (a reduced window makes them wrong); `full` is Whisper's
-   * 30 s; or a number of positions (50 a second, at most 1500).
+   * encoder's work for short buffers, as streaming has (word times come from DTW alignment,
+   * which holds at a reduced window); `full` is Whisper's 30 s; or a number of positions
+   * (50 a second, at most 1500).
    */
   audioCtx?: 'auto' | 'full' | number
   /** Use a GPU if whisper.cpp was built with one (default false). */
@@ -77,11 +83,11 @@ interface Job {
 }
 
 /**
- * Whisper through whisper.cpp, in this process: the smart-whisper addon runs inference on
+ * Whisper through whisper.cpp, in this process: `@ws/whispercpp-addon` runs inference on
  * libuv's thread pool, so the event loop never blocks. One model is loaded and shared;
  * transcriptions run one at a time (each already uses every core), queued in order.
- * An abort rejects at once; a transcription already running finishes in the background
- * (whisper.cpp cannot stop mid-call) and its result is dropped.
+ * An abort rejects at once; a transcription already running stops within one graph step
+ * (whisper.cpp's abort callback) before the next one starts.
  */
 export class WhisperCppBackend implements WhisperBackend {
   readonly name = 'whisper.cpp'
@@ -120,7 +126,9 @@ export class WhisperCppBackend implements WhisperBackend {
     const { info } = resolved
     let loaded: WhisperModel
     try {
-      loaded = await WhisperModel.load(resolved.file, o.gpu)
+      const log = this.#log
+      await setWhisperLogger((level, line) => (level === 'error' ? log.error(line) : log.debug(line)))
+      loaded = await WhisperModel.load(resolved.file, { gpu: o.gpu, alignmentHeads: alignmentHeads(info.hparams) })
     } catch (err) {
       throw new WsError(
         'model_load_failed',
@@ -224,11 +232,8 @@ export class WhisperCppBackend implements WhisperBackend {
     // whisper.cpp returns nothing for less than a second of audio: pad short audio with silence.
     const audio = input.length >= MIN_SAMPLES ? input : padded(input, MIN_SAMPLES)
     const words = options.wordTimestamps ?? false
-    // A reduced encoder window breaks whisper.cpp's token timestamps (words pile up at the
-    // end of the audio) and invites repetition loops, so `auto` uses the full window when
-    // word times are asked for.
     const audioCtx =
-      o.audioCtx === 'full' || (o.audioCtx === 'auto' && words)
+      o.audioCtx === 'full'
         ? 0
         : o.audioCtx === 'auto'
           ? Math.min(
@@ -268,45 +273,47 @@ export class WhisperCppBackend implements WhisperBackend {
     // A preview is decoded greedily without the temperature fallback: several times faster,
     // and a later call replaces it anyway.
     const beamSize = options.preview ? 1 : o.beamSize
-    let results: Awaited<TranscribeTask<'detail', boolean>['result']>
+    let segments: AddonSegment[]
+    let language: string
     try {
-      const task = await TranscribeTask.run(model, audio, {
+      const result = await model.transcribe(audio, {
         language: options.language ?? (this.multilingual ? 'auto' : 'en'),
         translate: options.task === 'translate',
-        initial_prompt: options.initialPrompt ?? '',
-        n_threads: o.threads,
-        strategy:
-          beamSize > 1
-            ? WhisperSamplingStrategy.WHISPER_SAMPLING_BEAM_SEARCH
-            : WhisperSamplingStrategy.WHISPER_SAMPLING_GREEDY,
-        beam_size: beamSize,
-        best_of: options.preview ? 1 : 5,
+        initialPrompt: options.initialPrompt ?? '',
+        threads: o.threads,
+        beamSize,
+        bestOf: options.preview ? 1 : 5,
         temperature: 0,
-        temperature_inc: options.preview ? 0 : 0.2,
-        no_context: true,
-        audio_ctx: audioCtx === MAX_AUDIO_CTX ? 0 : audioCtx,
-        token_timestamps: words,
-        format: 'detail',
+        temperatureInc: options.preview ? 0 : 0.2,
+        audioCtx: audioCtx === MAX_AUDIO_CTX ? 0 : audioCtx,
+        // whisper.cpp drops a segment it rates as no speech; at a reduced window that rating
+        // misfires on speech (fifty sentences: 32.5 % WER with it, 17.9 % without). The VAD
+        // decides what is speech.
+        noSpeechThreshold: 1,
+        tokens: words,
+        signal: options.signal,
       })
-      results = await task.result
+      segments = result.segments
+      language = result.language
     } catch (err) {
+      if (err instanceof WhisperAddonError && err.code === 'aborted' && options.signal?.aborted) {
+        throw abortError(options.signal, 'transcription')
+      }
       throw new WsError('backend_failed', `whisper.cpp failed: ${(err as Error).message}`, {
         cause: err,
         retryable: true,
       })
     }
     const clamp = (t: number) => Math.max(0, Math.min(seconds, t / 1000))
-    const segments: Segment[] = []
-    let language = options.language ?? 'en'
-    for (const r of results) {
-      if (r.lang) language = r.lang
+    const out: Segment[] = []
+    for (const r of segments) {
       const text = r.text.trim()
       if (!text) continue
-      const segment: Segment = { start: clamp(r.from), end: clamp(r.to), text }
-      if (words) segment.words = wordsFromTokens(r.tokens, clamp)
-      segments.push(segment)
+      const segment: Segment = { start: clamp(r.startMs), end: clamp(r.endMs), text }
+      if (words) segment.words = wordsFromTokens(r.tokens ?? [], clamp, segment.end)
+      out.push(segment)
     }
-    return { segments, language }
+    return { segments: out, language: options.language ?? language }
   }
 }
 
@@ -321,38 +328,54 @@ export function hasLoop(segments: readonly Segment[]): boolean {
   }
 }
 
-/** Joins whisper.cpp's tokens into words: a token starting with a space starts a word. */
+/**
+ * Joins whisper.cpp's tokens into words (a token starting with a space starts a word). A
+ * token's DTW time is where it starts; a word ends where the token after it starts.
+ */
 function wordsFromTokens(
-  tokens: readonly { text: string; p: number; from?: number; to?: number }[],
+  tokens: readonly { text: string; p: number; dtwMs: number; startMs: number }[],
   clamp: (ms: number) => number,
+  segmentEnd: number,
 ): Word[] {
+  const time = (t: { dtwMs: number; startMs: number }) => clamp(t.dtwMs >= 0 ? t.dtwMs : t.startMs)
   const words: Word[] = []
-  let current: { text: string; start: number; end: number; p: number[] } | undefined
-  const flush = () => {
+  let current: { text: string; start: number; p: number[] } | undefined
+  const flush = (end: number) => {
     if (current?.text.trim()) {
       const probability = current.p.reduce((a, b) => a + b, 0) / current.p.length
-      words.push({ start: current.start, end: current.end, text: current.text.trim(), probability })
+      words.push({ start: current.start, end: Math.max(current.start, end), text: current.text.trim(), probability })
     }
     current = undefined
   }
   for (const t of tokens) {
-    if (t.text.startsWith('[_') || t.text.startsWith('<|')) continue
-    const from = clamp(t.from ?? 0)
-    const to = clamp(t.to ?? 0)
-    if (!current || t.text.startsWith(' ')) {
-      flush()
-      current = { text: t.text, start: from, end: to, p: [t.p] }
-    } else {
+    const special = t.text.startsWith('[_') || t.text.startsWith('<|')
+    if (special || !current || t.text.startsWith(' ')) flush(time(t))
+    if (special) continue
+    if (!current) current = { text: t.text, start: time(t), p: [t.p] }
+    else {
       current.text += t.text
-      current.end = Math.max(current.end, to)
       current.p.push(t.p)
     }
   }
-  flush()
-  // Keep times monotonic (token times from whisper.cpp can jitter by a frame).
+  flush(segmentEnd)
+  // Keep times monotonic (DTW times can jitter by a frame).
   for (let i = 1; i < words.length; i++) {
     if (words[i]!.start < words[i - 1]!.start) words[i]!.start = words[i - 1]!.start
     if (words[i]!.end < words[i]!.start) words[i]!.end = words[i]!.start
   }
   return words
+}
+
+/** whisper.cpp's alignment-head preset for a model, known by its shape; else the top half of the decoder's heads. */
+export function alignmentHeads(h: GgmlFileInfo['hparams']): AlignmentHeads | { topLayers: number } {
+  const english = h.nVocab < 51865
+  const size = ({ 384: 'tiny', 512: 'base', 768: 'small', 1024: 'medium' } as const)[h.nAudioState as 384]
+  if (size && h.nAudioLayer === { tiny: 4, base: 6, small: 12, medium: 24 }[size]) {
+    return english ? `${size}.en` : size
+  }
+  if (h.nAudioState === 1280 && h.nAudioLayer === 32 && !english) {
+    if (h.nMels === 128) return h.nTextLayer === 4 ? 'large-v3-turbo' : 'large-v3'
+    return 'large-v2'
+  }
+  return { topLayers: Math.max(1, Math.ceil(h.nTextLayer / 2)) }
 }

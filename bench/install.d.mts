@@ -1,0 +1,16 @@
+export interface TranscriptionRun {
+  texts: string[]
+  refs: string[]
+  ms: number
+  source: string
+  features: Record<string, string>
+  stderr: string
+}
+export interface InstallRun extends TranscriptionRun {
+  manager: 'npm' | 'pnpm'
+  installSeconds: number
+}
+export function userEnv(): NodeJS.ProcessEnv
+export function packTarballs(): Promise<{ dir: string; tarballs: Record<string, string> }>
+export function installAndTranscribe(manager: 'npm' | 'pnpm', tarballs: Record<string, string>): Promise<InstallRun>
+export function transcribeInWorkspace(): Promise<TranscriptionRun>

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// Builds the addon from source with CMake: the vendored whisper.cpp (fetched first if absent),
+// every ggml CPU variant for this architecture, and the Node-API module, then copies the
+// binaries into --out (default: this package's build/). The CMake build directory is kept in
+// the cache directory, so a second run only rebuilds what changed.
+//   node scripts/build.mjs [--out DIR] [--jobs N]
+import { execFileSync, spawn } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { availableParallelism, homedir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { SOURCE, vendor } from './vendor.mjs'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const require = createRequire(import.meta.url)
+
+function has(command) {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export function cacheDir(env = process.env) {
+  const base = env.WS_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'whisper-stream')
+  return join(base, 'whispercpp-addon', `build-${SOURCE.whisperCpp}-${process.platform}-${process.arch}`)
+}
+
+/** The files an install needs: the module, whisper, ggml and every CPU variant. */
+export function isBinaryFile(name) {
+  return name.endsWith('.node') || /^(lib)?(whisper|ggml)[\w.-]*\.(so|dylib|dll)$/.test(name)
+}
+
+function run(command, args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] })
+    child.on('error', reject)
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args[0]} … exited with ${code}`))))
+  })
+}
+
+export async function build({ out = join(root, 'build'), jobs = availableParallelism(), log = console.error } = {}) {
+  if (!has('cmake')) {
+    throw new Error('Building whisper.cpp from source needs CMake 3.18+ and a C++17 compiler (none found: install cmake and g++ or clang)')
+  }
+  const sources = vendor()
+  const dir = cacheDir()
+  const includes = [require('node-api-headers').include_dir, require('node-addon-api').include_dir]
+  const configure = ['-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release', `-DWS_VENDOR_DIR=${sources}`, `-DNODE_API_INCLUDE_DIRS=${includes.join(';')}`]
+  if (!existsSync(join(dir, 'CMakeCache.txt')) && has('ninja')) configure.push('-G', 'Ninja')
+  log(`Configuring whisper.cpp ${SOURCE.whisperCpp} (build directory ${dir})`)
+  await run('cmake', configure)
+  log(`Compiling with ${jobs} jobs (all CPU variants: several minutes the first time)`)
+  await run('cmake', ['--build', dir, '--target', 'whisper_addon', '--parallel', String(jobs)])
+  const bin = join(dir, 'bin')
+  rmSync(out, { recursive: true, force: true })
+  mkdirSync(out, { recursive: true })
+  const files = readdirSync(bin).filter(isBinaryFile)
+  for (const f of files) copyFileSync(join(bin, f), join(out, f))
+  log(`Built ${files.length} files into ${out}`)
+  return out
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { out: { type: 'string' }, jobs: { type: 'string' } } })
+  await build({ out: values.out ? resolve(values.out) : undefined, jobs: values.jobs ? Number(values.jobs) : undefined })
+}

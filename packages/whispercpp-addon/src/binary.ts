@@ -1,0 +1,115 @@
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { WhisperAddonError } from './errors.js'
+import type { NativeAddon } from './native.js'
+
+/** Where the binary came from: a prebuilt platform package, or a build from source on this machine. */
+export type BinarySource = 'prebuilt' | 'source'
+
+export interface BinaryInfo {
+  source: BinarySource
+  /** Directory holding the module, whisper, ggml and the CPU variants. */
+  dir: string
+  /** The ggml CPU variant's instruction sets, as chosen for this processor at load. */
+  features: Record<string, string>
+  devices: { name: string; description: string }[]
+  /** whisper.cpp's version. */
+  version: string
+}
+
+export interface LoadAddonOptions {
+  /**
+   * `auto` (default): the prebuilt binary for this platform, else an earlier source build,
+   * else build from source now (CMake and a C++17 compiler; several minutes).
+   * `source`: ignore prebuilt binaries (build if not built yet). `never`: fail instead of
+   * building. The environment variable `WS_WHISPERCPP_BUILD` (`auto`, `source`, `never`) sets it too.
+   */
+  build?: 'auto' | 'source' | 'never'
+  /** Progress lines of a source build (default: stderr). */
+  onProgress?: (line: string) => void
+  env?: NodeJS.ProcessEnv
+}
+
+export const DEFAULT_LOAD_ADDON_OPTIONS = { build: 'auto' } as const
+
+const MODULE_FILE = 'whisper_addon.node'
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
+const require = createRequire(import.meta.url)
+
+/** The npm package holding the prebuilt binary for this platform. */
+export function prebuiltPackageName(platform = process.platform, arch = process.arch): string {
+  return `@ws/whispercpp-addon-${platform}-${arch}`
+}
+
+function prebuiltDir(): string | undefined {
+  try {
+    const dir = join(dirname(require.resolve(`${prebuiltPackageName()}/package.json`)), 'bin')
+    return existsSync(join(dir, MODULE_FILE)) ? dir : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A source build's output, inside this package. */
+export const sourceBuildDir = join(packageRoot, 'build')
+
+let loading: Promise<{ addon: NativeAddon; info: BinaryInfo }> | undefined
+
+/** Loads the native module once per process (later calls share it). */
+export function loadAddon(options: LoadAddonOptions = {}): Promise<{ addon: NativeAddon; info: BinaryInfo }> {
+  loading ??= load(options).catch((err) => {
+    loading = undefined
+    throw err
+  })
+  return loading
+}
+
+async function load(options: LoadAddonOptions) {
+  const env = options.env ?? process.env
+  const mode = options.build ?? (env.WS_WHISPERCPP_BUILD as LoadAddonOptions['build']) ?? 'auto'
+  if (!['auto', 'source', 'never'].includes(mode)) {
+    throw new WhisperAddonError('invalid_argument', `build must be auto, source or never, got ${mode}`)
+  }
+  let dir = mode === 'source' ? undefined : prebuiltDir()
+  let source: BinarySource = 'prebuilt'
+  if (!dir) {
+    source = 'source'
+    if (existsSync(join(sourceBuildDir, MODULE_FILE))) dir = sourceBuildDir
+    else if (mode === 'never') {
+      throw new WhisperAddonError(
+        'no_binary',
+        `No whisper.cpp binary for ${process.platform}-${process.arch}: ${prebuiltPackageName()} is not installed and nothing was built from source (run \`npx ws-whispercpp build\`)`,
+      )
+    } else dir = await buildFromSource(options.onProgress)
+  }
+  let addon: NativeAddon
+  try {
+    addon = require(join(dir, MODULE_FILE)) as NativeAddon
+  } catch (err) {
+    throw new WhisperAddonError('no_binary', `Could not load ${join(dir, MODULE_FILE)}: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
+  const { features, devices } = addon.loadBackends(dir)
+  if (!devices.some((d) => d.name.startsWith('CPU'))) {
+    throw new WhisperAddonError('no_binary', `No ggml CPU backend in ${dir} suits this processor`)
+  }
+  return { addon, info: { source, dir, features, devices, version: addon.version } }
+}
+
+/** Builds the addon from the vendored sources into this package's build/ directory. */
+export async function buildFromSource(onProgress: (line: string) => void = (l) => process.stderr.write(`${l}\n`)) {
+  const script = join(packageRoot, 'scripts', 'build.mjs')
+  const { build } = (await import(pathToFileURL(script).href)) as {
+    build: (o: { out: string; log: (l: string) => void }) => Promise<string>
+  }
+  try {
+    return await build({ out: sourceBuildDir, log: onProgress })
+  } catch (err) {
+    throw new WhisperAddonError('no_binary', `Building whisper.cpp from source failed: ${(err as Error).message}`, {
+      cause: err,
+    })
+  }
+}

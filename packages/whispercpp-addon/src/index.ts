@@ -1,0 +1,23 @@
+export {
+  type BinaryInfo,
+  type BinarySource,
+  buildFromSource,
+  DEFAULT_LOAD_ADDON_OPTIONS,
+  type LoadAddonOptions,
+  loadAddon,
+  prebuiltPackageName,
+  sourceBuildDir,
+} from './binary.js'
+export { WhisperAddonError, type WhisperAddonErrorCode } from './errors.js'
+export { setWhisperLogger, type WhisperLogLevel } from './log.js'
+export {
+  ALIGNMENT_HEADS,
+  type AlignmentHeads,
+  DEFAULT_TRANSCRIBE_PARAMS,
+  type ModelOptions,
+  type Segment,
+  type Token,
+  type TranscribeParams,
+  type TranscribeResult,
+  WhisperModel,
+} from './model.js'

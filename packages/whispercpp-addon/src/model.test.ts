@@ -1,0 +1,157 @@
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { wordErrorRate } from '@ws/core'
+import { loadSpeechFixtures } from '@ws/core/testing'
+import { resolveGgmlModel } from '@ws/models'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadAddon, setWhisperLogger, WhisperAddonError, WhisperModel } from './index.js'
+
+// The real addon (the workspace's prebuilt platform package), tiny.en, espeak-ng speech.
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
+const english = loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-'))
+const joined = (() => {
+  const parts = english.slice(0, 4).map((f) => f.audio)
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) out.set(p, (at += p.length) - p.length)
+  return { audio: out, text: english.slice(0, 4).map((f) => f.text).join(' ') }
+})()
+
+let file: string
+let model: WhisperModel
+
+beforeAll(async () => {
+  file = (await resolveGgmlModel('tiny.en')).file
+  model = await WhisperModel.load(file, { alignmentHeads: 'tiny.en' })
+}, 300_000)
+afterAll(() => model?.free())
+
+const text = (r: { segments: { text: string }[] }) => r.segments.map((s) => s.text).join(' ')
+
+describe('binary', () => {
+  it('loads the ggml CPU variant that matches this processor', async () => {
+    const { info } = await loadAddon()
+    const flags = readFileSync('/proc/cpuinfo', 'utf8')
+    console.log(`binary: ${info.source} in ${info.dir}; features ${JSON.stringify(info.features)}`)
+    expect(info.version).toMatch(/^1\.8\./)
+    expect(info.devices.map((d) => d.name)).toContain('CPU')
+    // A variant without the vector units this machine has would run several times slower.
+    if (/\bavx2\b/.test(flags)) expect(info.features.AVX2).toBe('1')
+    if (/\bavx512f\b/.test(flags)) expect(info.features.AVX512).toBe('1')
+    if (!/\bavx2\b/.test(flags)) expect(info.features.AVX2).toBeUndefined()
+  })
+})
+
+describe('WhisperModel', () => {
+  it('transcribes speech', async () => {
+    const refs: string[] = []
+    const hyps: string[] = []
+    for (const f of english) {
+      const r = await model.transcribe(f.audio, { audioCtx: 0 })
+      refs.push(f.text)
+      hyps.push(text(r))
+      expect(r.language).toBe('en')
+    }
+    const { wer } = wordErrorRate(refs.join(' '), hyps.join(' '))
+    console.log(`tiny.en greedy, full window: corpus WER ${(wer * 100).toFixed(1)} %`)
+    expect(wer).toBeLessThan(0.25)
+  }, 120_000)
+
+  it('gives DTW word times that hold at a reduced encoder window', async () => {
+    const { audio } = joined
+    const seconds = audio.length / 16_000
+    const times = async (audioCtx: number) => {
+      const r = await model.transcribe(audio, { audioCtx, tokens: true })
+      return r.segments.flatMap((s) => s.tokens ?? []).filter((t) => t.text.startsWith(' ')).map((t) => t.dtwMs / 1000)
+    }
+    const full = await times(0)
+    const reduced = await times(Math.ceil(seconds * 50) + 64)
+    console.log(`DTW word starts (s), full: ${full.map((t) => t.toFixed(2)).join(' ')}`)
+    console.log(`DTW word starts (s), reduced: ${reduced.map((t) => t.toFixed(2)).join(' ')}`)
+    expect(full.length).toBeGreaterThan(20)
+    for (const ts of [full, reduced]) {
+      for (let i = 1; i < ts.length; i++) expect(ts[i]!).toBeGreaterThanOrEqual(ts[i - 1]!)
+      expect(ts.at(-1)!).toBeLessThanOrEqual(seconds)
+      // Words spread over the audio, not piled at its end (the reduced window's old failure).
+      expect(ts[Math.floor(ts.length / 2)]!).toBeGreaterThan(seconds * 0.3)
+      expect(ts[Math.floor(ts.length / 2)]!).toBeLessThan(seconds * 0.7)
+    }
+    // The fourth sentence starts after the first three: its first word is timed there.
+    const starts = english.slice(0, 3).reduce((n, f) => n + f.audio.length / 16_000, 0)
+    const near = (ts: number[]) => ts.some((t) => Math.abs(t - starts) < 0.5)
+    expect(near(full)).toBe(true)
+    expect(near(reduced)).toBe(true)
+  }, 120_000)
+
+  it('aborts a running transcription within a step, and takes the next request at once', async () => {
+    const params = { audioCtx: 0, beamSize: 5, threads: 2, temperatureInc: 0 }
+    let t = performance.now()
+    await model.transcribe(joined.audio, params)
+    const whole = performance.now() - t
+
+    const controller = new AbortController()
+    t = performance.now()
+    const aborted = model.transcribe(joined.audio, { ...params, signal: controller.signal })
+    setTimeout(() => controller.abort(), whole / 10)
+    const error = await aborted.catch((e: unknown) => e)
+    const abortedAfter = performance.now() - t
+    expect(error).toBeInstanceOf(WhisperAddonError)
+    expect((error as WhisperAddonError).code).toBe('aborted')
+
+    t = performance.now()
+    const next = await model.transcribe(english[0]!.audio, { audioCtx: 0 })
+    const nextTook = performance.now() - t
+    console.log(
+      `unaborted ${whole.toFixed(0)} ms; aborted at ${(whole / 10).toFixed(0)} ms, settled at ${abortedAfter.toFixed(0)} ms; next call ${nextTook.toFixed(0)} ms`,
+    )
+    expect(abortedAfter).toBeLessThan(whole / 2)
+    expect(text(next).toLowerCase()).toContain('smooth')
+  }, 120_000)
+
+  it('runs calls concurrently, each on a state of its own, with the same results', async () => {
+    const [a, b] = english
+    const serial = [text(await model.transcribe(a!.audio, { threads: 1 })), text(await model.transcribe(b!.audio, { threads: 1 }))]
+    const both = await Promise.all([model.transcribe(a!.audio, { threads: 1 }), model.transcribe(b!.audio, { threads: 1 })])
+    // A fresh state and a reused one can differ by a sub-word (measured: "slides" / "slids").
+    both.forEach((r, i) => expect(wordErrorRate(serial[i]!, text(r)).wer).toBeLessThanOrEqual(0.2))
+    expect(model.info?.states).toBeGreaterThanOrEqual(2)
+  }, 120_000)
+
+  it('routes whisper.cpp log lines to a logger', async () => {
+    const lines: string[] = []
+    await setWhisperLogger((_level, line) => lines.push(line))
+    const other = await WhisperModel.load(file)
+    await other.free()
+    await setWhisperLogger(undefined)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(lines.some((l) => l.includes('whisper_model_load'))).toBe(true)
+  }, 60_000)
+
+  it('writes nothing to stderr without a logger', () => {
+    const script = `
+      const { WhisperModel } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)})
+      const m = await WhisperModel.load(${JSON.stringify(file)}, { alignmentHeads: 'tiny.en' })
+      await m.transcribe(new Float32Array(16000 * 2), { audioCtx: 200 })
+      await m.free()
+      console.log('done')`
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(r.stdout.trim()).toBe('done')
+    expect(r.stderr).toBe('')
+  }, 60_000)
+
+  it('gives typed errors for bad input, a bad file and a freed model', async () => {
+    await expect(model.transcribe(new Float32Array(100), { beamSize: 0 })).rejects.toMatchObject({ code: 'invalid_argument' })
+    await expect(model.transcribe(new Float32Array(100), { language: 'not a language' })).rejects.toMatchObject({
+      code: 'invalid_argument',
+    })
+    await expect(model.transcribe([1, 2] as unknown as Float32Array)).rejects.toMatchObject({ code: 'invalid_argument' })
+    await expect(WhisperModel.load('/nonexistent/model.bin')).rejects.toMatchObject({ code: 'load_failed' })
+    await expect(WhisperModel.load(file, { alignmentHeads: 'huge' as 'tiny' })).rejects.toMatchObject({
+      code: 'invalid_argument',
+    })
+    const m = await WhisperModel.load(file)
+    await Promise.all([m.free(), m.free()])
+    await expect(m.transcribe(english[0]!.audio)).rejects.toMatchObject({ code: 'freed' })
+  }, 60_000)
+})
