@@ -12,5 +12,8 @@ export interface InstallRun extends TranscriptionRun {
 }
 export function userEnv(): NodeJS.ProcessEnv
 export function packTarballs(): Promise<{ dir: string; tarballs: Record<string, string> }>
-export function installAndTranscribe(manager: 'npm' | 'pnpm', tarballs: Record<string, string>): Promise<InstallRun>
+export function installAndTranscribe(
+  manager: 'npm' | 'pnpm',
+  tarballs: Record<string, string>,
+): Promise<InstallRun>
 export function transcribeInWorkspace(): Promise<TranscriptionRun>

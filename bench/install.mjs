@@ -4,7 +4,7 @@
 // then the ten Harvard fixtures transcribed there and in the workspace, same audio, same run.
 // Used by tests/install.test.ts and by `pnpm bench`.
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +14,8 @@ const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const PACKAGES = ['core', 'models', 'whispercpp-addon', 'whispercpp-addon-linux-x64', 'backend-whispercpp']
 const FIXTURES = join(ROOT, 'fixtures/speech')
+/** pnpm is the one this repository pins (corepack would otherwise fetch the newest). */
+const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 
 /** The user's program: the ten Harvard fixtures, three rounds; the median round's time. */
 const PROGRAM = `
@@ -54,19 +56,25 @@ export function userEnv() {
 /** Packs the packages (built) into a new directory; returns { dir, tarballs: { name: file } }. */
 export async function packTarballs() {
   const dir = mkdtempSync(join(tmpdir(), 'ws-pack-'))
-  for (const p of PACKAGES) await run('pnpm', ['pack', '--pack-destination', dir], { cwd: join(ROOT, 'packages', p) })
+  for (const p of PACKAGES)
+    await run('pnpm', ['pack', '--pack-destination', dir], { cwd: join(ROOT, 'packages', p) })
   const tarballs = {}
   for (const f of readdirSync(dir)) {
     const name = PACKAGES.find((p) => f === `ws-${p}-0.0.0.tgz`)
     if (name) tarballs[`@ws/${name}`] = join(dir, f)
   }
-  if (Object.keys(tarballs).length !== PACKAGES.length) throw new Error(`packed ${Object.keys(tarballs).join(', ')}`)
+  if (Object.keys(tarballs).length !== PACKAGES.length)
+    throw new Error(`packed ${Object.keys(tarballs).join(', ')}`)
   return { dir, tarballs }
 }
 
 async function transcribeIn(dir, program, env) {
   writeFileSync(join(dir, 'main.mjs'), program)
-  const { stdout, stderr } = await run(process.execPath, ['main.mjs', FIXTURES], { cwd: dir, env, maxBuffer: 1 << 24 })
+  const { stdout, stderr } = await run(process.execPath, ['main.mjs', FIXTURES], {
+    cwd: dir,
+    env,
+    maxBuffer: 1 << 24,
+  })
   return { ...JSON.parse(stdout.trim().split('\n').at(-1)), stderr }
 }
 
@@ -80,13 +88,22 @@ export async function installAndTranscribe(manager, tarballs) {
       name: 'user-project',
       private: true,
       type: 'module',
-      dependencies: { '@ws/backend-whispercpp': files['@ws/backend-whispercpp'], '@ws/whispercpp-addon': files['@ws/whispercpp-addon'] },
-      ...(manager === 'npm' ? { overrides: files } : { pnpm: { overrides: files } }),
+      // What the README says to install (`@ws/core` is the backend's peer), and the addon.
+      dependencies: {
+        '@ws/core': files['@ws/core'],
+        '@ws/backend-whispercpp': files['@ws/backend-whispercpp'],
+        '@ws/whispercpp-addon': files['@ws/whispercpp-addon'],
+      },
+      ...(manager === 'npm'
+        ? { overrides: files }
+        : { packageManager: ROOT_PACKAGE.packageManager, pnpm: { overrides: files } }),
     }
     writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2))
     const env = userEnv()
     const started = performance.now()
-    await run(manager, ['install'], { cwd: dir, env, maxBuffer: 1 << 24 })
+    await run(manager, ['install'], { cwd: dir, env, maxBuffer: 1 << 24 }).catch((err) => {
+      throw new Error(`${manager} install failed:\n${err.stdout}\n${err.stderr}`)
+    })
     const installSeconds = (performance.now() - started) / 1000
     return { manager, installSeconds, ...(await transcribeIn(dir, PROGRAM, env)) }
   } finally {
@@ -98,10 +115,10 @@ export async function installAndTranscribe(manager, tarballs) {
 export async function transcribeInWorkspace() {
   const dir = mkdtempSync(join(tmpdir(), 'ws-workspace-run-'))
   try {
-    const program = PROGRAM.replace("'@ws/backend-whispercpp'", JSON.stringify(join(ROOT, 'packages/backend-whispercpp/dist/index.js'))).replace(
-      "'@ws/whispercpp-addon'",
-      JSON.stringify(join(ROOT, 'packages/whispercpp-addon/dist/index.js')),
-    )
+    const program = PROGRAM.replace(
+      "'@ws/backend-whispercpp'",
+      JSON.stringify(join(ROOT, 'packages/backend-whispercpp/dist/index.js')),
+    ).replace("'@ws/whispercpp-addon'", JSON.stringify(join(ROOT, 'packages/whispercpp-addon/dist/index.js')))
     return await transcribeIn(dir, program, process.env)
   } finally {
     rmSync(dir, { recursive: true, force: true })

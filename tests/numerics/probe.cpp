@@ -26,6 +26,7 @@ int main(int argc, char ** argv) {
     if (const char * dir = getenv("WS_GGML_BACKEND_DIR")) ggml_backend_load_all_from_path(dir);
     whisper_context_params cparams = whisper_context_default_params();
     cparams.use_gpu = false;
+    cparams.flash_attn = false; // as the addon runs it (DTW needs the attention weights)
     whisper_context * ctx = whisper_init_from_file_with_params(argv[1], cparams);
     if (!ctx) return 3;
 

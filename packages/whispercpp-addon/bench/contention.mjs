@@ -64,7 +64,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const r = await measureContention()
   if (process.argv.includes('--json')) console.log(JSON.stringify(r))
   else {
-    console.log(`whisper.cpp tiny.en, beam 5, ${r.audioSeconds} s of speech, ${cpus().length} × ${cpus()[0]?.model}`)
-    console.log(`alone ${r.aloneMs} ms; beside a busy loop ${r.besideBusyLoopMs} ms (×${r.slowdownBusyLoop}); beside another whisper.cpp ${r.besideWhisperMs} ms (×${r.slowdownWhisper})`)
+    console.log(
+      `whisper.cpp tiny.en, beam 5, ${r.audioSeconds} s of speech, ${cpus().length} × ${cpus()[0]?.model}`,
+    )
+    console.log(
+      `alone ${r.aloneMs} ms; beside a busy loop ${r.besideBusyLoopMs} ms (×${r.slowdownBusyLoop}); beside another whisper.cpp ${r.besideWhisperMs} ms (×${r.slowdownWhisper})`,
+    )
   }
 }

@@ -39,18 +39,34 @@ function run(command, args) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit'] })
     child.on('error', reject)
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args[0]} … exited with ${code}`))))
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args[0]} … exited with ${code}`)),
+    )
   })
 }
 
-export async function build({ out = join(root, 'build'), jobs = availableParallelism(), log = console.error } = {}) {
+export async function build({
+  out = join(root, 'build'),
+  jobs = availableParallelism(),
+  log = console.error,
+} = {}) {
   if (!has('cmake')) {
-    throw new Error('Building whisper.cpp from source needs CMake 3.18+ and a C++17 compiler (none found: install cmake and g++ or clang)')
+    throw new Error(
+      'Building whisper.cpp from source needs CMake 3.18+ and a C++17 compiler (none found: install cmake and g++ or clang)',
+    )
   }
   const sources = vendor()
   const dir = cacheDir()
   const includes = [require('node-api-headers').include_dir, require('node-addon-api').include_dir]
-  const configure = ['-S', root, '-B', dir, '-DCMAKE_BUILD_TYPE=Release', `-DWS_VENDOR_DIR=${sources}`, `-DNODE_API_INCLUDE_DIRS=${includes.join(';')}`]
+  const configure = [
+    '-S',
+    root,
+    '-B',
+    dir,
+    '-DCMAKE_BUILD_TYPE=Release',
+    `-DWS_VENDOR_DIR=${sources}`,
+    `-DNODE_API_INCLUDE_DIRS=${includes.join(';')}`,
+  ]
   if (!existsSync(join(dir, 'CMakeCache.txt')) && has('ninja')) configure.push('-G', 'Ninja')
   log(`Configuring whisper.cpp ${SOURCE.whisperCpp} (build directory ${dir})`)
   await run('cmake', configure)
@@ -67,5 +83,8 @@ export async function build({ out = join(root, 'build'), jobs = availableParalle
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { out: { type: 'string' }, jobs: { type: 'string' } } })
-  await build({ out: values.out ? resolve(values.out) : undefined, jobs: values.jobs ? Number(values.jobs) : undefined })
+  await build({
+    out: values.out ? resolve(values.out) : undefined,
+    jobs: values.jobs ? Number(values.jobs) : undefined,
+  })
 }

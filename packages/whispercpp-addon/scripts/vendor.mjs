@@ -1,10 +1,20 @@
 #!/usr/bin/env node
+import { execFileSync } from 'node:child_process'
 // Puts whisper.cpp's sources in vendor/whisper.cpp: taken from the source distribution of the
 // PyPI package pywhispercpp (MIT), which vendors whisper.cpp whole, pinned by version and
 // sha256, then patched (see PATCHES). Idempotent: does nothing when the pinned version is there.
 import { createHash } from 'node:crypto'
-import { execFileSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,12 +27,38 @@ export const SOURCE = {
 }
 
 /** What is kept of the distribution's whisper.cpp tree (the rest is examples, models, GPU backends). */
-const KEEP = ['LICENSE', 'CMakeLists.txt', 'cmake', 'include', 'src', 'ggml/CMakeLists.txt', 'ggml/cmake', 'ggml/include', 'ggml/src']
+const KEEP = [
+  'LICENSE',
+  'CMakeLists.txt',
+  'cmake',
+  'include',
+  'src',
+  'ggml/CMakeLists.txt',
+  'ggml/cmake',
+  'ggml/include',
+  'ggml/src',
+]
 const DROP = [
-  'src/coreml', 'src/openvino',
-  ...['blas', 'cann', 'cuda', 'hexagon', 'hip', 'metal', 'musa', 'opencl', 'openvino', 'rpc', 'sycl', 'virtgpu', 'vulkan', 'webgpu', 'zdnn', 'zendnn'].map(
-    (b) => `ggml/src/ggml-${b}`,
-  ),
+  'src/coreml',
+  'src/openvino',
+  ...[
+    'blas',
+    'cann',
+    'cuda',
+    'hexagon',
+    'hip',
+    'metal',
+    'musa',
+    'opencl',
+    'openvino',
+    'rpc',
+    'sycl',
+    'virtgpu',
+    'vulkan',
+    'webgpu',
+    'zdnn',
+    'zendnn',
+  ].map((b) => `ggml/src/ggml-${b}`),
 ]
 
 /**
@@ -115,7 +151,8 @@ function sync(from, to) {
   mkdirSync(to, { recursive: true })
   const names = new Set(readdirSync(from))
   for (const name of readdirSync(to)) {
-    if (!names.has(name) && name !== '.vendored.json') rmSync(join(to, name), { recursive: true, force: true })
+    if (!names.has(name) && name !== '.vendored.json')
+      rmSync(join(to, name), { recursive: true, force: true })
   }
   for (const name of names) {
     const a = join(from, name)
@@ -133,9 +170,13 @@ export function vendor() {
     const spec = `${SOURCE.package}==${SOURCE.version}`
     console.error(`Downloading whisper.cpp ${SOURCE.whisperCpp} sources (${spec} from PyPI)…`)
     const python = process.env.PYTHON ?? 'python3'
-    execFileSync(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--no-binary', SOURCE.package, spec, '-d', tmp], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    })
+    execFileSync(
+      python,
+      ['-m', 'pip', 'download', '--quiet', '--no-deps', '--no-binary', SOURCE.package, spec, '-d', tmp],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    )
     const archive = join(tmp, readdirSync(tmp).find((f) => f.endsWith('.tar.gz')) ?? '')
     const got = sha256(archive)
     if (got !== SOURCE.sha256) throw new Error(`${spec}: sha256 ${got}, expected ${SOURCE.sha256}`)

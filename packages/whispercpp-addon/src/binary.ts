@@ -88,9 +88,13 @@ async function load(options: LoadAddonOptions) {
   try {
     addon = require(join(dir, MODULE_FILE)) as NativeAddon
   } catch (err) {
-    throw new WhisperAddonError('no_binary', `Could not load ${join(dir, MODULE_FILE)}: ${(err as Error).message}`, {
-      cause: err,
-    })
+    throw new WhisperAddonError(
+      'no_binary',
+      `Could not load ${join(dir, MODULE_FILE)}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    )
   }
   const { features, devices } = addon.loadBackends(dir)
   if (!devices.some((d) => d.name.startsWith('CPU'))) {
@@ -100,7 +104,9 @@ async function load(options: LoadAddonOptions) {
 }
 
 /** Builds the addon from the vendored sources into this package's build/ directory. */
-export async function buildFromSource(onProgress: (line: string) => void = (l) => process.stderr.write(`${l}\n`)) {
+export async function buildFromSource(
+  onProgress: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+) {
   const script = join(packageRoot, 'scripts', 'build.mjs')
   const { build } = (await import(pathToFileURL(script).href)) as {
     build: (o: { out: string; log: (l: string) => void }) => Promise<string>
@@ -108,8 +114,12 @@ export async function buildFromSource(onProgress: (line: string) => void = (l) =
   try {
     return await build({ out: sourceBuildDir, log: onProgress })
   } catch (err) {
-    throw new WhisperAddonError('no_binary', `Building whisper.cpp from source failed: ${(err as Error).message}`, {
-      cause: err,
-    })
+    throw new WhisperAddonError(
+      'no_binary',
+      `Building whisper.cpp from source failed: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    )
   }
 }

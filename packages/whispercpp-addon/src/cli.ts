@@ -20,7 +20,9 @@ Options:
   -v, --version    show the version`
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
   return pkg.version
 }
 
@@ -35,8 +37,10 @@ async function main(): Promise<number> {
     process.stderr.write(`ws-whispercpp: ${(err as Error).message}\n`)
     return 2
   }
-  if (parsed.values.help) return (console.log(HELP), 0)
-  if (parsed.values.version) return (console.log(version()), 0)
+  if (parsed.values.help || parsed.values.version) {
+    console.log(parsed.values.help ? HELP : version())
+    return 0
+  }
   const [command, ...rest] = parsed.positionals
   if (rest.length > 0 || (command !== 'info' && command !== 'build')) {
     process.stderr.write(`ws-whispercpp: expected "info" or "build"\n${HELP}\n`)

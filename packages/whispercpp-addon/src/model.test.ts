@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { wordErrorRate } from '@ws/core'
+import { concatFloat32, wordErrorRate } from '@ws/core'
 import { loadSpeechFixtures } from '@ws/core/testing'
 import { resolveGgmlModel } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -10,13 +10,13 @@ import { loadAddon, setWhisperLogger, WhisperAddonError, WhisperModel } from './
 // The real addon (the workspace's prebuilt platform package), tiny.en, espeak-ng speech.
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
 const english = loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-'))
-const joined = (() => {
-  const parts = english.slice(0, 4).map((f) => f.audio)
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) out.set(p, (at += p.length) - p.length)
-  return { audio: out, text: english.slice(0, 4).map((f) => f.text).join(' ') }
-})()
+const joined = {
+  audio: concatFloat32(english.slice(0, 4).map((f) => f.audio)),
+  text: english
+    .slice(0, 4)
+    .map((f) => f.text)
+    .join(' '),
+}
 
 let file: string
 let model: WhisperModel
@@ -63,7 +63,10 @@ describe('WhisperModel', () => {
     const seconds = audio.length / 16_000
     const times = async (audioCtx: number) => {
       const r = await model.transcribe(audio, { audioCtx, tokens: true })
-      return r.segments.flatMap((s) => s.tokens ?? []).filter((t) => t.text.startsWith(' ')).map((t) => t.dtwMs / 1000)
+      return r.segments
+        .flatMap((s) => s.tokens ?? [])
+        .filter((t) => t.text.startsWith(' '))
+        .map((t) => t.dtwMs / 1000)
     }
     const full = await times(0)
     const reduced = await times(Math.ceil(seconds * 50) + 64)
@@ -111,10 +114,17 @@ describe('WhisperModel', () => {
 
   it('runs calls concurrently, each on a state of its own, with the same results', async () => {
     const [a, b] = english
-    const serial = [text(await model.transcribe(a!.audio, { threads: 1 })), text(await model.transcribe(b!.audio, { threads: 1 }))]
-    const both = await Promise.all([model.transcribe(a!.audio, { threads: 1 }), model.transcribe(b!.audio, { threads: 1 })])
+    const serial = [
+      text(await model.transcribe(a!.audio, { threads: 1 })),
+      text(await model.transcribe(b!.audio, { threads: 1 })),
+    ]
+    const both = await Promise.all([
+      model.transcribe(a!.audio, { threads: 1 }),
+      model.transcribe(b!.audio, { threads: 1 }),
+    ])
     // A fresh state and a reused one can differ by a sub-word (measured: "slides" / "slids").
-    both.forEach((r, i) => expect(wordErrorRate(serial[i]!, text(r)).wer).toBeLessThanOrEqual(0.2))
+    for (const [i, r] of both.entries())
+      expect(wordErrorRate(serial[i]!, text(r)).wer).toBeLessThanOrEqual(0.2)
     expect(model.info?.states).toBeGreaterThanOrEqual(2)
   }, 120_000)
 
@@ -141,11 +151,17 @@ describe('WhisperModel', () => {
   }, 60_000)
 
   it('gives typed errors for bad input, a bad file and a freed model', async () => {
-    await expect(model.transcribe(new Float32Array(100), { beamSize: 0 })).rejects.toMatchObject({ code: 'invalid_argument' })
-    await expect(model.transcribe(new Float32Array(100), { language: 'not a language' })).rejects.toMatchObject({
+    await expect(model.transcribe(new Float32Array(100), { beamSize: 0 })).rejects.toMatchObject({
       code: 'invalid_argument',
     })
-    await expect(model.transcribe([1, 2] as unknown as Float32Array)).rejects.toMatchObject({ code: 'invalid_argument' })
+    await expect(
+      model.transcribe(new Float32Array(100), { language: 'not a language' }),
+    ).rejects.toMatchObject({
+      code: 'invalid_argument',
+    })
+    await expect(model.transcribe([1, 2] as unknown as Float32Array)).rejects.toMatchObject({
+      code: 'invalid_argument',
+    })
     await expect(WhisperModel.load('/nonexistent/model.bin')).rejects.toMatchObject({ code: 'load_failed' })
     await expect(WhisperModel.load(file, { alignmentHeads: 'huge' as 'tiny' })).rejects.toMatchObject({
       code: 'invalid_argument',

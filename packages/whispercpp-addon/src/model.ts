@@ -5,8 +5,18 @@ import type { NativeContext, NativeModelInfo, NativeResult } from './native.js'
 
 /** whisper.cpp's alignment-head presets for DTW word times, by model. */
 export const ALIGNMENT_HEADS = [
-  'tiny.en', 'tiny', 'base.en', 'base', 'small.en', 'small', 'medium.en', 'medium',
-  'large-v1', 'large-v2', 'large-v3', 'large-v3-turbo',
+  'tiny.en',
+  'tiny',
+  'base.en',
+  'base',
+  'small.en',
+  'small',
+  'medium.en',
+  'medium',
+  'large-v1',
+  'large-v2',
+  'large-v3',
+  'large-v3-turbo',
 ] as const
 export type AlignmentHeads = (typeof ALIGNMENT_HEADS)[number]
 
@@ -184,7 +194,8 @@ export class WhisperModel {
   async transcribe(audio: Float32Array, params: TranscribeParams = {}): Promise<TranscribeResult> {
     const ctx = this.#ctx
     if (!ctx) throw new WhisperAddonError('freed', 'The model was freed')
-    if (!(audio instanceof Float32Array)) throw new WhisperAddonError('invalid_argument', 'audio must be a Float32Array')
+    if (!(audio instanceof Float32Array))
+      throw new WhisperAddonError('invalid_argument', 'audio must be a Float32Array')
     validateParams(params)
     const { signal, ...rest } = params
     if (signal?.aborted) throw new WhisperAddonError('aborted', 'The transcription was aborted')

@@ -47,6 +47,9 @@ export interface NativeAddon {
   systemInfo(): string
   version: string
   WhisperContext: {
-    load(path: string, options: { gpu?: boolean; flashAttn?: boolean; dtw?: string; dtwTopLayers?: number }): Promise<NativeContext>
+    load(
+      path: string,
+      options: { gpu?: boolean; flashAttn?: boolean; dtw?: string; dtwTopLayers?: number },
+    ): Promise<NativeContext>
   }
 }
