@@ -5,13 +5,21 @@
 // the cache directory, so a second run only rebuilds what changed.
 //   node scripts/build.mjs [--out DIR] [--jobs N]
 import { execFileSync, spawn } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { createRequire } from 'node:module'
 import { availableParallelism, homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { SOURCE, vendor } from './vendor.mjs'
+import { SOURCE, sync, vendor } from './vendor.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
@@ -28,6 +36,20 @@ function has(command) {
 export function cacheDir(env = process.env) {
   const base = env.WS_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'whisper-stream')
   return join(base, 'whispercpp-addon', `build-${SOURCE.whisperCpp}-${process.platform}-${process.arch}`)
+}
+
+/**
+ * CMake ties a build directory to one source path; the sources are copied next to it (only
+ * changed files are rewritten), so any checkout or install of this package reuses the build.
+ */
+function stageSources(dir) {
+  const stage = join(dir, 'source')
+  sync(join(root, 'src', 'native'), join(stage, 'src', 'native'))
+  sync(join(root, 'vendor', 'whisper.cpp'), join(stage, 'vendor', 'whisper.cpp'))
+  const cmake = readFileSync(join(root, 'CMakeLists.txt'))
+  const target = join(stage, 'CMakeLists.txt')
+  if (!existsSync(target) || !readFileSync(target).equals(cmake)) writeFileSync(target, cmake)
+  return stage
 }
 
 /** The files an install needs: the module, whisper, ggml and every CPU variant. */
@@ -55,8 +77,10 @@ export async function build({
       'Building whisper.cpp from source needs CMake 3.18+ and a C++17 compiler (none found: install cmake and g++ or clang)',
     )
   }
-  const sources = vendor()
-  const dir = cacheDir()
+  vendor()
+  const dir = join(cacheDir(), 'build')
+  const stage = stageSources(cacheDir())
+  const sources = join(stage, 'vendor', 'whisper.cpp')
   const includes = [require('node-api-headers').include_dir, require('node-addon-api').include_dir]
   const configure = [
     '-S',

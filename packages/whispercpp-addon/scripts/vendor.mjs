@@ -147,7 +147,7 @@ function sha256(file) {
 }
 
 /** Makes `to` hold what `from` holds, rewriting only files that changed (so builds stay incremental). */
-function sync(from, to) {
+export function sync(from, to) {
   mkdirSync(to, { recursive: true })
   const names = new Set(readdirSync(from))
   for (const name of readdirSync(to)) {
