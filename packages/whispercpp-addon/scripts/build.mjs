@@ -84,7 +84,7 @@ export async function build({
   const includes = [require('node-api-headers').include_dir, require('node-addon-api').include_dir]
   const configure = [
     '-S',
-    root,
+    stage,
     '-B',
     dir,
     '-DCMAKE_BUILD_TYPE=Release',
