@@ -81,7 +81,10 @@ export async function build({
   const dir = join(cacheDir(), 'build')
   const stage = stageSources(cacheDir())
   const sources = join(stage, 'vendor', 'whisper.cpp')
-  const includes = [require('node-api-headers').include_dir, require('node-addon-api').include_dir]
+  const includes = [
+    join(dirname(require.resolve('node-api-headers/package.json')), 'include'),
+    dirname(require.resolve('node-addon-api/package.json')),
+  ]
   const configure = [
     '-S',
     stage,
