@@ -40,9 +40,17 @@ beforeAll(async () => {
   backend = new WhisperCppBackend()
   await backend.loadModel('tiny.en')
   server = await start()
+  // Streaming transcribes each sentence on its own: the bound is the offline WER of the same
+  // sentences, each transcribed alone (the whole file at once is easier: 15.4 % against
+  // 34.6 % sentence by sentence on whisper.cpp 1.8.5; streamed: 38.5 %).
   const offline = wer((await backend.transcribe(audio, SR)).text)
-  maxWer = Math.max(MAX_WER, offline + 0.15)
-  console.log(`offline WER of the test audio: ${(offline * 100).toFixed(1)}%`)
+  const perSentence = wer(
+    (await Promise.all(fixtures.map((f) => backend.transcribe(f.audio, SR)))).map((r) => r.text).join(' '),
+  )
+  maxWer = Math.max(MAX_WER, perSentence + 0.15)
+  console.log(
+    `offline WER of the test audio: ${(offline * 100).toFixed(1)}% whole, ${(perSentence * 100).toFixed(1)}% sentence by sentence`,
+  )
   dir = mkdtempSync(join(tmpdir(), 'ws-client-'))
   wavPath = join(dir, 'speech-44k.wav')
   // 44.1 kHz stereo: the client resamples.
