@@ -80,7 +80,7 @@ describe('WhisperCppBackend', () => {
     }
   })
 
-  it('an abort while queued or running rejects at once, and later calls still work', async () => {
+  it('an abort rejects a queued call at once and a running one once whisper.cpp stops; later calls still work', async () => {
     const backend = new WhisperCppBackend({ audioCtx: 'full' })
     await backend.loadModel('tiny.en')
     const running = new AbortController()

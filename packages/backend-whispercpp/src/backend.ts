@@ -53,6 +53,10 @@ const MAX_AUDIO_CTX = 1500
  * at 64, 18.0 % at 128 (faster-whisper: 17.2 %).
  */
 const AUTO_CTX_MARGIN = 128
+/** The margin of a preview (a partial, replaced later): half the encoder work on a 1 s buffer for 0.5 point of WER. */
+const PREVIEW_CTX_MARGIN = 64
+/** Tokens a second of speech never exceeds (fast speech is about four). */
+const PREVIEW_TOKENS_PER_SECOND = 10
 /** whisper.cpp refuses input under 1000 ms; short audio is padded to this. */
 const MIN_SAMPLES = 16_800
 
@@ -84,17 +88,20 @@ interface Job {
   run: () => Promise<void>
   signal: AbortSignal | undefined
   reject: (error: Error) => void
+  running: boolean
 }
 
 /**
  * Whisper through whisper.cpp, in this process: `@ws/whispercpp-addon` runs inference on
  * libuv's thread pool, so the event loop never blocks. One model is loaded and shared;
  * transcriptions run one at a time (each already uses every core), queued in order.
- * An abort rejects at once; a transcription already running stops within one graph step
- * (whisper.cpp's abort callback) before the next one starts.
+ * An abort rejects a queued transcription at once; a running one stops within one graph step
+ * (whisper.cpp's abort callback) and rejects then, before the next one starts.
  */
 export class WhisperCppBackend implements WhisperBackend {
   readonly name = 'whisper.cpp'
+  /** An abort stops a running call within one graph step; its promise settles once it has stopped. */
+  readonly stopsRunningCalls = true
   readonly options: ReturnType<typeof validate>
   readonly #log: Logger
   #model: WhisperModel | undefined
@@ -199,7 +206,10 @@ export class WhisperCppBackend implements WhisperBackend {
 
   #enqueue(run: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
+      // A queued job rejects at once; a running one when whisper.cpp has stopped (the addon
+      // watches the same signal), so the next job never overlaps it.
       const onAbort = () => {
+        if (job.running) return
         const i = this.#queue.indexOf(job)
         if (i >= 0) this.#queue.splice(i, 1)
         reject(abortError(signal!, 'transcription'))
@@ -207,10 +217,13 @@ export class WhisperCppBackend implements WhisperBackend {
       const job: Job = {
         signal,
         reject,
-        run: () =>
-          run()
+        running: false,
+        run: () => {
+          job.running = true
+          return run()
             .then(resolve, reject)
-            .finally(() => signal?.removeEventListener('abort', onAbort)),
+            .finally(() => signal?.removeEventListener('abort', onAbort))
+        },
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#queue.push(job)
@@ -239,25 +252,25 @@ export class WhisperCppBackend implements WhisperBackend {
     // whisper.cpp returns nothing for less than a second of audio: pad short audio with silence.
     const audio = input.length >= MIN_SAMPLES ? input : padded(input, MIN_SAMPLES)
     const words = options.wordTimestamps ?? false
-    const audioCtx =
+    const window = (margin: number) =>
       o.audioCtx === 'full'
         ? 0
         : o.audioCtx === 'auto'
-          ? Math.min(
-              MAX_AUDIO_CTX,
-              Math.ceil((audio.length / 16_000) * POSITIONS_PER_SECOND) + AUTO_CTX_MARGIN,
-            )
+          ? Math.min(MAX_AUDIO_CTX, Math.ceil((audio.length / 16_000) * POSITIONS_PER_SECOND) + margin)
           : o.audioCtx
+    const audioCtx = window(options.preview ? PREVIEW_CTX_MARGIN : AUTO_CTX_MARGIN)
     const started = performance.now()
     let decoded = await this.#decode(model, audio, options, audioCtx, words, seconds)
-    if (audioCtx !== 0 && !options.preview && hasLoop(decoded.segments)) {
-      // A reduced encoder window sometimes makes whisper.cpp repeat itself; the full window
-      // does not (measured on the speech fixtures), so such a result is decoded again.
+    if (audioCtx !== 0 && hasLoop(decoded.segments)) {
+      // A reduced encoder window sometimes makes whisper.cpp repeat itself; a wider one
+      // does not (measured on the speech fixtures), so such a result is decoded again: a
+      // preview with a final's margin, a final with the full window.
+      const retry = options.preview ? window(AUTO_CTX_MARGIN) : 0
       this.#log.debug(
-        { text: decoded.segments.map((s) => s.text).join(' ') },
-        'repetition; decoding with the full window',
+        { text: decoded.segments.map((s) => s.text).join(' '), audioCtx: retry },
+        'repetition; decoding with a wider window',
       )
-      decoded = await this.#decode(model, audio, options, 0, words, seconds)
+      decoded = await this.#decode(model, audio, options, retry, words, seconds)
     }
     const { segments, language } = decoded
     return {
@@ -297,6 +310,10 @@ export class WhisperCppBackend implements WhisperBackend {
         // misfires on speech (fifty sentences: 32.5 % WER with it, 17.9 % without). The VAD
         // decides what is speech.
         noSpeechThreshold: 1,
+        // Suppress non-speech tokens ("(", "[", "♪"…), as OpenAI's Whisper and faster-whisper do
+        // by default: without it, a prompted reduced-window decode could start with "(" and
+        // end in "(Music plays)" (the hybrid strategy's finals: 65 % WER on six sentences).
+        suppressNonSpeech: true,
         // The temperature fallback samples; at whisper.cpp's thresholds it fired on ordinary
         // speech at a reduced window and did harm (fifty sentences, beam 5: 26.2 % WER at
         // entropy 2.4 / log-probability -1, 17.9 % at 2.8 / -2, 17.9 % with no fallback).
@@ -304,6 +321,9 @@ export class WhisperCppBackend implements WhisperBackend {
         entropyThreshold: 2.8,
         logprobThreshold: -2,
         tokens: words,
+        // A preview that loops stops at a length no speech reaches (a loop would otherwise
+        // run to the 224-token limit: 1.9 s for 1 s of audio, measured).
+        maxTokens: options.preview ? Math.ceil(seconds * PREVIEW_TOKENS_PER_SECOND) + 8 : 0,
         signal: options.signal,
       })
       segments = result.segments

@@ -36,6 +36,13 @@ export interface TranscribeOptions {
  */
 export interface WhisperBackend {
   readonly name: string
+  /**
+   * An abort stops a call that is already running, within milliseconds, and its promise
+   * settles only once the engine is free (whisper.cpp: its abort callback). A session then
+   * aborts a running partial when the utterance's final is due instead of waiting for it.
+   * Absent or false: an abort only drops a call that has not started.
+   */
+  readonly stopsRunningCalls?: boolean
   loadModel(model: string): Promise<void>
   transcribe(audio: Float32Array, sampleRate: number, options?: TranscribeOptions): Promise<TranscriptResult>
   close(): Promise<void>

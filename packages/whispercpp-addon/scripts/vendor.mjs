@@ -111,6 +111,57 @@ const PATCHES = [
     state->decoders[0].rng = std::mt19937(0);
     for (int j = 1; j < n_decoders; j++) {`,
   },
+  // DTW token times cost a second decoder pass over the result (about 10 % of a short call);
+  // whisper.cpp runs it on every call of a context loaded with alignment heads. Make it a
+  // per-call choice (ws_dtw, default on): the addon runs it only for calls that ask for tokens.
+  {
+    file: 'include/whisper.h',
+    find: `        bool  token_timestamps; // enable token-level timestamps
+`,
+    replace: `        bool  token_timestamps; // enable token-level timestamps
+        bool  ws_dtw;           // DTW token times in this call (contexts loaded with alignment heads)
+`,
+  },
+  {
+    file: 'src/whisper.cpp',
+    find: `        /*.token_timestamps  =*/ false,
+`,
+    replace: `        /*.token_timestamps  =*/ false,
+        /*.ws_dtw            =*/ true,
+`,
+  },
+  {
+    file: 'src/whisper.cpp',
+    find: 'if (ctx->params.dtw_token_timestamps && n_segments) {',
+    replace: 'if (ctx->params.dtw_token_timestamps && params.ws_dtw && n_segments) {',
+  },
+  // The encoder's self-attention always runs as flash attention: a 30 s window encodes in
+  // 1.5 s instead of 2.4 s on 2 cores (tiny.en). DTW needs the decoder's cross-attention
+  // weights, which stay unfused (the context's flash_attn flag). The keys and values span the
+  // window exactly: upstream pads them to 256 positions with zeros and no mask, which takes
+  // weight off the real positions (219 of 512 at a 5.9 s window).
+  {
+    file: 'src/whisper.cpp',
+    find: `    WHISPER_ASSERT(!!kv_pad.buffer);
+
+    const int n_ctx_pad = GGML_PAD(n_ctx, 256);
+`,
+    replace: `    WHISPER_ASSERT(!!kv_pad.buffer);
+`,
+  },
+  {
+    file: 'src/whisper.cpp',
+    find: `            if (wctx.params.flash_attn) {
+                ggml_build_forward_expand(gf, ggml_cpy(ctx0, Kcur, ggml_view_1d(ctx0, kv_pad.k, n_ctx*n_state, 0)));`,
+    replace: `            if (true) {
+                ggml_build_forward_expand(gf, ggml_cpy(ctx0, Kcur, ggml_view_1d(ctx0, kv_pad.k, n_ctx*n_state, 0)));`,
+  },
+  {
+    file: 'src/whisper.cpp',
+    count: 2,
+    find: 'n_state_head, n_ctx_pad, n_head,',
+    replace: 'n_state_head, n_ctx, n_head,',
+  },
   {
     file: 'ggml/src/ggml-cpu/ggml-cpu.c',
     find: `    while (atomic_load_explicit(&tp->n_barrier_passed, memory_order_relaxed) == n_passed) {

@@ -21,3 +21,4 @@ export {
   type TranscribeResult,
   WhisperModel,
 } from './model.js'
+export { DEFAULT_THREAD_GOVERNOR_OPTIONS, ThreadGovernor, type ThreadGovernorOptions } from './threads.js'

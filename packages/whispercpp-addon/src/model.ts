@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import { type BinaryInfo, type LoadAddonOptions, loadAddon } from './binary.js'
 import { WhisperAddonError } from './errors.js'
 import type { NativeContext, NativeModelInfo, NativeResult } from './native.js'
+import { ThreadGovernor } from './threads.js'
 
 /** whisper.cpp's alignment-head presets for DTW word times, by model. */
 export const ALIGNMENT_HEADS = [
@@ -29,6 +30,12 @@ export interface ModelOptions extends LoadAddonOptions {
   alignmentHeads?: AlignmentHeads | { topLayers: number }
   /** Use a GPU backend if one was built and found (default false). */
   gpu?: boolean
+  /**
+   * When a call's threads were starved of CPU (another process took cores), give the next
+   * calls one thread fewer, and try more again later (default true; see {@link ThreadGovernor}).
+   * Only calls that run alone on the model are judged.
+   */
+  adaptiveThreads?: boolean
 }
 
 export interface TranscribeParams {
@@ -159,11 +166,15 @@ export class WhisperModel {
   readonly binary: BinaryInfo
   #ctx: NativeContext | undefined
   #freeing: Promise<void> | undefined
+  readonly #governor: ThreadGovernor | undefined
+  #running = 0
+  #started = 0
 
-  private constructor(file: string, ctx: NativeContext, binary: BinaryInfo) {
+  private constructor(file: string, ctx: NativeContext, binary: BinaryInfo, adaptive: boolean) {
     this.file = file
     this.#ctx = ctx
     this.binary = binary
+    this.#governor = adaptive ? new ThreadGovernor() : undefined
   }
 
   static async load(file: string, options: ModelOptions = {}): Promise<WhisperModel> {
@@ -183,7 +194,7 @@ export class WhisperModel {
     } catch (err) {
       throw new WhisperAddonError('load_failed', (err as Error).message, { cause: err })
     }
-    return new WhisperModel(file, ctx, info)
+    return new WhisperModel(file, ctx, info, options.adaptiveThreads ?? true)
   }
 
   /** The model's shape; undefined once freed. */
@@ -204,17 +215,25 @@ export class WhisperModel {
       flag[0] = 1
     }
     signal?.addEventListener('abort', onAbort, { once: true })
+    const requested = rest.threads ?? availableParallelism()
+    const threads = this.#governor?.threads(requested) ?? requested
+    const call = ++this.#started
+    const alone = this.#running++ === 0
+    const wall = performance.now()
+    const cpu = process.cpuUsage()
     try {
-      const native = await ctx.transcribe(
-        audio,
-        { ...DEFAULT_TRANSCRIBE_PARAMS, threads: availableParallelism(), ...rest },
-        flag,
-      )
+      const native = await ctx.transcribe(audio, { ...DEFAULT_TRANSCRIBE_PARAMS, ...rest, threads }, flag)
+      // Judged only if no other call overlapped it: process CPU time is then this call's.
+      if (alone && this.#started === call && this.#running === 1) {
+        const used = process.cpuUsage(cpu)
+        this.#governor?.record(threads, performance.now() - wall, (used.user + used.system) / 1000)
+      }
       return convert(native)
     } catch (err) {
       const code = (err as { code?: string }).code === 'ABORTED' ? 'aborted' : 'failed'
       throw new WhisperAddonError(code, (err as Error).message, { cause: err })
     } finally {
+      this.#running--
       signal?.removeEventListener('abort', onAbort)
     }
   }

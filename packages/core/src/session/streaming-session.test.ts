@@ -9,6 +9,7 @@ import { EnergyVad } from '../testing/fake-vad.js'
 import { SyntheticVoice } from '../testing/synthetic-voice.js'
 import { TEST_VOCABULARY } from '../testing/vocabulary.js'
 import { wordErrorRate } from '../text/wer.js'
+import { InferenceScheduler } from './scheduler.js'
 import {
   type FinalEvent,
   type PartialEvent,
@@ -396,5 +397,41 @@ describe('StreamingSession speculative finals', () => {
     expect(f).toHaveLength(1)
     expect(f[0]!.text).toBe(`${parts[0]!.text} ${parts[1]!.text}`)
     expect(calls.length).toBeGreaterThanOrEqual(2) // the dropped speculation, then the final's
+  })
+})
+
+describe('StreamingSession behind a gate', () => {
+  // Audio is pushed far faster than the fake's 400 ms calls: pauses between words and the
+  // utterance's end come while a call is running.
+  async function run(stopsRunningCalls: boolean) {
+    const backend = await fake({ delayMs: 400, stopsRunningCalls })
+    const spoken = voice.speak('the quick brown fox jumps over the lazy dog', 300, 900)
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      vad: new EnergyVad(),
+      gate: new InferenceScheduler().gate(),
+      partialIntervalMs: 500,
+      minPartialMs: 300,
+    })
+    const events = collect(session)
+    for (let i = 0; i < spoken.audio.length; i += 320) {
+      session.pushAudio(spoken.audio.subarray(i, i + 320))
+      await new Promise((r) => setImmediate(r))
+    }
+    await session.end()
+    return { events: await events, backend, text: spoken.text }
+  }
+
+  it('stops running calls that became useless, if the backend can: the same final', async () => {
+    const stopping = await run(true)
+    const waiting = await run(false)
+    for (const r of [stopping, waiting]) {
+      expect(finals(r.events).map((f) => f.text)).toEqual([r.text])
+    }
+    // A partial the final supersedes, a speculation that speech resumed after: stopped.
+    expect(stopping.backend.abortedWhileRunning).toBeGreaterThan(0)
+    // Without the capability they run to their end and their results are dropped.
+    expect(waiting.backend.abortedWhileRunning).toBe(0)
   })
 })

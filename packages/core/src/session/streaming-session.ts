@@ -97,7 +97,8 @@ export interface StreamingSessionOptions {
    * With a VAD: after this much silence inside an utterance, its final is computed ahead,
    * so that it is ready when the VAD's hangover ends the utterance; used only if no speech
    * came after it (default 60; 0 turns it off). Behind a gate, only while the backend is
-   * idle, since speech that resumes wastes it. Strategies `prompt`, `context`, `hybrid`.
+   * idle, since speech that resumes wastes it, or busy with this utterance's partial, which a
+   * backend that `stopsRunningCalls` stops. Strategies `prompt`, `context`, `hybrid`.
    */
   speculativeFinalMs?: number
   language?: string
@@ -152,7 +153,9 @@ interface Utterance {
   reason: FinalReason | undefined
   transcriber: UtteranceTranscriber
   /** A final computed ahead from the first `length` samples; void once speech follows them. */
-  speculation: { length: number; valid: boolean; result: Promise<SpeculativeFinal | undefined> } | undefined
+  speculation:
+    | { length: number; valid: boolean; result: Promise<SpeculativeFinal | undefined>; stop: () => void }
+    | undefined
 }
 
 function validateOptions(options: StreamingSessionOptions) {
@@ -501,7 +504,10 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       else if (segmenter.state === 'silence') this.#trimPreroll()
       if (speech) {
         this.#silentSamples = 0
-        if (u?.speculation) u.speculation.valid = false
+        if (u?.speculation?.valid) {
+          u.speculation.valid = false
+          u.speculation.stop()
+        }
       } else {
         this.#silentSamples += frameSamples
         if (u && segmenter.inSpeech) this.#speculate(u)
@@ -587,10 +593,20 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     if (this.#silentSamples < this.#speculateSamples || u.closed) return
     // The previous utterance's final must be in: it sets the prompt and context of this one.
     if (this.#finals.length > 0 || this.#finalizing > 0) return
-    // Speech may resume and waste it: only when the backend has nothing else to do.
-    if (this.options.gate?.idle && !this.options.gate.idle()) return
+    // Speech may resume and waste it: only when the backend has nothing else to do, or when
+    // what it does is this utterance's partial and the backend can stop it (the speculation
+    // supersedes it: no partial runs while one is valid).
+    const gate = this.options.gate
+    if (gate?.idle && !gate.idle()) {
+      if (!(u.partialAbort && this.options.backend.stopsRunningCalls)) return
+      u.partialAbort.abort()
+    }
     const length = u.audio.length
-    const signal = this.#abort.signal
+    // A backend that can stop a running call stops a speculation as soon as speech resumes.
+    const stop = new AbortController()
+    const signal = this.options.backend.stopsRunningCalls
+      ? AbortSignal.any([this.#abort.signal, stop.signal])
+      : this.#abort.signal
     const result = (async () => {
       const ticket = await this.#turn('final', signal).catch(() => undefined)
       if (!ticket) return undefined
@@ -600,10 +616,10 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
         this.#log.debug({ err, utteranceId: u.id }, 'speculative final failed')
         return undefined
       } finally {
-        if (ticket !== 'none') ticket.release(length / SR)
+        if (ticket !== 'none') ticket.release(signal.aborted ? undefined : length / SR)
       }
     })()
-    u.speculation = { length, valid: true, result }
+    u.speculation = { length, valid: true, result, stop: () => stop.abort() }
   }
 
   #schedulePartial(): void {
@@ -678,9 +694,10 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       u.lastPartialAt = length
       const started = performance.now()
       // Behind a gate, a partial that got its turn runs to the end (only closing the session
-      // stops it): the turn is released when the backend is really free, which keeps the
-      // scheduler's accounting true for backends that cannot stop mid-call (whisper.cpp).
-      const signal = ticket === 'none' ? abort.signal : this.#abort.signal
+      // stops it) unless the backend can stop a running call: the turn is released when the
+      // backend is really free, which keeps the scheduler's accounting true.
+      const signal =
+        ticket === 'none' || this.options.backend.stopsRunningCalls ? abort.signal : this.#abort.signal
       const result = await u.transcriber.partial(u.audio.slice(0, length), signal)
       if (abort.signal.aborted || u.closed) return
       this.#emit({

@@ -102,6 +102,33 @@ describe('dropContext', () => {
       ).toBe('were fed')
     })
 
+    it('drops words timed just after the context that repeat the end of the previous final', () => {
+      // whisper.cpp's DTW times "corn and" late: they were in the context, and in the last final.
+      const late: Segment[] = [
+        {
+          start: 0,
+          end: 5,
+          text: 'corn and garbage. Four hours',
+          words: [
+            w(0.7, 1.38, 'corn'),
+            w(1.38, 1.78, 'and'),
+            w(1.78, 2.78, 'garbage.'),
+            w(2.9, 3.3, 'Four'),
+            w(3.3, 3.6, 'hours'),
+          ],
+        },
+      ]
+      const text = (previous: string) =>
+        dropContext(late, 1.0, previous)
+          .map((s) => s.text)
+          .join(' ')
+      expect(text('The hogs were fed chopped corn and...')).toBe('garbage. Four hours')
+      expect(text('The hogs were fed chopped corn')).toBe('and garbage. Four hours')
+      // Not the end of the previous final: kept.
+      expect(text('The hogs were fed chopped')).toBe('corn and garbage. Four hours')
+      expect(text('The hogs were fed corn and garbage.')).toBe('corn and garbage. Four hours')
+    })
+
     it('drops context heard differently from the previous final (the time rule)', () => {
       const text = (previous: string) =>
         dropContext(cut, 1.0, previous)

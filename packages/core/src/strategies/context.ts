@@ -12,7 +12,10 @@ import type { Segment, Word } from '../types.js'
  * With `previousText` (the previous utterance's final), the words heard in the context are
  * checked against it: when they begin with the end of that text and go on with more words,
  * those further words were cut off at the boundary (Whisper drops a trailing fragment of
- * speech) and are kept, so a cut in the middle of speech loses no words.
+ * speech) and are kept, so a cut in the middle of speech loses no words. Words placed just
+ * after the context (within {@link LATE_WORD_SECONDS}) that, with the context's words, repeat
+ * the end of that text exactly were heard in the context with late word times (whisper.cpp's
+ * DTW times run up to a few hundred ms late) and are dropped, so no word is repeated either.
  */
 export function dropContext(
   segments: readonly Segment[],
@@ -28,14 +31,18 @@ export function dropContext(
   // Words (real or estimated) of each segment, and which of them lie in the context.
   const perSegment = segments.map((seg) => wordsOf([seg]))
   const inContext = perSegment.flat().filter((w) => (w.start + w.end) / 2 < contextSeconds)
-  const rescued = new Set<Word>(
-    previousText ? inContext.slice(matchedPrefix(inContext, wordsOfText(previousText))) : [],
+  const previous = previousText ? wordsOfText(previousText) : []
+  const rescued = new Set<Word>(previousText ? inContext.slice(matchedPrefix(inContext, previous)) : [])
+  const repeated = new Set<Word>(
+    rescued.size === 0 ? lateRepeats(perSegment.flat(), contextSeconds, previous) : [],
   )
   const out: Segment[] = []
   segments.forEach((seg, i) => {
     const all = perSegment[i]!
     const estimated = !seg.words || seg.words.length === 0
-    const kept = all.filter((w) => (w.start + w.end) / 2 >= contextSeconds || rescued.has(w))
+    const kept = all.filter(
+      (w) => ((w.start + w.end) / 2 >= contextSeconds && !repeated.has(w)) || rescued.has(w),
+    )
     if (kept.length === 0) return
     if (kept.length === all.length && seg.start >= contextSeconds) {
       const shifted: Segment = { ...seg, start: seg.start - contextSeconds, end: seg.end - contextSeconds }
@@ -53,6 +60,30 @@ export function dropContext(
     out.push(trimmed)
   })
   return out
+}
+
+/** How far after the context a word's middle may lie and still be a late-timed context word. */
+export const LATE_WORD_SECONDS = 0.8
+
+/**
+ * The words just after the context that, following the context's words, repeat the end of
+ * the previous text exactly (the longest such run).
+ */
+function lateRepeats(words: readonly Word[], contextSeconds: number, previous: readonly string[]): Word[] {
+  const middle = (w: Word) => (w.start + w.end) / 2
+  const heard = words.filter((w) => middle(w) < contextSeconds).map((w) => normalizeWord(w.text))
+  const late = words.filter(
+    (w) => middle(w) >= contextSeconds && middle(w) < contextSeconds + LATE_WORD_SECONDS,
+  )
+  for (let k = late.length; k >= 1; k--) {
+    const run = [...heard, ...late.slice(0, k).map((w) => normalizeWord(w.text))]
+    if (
+      run.length <= previous.length &&
+      run.every((w, i) => w && w === previous[previous.length - run.length + i])
+    )
+      return late.slice(0, k)
+  }
+  return []
 }
 
 function wordsOfText(text: string): string[] {

@@ -18,8 +18,10 @@ export interface FakeBackendOptions {
   voice?: SyntheticVoice
   /** Computes the segments for a call (times relative to the audio), instead of `voice`. */
   respond?: (audio: Float32Array, options: TranscribeOptions) => Segment[] | Promise<Segment[]>
-  /** Simulated inference time per call, in ms (default 0). */
+  /** Simulated inference time per call, in ms (default 0). An abort ends it at once. */
   delayMs?: number
+  /** Declare {@link WhisperBackend.stopsRunningCalls} (default false). */
+  stopsRunningCalls?: boolean
 }
 
 /**
@@ -30,7 +32,10 @@ export interface FakeBackendOptions {
  */
 export class FakeBackend implements WhisperBackend {
   readonly name: string
+  readonly stopsRunningCalls: boolean
   readonly calls: FakeBackendCall[] = []
+  /** Calls an abort stopped after they had started. */
+  abortedWhileRunning = 0
   readonly #models: readonly string[]
   readonly #options: FakeBackendOptions
   #model: string | undefined
@@ -40,6 +45,7 @@ export class FakeBackend implements WhisperBackend {
 
   constructor(options: FakeBackendOptions = {}) {
     this.name = options.name ?? 'fake'
+    this.stopsRunningCalls = options.stopsRunningCalls ?? false
     this.#models = options.models ?? ['fake']
     this.#options = options
   }
@@ -76,7 +82,10 @@ export class FakeBackend implements WhisperBackend {
     this.#inFlight++
     this.#maxInFlight = Math.max(this.#maxInFlight, this.#inFlight)
     try {
-      await delay(this.#options.delayMs ?? 0, signal)
+      await delay(this.#options.delayMs ?? 0, signal).catch((err: unknown) => {
+        this.abortedWhileRunning++
+        throw err
+      })
       let segments = await this.#segments(audio, options)
       if (!options.wordTimestamps) segments = segments.map(({ words: _w, ...s }) => s)
       return {

@@ -178,6 +178,7 @@ class TranscribeWorker : public Napi::AsyncWorker {
     p.no_speech_thold = o_.noSpeechThold;
     p.translate = o_.translate;
     p.token_timestamps = o_.tokenTimestamps;
+    p.ws_dtw = o_.tokens;  // DTW times are returned with the tokens only
     p.single_segment = o_.singleSegment;
     p.no_timestamps = o_.noTimestamps;
     p.suppress_blank = o_.suppressBlank;
