@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
@@ -27,10 +27,9 @@ describe.skipIf(!existsSync(CLI) && !process.env.CI)('ws-server CLI', () => {
   })
 
   it('starts on the defaults, prints its endpoints, serves /health and the page, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, '--port', '0'], {
-      env: { ...process.env, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    // The default log level, as `npm start` runs it.
+    const { LOG_LEVEL: _level, ...env } = process.env
+    const child = spawn(process.execPath, [CLI, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
     const base = await new Promise<string>((resolve, reject) => {
       child.stderr.on('data', (d: Buffer) => {
@@ -43,6 +42,15 @@ describe.skipIf(!existsSync(CLI) && !process.env.CI)('ws-server CLI', () => {
     expect(stderr).toMatch(/ws:\/\/\S+\/ws\/transcribe\/\{prompt\|context\|hybrid\|agreement\}/)
     expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: 'ok' })
     expect(await (await fetch(`${base}/`)).text()).toContain('<title>whisper-stream demo</title>')
+    // A transcription loads and runs whisper.cpp; none of its log lines reach stderr.
+    const form = new FormData()
+    const wav = readFileSync(
+      fileURLToPath(new URL('../../../fixtures/speech/harvard-01.wav', import.meta.url)),
+    )
+    form.set('file', new Blob([wav], { type: 'audio/wav' }), 'speech.wav')
+    const reply = await fetch(`${base}/v1/audio/transcriptions`, { method: 'POST', body: form })
+    expect(((await reply.json()) as { text: string }).text.toLowerCase()).toContain('smooth')
+    expect(stderr).not.toMatch(/whisper_|ggml_|load_backend/)
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
     child.kill('SIGTERM')
     expect(await exited).toBe(0)
