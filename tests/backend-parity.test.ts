@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest'
 // (the server default).
 //
 // Measured on this project's machine (2 cores), corpus WER whisper.cpp / faster-whisper:
-// beam 5: 17.4 % / 17.2 %; beam 1: 19.5 % / 19.5 %.
+// beam 5: 17.8 % / 17.2 %; beam 1: 19.3 % / 19.5 %.
 const fixtures = [
   ...loadSpeechFixtures(fileURLToPath(new URL('../fixtures/speech', import.meta.url)), (f) =>
     f.name.startsWith('harvard-'),
