@@ -261,13 +261,13 @@ export class WhisperCppBackend implements WhisperBackend {
     const audioCtx = window(options.preview ? PREVIEW_CTX_MARGIN : AUTO_CTX_MARGIN)
     const started = performance.now()
     let decoded = await this.#decode(model, audio, options, audioCtx, words, seconds)
-    if (options.preview && audioCtx !== 0 && hasLoop(decoded.segments)) {
-      // A preview's narrow window sometimes makes whisper.cpp repeat itself; a final's margin
-      // mostly does not, so such a preview is decoded again with it (`node bench/loops.mjs`,
-      // sixty sentences: 18 of 379 prefixes looped, their WER 393 % → 73 % re-decoded). Finals
-      // are not: none of 120 looped at the final's margin, and their temperature fallback is
-      // there for low-entropy text.
-      const retry = window(AUTO_CTX_MARGIN)
+    if (audioCtx !== 0 && hasLoop(decoded.segments)) {
+      // A reduced encoder window sometimes makes whisper.cpp repeat itself; a wider one
+      // mostly does not, so such a result is decoded again: a preview with the final's margin
+      // (`node bench/loops.mjs`, sixty sentences: 18 of 379 prefixes looped, their WER 393 % →
+      // 73 % re-decoded), a final with the full window (sentences alone never looped, but a
+      // prompted final with context audio repeated its sentence: the server's hybrid test).
+      const retry = options.preview ? window(AUTO_CTX_MARGIN) : 0
       this.#log.debug(
         { text: decoded.segments.map((s) => s.text).join(' '), audioCtx: retry },
         'repetition; decoding with a wider window',
