@@ -252,13 +252,13 @@ export class WhisperCppBackend implements WhisperBackend {
     // whisper.cpp returns nothing for less than a second of audio: pad short audio with silence.
     const audio = input.length >= MIN_SAMPLES ? input : padded(input, MIN_SAMPLES)
     const words = options.wordTimestamps ?? false
-    const window = (margin: number) =>
+    const encoderWindow = (margin: number) =>
       o.audioCtx === 'full'
         ? 0
         : o.audioCtx === 'auto'
           ? Math.min(MAX_AUDIO_CTX, Math.ceil((audio.length / 16_000) * POSITIONS_PER_SECOND) + margin)
           : o.audioCtx
-    const audioCtx = window(options.preview ? PREVIEW_CTX_MARGIN : AUTO_CTX_MARGIN)
+    const audioCtx = encoderWindow(options.preview ? PREVIEW_CTX_MARGIN : AUTO_CTX_MARGIN)
     const started = performance.now()
     let decoded = await this.#decode(model, audio, options, audioCtx, words, seconds)
     if (audioCtx !== 0 && hasLoop(decoded.segments)) {
@@ -267,7 +267,7 @@ export class WhisperCppBackend implements WhisperBackend {
       // (`node bench/loops.mjs`, sixty sentences: 18 of 379 prefixes looped, their WER 393 % →
       // 73 % re-decoded), a final with the full window (sentences alone never looped, but a
       // prompted final with context audio repeated its sentence: the server's hybrid test).
-      const retry = options.preview ? window(AUTO_CTX_MARGIN) : 0
+      const retry = options.preview ? encoderWindow(AUTO_CTX_MARGIN) : 0
       this.#log.debug(
         { text: decoded.segments.map((s) => s.text).join(' '), audioCtx: retry },
         'repetition; decoding with a wider window',

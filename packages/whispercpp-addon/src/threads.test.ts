@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { WhisperAddonError } from './errors.js'
 import { ThreadGovernor } from './threads.js'
 
 describe('ThreadGovernor', () => {
@@ -37,6 +38,8 @@ describe('ThreadGovernor', () => {
     g.record(2, 10, 1)
     expect(g.threads(2)).toBe(2)
     expect(g.threads(1)).toBe(1)
-    expect(() => new ThreadGovernor({ minEfficiency: 1.5 })).toThrow(RangeError)
+    for (const bad of [{ minEfficiency: 1.5 }, { probeAfterCalls: 0 }, { minWallMs: -1 }]) {
+      expect(() => new ThreadGovernor(bad)).toThrow(WhisperAddonError)
+    }
   })
 })

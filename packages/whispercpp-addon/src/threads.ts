@@ -1,3 +1,5 @@
+import { WhisperAddonError } from './errors.js'
+
 /**
  * Picks how many threads a call gets when the CPU may be shared. whisper.cpp's threads meet
  * at a barrier after every graph step, so a call runs at the pace of its slowest thread: when
@@ -23,6 +25,10 @@ export const DEFAULT_THREAD_GOVERNOR_OPTIONS = {
   minWallMs: 50,
 } as const satisfies ThreadGovernorOptions
 
+function bad(message: string): never {
+  throw new WhisperAddonError('invalid_argument', `ThreadGovernor: ${message}`)
+}
+
 export class ThreadGovernor {
   readonly options: Required<ThreadGovernorOptions>
   #cap = Number.POSITIVE_INFINITY
@@ -32,9 +38,10 @@ export class ThreadGovernor {
     this.options = { ...DEFAULT_THREAD_GOVERNOR_OPTIONS, ...options }
     const o = this.options
     if (!(o.minEfficiency > 0 && o.minEfficiency < 1))
-      throw new RangeError(`minEfficiency must be between 0 and 1, got ${o.minEfficiency}`)
+      bad(`minEfficiency must be between 0 and 1, got ${o.minEfficiency}`)
     if (!(Number.isInteger(o.probeAfterCalls) && o.probeAfterCalls >= 1))
-      throw new RangeError(`probeAfterCalls must be a positive integer, got ${o.probeAfterCalls}`)
+      bad(`probeAfterCalls must be a positive integer, got ${o.probeAfterCalls}`)
+    if (!(o.minWallMs >= 0)) bad(`minWallMs must be >= 0, got ${o.minWallMs}`)
   }
 
   /** Threads for a call that asks for `requested`. */

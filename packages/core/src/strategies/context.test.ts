@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import type { Segment } from '../types.js'
+import { textOfWords } from '../text/words.js'
+import type { Segment, Word } from '../types.js'
 import { dropContext } from './context.js'
 
 const w = (start: number, end: number, text: string) => ({ start, end, text })
+/** One segment spanning its words. */
+const one = (...words: Word[]): Segment[] => [
+  { start: words[0]!.start, end: words.at(-1)!.end, text: textOfWords(words), words },
+]
 
 describe('dropContext', () => {
   // 1 s of context ("was the end") then new audio ("and now the start of it").
@@ -67,21 +72,14 @@ describe('dropContext', () => {
   describe('with the previous final', () => {
     // Context: "parked truck. The hogs" (the cut fell inside "The hogs were fed"); the
     // previous final ended at "parked truck." because Whisper dropped the fragment.
-    const cut: Segment[] = [
-      {
-        start: 0,
-        end: 2.2,
-        text: 'parked truck. The hogs were fed',
-        words: [
-          w(0, 0.3, 'parked'),
-          w(0.3, 0.6, 'truck.'),
-          w(0.7, 0.8, 'The'),
-          w(0.8, 0.95, 'hogs'),
-          w(1.0, 1.4, 'were'),
-          w(1.4, 2.2, 'fed'),
-        ],
-      },
-    ]
+    const cut = one(
+      w(0, 0.3, 'parked'),
+      w(0.3, 0.6, 'truck.'),
+      w(0.7, 0.8, 'The'),
+      w(0.8, 0.95, 'hogs'),
+      w(1.0, 1.4, 'were'),
+      w(1.4, 2.2, 'fed'),
+    )
 
     it('keeps the words the previous final did not have', () => {
       const out = dropContext(cut, 1.0, 'The box was thrown beside the parked truck.')
@@ -104,20 +102,13 @@ describe('dropContext', () => {
 
     it('drops words timed just after the context that repeat the end of the previous final', () => {
       // whisper.cpp's DTW times "corn and" late: they were in the context, and in the last final.
-      const late: Segment[] = [
-        {
-          start: 0,
-          end: 5,
-          text: 'corn and garbage. Four hours',
-          words: [
-            w(0.7, 1.38, 'corn'),
-            w(1.38, 1.78, 'and'),
-            w(1.78, 2.78, 'garbage.'),
-            w(2.9, 3.3, 'Four'),
-            w(3.3, 3.6, 'hours'),
-          ],
-        },
-      ]
+      const late = one(
+        w(0.7, 1.38, 'corn'),
+        w(1.38, 1.78, 'and'),
+        w(1.78, 2.78, 'garbage.'),
+        w(2.9, 3.3, 'Four'),
+        w(3.3, 3.6, 'hours'),
+      )
       const text = (previous: string) =>
         dropContext(late, 1.0, previous)
           .map((s) => s.text)

@@ -30,19 +30,17 @@ export function dropContext(
   })
   // Words (real or estimated) of each segment, and which of them lie in the context.
   const perSegment = segments.map((seg) => wordsOf([seg]))
-  const inContext = perSegment.flat().filter((w) => (w.start + w.end) / 2 < contextSeconds)
+  const inContext = perSegment.flat().filter((w) => middle(w) < contextSeconds)
   const previous = previousText ? wordsOfText(previousText) : []
   const rescued = new Set<Word>(previousText ? inContext.slice(matchedPrefix(inContext, previous)) : [])
   const repeated = new Set<Word>(
-    rescued.size === 0 ? lateRepeats(perSegment.flat(), contextSeconds, previous) : [],
+    rescued.size === 0 ? lateRepeats(inContext, perSegment.flat(), contextSeconds, previous) : [],
   )
   const out: Segment[] = []
   segments.forEach((seg, i) => {
     const all = perSegment[i]!
     const estimated = !seg.words || seg.words.length === 0
-    const kept = all.filter(
-      (w) => ((w.start + w.end) / 2 >= contextSeconds && !repeated.has(w)) || rescued.has(w),
-    )
+    const kept = all.filter((w) => (middle(w) >= contextSeconds && !repeated.has(w)) || rescued.has(w))
     if (kept.length === 0) return
     if (kept.length === all.length && seg.start >= contextSeconds) {
       const shifted: Segment = { ...seg, start: seg.start - contextSeconds, end: seg.end - contextSeconds }
@@ -62,6 +60,11 @@ export function dropContext(
   return out
 }
 
+/** A word's place in time: the middle of its span. */
+function middle(w: Word): number {
+  return (w.start + w.end) / 2
+}
+
 /** How far after the context a word's middle may lie and still be a late-timed context word. */
 export const LATE_WORD_SECONDS = 0.8
 
@@ -69,9 +72,13 @@ export const LATE_WORD_SECONDS = 0.8
  * The words just after the context that, following the context's words, repeat the end of
  * the previous text exactly (the longest such run).
  */
-function lateRepeats(words: readonly Word[], contextSeconds: number, previous: readonly string[]): Word[] {
-  const middle = (w: Word) => (w.start + w.end) / 2
-  const heard = words.filter((w) => middle(w) < contextSeconds).map((w) => normalizeWord(w.text))
+function lateRepeats(
+  inContext: readonly Word[],
+  words: readonly Word[],
+  contextSeconds: number,
+  previous: readonly string[],
+): Word[] {
+  const heard = inContext.map((w) => normalizeWord(w.text))
   const late = words.filter(
     (w) => middle(w) >= contextSeconds && middle(w) < contextSeconds + LATE_WORD_SECONDS,
   )
