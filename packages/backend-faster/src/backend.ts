@@ -1,14 +1,11 @@
 import { availableParallelism, endianness } from 'node:os'
 import {
-  childLogger,
+  BackendBase,
+  encodePcmF32le,
   type Logger,
-  noopLogger,
   type Segment,
   type TranscribeOptions,
   type TranscriptResult,
-  throwIfAborted,
-  validateTranscribeInput,
-  type WhisperBackend,
   WsError,
 } from '@ws/core'
 import { type ProgressListener, type ResolvedModel, resolveCt2Model } from '@ws/models'
@@ -79,22 +76,20 @@ function validate(options: FasterWhisperOptions) {
  * requests in flight with a retryable `backend_failed`, and the next request starts a new
  * one (after a growing delay if it keeps dying).
  */
-export class FasterWhisperBackend implements WhisperBackend {
+export class FasterWhisperBackend extends BackendBase {
   readonly name = 'faster-whisper'
   readonly options: ReturnType<typeof validate>
-  readonly #log: Logger
   #model: ResolvedModel | undefined
   #python: string | undefined
   #worker: WorkerProcess | undefined
   #starting: Promise<WorkerProcess> | undefined
   #workerInfo: WorkerReady | undefined
   #failures = 0
-  #closed = false
   #stats = { requests: 0, batchedRequests: 0, workerStarts: 0 }
 
   constructor(options: FasterWhisperOptions = {}) {
+    super(options.logger, 'faster-whisper')
     this.options = validate(options)
-    this.#log = childLogger(options.logger ?? noopLogger, { backend: 'faster-whisper' })
   }
 
   /** The loaded model, once `loadModel` has resolved. */
@@ -116,8 +111,11 @@ export class FasterWhisperBackend implements WhisperBackend {
     return this.#workerInfo?.multilingual ?? this.#model?.multilingual
   }
 
-  async loadModel(model: string): Promise<void> {
-    this.#assertOpen()
+  protected get modelLoaded(): boolean {
+    return this.#model !== undefined
+  }
+
+  protected async loadModelImpl(model: string): Promise<void> {
     const o = this.options
     const resolved = await resolveCt2Model(model, {
       modelsDir: o.modelsDir,
@@ -134,7 +132,7 @@ export class FasterWhisperBackend implements WhisperBackend {
           env: o.env,
         })
       ).python
-    this.#assertOpen()
+    this.assertOpen()
     if (this.#worker && this.#model?.dir !== resolved.dir) {
       const old = this.#worker
       this.#worker = undefined
@@ -150,27 +148,20 @@ export class FasterWhisperBackend implements WhisperBackend {
     }
   }
 
-  async transcribe(
-    audio: Float32Array,
-    sampleRate: number,
-    options: TranscribeOptions = {},
-  ): Promise<TranscriptResult> {
-    this.#assertOpen()
-    if (!this.#model) throw new WsError('model_not_loaded', 'Call loadModel() before transcribe()')
-    throwIfAborted(options.signal, 'transcription')
-    validateTranscribeInput(audio, sampleRate)
+  protected async transcribeImpl(audio: Float32Array, options: TranscribeOptions): Promise<TranscriptResult> {
     const worker = await this.#ensureWorker(options.signal)
+    // The worker reads float32 little-endian: the samples as they are on a little-endian host.
     const bytes =
       endianness() === 'LE'
         ? new Uint8Array(audio.buffer, audio.byteOffset, audio.byteLength)
-        : toLittleEndian(audio)
+        : encodePcmF32le(audio)
     const started = performance.now()
     let result: Record<string, unknown>
     try {
       result = await worker.request(
         {
           type: 'transcribe',
-          sample_rate: sampleRate,
+          sample_rate: 16_000,
           language: options.language ?? null,
           task: options.task ?? 'transcribe',
           initial_prompt: options.initialPrompt ?? null,
@@ -198,17 +189,12 @@ export class FasterWhisperBackend implements WhisperBackend {
     }
   }
 
-  async close(): Promise<void> {
-    this.#closed = true
+  protected async closeImpl(): Promise<void> {
     const starting = this.#starting
     this.#starting = undefined
     const worker = this.#worker ?? (await starting?.catch(() => undefined))
     this.#worker = undefined
     await worker?.stop()
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new WsError('closed', 'The backend is closed')
   }
 
   async #ensureWorker(signal?: AbortSignal): Promise<WorkerProcess> {
@@ -232,10 +218,10 @@ export class FasterWhisperBackend implements WhisperBackend {
     const { initialMs, maxMs } = this.options.restartBackoff
     if (this.#failures > 0) {
       const delay = Math.min(maxMs, initialMs * 2 ** (this.#failures - 1))
-      this.#log.warn({ failures: this.#failures, delayMs: delay }, 'restarting the faster-whisper worker')
+      this.log.warn({ failures: this.#failures, delayMs: delay }, 'restarting the faster-whisper worker')
       await new Promise((r) => setTimeout(r, delay))
     }
-    this.#assertOpen()
+    this.assertOpen()
     const model = this.#model!
     this.#stats.workerStarts++
     const worker = new WorkerProcess({
@@ -246,7 +232,7 @@ export class FasterWhisperBackend implements WhisperBackend {
       cpuThreads: this.options.cpuThreads,
       beamSize: this.options.beamSize,
       maxBatch: this.options.maxBatch,
-      logger: this.#log,
+      logger: this.log,
       ...(this.options.env ? { env: this.options.env } : {}),
     })
     try {
@@ -256,22 +242,15 @@ export class FasterWhisperBackend implements WhisperBackend {
       await worker.stop()
       throw err
     }
-    if (this.#closed) {
+    if (this.closed) {
       await worker.stop()
       throw new WsError('closed', 'The backend is closed')
     }
-    this.#log.info(
+    this.log.info(
       { pid: worker.pid, model: model.name, loadTimeMs: this.#workerInfo.loadTimeMs },
       'faster-whisper worker ready',
     )
     this.#worker = worker
     return worker
   }
-}
-
-function toLittleEndian(audio: Float32Array): Uint8Array {
-  const out = new Uint8Array(audio.length * 4)
-  const view = new DataView(out.buffer)
-  for (let i = 0; i < audio.length; i++) view.setFloat32(i * 4, audio[i]!, true)
-  return out
 }

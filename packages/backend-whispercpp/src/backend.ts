@@ -1,27 +1,24 @@
 import { availableParallelism } from 'node:os'
 import {
   abortError,
-  childLogger,
-  findRepetitionRun,
+  BackendBase,
   type Logger,
-  noopLogger,
   type Segment,
   type TranscribeOptions,
   type TranscriptResult,
-  throwIfAborted,
-  validateTranscribeInput,
-  type WhisperBackend,
-  type Word,
   WsError,
 } from '@ws/core'
 import { type GgmlFileInfo, type ProgressListener, resolveGgmlModel } from '@ws/models'
 import {
   type Segment as AddonSegment,
-  type AlignmentHeads,
   setWhisperLogger,
   WhisperAddonError,
   WhisperModel,
 } from '@ws/whispercpp-addon'
+import { alignmentHeads, hasLoop, wordsFromTokens } from './results.js'
+import { SerialQueue } from './serial-queue.js'
+
+export { hasLoop }
 
 export interface WhisperCppOptions {
   /** Threads per transcription (default: the cores available). */
@@ -84,13 +81,6 @@ function validate(options: WhisperCppOptions) {
   return o
 }
 
-interface Job {
-  run: () => Promise<void>
-  signal: AbortSignal | undefined
-  reject: (error: Error) => void
-  running: boolean
-}
-
 /**
  * Whisper through whisper.cpp, in this process: `@ws/whispercpp-addon` runs inference on
  * libuv's thread pool, so the event loop never blocks. One model is loaded and shared;
@@ -98,22 +88,19 @@ interface Job {
  * An abort rejects a queued transcription at once; a running one stops within one graph step
  * (whisper.cpp's abort callback) and rejects then, before the next one starts.
  */
-export class WhisperCppBackend implements WhisperBackend {
+export class WhisperCppBackend extends BackendBase {
   readonly name = 'whisper.cpp'
   /** An abort stops a running call within one graph step; its promise settles once it has stopped. */
   readonly stopsRunningCalls = true
   readonly options: ReturnType<typeof validate>
-  readonly #log: Logger
+  readonly #queue = new SerialQueue()
   #model: WhisperModel | undefined
   #info: GgmlFileInfo | undefined
   #file: string | undefined
-  #queue: Job[] = []
-  #running = false
-  #closed = false
 
   constructor(options: WhisperCppOptions = {}) {
+    super(options.logger, 'whisper.cpp')
     this.options = validate(options)
-    this.#log = childLogger(options.logger ?? noopLogger, { backend: 'whisper.cpp' })
   }
 
   /** The ggml file in use, once loaded. */
@@ -125,8 +112,11 @@ export class WhisperCppBackend implements WhisperBackend {
     return this.#info ? this.#info.hparams.nVocab >= 51865 : undefined
   }
 
-  async loadModel(model: string): Promise<void> {
-    this.#assertOpen()
+  protected get modelLoaded(): boolean {
+    return this.#model !== undefined
+  }
+
+  protected async loadModelImpl(model: string): Promise<void> {
     const o = this.options
     const resolved = await resolveGgmlModel(model, {
       modelsDir: o.modelsDir,
@@ -137,7 +127,7 @@ export class WhisperCppBackend implements WhisperBackend {
     const { info } = resolved
     let loaded: WhisperModel
     try {
-      const log = this.#log
+      const log = this.log
       await setWhisperLogger((level, line) => (level === 'error' ? log.error(line) : log.debug(line)))
       loaded = await WhisperModel.load(resolved.file, {
         gpu: o.gpu,
@@ -150,7 +140,7 @@ export class WhisperCppBackend implements WhisperBackend {
         { cause: err },
       )
     }
-    if (this.#closed) {
+    if (this.closed) {
       await loaded.free()
       throw new WsError('closed', 'The backend is closed')
     }
@@ -158,90 +148,19 @@ export class WhisperCppBackend implements WhisperBackend {
     this.#model = loaded
     this.#info = info
     this.#file = resolved.file
-    this.#log.info({ file: resolved.file, source: resolved.source }, 'whisper.cpp model loaded')
-    if (previous) await this.#enqueue(() => previous.free(), undefined)
+    this.log.info({ file: resolved.file, source: resolved.source }, 'whisper.cpp model loaded')
+    if (previous) await this.#queue.enqueue(() => previous.free())
   }
 
-  transcribe(
-    audio: Float32Array,
-    sampleRate: number,
-    options: TranscribeOptions = {},
-  ): Promise<TranscriptResult> {
-    try {
-      this.#assertOpen()
-      if (!this.#model) throw new WsError('model_not_loaded', 'Call loadModel() before transcribe()')
-      throwIfAborted(options.signal, 'transcription')
-      validateTranscribeInput(audio, sampleRate)
-      if (!this.multilingual && options.language && options.language !== 'en') {
-        throw new WsError(
-          'invalid_config',
-          `This model is English-only; it cannot take language "${options.language}"`,
-        )
-      }
-      if (!this.multilingual && options.task === 'translate') {
-        throw new WsError('invalid_config', 'This model is English-only; it cannot translate')
-      }
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    let result: TranscriptResult | undefined
-    return this.#enqueue(async () => {
-      result = await this.#run(audio, options)
-    }, options.signal).then(() => result!)
+  protected transcribeImpl(audio: Float32Array, options: TranscribeOptions): Promise<TranscriptResult> {
+    return this.#queue.enqueue(() => this.#run(audio, options), options.signal)
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    for (const job of this.#queue.splice(0)) job.reject(new WsError('closed', 'The backend was closed'))
-    while (this.#running) await new Promise((r) => setTimeout(r, 10))
+  protected async closeImpl(): Promise<void> {
+    await this.#queue.close()
     const model = this.#model
     this.#model = undefined
     await model?.free()
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new WsError('closed', 'The backend is closed')
-  }
-
-  #enqueue(run: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve, reject) => {
-      // A queued job rejects at once; a running one when whisper.cpp has stopped (the addon
-      // watches the same signal), so the next job never overlaps it.
-      const onAbort = () => {
-        if (job.running) return
-        const i = this.#queue.indexOf(job)
-        if (i >= 0) this.#queue.splice(i, 1)
-        reject(abortError(signal!, 'transcription'))
-      }
-      const job: Job = {
-        signal,
-        reject,
-        running: false,
-        run: () => {
-          job.running = true
-          return run()
-            .then(resolve, reject)
-            .finally(() => signal?.removeEventListener('abort', onAbort))
-        },
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#queue.push(job)
-      void this.#drain()
-    })
-  }
-
-  async #drain(): Promise<void> {
-    if (this.#running) return
-    this.#running = true
-    try {
-      for (let job = this.#queue.shift(); job; job = this.#queue.shift()) {
-        if (job.signal?.aborted) continue
-        await job.run().catch(() => {})
-      }
-    } finally {
-      this.#running = false
-    }
   }
 
   async #run(input: Float32Array, options: TranscribeOptions): Promise<TranscriptResult> {
@@ -268,7 +187,7 @@ export class WhisperCppBackend implements WhisperBackend {
       // 73 % re-decoded), a final with the full window (sentences alone never looped, but a
       // prompted final with context audio repeated its sentence: the server's hybrid test).
       const retry = options.preview ? encoderWindow(AUTO_CTX_MARGIN) : 0
-      this.#log.debug(
+      this.log.debug(
         { text: decoded.segments.map((s) => s.text).join(' '), audioCtx: retry },
         'repetition; decoding with a wider window',
       )
@@ -350,72 +269,4 @@ export class WhisperCppBackend implements WhisperBackend {
     }
     return { segments: out, language: options.language ?? language }
   }
-}
-
-/** A phrase of five or more words said twice in a row, or a shorter one three times: a decoding loop. */
-export function hasLoop(segments: readonly Segment[]): boolean {
-  let words = segments.flatMap((s) => s.text.split(/\s+/)).filter(Boolean)
-  for (;;) {
-    const run = findRepetitionRun(words, { maxNgram: 24, minRepeats: 2 })
-    if (!run) return false
-    if (run.ngram >= 5 || run.repeats >= 3) return true
-    words = words.slice(run.start + 1)
-  }
-}
-
-/**
- * Joins whisper.cpp's tokens into words (a token starting with a space starts a word). A
- * token's DTW time is where it starts; a word ends where the token after it starts.
- */
-function wordsFromTokens(
-  tokens: readonly { text: string; p: number; dtwMs: number; startMs: number }[],
-  clamp: (ms: number) => number,
-  segmentEnd: number,
-): Word[] {
-  const time = (t: { dtwMs: number; startMs: number }) => clamp(t.dtwMs >= 0 ? t.dtwMs : t.startMs)
-  const words: Word[] = []
-  let current: { text: string; start: number; p: number[] } | undefined
-  const flush = (end: number) => {
-    if (current?.text.trim()) {
-      const probability = current.p.reduce((a, b) => a + b, 0) / current.p.length
-      words.push({
-        start: current.start,
-        end: Math.max(current.start, end),
-        text: current.text.trim(),
-        probability,
-      })
-    }
-    current = undefined
-  }
-  for (const t of tokens) {
-    const special = t.text.startsWith('[_') || t.text.startsWith('<|')
-    if (special || !current || t.text.startsWith(' ')) flush(time(t))
-    if (special) continue
-    if (!current) current = { text: t.text, start: time(t), p: [t.p] }
-    else {
-      current.text += t.text
-      current.p.push(t.p)
-    }
-  }
-  flush(segmentEnd)
-  // Keep times monotonic (DTW times can jitter by a frame).
-  for (let i = 1; i < words.length; i++) {
-    if (words[i]!.start < words[i - 1]!.start) words[i]!.start = words[i - 1]!.start
-    if (words[i]!.end < words[i]!.start) words[i]!.end = words[i]!.start
-  }
-  return words
-}
-
-/** whisper.cpp's alignment-head preset for a model, known by its shape; else the top half of the decoder's heads. */
-export function alignmentHeads(h: GgmlFileInfo['hparams']): AlignmentHeads | { topLayers: number } {
-  const english = h.nVocab < 51865
-  const size = ({ 384: 'tiny', 512: 'base', 768: 'small', 1024: 'medium' } as const)[h.nAudioState as 384]
-  if (size && h.nAudioLayer === { tiny: 4, base: 6, small: 12, medium: 24 }[size]) {
-    return english ? `${size}.en` : size
-  }
-  if (h.nAudioState === 1280 && h.nAudioLayer === 32 && !english) {
-    if (h.nMels === 128) return h.nTextLayer === 4 ? 'large-v3-turbo' : 'large-v3'
-    return 'large-v2'
-  }
-  return { topLayers: Math.max(1, Math.ceil(h.nTextLayer / 2)) }
 }

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util'
 import { isStrategyName, isWsError, STRATEGY_NAMES, WsError } from '@ws/core'
 import { ClientVad } from './client-vad.js'
-import { type ClientEvent, connect } from './session.js'
+import type { ClientEvent } from './options.js'
+import { connect } from './session.js'
 import { microphone, readAudio, streamAudio } from './sources.js'
 
 const HELP = `Usage: ws-transcribe <file|-> [options]

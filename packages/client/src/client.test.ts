@@ -9,7 +9,8 @@ import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
 import { createServer, type WhisperStreamServer } from '@ws/server'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ClientEvent, connect } from './session.js'
+import type { ClientEvent } from './options.js'
+import { connect } from './session.js'
 import { readAudio, streamAudio } from './sources.js'
 
 // The SDK and the CLI against the real server, with the real whisper.cpp backend and tiny.en.

@@ -8,12 +8,11 @@ export {
   type ClientEvent,
   type ClientEventType,
   type ConnectOptions,
-  connect,
   DEFAULT_RECONNECT_OPTIONS,
   type ReconnectedEvent,
   type ReconnectingEvent,
   type ReconnectOptions,
   sessionUrl,
-  TranscriptionSession,
-} from './session.js'
+} from './options.js'
+export { connect, TranscriptionSession } from './session.js'
 export { microphone, readAudio, type StreamAudioOptions, streamAudio } from './sources.js'

@@ -6,85 +6,26 @@ import {
   encodePcm16le,
   encodePcmF32le,
   type FinalMessage,
+  int16ToFloat32,
   type PartialMessage,
   parseServerMessage,
   type ReadyMessage,
   type ServerMessage,
-  type SessionConfig,
   type SpeechEndMessage,
   type SpeechStartMessage,
-  type StrategyName,
   WsError,
 } from '@ws/core'
 import WebSocket from 'ws'
-
-export interface ReconnectOptions {
-  /** Attempts after a connection is lost (default 5). */
-  maxAttempts?: number
-  /** First delay; each attempt doubles it, with ±50 % jitter (default 250). */
-  initialDelayMs?: number
-  maxDelayMs?: number
-}
-
-export const DEFAULT_RECONNECT_OPTIONS = { maxAttempts: 5, initialDelayMs: 250, maxDelayMs: 10_000 } as const
-
-export interface ConnectOptions extends SessionConfig {
-  /** The strategy, when `url` is the server's base URL (default `hybrid`). */
-  strategy?: StrategyName
-  /** Sent as `?token=` (the server's `--token`). */
-  token?: string
-  /** Give up connecting after this long (default 10 000). */
-  connectTimeoutMs?: number
-  /** Reconnect after a lost connection (not after `end`, `close` or a refusal); off by default. */
-  reconnect?: boolean | ReconnectOptions
-  /** Aborting closes the session. */
-  signal?: AbortSignal
-}
-
-/** A new connection replaced a lost one; the audio in `lost` (stream seconds) was not transcribed. */
-export interface ReconnectedEvent {
-  type: 'reconnected'
-  session_id: string
-  attempt: number
-  lost: { start: number; end: number }
-}
-
-/** The connection was lost and a new one is being made. */
-export interface ReconnectingEvent {
-  type: 'reconnecting'
-  attempt: number
-  delay_ms: number
-  code: number
-}
-
-export type ClientEvent = ServerMessage | ReconnectedEvent | ReconnectingEvent
-export type ClientEventType = ClientEvent['type']
-type EventOf<T extends ClientEventType> = Extract<ClientEvent, { type: T }>
-
-/** The server's URL for a strategy, with the session options as query parameters. */
-export function sessionUrl(url: string, options: ConnectOptions = {}): string {
-  const u = new URL(url)
-  if (u.protocol === 'http:') u.protocol = 'ws:'
-  if (u.protocol === 'https:') u.protocol = 'wss:'
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
-    throw new WsError('invalid_config', `The URL must be ws://, wss://, http:// or https://, got ${url}`)
-  }
-  if (!u.pathname.startsWith('/ws/transcribe/')) {
-    u.pathname = `${u.pathname.replace(/\/$/, '')}/ws/transcribe/${options.strategy ?? 'hybrid'}`
-  }
-  const params: Record<string, string | number | boolean | undefined> = {
-    language: options.language,
-    sample_rate: options.sample_rate,
-    encoding: options.encoding,
-    vad: options.vad,
-    partial_interval_ms: options.partial_interval_ms,
-    word_timestamps: options.word_timestamps,
-    task: options.task,
-    token: options.token,
-  }
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v))
-  return u.toString()
-}
+import {
+  type ClientEvent,
+  type ClientEventType,
+  type ConnectOptions,
+  DEFAULT_RECONNECT_OPTIONS,
+  type EventOf,
+  type ReconnectOptions,
+  refusalError,
+  sessionUrl,
+} from './options.js'
 
 /**
  * A transcription session with the server. Send audio, read events:
@@ -107,6 +48,7 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
   readonly ready: Promise<ReadyMessage>
   readonly #events: EventQueue<ClientEvent>
   readonly #listeners = new Map<string, Set<(event: ClientEvent) => void>>()
+  #iterated = false
   readonly #reconnect: Required<ReconnectOptions> | undefined
   #ws: WebSocket | undefined
   #resolveReady!: (m: ReadyMessage) => void
@@ -178,9 +120,7 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
       samples = audio.length
     } else if (audio instanceof Int16Array) {
       if (encoding === 'pcm_f32le') {
-        const f = new Float32Array(audio.length)
-        for (let i = 0; i < audio.length; i++) f[i] = audio[i]! / 32768
-        bytes = encodePcmF32le(f)
+        bytes = encodePcmF32le(int16ToFloat32(audio))
       } else {
         bytes = new Uint8Array(audio.buffer, audio.byteOffset, audio.byteLength)
       }
@@ -246,7 +186,13 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
     return () => set.delete(fn as (e: ClientEvent) => void)
   }
 
+  /**
+   * The events, for `for await`. Until a listener is added with {@link on}, events are also
+   * kept for iteration; a session read only through `on()` keeps none once its first
+   * listener is added, so start iterating before adding listeners to get both.
+   */
   [Symbol.asyncIterator](): AsyncIterator<ClientEvent> {
+    this.#iterated = true
     return this.#events
   }
 
@@ -262,9 +208,16 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
     for (const fn of this.#listeners.get(event.type) ?? []) {
       try {
         fn(event)
-      } catch {}
+      } catch (err) {
+        // A listener's bug is the caller's to see, as with EventTarget: reported as an
+        // uncaught exception, after the session's own work for this message is done.
+        queueMicrotask(() => {
+          throw err
+        })
+      }
     }
-    this.#events.push(event)
+    // A caller who reads events only through on() gets no queue that nobody drains.
+    if (this.#iterated || this.#listeners.size === 0) this.#events.push(event)
   }
 
   #open(attempt: number): void {
@@ -284,10 +237,21 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
       }
       this.#onMessage(message, attempt)
     })
+    let refused = false
+    ws.on('unexpected-response', (_req, res) => {
+      // Refused before the handshake: an HTTP status, the protocol's error message as the body.
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => {
+        refused = true
+        this.#lastError = refusalError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))
+        ws.terminate()
+      })
+    })
     ws.on('error', () => {}) // the close event follows and decides
     ws.on('close', (code, reason) => {
       if (ws !== this.#ws) return
-      this.#onClose(code, reason.toString(), opened, attempt)
+      this.#onClose(code, reason.toString(), opened, attempt, refused)
     })
   }
 
@@ -342,15 +306,16 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
     this.#emit(message)
   }
 
-  #onClose(code: number, reason: string, opened: boolean, attempt: number): void {
+  #onClose(code: number, reason: string, opened: boolean, attempt: number, refusedByStatus: boolean): void {
     if (this.#state === 'closed') return
     const ending = this.#state === 'ending'
     if (ending || code === CLOSE_CODES.normal) {
       this.#finish()
       return
     }
-    const refused = this.#lastError && !this.#readyMessage ? this.#lastError : undefined
-    const refusal = code === CLOSE_CODES.policyViolation || code === CLOSE_CODES.tryAgainLater
+    const refused = this.#lastError && (refusedByStatus || !this.#readyMessage) ? this.#lastError : undefined
+    const refusal =
+      refusedByStatus || code === CLOSE_CODES.policyViolation || code === CLOSE_CODES.tryAgainLater
     const r = this.#reconnect
     const canRetry = r && this.#readyMessage && !refusal && attempt < r.maxAttempts
     if (canRetry) {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { CLOSE_CODES, InferenceScheduler, noopLogger, type ServerMessage } from '@ws/core'
 import { FakeBackend, SyntheticVoice } from '@ws/core/testing'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import type { WebSocket } from 'ws'
 import { Connection } from './connection.js'
 import type { Engine } from './engine.js'
@@ -27,16 +27,23 @@ class SlowSocket extends EventEmitter {
   terminate() {
     this.close(1006)
   }
-  pause() {}
-  resume() {}
+  paused = false
+  pauses = 0
+  pause() {
+    this.paused = true
+    this.pauses++
+  }
+  resume() {
+    this.paused = false
+  }
 }
 
 const voice = new SyntheticVoice({
   vocabulary: ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight'],
 })
 
-async function open(limit: number) {
-  const backend = new FakeBackend({ voice })
+async function open(limit: number, more: Parameters<typeof resolveServerOptions>[0] = {}, delayMs = 0) {
+  const backend = new FakeBackend({ voice, delayMs })
   await backend.loadModel('fake')
   const scheduler = new InferenceScheduler()
   const engine: Engine = {
@@ -51,7 +58,7 @@ async function open(limit: number) {
     vadName: 'none',
   }
   const socket = new SlowSocket()
-  const options = resolveServerOptions({ backend, maxBufferedBytes: limit, partialIntervalMs: 100 })
+  const options = resolveServerOptions({ backend, maxBufferedBytes: limit, partialIntervalMs: 100, ...more })
   const connection = new Connection(
     socket as unknown as WebSocket,
     'test',
@@ -66,17 +73,17 @@ async function open(limit: number) {
     },
   )
   connection.start()
-  const send = async (text: string) => {
+  const send = async (text: string, frameGapMs = 5) => {
     // PCM16 of the synthetic speech, in 100 ms frames, as a client would send it.
     const f = voice.speak(text, 0, 100).audio
     const pcm = new Int16Array(f.length)
     for (let i = 0; i < f.length; i++) pcm[i] = Math.round(f[i]! * 32767)
     for (let i = 0; i < pcm.length; i += 1600) {
       socket.emit('message', Buffer.from(pcm.buffer, i * 2, Math.min(1600, pcm.length - i) * 2), true)
-      await new Promise((r) => setTimeout(r, 5))
+      await new Promise((r) => setTimeout(r, frameGapMs))
     }
   }
-  return { socket, connection, send }
+  return { socket, connection, send, backend }
 }
 
 describe('backpressure toward a slow reader', () => {
@@ -106,5 +113,29 @@ describe('backpressure toward a slow reader', () => {
     const error = socket.sent.find((m) => m.type === 'error')
     expect(error).toMatchObject({ code: 'slow_consumer' })
     expect(socket.closedWith).toBe(CLOSE_CODES.policyViolation)
+  })
+})
+
+describe('backpressure toward a fast sender', () => {
+  it('stops reading while the backend is behind, resumes when its finals are in, and loses nothing', async () => {
+    // One-second utterances, 300 ms a transcription, audio far faster than real time: the
+    // finals waiting pass maxPendingS.
+    const { socket, connection, send } = await open(
+      1 << 20,
+      { maxPendingS: 1, maxUtteranceS: 1, partialIntervalMs: 0 },
+      300,
+    )
+    const text = 'one two three four five six seven eight one two three four five six seven eight'
+    await send(text, 0)
+    expect(socket.pauses).toBeGreaterThan(0)
+    // Told by the session, not at the end: reading resumes while the stream is still open.
+    await vi.waitFor(() => expect(socket.paused).toBe(false), { timeout: 10_000, interval: 20 })
+    socket.emit('message', Buffer.from(JSON.stringify({ type: 'end' })), false)
+    await connection.closed
+    expect(socket.paused).toBe(false)
+    const finals = socket.sent.filter((m) => m.type === 'final')
+    for (let i = 1; i < finals.length; i++)
+      expect(finals[i]!.audio_start).toBeCloseTo(finals[i - 1]!.audio_end, 6)
+    expect(socket.sent.filter((m) => m.type === 'error')).toEqual([])
   })
 })

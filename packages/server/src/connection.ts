@@ -14,6 +14,7 @@ import {
   type StrategyName,
   StreamingSession,
   sessionEventToMessage,
+  streamingOptionsOf,
   toWsError,
   type VadBackend,
   WsError,
@@ -52,7 +53,6 @@ export class Connection {
   #sessionTimer: NodeJS.Timeout | undefined
   #state: 'open' | 'finishing' | 'closed' = 'open'
   #paused = false
-  #resumeTimer: NodeJS.Timeout | undefined
   #utteranceEndedAt: number | undefined
   #closed: Promise<void>
   #resolveClosed!: () => void
@@ -147,7 +147,6 @@ export class Connection {
   #clearTimers(): void {
     clearTimeout(this.#idleTimer)
     clearTimeout(this.#sessionTimer)
-    clearInterval(this.#resumeTimer)
   }
 
   async #handle(data: RawData, isBinary: boolean): Promise<void> {
@@ -222,37 +221,33 @@ export class Connection {
       // (the open utterance grows only by reading).
       this.#paused = true
       this.#ws.pause()
+      this.#ctx.metrics.readsPaused.inc()
       this.#log.warn({ pendingSeconds: session.pendingSeconds }, 'backend behind; reading paused')
-      this.#resumeTimer = setInterval(() => {
-        if (session.pendingSeconds - session.bufferedSeconds < this.#ctx.options.maxPendingS / 2)
-          this.#resume()
-      }, 50)
+      void session.backlogBelow(this.#ctx.options.maxPendingS / 2).then(() => this.#resume())
     }
   }
 
   #resume(): void {
-    clearInterval(this.#resumeTimer)
     if (!this.#paused) return
     this.#paused = false
     this.#ws.resume()
+    this.#log.info('reading resumed')
   }
 
   async #ensureSession(): Promise<StreamingSession> {
     if (this.#session) return this.#session
     const o = this.#ctx.options
-    const c = { ...DEFAULT_SESSION_CONFIG, ...this.#config }
-    if (c.vad === 'server') this.#vad = await this.#ctx.engine.createVad()
+    const c = this.#config
+    if ((c.vad ?? DEFAULT_SESSION_CONFIG.vad) === 'server') this.#vad = await this.#ctx.engine.createVad()
     const session = new StreamingSession({
       backend: this.#ctx.engine.backend,
       gate: this.#ctx.scheduler.gate(),
       strategy: this.strategy,
-      sampleRate: c.sample_rate,
-      partialIntervalMs: this.#config.partial_interval_ms ?? o.partialIntervalMs,
+      // The server's defaults, then what the client asked for.
+      partialIntervalMs: o.partialIntervalMs,
+      ...streamingOptionsOf(c),
       maxUtteranceMs: o.maxUtteranceS * 1000,
       speculativeFinalMs: o.speculativeFinalMs,
-      wordTimestamps: c.word_timestamps,
-      task: c.task,
-      ...(c.language ? { language: c.language } : {}),
       ...(this.#vad ? { vad: this.#vad } : {}),
       ...(this.#ctx.engine.vadSegmenter ? { vadSegmenter: this.#ctx.engine.vadSegmenter } : {}),
       logger: this.#log,

@@ -13,6 +13,7 @@ export class ServerMetrics {
   readonly transcriptionSeconds: Histogram<'kind'>
   readonly finalLatencySeconds: Histogram
   readonly partialsSkipped: Counter
+  readonly readsPaused: Counter
   readonly errors: Counter<'code'>
   readonly restRequests: Counter<'status'>
 
@@ -57,6 +58,11 @@ export class ServerMetrics {
     this.partialsSkipped = new Counter({
       name: 'ws_partials_skipped_total',
       help: 'Partials not sent because the client was reading slowly',
+      registers,
+    })
+    this.readsPaused = new Counter({
+      name: 'ws_reads_paused_total',
+      help: 'Times a session stopped reading its socket because the backend was behind (maxPendingS)',
       registers,
     })
     this.errors = new Counter({

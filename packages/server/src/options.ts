@@ -1,5 +1,5 @@
 import type { Logger, VadBackend, WhisperBackend } from '@ws/core'
-import { WsError } from '@ws/core'
+import { checkSessionOption, SESSION_OPTIONS, WsError } from '@ws/core'
 
 export const BACKEND_NAMES = ['whispercpp', 'faster'] as const
 export type BackendName = (typeof BACKEND_NAMES)[number]
@@ -66,7 +66,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   vad: 'webrtc',
   host: '127.0.0.1',
   port: 8765,
-  partialIntervalMs: 500,
+  partialIntervalMs: SESSION_OPTIONS.partial_interval_ms.default,
   maxClients: 4,
   maxLoad: 0.8,
   sessionTimeoutS: 3600,
@@ -108,8 +108,11 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     bad(`vad must be one of ${VAD_NAMES.join(', ')}, got "${o.vad}"`)
   if (typeof o.model !== 'string' || o.model === '') bad('model must be a model name or a path')
   checkInt('port', o.port, 0, 65_535)
-  if (!(o.partialIntervalMs === 0 || (Number.isInteger(o.partialIntervalMs) && o.partialIntervalMs >= 50)))
-    bad(`partialIntervalMs must be 0 (off) or at least 50, got ${o.partialIntervalMs}`)
+  try {
+    checkSessionOption('partial_interval_ms', o.partialIntervalMs)
+  } catch {
+    bad(`partialIntervalMs must be 0 (off) or an integer from 50 to 60000, got ${o.partialIntervalMs}`)
+  }
   checkInt('maxClients', o.maxClients, 1, 10_000)
   if (!(o.maxLoad > 0 && o.maxLoad <= 8)) bad(`maxLoad must be in (0, 8], got ${o.maxLoad}`)
   checkInt('sessionTimeoutS', o.sessionTimeoutS, 0, 7 * 86_400)

@@ -213,22 +213,19 @@ describe('bad input and limits', () => {
 
     const refused = async (path: string) => {
       const c = new TestClient(url(path))
-      const closed = await c.closed
-      return { closed, error: c.of('error')[0] }
+      await c.closed
+      return { status: c.refusal?.status, retryAfter: c.refusal?.retryAfter, error: c.of('error')[0] }
     }
+    // Refused before the handshake, with an HTTP status and the protocol's error as the body.
     const wrongPath = await refused('/ws/transcribe/nonsense?token=sesame')
-    expect(wrongPath.closed.code).toBe(CLOSE_CODES.policyViolation)
-    expect(wrongPath.error?.code).toBe('not_found')
-    expect((await refused('/elsewhere?token=sesame')).closed.code).toBe(CLOSE_CODES.policyViolation)
+    expect([wrongPath.status, wrongPath.error?.code]).toEqual([404, 'not_found'])
+    expect((await refused('/elsewhere?token=sesame')).status).toBe(404)
     const noToken = await refused('/ws/transcribe/hybrid')
-    expect([noToken.closed.code, noToken.error?.code]).toEqual([CLOSE_CODES.policyViolation, 'unauthorized'])
+    expect([noToken.status, noToken.error?.code]).toEqual([401, 'unauthorized'])
     const wrongToken = await refused('/ws/transcribe/hybrid?token=nope')
     expect(wrongToken.error?.code).toBe('unauthorized')
     const encoding = await refused('/ws/transcribe/hybrid?token=sesame&encoding=mp3')
-    expect([encoding.closed.code, encoding.error?.code]).toEqual([
-      CLOSE_CODES.policyViolation,
-      'unsupported_encoding',
-    ])
+    expect([encoding.status, encoding.error?.code]).toEqual([400, 'unsupported_encoding'])
     const rate = await refused('/ws/transcribe/hybrid?token=sesame&sample_rate=12')
     expect(rate.error?.code).toBe('unsupported_sample_rate')
 
@@ -258,7 +255,7 @@ describe('bad input and limits', () => {
 
     // Over capacity: two sessions are open.
     const busy = await refused('/ws/transcribe/prompt?token=sesame')
-    expect([busy.closed.code, busy.error?.code]).toEqual([CLOSE_CODES.tryAgainLater, 'server_busy'])
+    expect([busy.status, busy.error?.code, busy.retryAfter]).toEqual([503, 'server_busy', '5'])
     expect(busy.error?.retryable).toBe(true)
 
     // The steady session and the erroring one still work.

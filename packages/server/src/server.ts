@@ -5,6 +5,7 @@ import {
   type IncomingMessage,
   type Server,
   type ServerResponse,
+  STATUS_CODES,
 } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -16,6 +17,8 @@ import {
   type Logger,
   parseQueryConfig,
   parseTranscribePath,
+  type SessionConfig,
+  type StrategyName,
   toWsError,
   WsError,
 } from '@ws/core'
@@ -35,6 +38,15 @@ const STATIC_FILES: Record<string, [file: string, type: string]> = {
   '/worklet.js': ['worklet.js', 'text/javascript; charset=utf-8'],
 }
 
+/** What listen() makes: everything a request needs. */
+interface Live {
+  engine: Engine
+  scheduler: InferenceScheduler
+  metrics: ServerMetrics
+  http: Server
+  wss: WebSocketServer
+}
+
 /**
  * The transcription server: WebSocket streaming at `/ws/transcribe/{strategy}`, REST at
  * `/v1/audio/transcriptions`, `/health`, `/ready`, `/metrics`, and the demo page at `/`.
@@ -49,11 +61,7 @@ const STATIC_FILES: Record<string, [file: string, type: string]> = {
 export class WhisperStreamServer {
   readonly options: ResolvedServerOptions
   readonly logger: Logger
-  #engine: Engine | undefined
-  #scheduler: InferenceScheduler | undefined
-  #metrics: ServerMetrics | undefined
-  #http: Server | undefined
-  #wss: WebSocketServer | undefined
+  #live: Live | undefined
   readonly #connections = new Set<Connection>()
   #state: 'new' | 'starting' | 'listening' | 'closing' | 'closed' = 'new'
   #closing: Promise<void> | undefined
@@ -71,19 +79,19 @@ export class WhisperStreamServer {
   }
 
   get metrics(): ServerMetrics | undefined {
-    return this.#metrics
+    return this.#live?.metrics
   }
 
   get scheduler(): InferenceScheduler | undefined {
-    return this.#scheduler
+    return this.#live?.scheduler
   }
 
   get engine(): Engine | undefined {
-    return this.#engine
+    return this.#live?.engine
   }
 
   address(): AddressInfo | null {
-    const a = this.#http?.address()
+    const a = this.#live?.http.address()
     return a && typeof a === 'object' ? a : null
   }
 
@@ -100,17 +108,16 @@ export class WhisperStreamServer {
     if (this.#state !== 'new') throw new WsError('invalid_config', 'listen() may be called once')
     this.#state = 'starting'
     const o = this.options
-    this.#engine = await createEngine(o, this.logger)
-    this.#scheduler = new InferenceScheduler({ concurrency: this.#engine.concurrency, maxLoad: o.maxLoad })
-    this.#metrics = new ServerMetrics(this.#scheduler)
-    this.#wss = new WebSocketServer({
+    const engine = await createEngine(o, this.logger)
+    const scheduler = new InferenceScheduler({ concurrency: engine.concurrency, maxLoad: o.maxLoad })
+    const wss = new WebSocketServer({
       noServer: true,
       maxPayload: o.maxMessageBytes * 4,
       perMessageDeflate: false,
     })
     const http = createHttpServer((req, res) => void this.#route(req, res))
     http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head))
-    this.#http = http
+    this.#live = { engine, scheduler, metrics: new ServerMetrics(scheduler), http, wss }
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject)
       http.listen(o.port, o.host, () => {
@@ -119,7 +126,7 @@ export class WhisperStreamServer {
       })
     })
     this.#state = 'listening'
-    this.logger.info({ url: this.url, backend: this.#engine.backendName, model: o.model }, 'listening')
+    this.logger.info({ url: this.url, backend: engine.backendName, model: o.model }, 'listening')
     return this.address()!
   }
 
@@ -135,7 +142,8 @@ export class WhisperStreamServer {
   async #close(): Promise<void> {
     const wasListening = this.#state === 'listening'
     this.#state = 'closing'
-    const http = this.#http
+    const live = this.#live
+    const http = live?.http
     const stopped = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve()
     http?.closeIdleConnections()
     if (wasListening) this.logger.info({ sessions: this.#connections.size }, 'shutting down')
@@ -155,10 +163,10 @@ export class WhisperStreamServer {
       this.logger.warn({ sessions: this.#connections.size }, 'sessions did not finish in time; closing them')
       for (const c of this.#connections) c.terminate()
     }
-    this.#wss?.close()
+    live?.wss.close()
     http?.closeAllConnections()
     await stopped
-    if (this.#engine?.owned) await this.#engine.backend.close()
+    if (live?.engine.owned) await live.engine.backend.close()
     this.#state = 'closed'
   }
 
@@ -176,6 +184,8 @@ export class WhisperStreamServer {
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Requests reach this handler only after listen() made it all.
+    const live = this.#live as Live
     const url = new URL(req.url ?? '/', 'http://localhost')
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' })
@@ -190,13 +200,13 @@ export class WhisperStreamServer {
             const ready = this.#state === 'listening'
             return json(ready ? 200 : 503, {
               status: ready ? 'ready' : this.#state,
-              backend: this.#engine?.backendName,
+              backend: live.engine.backendName,
               model: this.options.model,
               sessions: this.#connections.size,
             })
           }
           case '/metrics': {
-            const registry = this.#metrics!.registry
+            const registry = live.metrics.registry
             res.writeHead(200, { 'content-type': registry.contentType })
             res.end(await registry.metrics())
             return
@@ -204,7 +214,7 @@ export class WhisperStreamServer {
           case '/v1/models':
             return json(200, {
               object: 'list',
-              data: [{ id: this.options.model, object: 'model', owned_by: this.#engine?.backendName }],
+              data: [{ id: this.options.model, object: 'model', owned_by: live.engine.backendName }],
             })
         }
         const file = this.options.demo ? STATIC_FILES[url.pathname] : undefined
@@ -217,7 +227,7 @@ export class WhisperStreamServer {
       }
       if (req.method === 'POST' && url.pathname === '/v1/audio/transcriptions') {
         if (!this.#authorized(req, url)) {
-          this.#metrics!.refusals.inc({ reason: 'auth' })
+          live.metrics.refusals.inc({ reason: 'auth' })
           sendApiError(res, new WsError('unauthorized', 'A valid token is needed (Authorization: Bearer …)'))
           return
         }
@@ -226,9 +236,9 @@ export class WhisperStreamServer {
           return
         }
         await handleTranscription(req, res, {
-          engine: this.#engine!,
-          scheduler: this.#scheduler!,
-          metrics: this.#metrics!,
+          engine: live.engine,
+          scheduler: live.scheduler,
+          metrics: live.metrics,
           maxUploadBytes: this.options.maxUploadBytes,
           logger: this.logger,
         })
@@ -244,81 +254,89 @@ export class WhisperStreamServer {
 
   // ---- WebSocket --------------------------------------------------------------------------
 
+  /**
+   * Checks a WebSocket upgrade before the handshake (as ws's `handleUpgrade` / `abortHandshake`
+   * do): a refusal is a plain HTTP response with a status, `Retry-After` where waiting helps,
+   * and the protocol's error message as its JSON body; no socket is ever opened for it.
+   */
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const wss = this.#wss!
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const refuse = (reason: string, error: WsError, code: number) => {
-        this.#metrics!.refusals.inc({ reason })
-        this.logger.info({ reason, code: error.code }, 'connection refused')
-        ws.send(JSON.stringify(errorMessage(error)))
-        ws.close(code, error.code)
-      }
-      const url = new URL(req.url ?? '/', 'http://localhost')
-      let strategy: ReturnType<typeof parseTranscribePath>
-      try {
-        strategy = parseTranscribePath(url.pathname)
-      } catch (err) {
-        return refuse('path', toWsError(err), CLOSE_CODES.policyViolation)
-      }
-      if (!this.#authorized(req, url)) {
-        return refuse(
-          'auth',
-          new WsError('unauthorized', 'A valid token is needed (?token=… or Authorization: Bearer …)'),
-          CLOSE_CODES.policyViolation,
-        )
-      }
-      if (this.#state !== 'listening') {
-        return refuse(
-          'draining',
-          new WsError('server_busy', 'The server is shutting down', { retryable: true }),
-          CLOSE_CODES.tryAgainLater,
-        )
-      }
-      const active = this.#connections.size
-      if (active >= this.options.maxClients) {
-        return refuse(
-          'capacity',
-          new WsError('server_busy', `The server is full (${this.options.maxClients} sessions)`, {
-            retryable: true,
-          }),
-          CLOSE_CODES.tryAgainLater,
-        )
-      }
-      if (!this.#scheduler!.canAdmit(active)) {
-        return refuse(
-          'load',
-          new WsError(
-            'server_busy',
-            `The backend cannot keep up with one more real-time session (${active} open, real-time factor ${this.#scheduler!.finalRtf?.toFixed(2)})`,
-            { retryable: true },
-          ),
-          CLOSE_CODES.tryAgainLater,
-        )
-      }
-      let config: ReturnType<typeof parseQueryConfig>
-      try {
-        config = parseQueryConfig(url.searchParams)
-      } catch (err) {
-        return refuse('config', toWsError(err, 'invalid_config'), CLOSE_CODES.policyViolation)
-      }
-      this.#accept(ws, strategy, config)
-    })
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const refusal = this.#refusal(req, url)
+    if ('refuse' in refusal) {
+      const { reason, error, status, retryAfterS } = refusal.refuse
+      this.#live?.metrics.refusals.inc({ reason })
+      this.logger.info({ reason, code: error.code }, 'connection refused')
+      refuseUpgrade(socket, status, error, retryAfterS)
+      return
+    }
+    const live = refusal.live
+    live.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.#accept(live, ws, refusal.strategy, refusal.config),
+    )
   }
 
-  #accept(
-    ws: WebSocket,
-    strategy: ReturnType<typeof parseTranscribePath>,
-    config: ReturnType<typeof parseQueryConfig>,
-  ) {
+  #refusal(
+    req: IncomingMessage,
+    url: URL,
+  ):
+    | { refuse: { reason: string; error: WsError; status: number; retryAfterS?: number } }
+    | { live: Live; strategy: StrategyName; config: SessionConfig } {
+    const refuse = (reason: string, error: WsError, status: number, retryAfterS?: number) => ({
+      refuse: { reason, error, status, ...(retryAfterS === undefined ? {} : { retryAfterS }) },
+    })
+    let strategy: StrategyName
+    try {
+      strategy = parseTranscribePath(url.pathname)
+    } catch (err) {
+      return refuse('path', toWsError(err), 404)
+    }
+    if (!this.#authorized(req, url)) {
+      const error = new WsError(
+        'unauthorized',
+        'A valid token is needed (?token=… or Authorization: Bearer …)',
+      )
+      return refuse('auth', error, 401)
+    }
+    const live = this.#live
+    if (this.#state !== 'listening' || !live) {
+      return refuse(
+        'draining',
+        new WsError('server_busy', 'The server is shutting down', { retryable: true }),
+        503,
+      )
+    }
+    const active = this.#connections.size
+    if (active >= this.options.maxClients) {
+      const error = new WsError('server_busy', `The server is full (${this.options.maxClients} sessions)`, {
+        retryable: true,
+      })
+      return refuse('capacity', error, 503, 5)
+    }
+    if (!live.scheduler.canAdmit(active)) {
+      const error = new WsError(
+        'server_busy',
+        `The backend cannot keep up with one more real-time session (${active} open, real-time factor ${live.scheduler.finalRtf?.toFixed(2)})`,
+        { retryable: true },
+      )
+      return refuse('load', error, 503, 5)
+    }
+    try {
+      return { live, strategy, config: parseQueryConfig(url.searchParams) }
+    } catch (err) {
+      return refuse('config', toWsError(err, 'invalid_config'), 400)
+    }
+  }
+
+  #accept(live: Live, ws: WebSocket, strategy: StrategyName, config: SessionConfig) {
     const connection = new Connection(ws, randomUUID(), strategy, config, {
-      engine: this.#engine!,
-      scheduler: this.#scheduler!,
-      metrics: this.#metrics!,
+      engine: live.engine,
+      scheduler: live.scheduler,
+      metrics: live.metrics,
       options: this.options,
       logger: this.logger,
     })
     this.#connections.add(connection)
-    const m = this.#metrics!
+    const m = live.metrics
     m.sessionsActive.set(this.#connections.size)
     m.sessionsTotal.inc({ strategy })
     void connection.closed.then(() => {
@@ -327,6 +345,20 @@ export class WhisperStreamServer {
     })
     connection.start()
   }
+}
+
+/** Answers an upgrade request with an HTTP error instead of a handshake, and closes the socket. */
+function refuseUpgrade(socket: Duplex, status: number, error: WsError, retryAfterS?: number): void {
+  if (!socket.writable) return void socket.destroy()
+  const body = JSON.stringify(errorMessage(error))
+  const headers = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'Connection: close',
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...(retryAfterS === undefined ? [] : [`Retry-After: ${retryAfterS}`]),
+  ]
+  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`)
 }
 
 /** Makes a server; call `listen()` to load the model and start it. */

@@ -7,6 +7,8 @@ export class TestClient {
   readonly messages: ServerMessage[] = []
   readonly closed: Promise<{ code: number; reason: string }>
   readonly opened: Promise<void>
+  /** An upgrade the server refused before the handshake: its HTTP status and `Retry-After`. */
+  refusal: { status: number; retryAfter: string | undefined } | undefined
   #waiters: { test: (m: ServerMessage) => boolean; resolve: (m: ServerMessage) => void }[] = []
 
   constructor(url: string) {
@@ -19,6 +21,17 @@ export class TestClient {
       this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))
     })
     this.ws.on('error', () => {})
+    this.ws.on('unexpected-response', (_req, res) => {
+      let body = ''
+      res.on('data', (chunk: Buffer) => {
+        body += chunk.toString()
+      })
+      res.on('end', () => {
+        this.refusal = { status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }
+        this.messages.push(JSON.parse(body) as ServerMessage)
+        this.ws.terminate()
+      })
+    })
     this.ws.on('message', (data, isBinary) => {
       if (isBinary) throw new Error('the server sent a binary frame')
       const message = JSON.parse(data.toString()) as ServerMessage

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../errors.js'
 import type { StrategyName } from '../strategies/strategy.js'
-import type { Segment, Task } from '../types.js'
+import type { Segment } from '../types.js'
+import type { SessionConfig } from './session-options.js'
 
 /**
  * Wire protocol v1 (JSON text frames with snake_case fields, plus binary audio frames).
@@ -8,32 +9,7 @@ import type { Segment, Task } from '../types.js'
  */
 export const PROTOCOL_VERSION = 1
 
-export const ENCODINGS = ['pcm_s16le', 'pcm_f32le'] as const
-export type Encoding = (typeof ENCODINGS)[number]
-
-/** `server`: the server's VAD ends utterances; `client`: the client sends `vad_end`; `off`: only `end` and the length limit do. */
-export const VAD_MODES = ['server', 'client', 'off'] as const
-export type VadMode = (typeof VAD_MODES)[number]
-
-/** Session options, as query parameters or a `config` message. */
-export interface SessionConfig {
-  language?: string
-  sample_rate?: number
-  encoding?: Encoding
-  vad?: VadMode
-  partial_interval_ms?: number
-  word_timestamps?: boolean
-  task?: Task
-}
-
-export const DEFAULT_SESSION_CONFIG = {
-  sample_rate: 16_000,
-  encoding: 'pcm_s16le',
-  vad: 'server',
-  partial_interval_ms: 500,
-  word_timestamps: false,
-  task: 'transcribe',
-} as const satisfies SessionConfig
+export * from './session-options.js'
 
 // ---- client → server --------------------------------------------------------------------
 

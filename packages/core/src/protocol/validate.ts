@@ -1,23 +1,19 @@
+import { decodePcmF32le, encodePcmF32le } from '../audio/pcm.js'
 import { ERROR_CODES, type ErrorCode, WsError } from '../errors.js'
 import { isStrategyName, type StrategyName } from '../strategies/strategy.js'
+import type { ClientMessage, ServerMessage } from './messages.js'
 import {
-  type ClientMessage,
-  ENCODINGS,
-  type Encoding,
-  type ServerMessage,
+  checkSessionOption,
+  isSessionOptionName,
   type SessionConfig,
-  VAD_MODES,
-  type VadMode,
-} from './messages.js'
+  sessionOptionFromQuery,
+} from './session-options.js'
 
 /**
  * Validators for protocol v1. Anything malformed throws a {@link WsError} whose code is the
  * protocol's error code (`invalid_message`, `invalid_config`, `unsupported_encoding`,
  * `unsupported_sample_rate`), with a one-line message naming the offending field.
  */
-
-const MAX_SAMPLE_RATE = 768_000
-const LANGUAGE = /^[a-z]{2,3}(-[A-Za-z]{2,4})?$/
 
 type Json = Record<string, unknown>
 
@@ -29,94 +25,21 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-const CONFIG_KEYS = new Set([
-  'language',
-  'sample_rate',
-  'encoding',
-  'vad',
-  'partial_interval_ms',
-  'word_timestamps',
-  'task',
-])
-
-function checkSampleRate(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1000 || value > MAX_SAMPLE_RATE) {
-    invalid(
-      `sample_rate must be an integer from 1000 to ${MAX_SAMPLE_RATE}, got ${JSON.stringify(value)}`,
-      'unsupported_sample_rate',
-    )
-  }
-  return value
-}
-
 /**
  * Checks session options (from a `config` message, or query parameters converted by
- * {@link parseQueryConfig}). Unknown keys are refused so that typos do not pass silently.
+ * {@link parseQueryConfig}) against {@link SESSION_OPTIONS}. Unknown keys are refused so that
+ * typos do not pass silently; `language: "auto"` is the same as no language.
  */
 export function validateSessionConfig(input: Json, where = 'config'): SessionConfig {
-  const out: SessionConfig = {}
+  const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(input)) {
     if (key === 'type') continue
-    if (!CONFIG_KEYS.has(key)) invalid(`Unknown ${where} option "${key}"`, 'invalid_config')
+    if (!isSessionOptionName(key)) invalid(`Unknown ${where} option "${key}"`, 'invalid_config')
     if (value === undefined || value === null) continue
-    switch (key) {
-      case 'language':
-        if (typeof value !== 'string' || !(value === 'auto' || LANGUAGE.test(value))) {
-          invalid(
-            `language must be a language code such as "en", or "auto"; got ${JSON.stringify(value)}`,
-            'invalid_config',
-          )
-        }
-        if (value !== 'auto') out.language = value
-        break
-      case 'sample_rate':
-        out.sample_rate = checkSampleRate(value)
-        break
-      case 'encoding':
-        if (!(ENCODINGS as readonly unknown[]).includes(value)) {
-          invalid(
-            `encoding must be one of ${ENCODINGS.join(', ')}; got ${JSON.stringify(value)}`,
-            'unsupported_encoding',
-          )
-        }
-        out.encoding = value as Encoding
-        break
-      case 'vad':
-        if (!(VAD_MODES as readonly unknown[]).includes(value)) {
-          invalid(
-            `vad must be one of ${VAD_MODES.join(', ')}; got ${JSON.stringify(value)}`,
-            'invalid_config',
-          )
-        }
-        out.vad = value as VadMode
-        break
-      case 'partial_interval_ms':
-        if (
-          typeof value !== 'number' ||
-          !Number.isInteger(value) ||
-          !(value === 0 || (value >= 50 && value <= 60_000))
-        ) {
-          invalid(
-            `partial_interval_ms must be 0 (off) or an integer from 50 to 60000; got ${JSON.stringify(value)}`,
-            'invalid_config',
-          )
-        }
-        out.partial_interval_ms = value
-        break
-      case 'word_timestamps':
-        if (typeof value !== 'boolean')
-          invalid(`word_timestamps must be true or false; got ${JSON.stringify(value)}`, 'invalid_config')
-        out.word_timestamps = value
-        break
-      case 'task':
-        if (value !== 'transcribe' && value !== 'translate') {
-          invalid(`task must be "transcribe" or "translate"; got ${JSON.stringify(value)}`, 'invalid_config')
-        }
-        out.task = value
-        break
-    }
+    const checked = checkSessionOption(key, value)
+    if (!(key === 'language' && checked === 'auto')) out[key] = checked
   }
-  return out
+  return out as SessionConfig
 }
 
 /**
@@ -131,18 +54,7 @@ export function parseQueryConfig(
   const raw: Json = {}
   for (const [key, value] of params) {
     if (ignore.includes(key)) continue
-    switch (key) {
-      case 'sample_rate':
-      case 'partial_interval_ms':
-        raw[key] = /^\d+$/.test(value) ? Number(value) : value
-        break
-      case 'word_timestamps':
-        raw[key] =
-          value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value
-        break
-      default:
-        raw[key] = value
-    }
+    raw[key] = isSessionOptionName(key) ? sessionOptionFromQuery(key, value) : value
   }
   return validateSessionConfig(raw, 'query')
 }
@@ -165,7 +77,8 @@ export function parseClientMessage(text: string): ClientMessage {
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data.audio) || data.audio.length % 4 !== 0)
         invalid('audio_frame "audio" is not base64')
       const message: ClientMessage = { type, audio: data.audio }
-      if (data.sample_rate !== undefined) message.sample_rate = checkSampleRate(data.sample_rate)
+      if (data.sample_rate !== undefined)
+        message.sample_rate = checkSessionOption('sample_rate', data.sample_rate)
       return message
     }
     case 'config':
@@ -253,27 +166,14 @@ export function parseTranscribePath(pathname: string): StrategyName {
   return name
 }
 
-/** Decodes the base64 float32 audio of an `audio_frame` message. */
+/** Decodes the base64 float32 audio of an `audio_frame` message; bad audio throws `invalid_audio`. */
 export function decodeAudioFrame(message: { audio: string }): Float32Array {
-  const bytes = base64ToBytes(message.audio)
-  if (bytes.length % 4 !== 0)
-    throw new WsError('invalid_audio', 'audio_frame audio is not a whole number of float32 samples')
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const out = new Float32Array(bytes.length / 4)
-  for (let i = 0; i < out.length; i++) {
-    const s = view.getFloat32(i * 4, true)
-    if (!Number.isFinite(s)) throw new WsError('invalid_audio', `audio_frame sample ${i} is not finite`)
-    out[i] = s
-  }
-  return out
+  return decodePcmF32le(base64ToBytes(message.audio))
 }
 
 /** Encodes float32 samples for an `audio_frame` message. */
 export function encodeAudioFrame(samples: Float32Array): string {
-  const bytes = new Uint8Array(samples.length * 4)
-  const view = new DataView(bytes.buffer)
-  for (let i = 0; i < samples.length; i++) view.setFloat32(i * 4, samples[i]!, true)
-  return bytesToBase64(bytes)
+  return bytesToBase64(encodePcmF32le(samples))
 }
 
 function base64ToBytes(text: string): Uint8Array {

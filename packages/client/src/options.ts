@@ -1,0 +1,92 @@
+import {
+  type ErrorMessage,
+  parseServerMessage,
+  type ServerMessage,
+  type SessionConfig,
+  type StrategyName,
+  sessionConfigQuery,
+  WsError,
+} from '@ws/core'
+
+// The options and events of a client session, its URL, and the error of a refused connection.
+
+export interface ReconnectOptions {
+  /** Attempts after a connection is lost (default 5). */
+  maxAttempts?: number
+  /** First delay; each attempt doubles it, with ±50 % jitter (default 250). */
+  initialDelayMs?: number
+  maxDelayMs?: number
+}
+
+export const DEFAULT_RECONNECT_OPTIONS = { maxAttempts: 5, initialDelayMs: 250, maxDelayMs: 10_000 } as const
+
+export interface ConnectOptions extends SessionConfig {
+  /** The strategy, when `url` is the server's base URL (default `hybrid`). */
+  strategy?: StrategyName
+  /** Sent as `?token=` (the server's `--token`). */
+  token?: string
+  /** Give up connecting after this long (default 10 000). */
+  connectTimeoutMs?: number
+  /** Reconnect after a lost connection (not after `end`, `close` or a refusal); off by default. */
+  reconnect?: boolean | ReconnectOptions
+  /** Aborting closes the session. */
+  signal?: AbortSignal
+}
+
+/** A new connection replaced a lost one; the audio in `lost` (stream seconds) was not transcribed. */
+export interface ReconnectedEvent {
+  type: 'reconnected'
+  session_id: string
+  attempt: number
+  lost: { start: number; end: number }
+}
+
+/** The connection was lost and a new one is being made. */
+export interface ReconnectingEvent {
+  type: 'reconnecting'
+  attempt: number
+  delay_ms: number
+  code: number
+}
+
+export type ClientEvent = ServerMessage | ReconnectedEvent | ReconnectingEvent
+export type ClientEventType = ClientEvent['type']
+export type EventOf<T extends ClientEventType> = Extract<ClientEvent, { type: T }>
+
+/** The server's URL for a strategy, with the session options as query parameters. */
+export function sessionUrl(url: string, options: ConnectOptions = {}): string {
+  const u = new URL(url)
+  if (u.protocol === 'http:') u.protocol = 'ws:'
+  if (u.protocol === 'https:') u.protocol = 'wss:'
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+    throw new WsError('invalid_config', `The URL must be ws://, wss://, http:// or https://, got ${url}`)
+  }
+  if (!u.pathname.startsWith('/ws/transcribe/')) {
+    u.pathname = `${u.pathname.replace(/\/$/, '')}/ws/transcribe/${options.strategy ?? 'hybrid'}`
+  }
+  for (const [k, v] of sessionConfigQuery(options)) u.searchParams.set(k, v)
+  if (options.token !== undefined) u.searchParams.set('token', options.token)
+  return u.toString()
+}
+
+/** The error of a refused upgrade: the server's error message, else one made from the status. */
+export function refusalError(status: number, body: string): ErrorMessage {
+  try {
+    const message = parseServerMessage(body)
+    if (message.type === 'error') return message
+  } catch {}
+  const code =
+    status === 401
+      ? 'unauthorized'
+      : status === 404
+        ? 'not_found'
+        : status === 503
+          ? 'server_busy'
+          : 'connection_failed'
+  return {
+    type: 'error',
+    code,
+    message: `The server refused the connection (HTTP ${status})`,
+    retryable: status === 503,
+  }
+}

@@ -1,0 +1,347 @@
+import type { WhisperBackend } from '../backend.js'
+import { isWsError, toWsError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type {
+  SpeculativeFinal,
+  Strategy,
+  UtteranceTranscriber,
+  UtteranceTranscript,
+} from '../strategies/strategy.js'
+import { shiftSegment } from '../text/words.js'
+import { WHISPER_SAMPLE_RATE } from '../types.js'
+import type { FinalEvent, PartialEvent, SessionErrorEvent } from './events.js'
+import type { InferenceGate, InferenceTicket } from './scheduler.js'
+import type { TrackedUtterance } from './utterance-tracker.js'
+
+const SR = WHISPER_SAMPLE_RATE
+
+export interface InferenceLoopOptions {
+  strategy: Strategy
+  backend: WhisperBackend
+  gate?: InferenceGate | undefined
+  logger: Logger
+  /** The session's: aborting stops everything. */
+  signal: AbortSignal
+  /** New samples between partials; 0 turns partials off. */
+  partialSamples: number
+  /** No partial for an utterance shorter than this. */
+  minPartialSamples: number
+  /** Silence inside an utterance after which its final is computed ahead; 0 turns it off. */
+  speculateSamples: number
+  /** Samples received so far, for a partial's lag. */
+  received: () => number
+  emit: (event: PartialEvent | FinalEvent | SessionErrorEvent) => void
+  /** Called whenever the loop stops working (to settle an ending session). */
+  onIdle: () => void
+  /** Called after each final (emitted or failed): the backlog shrank. */
+  onFinalDone?: () => void
+}
+
+/** A final computed ahead from the first `length` samples; void once speech follows them. */
+interface Speculation {
+  length: number
+  valid: boolean
+  result: Promise<SpeculativeFinal | undefined>
+  stop: () => void
+}
+
+/** What the loop keeps of an utterance. */
+interface Job {
+  u: TrackedUtterance
+  transcriber: UtteranceTranscriber
+  lastPartialAt: number
+  partialWanted: boolean
+  partialAbort: AbortController | undefined
+  closed: boolean
+  speculation: Speculation | undefined
+}
+
+/**
+ * Runs a session's transcriptions, one request at a time: finals first, in order, then the
+ * open utterance's partial when enough new audio came; a final computed ahead when the
+ * speaker seems done. Each request waits for its turn at the gate, if there is one.
+ */
+export class InferenceLoop {
+  readonly #o: InferenceLoopOptions
+  #open: Job | undefined
+  #finals: Job[] = []
+  #finalizing = 0 // samples of the final being transcribed
+  #working = false
+
+  constructor(options: InferenceLoopOptions) {
+    this.#o = options
+  }
+
+  /** Working, or finals still queued. */
+  get busy(): boolean {
+    return this.#working || this.#finals.length > 0
+  }
+
+  /** Samples of closed utterances not yet finalised. */
+  get pendingSamples(): number {
+    let samples = this.#finalizing
+    for (const job of this.#finals) samples += job.u.audio.length
+    return samples
+  }
+
+  open(u: TrackedUtterance): void {
+    this.#open = {
+      u,
+      transcriber: this.#o.strategy.utterance(),
+      lastPartialAt: 0,
+      partialWanted: false,
+      partialAbort: undefined,
+      closed: false,
+      speculation: undefined,
+    }
+  }
+
+  /** The open utterance ended: its final is queued. */
+  close(u: TrackedUtterance): void {
+    const job = this.#end(u)
+    if (!job) return
+    this.#finals.push(job)
+    void this.#work()
+  }
+
+  /** The open utterance ended without a final. */
+  drop(u: TrackedUtterance): void {
+    this.#end(u)
+  }
+
+  /** Speech resumed in the open utterance: a final computed ahead is void. */
+  speechResumed(): void {
+    const s = this.#open?.speculation
+    if (s?.valid) {
+      s.valid = false
+      s.stop()
+    }
+  }
+
+  /**
+   * The open utterance has been silent for `silentSamples`: once that reaches
+   * `speculateSamples`, its final is computed ahead (see `speculativeFinalMs`).
+   */
+  silence(silentSamples: number): void {
+    const job = this.#open
+    if (!job || this.#o.speculateSamples === 0 || silentSamples < this.#o.speculateSamples) return
+    if (!job.transcriber.speculate || job.speculation?.valid || job.closed) return
+    // The previous utterance's final must be in: it sets the prompt and context of this one.
+    if (this.#finals.length > 0 || this.#finalizing > 0) return
+    // Speech may resume and waste it: only when the backend has nothing else to do, or when
+    // what it does is this utterance's partial and the backend can stop it (the speculation
+    // supersedes it: no partial runs while one is valid).
+    const { gate, backend } = this.#o
+    if (gate?.idle && !gate.idle()) {
+      if (!(job.partialAbort && backend.stopsRunningCalls)) return
+      job.partialAbort.abort()
+    }
+    const length = job.u.audio.length
+    const audio = job.u.audio.view(0, length)
+    // A backend that can stop a running call stops a speculation as soon as speech resumes.
+    const stop = new AbortController()
+    const signal = backend.stopsRunningCalls ? AbortSignal.any([this.#o.signal, stop.signal]) : this.#o.signal
+    const transcriber = job.transcriber
+    const result = (async () => {
+      const ticket = await this.#turn('final', signal).catch(() => undefined)
+      if (!ticket) return undefined
+      try {
+        return await transcriber.speculate!(audio, signal)
+      } catch (err) {
+        this.#o.logger.debug({ err, utteranceId: job.u.id }, 'speculative final failed')
+        return undefined
+      } finally {
+        if (ticket !== 'none') ticket.release(signal.aborted ? undefined : length / SR)
+      }
+    })()
+    job.speculation = { length, valid: true, result, stop: () => stop.abort() }
+  }
+
+  /** Asks for a partial of the open utterance if enough new audio came. */
+  schedulePartial(): void {
+    const job = this.#open
+    if (!job || this.#o.partialSamples === 0 || job.closed || job.speculation?.valid) return
+    if (job.u.safeLength < this.#o.minPartialSamples) return
+    if (job.u.safeLength - job.lastPartialAt < this.#o.partialSamples) return
+    job.partialWanted = true
+    void this.#work()
+  }
+
+  /** The session closed: queued finals are dropped, a running partial is stopped. */
+  stop(): void {
+    this.#finals = []
+    this.#open?.partialAbort?.abort()
+  }
+
+  #end(u: TrackedUtterance): Job | undefined {
+    const job = this.#open
+    if (!job || job.u !== u) return undefined
+    this.#open = undefined
+    job.closed = true
+    job.partialWanted = false
+    job.partialAbort?.abort()
+    return job
+  }
+
+  async #work(): Promise<void> {
+    if (this.#working) return
+    this.#working = true
+    try {
+      while (!this.#o.signal.aborted) {
+        const final = this.#finals.shift()
+        if (final) {
+          this.#finalizing = final.u.audio.length
+          try {
+            await this.#runFinal(final)
+          } finally {
+            this.#finalizing = 0
+            this.#o.onFinalDone?.()
+          }
+          continue
+        }
+        const job = this.#open
+        if (job?.partialWanted) {
+          await this.#runPartial(job)
+          this.schedulePartial()
+          continue
+        }
+        break
+      }
+    } finally {
+      this.#working = false
+      this.#o.onIdle()
+    }
+  }
+
+  /** Waits for a turn at the gate, if there is one; undefined when aborted meanwhile. */
+  async #turn(kind: 'partial' | 'final', signal: AbortSignal): Promise<InferenceTicket | 'none' | undefined> {
+    const gate = this.#o.gate
+    if (!gate) return 'none'
+    try {
+      const ticket = await gate.acquire(kind, signal)
+      if (signal.aborted) {
+        ticket.release()
+        return undefined
+      }
+      return ticket
+    } catch (err) {
+      if (signal.aborted || isWsError(err, 'aborted')) return undefined
+      throw err
+    }
+  }
+
+  async #runPartial(job: Job): Promise<void> {
+    const { u } = job
+    job.partialWanted = false
+    job.lastPartialAt = u.safeLength
+    const abort = new AbortController()
+    job.partialAbort = abort
+    const onClose = () => abort.abort()
+    this.#o.signal.addEventListener('abort', onClose, { once: true })
+    let ticket: InferenceTicket | 'none' | undefined
+    try {
+      ticket = await this.#turn('partial', abort.signal)
+      if (!ticket || job.closed) return
+      // Read the audio only now: a partial that waited covers everything received meanwhile.
+      const length = u.safeLength
+      job.lastPartialAt = length
+      const started = performance.now()
+      // Behind a gate, a partial that got its turn runs to the end (only closing the session
+      // stops it) unless the backend can stop a running call: the turn is released when the
+      // backend is really free, which keeps the scheduler's accounting true.
+      const signal = ticket === 'none' || this.#o.backend.stopsRunningCalls ? abort.signal : this.#o.signal
+      const result = await job.transcriber.partial(u.audio.view(0, length), signal)
+      if (abort.signal.aborted || job.closed) return
+      this.#o.emit({
+        type: 'partial',
+        utteranceId: u.id,
+        text: result.text,
+        stable: result.stable,
+        unstable: result.unstable,
+        audioStart: u.start / SR,
+        audioEnd: (u.start + length) / SR,
+        processingTimeMs: Math.round(performance.now() - started),
+        lagSeconds: Math.max(0, this.#o.received() - (u.start + length)) / SR,
+      })
+    } catch (err) {
+      if (abort.signal.aborted || isWsError(err, 'aborted')) return
+      this.#o.logger.warn({ err, utteranceId: u.id }, 'partial transcription failed')
+      this.#o.emit({ type: 'error', error: toWsError(err, 'backend_failed', true), utteranceId: u.id })
+    } finally {
+      if (ticket && ticket !== 'none') ticket.release()
+      job.partialAbort = undefined
+      this.#o.signal.removeEventListener('abort', onClose)
+    }
+  }
+
+  async #runFinal(job: Job): Promise<void> {
+    const { u } = job
+    const audio = u.audio.view()
+    const audioStart = u.start / SR
+    const audioEnd = (u.start + audio.length) / SR
+    const started = performance.now()
+    const speculation = job.speculation
+    if (speculation?.valid && speculation.length <= audio.length) {
+      // Only silence came after the audio it covers: it is this utterance's final.
+      const ready = await speculation.result
+      if (this.#o.signal.aborted) return
+      if (ready && speculation.valid) {
+        ready.commit()
+        this.#emitFinal(u, ready.transcript, started)
+        return
+      }
+    }
+    let ticket: InferenceTicket | 'none' | undefined
+    try {
+      ticket = await this.#turn('final', this.#o.signal)
+    } catch (err) {
+      this.#o.emit({ type: 'error', error: toWsError(err), utteranceId: u.id, audioStart, audioEnd })
+      return
+    }
+    if (!ticket) return
+    try {
+      await this.#transcribeFinal(job, audio, started)
+    } finally {
+      if (ticket !== 'none') ticket.release(audio.length / SR)
+    }
+  }
+
+  #emitFinal(u: TrackedUtterance, result: UtteranceTranscript, started: number): void {
+    const audioStart = u.start / SR
+    this.#o.emit({
+      type: 'final',
+      utteranceId: u.id,
+      text: result.text,
+      segments: result.segments.map((s) => shiftSegment(s, audioStart)),
+      language: result.language,
+      audioStart,
+      audioEnd: (u.start + u.audio.length) / SR,
+      processingTimeMs: Math.round(performance.now() - started),
+      reason: u.reason ?? 'end',
+    })
+  }
+
+  /** The final, retried once when the failure is retryable; a failure names the audio lost. */
+  async #transcribeFinal(job: Job, audio: Float32Array, started: number): Promise<void> {
+    const { u } = job
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await job.transcriber.final(audio, this.#o.signal)
+        this.#emitFinal(u, result, started)
+        return
+      } catch (err) {
+        if (this.#o.signal.aborted) return
+        const error = toWsError(err, 'backend_failed', true)
+        if (error.retryable && attempt < 2) {
+          this.#o.logger.warn({ err, utteranceId: u.id }, 'final transcription failed; retrying once')
+          continue
+        }
+        this.#o.logger.error({ err, utteranceId: u.id }, 'final transcription failed')
+        const audioStart = u.start / SR
+        const audioEnd = audioStart + audio.length / SR
+        this.#o.emit({ type: 'error', error, utteranceId: u.id, audioStart, audioEnd })
+        return
+      }
+    }
+  }
+}

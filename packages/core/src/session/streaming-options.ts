@@ -1,0 +1,98 @@
+import type { WhisperBackend } from '../backend.js'
+import { WsError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { checkSessionOption, SESSION_OPTIONS } from '../protocol/session-options.js'
+import type { LocalAgreementOptions } from '../strategies/local-agreement.js'
+import {
+  DEFAULT_STRATEGY_OPTIONS,
+  isStrategyName,
+  type Strategy,
+  type StrategyName,
+} from '../strategies/strategy.js'
+import type { Task } from '../types.js'
+import { WHISPER_SAMPLE_RATE, WHISPER_WINDOW_SECONDS } from '../types.js'
+import type { VadSegmenterOptions } from '../vad/segmenter.js'
+import type { VadBackend } from '../vad.js'
+import type { InferenceGate } from './scheduler.js'
+
+const SR = WHISPER_SAMPLE_RATE
+
+export interface StreamingSessionOptions {
+  backend: WhisperBackend
+  /** A strategy name or instance (default `hybrid`). */
+  strategy?: StrategyName | Strategy
+  /** Rate of the audio pushed in; anything but 16 kHz is resampled (default 16 000). */
+  sampleRate?: number
+  /** With a VAD, utterances start and end by themselves ("server VAD"). */
+  vad?: VadBackend
+  /** Segmenter settings (default: the VAD's `segmenterDefaults`, then the core defaults). */
+  vadSegmenter?: VadSegmenterOptions
+  /** New audio between partials; 0 turns partials off (default 500). */
+  partialIntervalMs?: number
+  /** No partial for an utterance shorter than this (default 300). */
+  minPartialMs?: number
+  /** An utterance this long is finalised, cut at its quietest point near the end (default 25 000). */
+  maxUtteranceMs?: number
+  /**
+   * With a VAD: after this much silence inside an utterance, its final is computed ahead,
+   * so that it is ready when the VAD's hangover ends the utterance; used only if no speech
+   * came after it (default 60; 0 turns it off). Behind a gate, only while the backend is
+   * idle, since speech that resumes wastes it, or busy with this utterance's partial, which a
+   * backend that `stopsRunningCalls` stops. Strategies `prompt`, `context`, `hybrid`.
+   */
+  speculativeFinalMs?: number
+  language?: string
+  task?: Task
+  wordTimestamps?: boolean
+  /** Context carried by the `context` and `hybrid` strategies (default 1000). */
+  contextMs?: number
+  maxPromptChars?: number
+  agreement?: LocalAgreementOptions
+  logger?: Logger
+  /**
+   * Where each transcription waits for its turn (an {@link InferenceScheduler}'s gate, shared
+   * by the sessions of one backend). Without it, requests go straight to the backend.
+   */
+  gate?: InferenceGate
+  /** Aborting closes the session. */
+  signal?: AbortSignal
+}
+
+export const DEFAULT_STREAMING_SESSION_OPTIONS = {
+  strategy: 'hybrid',
+  sampleRate: SESSION_OPTIONS.sample_rate.default,
+  partialIntervalMs: SESSION_OPTIONS.partial_interval_ms.default,
+  minPartialMs: 300,
+  maxUtteranceMs: 25_000,
+  speculativeFinalMs: 60,
+  wordTimestamps: SESSION_OPTIONS.word_timestamps.default,
+  contextMs: DEFAULT_STRATEGY_OPTIONS.contextMs,
+  maxPromptChars: DEFAULT_STRATEGY_OPTIONS.maxPromptChars,
+} as const satisfies Partial<StreamingSessionOptions>
+
+/** The options with their defaults; throws `invalid_config` (or `unsupported_sample_rate`) naming the option. */
+export function validateStreamingSessionOptions(options: StreamingSessionOptions) {
+  const o = { ...DEFAULT_STREAMING_SESSION_OPTIONS, ...options }
+  const bad = (message: string): never => {
+    throw new WsError('invalid_config', message)
+  }
+  if (!o.backend || typeof o.backend.transcribe !== 'function') bad('StreamingSession needs a backend')
+  if (typeof o.strategy === 'string' && !isStrategyName(o.strategy)) bad(`Unknown strategy "${o.strategy}"`)
+  // The same ranges as the wire options they mirror.
+  checkSessionOption('sample_rate', o.sampleRate)
+  checkSessionOption('partial_interval_ms', o.partialIntervalMs)
+  if (!(o.minPartialMs >= 0)) bad('minPartialMs must be >= 0')
+  if (!(o.speculativeFinalMs >= 0)) bad('speculativeFinalMs must be >= 0 (0 is off)')
+  const windowMs = WHISPER_WINDOW_SECONDS * 1000
+  const contextMs = o.strategy === 'context' || o.strategy === 'hybrid' ? o.contextMs : 0
+  if (!(o.maxUtteranceMs >= 1000 && o.maxUtteranceMs + contextMs <= windowMs)) {
+    bad(
+      `maxUtteranceMs must be at least 1000 and, with ${contextMs} ms of context, fit Whisper's ${windowMs} ms window`,
+    )
+  }
+  if (o.vad && o.vad.sampleRate !== SR)
+    bad(`The session runs its VAD at ${SR} Hz; this VAD runs at ${o.vad.sampleRate} Hz`)
+  if (o.vad && !(Number.isInteger(o.vad.frameSamples) && o.vad.frameSamples > 0))
+    bad('VAD frameSamples must be positive')
+  return o
+}
