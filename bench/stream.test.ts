@@ -20,13 +20,20 @@ describe('pnpm bench --smoke', () => {
       expect(md).toContain('| whispercpp | prompt | clean |')
       const [v] = report.virtual
       const [r] = report.realtime
-      for (const row of [v, r]) {
-        expect(row.werFinals).toBeGreaterThanOrEqual(0)
-        expect(row.werFinals).toBeLessThanOrEqual(Math.max(60, v.werOffline + 20))
-        expect(row.firstPartialP50Ms).toBeGreaterThan(0)
-        expect(row.finalAfterSpeechP50Ms).toBeGreaterThan(100) // at least the VAD's decision
-        expect(row.finalAfterSpeechP50Ms).toBeLessThan(10_000)
-      }
+      // Short synthetic audio (16 words: one word is 6 points): offline WER 37.5 % measured,
+      // streaming finals 56 % (the first utterance has no prompt). Bounds that a broken
+      // pipeline (lost audio, a final per frame, no final at all) cannot meet.
+      expect(v.werOffline).toBeLessThanOrEqual(50)
+      expect(v.werFinals).toBeLessThanOrEqual(v.werOffline + 25)
+      expect(Math.abs(r.werFinals - v.werFinals)).toBeLessThanOrEqual(15) // same audio, same cuts
+      // The virtual clock counts no inference: a final comes after the VAD's hangover (200 ms)
+      // and before the next partial interval (301 ms measured).
+      expect(v.finalAfterSpeechP50Ms).toBeGreaterThanOrEqual(200)
+      expect(v.finalAfterSpeechP50Ms).toBeLessThanOrEqual(700)
+      expect(v.firstPartialP50Ms).toBeGreaterThan(0)
+      // In real time, never before the hangover; the upper bound only catches a hang.
+      expect(r.finalAfterSpeechP50Ms).toBeGreaterThanOrEqual(200)
+      expect(r.finalAfterSpeechP50Ms).toBeLessThan(10_000)
       expect(v.cpuSecondsPerAudioSecond).toBeGreaterThan(0)
       expect(r.serverCpuPerAudioSecond).toBeGreaterThan(0)
       expect(r.serverRssMb).toBeGreaterThan(50)

@@ -57,6 +57,7 @@ describe('FasterWhisperBackend', () => {
     const backend = new TrackedBackend()
     await backend.loadModel('tiny.en')
     const pid = backend.workerPid!
+    const before = await backend.transcribe(english[0]!.audio, WHISPER_SAMPLE_RATE)
     const long = concatFloat32(english.map((f) => f.audio))
     const pending = backend.transcribe(long.subarray(0, 25 * WHISPER_SAMPLE_RATE), WHISPER_SAMPLE_RATE)
     setTimeout(() => process.kill(pid, 'SIGKILL'), 200)
@@ -69,7 +70,7 @@ describe('FasterWhisperBackend', () => {
     expect((error as Error).message).toContain('SIGKILL')
     const again = await backend.transcribe(english[0]!.audio, WHISPER_SAMPLE_RATE)
     expect(backend.workerPid).not.toBe(pid)
-    expect(wordErrorRate(english[0]!.text, again.text).wer).toBeLessThan(0.5)
+    expect(again.text).toBe(before.text) // the new worker, the same model: the same transcript
     await backend.close()
   }, 120_000)
 
@@ -88,7 +89,6 @@ describe('FasterWhisperBackend', () => {
     together.slice(0, 4).forEach((r, i) => {
       // The same words as when transcribed alone, and each its own sentence.
       expect(wordErrorRate(alone[i]!.text, r.text).wer).toBeLessThanOrEqual(0.15)
-      expect(wordErrorRate(english[i]!.text, r.text).wer).toBeLessThan(0.8)
       const words = r.segments.flatMap((s) => s.words ?? [])
       expect(words.length).toBeGreaterThan(3)
       expect(words[words.length - 1]!.end).toBeLessThanOrEqual(english[i]!.durationSeconds + 0.01)
@@ -105,13 +105,14 @@ describe('FasterWhisperBackend', () => {
     await backend.loadModel('tiny.en')
     // Two prompts of one token count, one longer: CTranslate2 refuses a batch that mixes them.
     const prompts = ['Hello.', 'Hello!', 'The birch canoe slid on the smooth planks.']
-    const results = await Promise.all(
-      prompts.map((initialPrompt, i) =>
-        backend.transcribe(english[i + 4]!.audio, WHISPER_SAMPLE_RATE, { initialPrompt }),
-      ),
-    )
+    const call = (initialPrompt: string, i: number) =>
+      backend.transcribe(english[i + 4]!.audio, WHISPER_SAMPLE_RATE, { initialPrompt })
+    const alone: TranscriptResult[] = []
+    for (const [i, p] of prompts.entries()) alone.push(await call(p, i))
+    const results = await Promise.all(prompts.map(call))
+    // Batched or not, each request gets (nearly) its transcript alone, with its own prompt.
     results.forEach((r, i) => {
-      expect(wordErrorRate(english[i + 4]!.text, r.text).wer).toBeLessThan(0.5)
+      expect(wordErrorRate(alone[i]!.text, r.text).wer).toBeLessThanOrEqual(0.15)
     })
     expect(backend.stats.batchedRequests).toBe(2)
     await backend.close()
@@ -152,11 +153,27 @@ describe('FasterWhisperBackend', () => {
     await backend.close()
   })
 
-  it('leaves no worker process behind', async () => {
-    await Promise.all(backends.map((b) => b.close()))
-    expect(workerPids.size).toBeGreaterThan(3)
-    for (const pid of workerPids) {
+  it('leaves no worker process behind when closed, including one started after a crash', async () => {
+    const backend = new FasterWhisperBackend()
+    await backend.loadModel('tiny.en')
+    const first = backend.workerPid!
+    process.kill(first, 'SIGKILL')
+    await expect.poll(() => backend.workerPid, { timeout: 10_000 }).toBeUndefined()
+    await backend.transcribe(english[0]!.audio, WHISPER_SAMPLE_RATE) // starts a new worker
+    const second = backend.workerPid!
+    expect(second).not.toBe(first)
+    await backend.close()
+    await backend.close() // idempotent
+    for (const pid of [first, second]) {
       expect(() => process.kill(pid, 0), `worker ${pid} is still running`).toThrow()
     }
-  })
+  }, 120_000)
+})
+
+// Every backend the tests above made, closed: none of their workers is left either.
+afterAll(async () => {
+  await Promise.all(backends.map((b) => b.close()))
+  for (const pid of workerPids) {
+    expect(() => process.kill(pid, 0), `worker ${pid} is still running`).toThrow()
+  }
 })

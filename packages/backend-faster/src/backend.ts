@@ -3,16 +3,18 @@ import {
   BackendBase,
   encodePcmF32le,
   type Logger,
+  optionChecker,
   type Segment,
   type TranscribeOptions,
   type TranscriptResult,
   WsError,
 } from '@ws/core'
-import { type ProgressListener, type ResolvedModel, resolveCt2Model } from '@ws/models'
+import { type ModelSourceOptions, modelSource, type ResolvedModel, resolveCt2Model } from '@ws/models'
 import { ensurePythonEnv } from './python-env.js'
 import { WorkerProcess, type WorkerReady } from './worker.js'
 
-export interface FasterWhisperOptions {
+/** Also `modelsDir`, `offline`, `onProgress` (model download and venv creation) and `env`. */
+export interface FasterWhisperOptions extends ModelSourceOptions {
   /** A Python that has faster-whisper; default: a managed venv, created on first use. */
   python?: string
   /** Where the managed venv lives (see ensurePythonEnv). */
@@ -31,16 +33,9 @@ export interface FasterWhisperOptions {
    * options are batched; they decode at temperature 0 without faster-whisper's fallback.
    */
   maxBatch?: number
-  /** Model cache directory (default `$WS_MODELS_DIR` or the user cache). */
-  modelsDir?: string
-  /** Skip online model sources. */
-  offline?: boolean
   /** Delay before restarting a crashed worker: doubles from `initialMs` up to `maxMs`. */
   restartBackoff?: { initialMs: number; maxMs: number }
   logger?: Logger
-  /** Progress of long steps: model download, venv creation. */
-  onProgress?: ProgressListener
-  env?: NodeJS.ProcessEnv
 }
 
 export const DEFAULT_FASTER_WHISPER_OPTIONS = {
@@ -53,19 +48,14 @@ export const DEFAULT_FASTER_WHISPER_OPTIONS = {
 
 function validate(options: FasterWhisperOptions) {
   const o = { ...DEFAULT_FASTER_WHISPER_OPTIONS, cpuThreads: availableParallelism(), ...options }
-  const bad = (message: string): never => {
-    throw new WsError('invalid_config', `FasterWhisperBackend: ${message}`)
-  }
-  if (!Number.isInteger(o.beamSize) || o.beamSize < 1 || o.beamSize > 20)
-    bad(`beamSize must be 1 to 20, got ${o.beamSize}`)
-  if (!Number.isInteger(o.maxBatch) || o.maxBatch < 1 || o.maxBatch > 64)
-    bad(`maxBatch must be 1 to 64, got ${o.maxBatch}`)
-  if (!Number.isInteger(o.cpuThreads) || o.cpuThreads < 0 || o.cpuThreads > 256)
-    bad(`cpuThreads must be 0 to 256`)
-  if (typeof o.device !== 'string' || !o.device) bad('device must be a string such as "cpu"')
-  if (typeof o.computeType !== 'string' || !o.computeType) bad('computeType must be a string such as "int8"')
-  if (!(o.restartBackoff.initialMs >= 0 && o.restartBackoff.maxMs >= o.restartBackoff.initialMs))
-    bad('invalid restartBackoff')
+  const check = optionChecker('FasterWhisperBackend')
+  check.integer('beamSize', o.beamSize, 1, 20)
+  check.integer('maxBatch', o.maxBatch, 1, 64)
+  check.integer('cpuThreads', o.cpuThreads, 0, 256)
+  check.string('device', o.device, 'cpu')
+  check.string('computeType', o.computeType, 'int8')
+  const { initialMs, maxMs } = o.restartBackoff
+  check.that(initialMs >= 0 && maxMs >= initialMs, 'restartBackoff needs 0 <= initialMs <= maxMs')
   return o
 }
 
@@ -76,9 +66,7 @@ function validate(options: FasterWhisperOptions) {
  * requests in flight with a retryable `backend_failed`, and the next request starts a new
  * one (after a growing delay if it keeps dying).
  */
-export class FasterWhisperBackend extends BackendBase {
-  readonly name = 'faster-whisper'
-  readonly options: ReturnType<typeof validate>
+export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate>> {
   #model: ResolvedModel | undefined
   #python: string | undefined
   #worker: WorkerProcess | undefined
@@ -88,8 +76,7 @@ export class FasterWhisperBackend extends BackendBase {
   #stats = { requests: 0, batchedRequests: 0, workerStarts: 0 }
 
   constructor(options: FasterWhisperOptions = {}) {
-    super(options.logger, 'faster-whisper')
-    this.options = validate(options)
+    super('faster-whisper', validate(options), options.logger)
   }
 
   /** The loaded model, once `loadModel` has resolved. */
@@ -117,12 +104,7 @@ export class FasterWhisperBackend extends BackendBase {
 
   protected async loadModelImpl(model: string): Promise<void> {
     const o = this.options
-    const resolved = await resolveCt2Model(model, {
-      modelsDir: o.modelsDir,
-      offline: o.offline,
-      onProgress: o.onProgress,
-      env: o.env,
-    })
+    const resolved = await resolveCt2Model(model, modelSource(o))
     this.#python ??=
       o.python ??
       (

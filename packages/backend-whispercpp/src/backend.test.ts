@@ -133,6 +133,19 @@ describe('abort', () => {
 
 describe('hasLoop', () => {
   const seg = (text: string) => [{ start: 0, end: 1, text }]
+  it('refuses bad options with invalid_config, naming the option', () => {
+    for (const [options, name] of [
+      [{ threads: 0 }, 'threads'],
+      [{ beamSize: 17 }, 'beamSize'],
+      [{ audioCtx: 10 }, 'audioCtx'],
+      [{ audioCtx: 'half' }, 'audioCtx'],
+    ] as const) {
+      expect(() => new WhisperCppBackend(options as never)).toThrow(
+        expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining(name) }),
+      )
+    }
+  })
+
   it('finds a repeated sentence or phrase, not ordinary repetition in speech', () => {
     expect(hasLoop(seg('It is easy to tell the depth, well... It is easy to tell the depth well.'))).toBe(
       true,

@@ -3,12 +3,13 @@ import {
   abortError,
   BackendBase,
   type Logger,
+  optionChecker,
   type Segment,
   type TranscribeOptions,
   type TranscriptResult,
   WsError,
 } from '@ws/core'
-import { type GgmlFileInfo, type ProgressListener, resolveGgmlModel } from '@ws/models'
+import { type GgmlFileInfo, type ModelSourceOptions, modelSource, resolveGgmlModel } from '@ws/models'
 import {
   type Segment as AddonSegment,
   setWhisperLogger,
@@ -20,7 +21,8 @@ import { SerialQueue } from './serial-queue.js'
 
 export { hasLoop }
 
-export interface WhisperCppOptions {
+/** Also `modelsDir`, `offline`, `onProgress` (model download or conversion) and `env`. */
+export interface WhisperCppOptions extends ModelSourceOptions {
   /** Threads per transcription (default: the cores available). */
   threads?: number
   /** Beam size (default 5; 1 is greedy). */
@@ -34,11 +36,7 @@ export interface WhisperCppOptions {
   audioCtx?: 'auto' | 'full' | number
   /** Use a GPU if whisper.cpp was built with one (default false). */
   gpu?: boolean
-  modelsDir?: string
-  offline?: boolean
-  onProgress?: ProgressListener
   logger?: Logger
-  env?: NodeJS.ProcessEnv
 }
 
 export const DEFAULT_WHISPER_CPP_OPTIONS = { beamSize: 5, audioCtx: 'auto', gpu: false } as const
@@ -65,19 +63,15 @@ function padded(audio: Float32Array, length: number): Float32Array {
 
 function validate(options: WhisperCppOptions) {
   const o = { ...DEFAULT_WHISPER_CPP_OPTIONS, threads: availableParallelism(), ...options }
-  const bad = (message: string): never => {
-    throw new WsError('invalid_config', `WhisperCppBackend: ${message}`)
-  }
-  if (!Number.isInteger(o.threads) || o.threads < 1 || o.threads > 256)
-    bad(`threads must be 1 to 256, got ${o.threads}`)
-  if (!Number.isInteger(o.beamSize) || o.beamSize < 1 || o.beamSize > 16)
-    bad(`beamSize must be 1 to 16, got ${o.beamSize}`)
-  if (
-    typeof o.audioCtx === 'number' &&
-    !(Number.isInteger(o.audioCtx) && o.audioCtx >= 64 && o.audioCtx <= MAX_AUDIO_CTX)
-  ) {
-    bad(`audioCtx must be 'auto', 'full' or 64 to ${MAX_AUDIO_CTX}`)
-  }
+  const check = optionChecker('WhisperCppBackend')
+  check.integer('threads', o.threads, 1, 256)
+  check.integer('beamSize', o.beamSize, 1, 16)
+  if (typeof o.audioCtx === 'number') check.integer('audioCtx', o.audioCtx, 64, MAX_AUDIO_CTX)
+  else
+    check.that(
+      o.audioCtx === 'auto' || o.audioCtx === 'full',
+      `audioCtx must be 'auto', 'full' or 64 to ${MAX_AUDIO_CTX}`,
+    )
   return o
 }
 
@@ -88,19 +82,16 @@ function validate(options: WhisperCppOptions) {
  * An abort rejects a queued transcription at once; a running one stops within one graph step
  * (whisper.cpp's abort callback) and rejects then, before the next one starts.
  */
-export class WhisperCppBackend extends BackendBase {
-  readonly name = 'whisper.cpp'
+export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> {
   /** An abort stops a running call within one graph step; its promise settles once it has stopped. */
   readonly stopsRunningCalls = true
-  readonly options: ReturnType<typeof validate>
   readonly #queue = new SerialQueue()
   #model: WhisperModel | undefined
   #info: GgmlFileInfo | undefined
   #file: string | undefined
 
   constructor(options: WhisperCppOptions = {}) {
-    super(options.logger, 'whisper.cpp')
-    this.options = validate(options)
+    super('whisper.cpp', validate(options), options.logger)
   }
 
   /** The ggml file in use, once loaded. */
@@ -118,12 +109,7 @@ export class WhisperCppBackend extends BackendBase {
 
   protected async loadModelImpl(model: string): Promise<void> {
     const o = this.options
-    const resolved = await resolveGgmlModel(model, {
-      modelsDir: o.modelsDir,
-      offline: o.offline,
-      onProgress: o.onProgress,
-      env: o.env,
-    })
+    const resolved = await resolveGgmlModel(model, modelSource(o))
     const { info } = resolved
     let loaded: WhisperModel
     try {

@@ -15,12 +15,16 @@ import type { TranscriptResult } from './types.js'
  *   `translate` (`invalid_config`); all as rejections, never throws; then {@link transcribeImpl}.
  * - `close`: once; every call returns the same promise ({@link closeImpl}).
  */
-export abstract class BackendBase implements WhisperBackend {
-  abstract readonly name: string
+export abstract class BackendBase<Options extends object = object> implements WhisperBackend {
+  readonly name: string
+  /** The options, validated, with their defaults. */
+  readonly options: Options
   protected readonly log: Logger
   #closing: Promise<void> | undefined
 
-  constructor(logger: Logger | undefined, name: string) {
+  constructor(name: string, options: Options, logger?: Logger) {
+    this.name = name
+    this.options = options
     this.log = childLogger(logger ?? noopLogger, { backend: name })
   }
 

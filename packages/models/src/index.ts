@@ -5,6 +5,8 @@ export { mb, type ProgressEvent, type ProgressListener, progressPrinter } from '
 export {
   assertCt2Dir,
   type ModelSourceKind,
+  type ModelSourceOptions,
+  modelSource,
   modelSpec,
   type ResolvedModel,
   type ResolveModelOptions,

@@ -81,8 +81,9 @@ describe('resolveCt2Model', () => {
     const requests: string[] = []
 
     beforeAll(async () => {
-      // A local stand-in for the Hugging Face hub, serving the tiny.en files provisioned above.
-      const source = join(dir, 'ct2', 'tiny.en')
+      // A local stand-in for the Hugging Face hub, serving tiny.en's files (provisioned here,
+      // from the cache when the test above already did it: no test depends on another's run).
+      const source = (await resolveCt2Model('tiny.en', { modelsDir: dir, offline: true })).dir
       const files = ['config.json', 'model.bin', 'tokenizer.json', 'vocabulary.txt']
       server = createServer((req, res) => {
         requests.push(req.url ?? '')

@@ -24,6 +24,23 @@ export interface ResolvedModel {
   multilingual: boolean | undefined
 }
 
+/** Where a backend's models come from: the options every backend takes and passes on to the resolvers. */
+export interface ModelSourceOptions {
+  /** Model cache directory (default `$WS_MODELS_DIR` or the cache directory's `models`). */
+  modelsDir?: string
+  /** Skip online sources (default: `$WS_OFFLINE` or `$HF_HUB_OFFLINE` is `1`). */
+  offline?: boolean
+  /** Progress of long steps (downloads, conversions). */
+  onProgress?: ProgressListener
+  env?: NodeJS.ProcessEnv
+}
+
+/** The {@link ModelSourceOptions} of a larger options object (for a resolver call). */
+export function modelSource(options: ModelSourceOptions): ModelSourceOptions {
+  const { modelsDir, offline, onProgress, env } = options
+  return { modelsDir, offline, onProgress, env }
+}
+
 export interface ResolveModelOptions {
   /** Default: `$WS_MODELS_DIR` or the cache directory's `models`. */
   modelsDir?: string

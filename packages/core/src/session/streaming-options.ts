@@ -2,14 +2,13 @@ import type { WhisperBackend } from '../backend.js'
 import { WsError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { checkSessionOption, SESSION_OPTIONS } from '../protocol/session-options.js'
-import type { LocalAgreementOptions } from '../strategies/local-agreement.js'
 import {
   DEFAULT_STRATEGY_OPTIONS,
   isStrategyName,
   type Strategy,
   type StrategyName,
+  type StrategyOptions,
 } from '../strategies/strategy.js'
-import type { Task } from '../types.js'
 import { WHISPER_SAMPLE_RATE, WHISPER_WINDOW_SECONDS } from '../types.js'
 import type { VadSegmenterOptions } from '../vad/segmenter.js'
 import type { VadBackend } from '../vad.js'
@@ -17,7 +16,11 @@ import type { InferenceGate } from './scheduler.js'
 
 const SR = WHISPER_SAMPLE_RATE
 
-export interface StreamingSessionOptions {
+/**
+ * Also the strategy's options when `strategy` is a name: `language`, `task`,
+ * `wordTimestamps`, `contextMs`, `maxPromptChars`, `agreement` (see {@link StrategyOptions}).
+ */
+export interface StreamingSessionOptions extends Omit<StrategyOptions, 'backend'> {
   backend: WhisperBackend
   /** A strategy name or instance (default `hybrid`). */
   strategy?: StrategyName | Strategy
@@ -41,13 +44,6 @@ export interface StreamingSessionOptions {
    * backend that `stopsRunningCalls` stops. Strategies `prompt`, `context`, `hybrid`.
    */
   speculativeFinalMs?: number
-  language?: string
-  task?: Task
-  wordTimestamps?: boolean
-  /** Context carried by the `context` and `hybrid` strategies (default 1000). */
-  contextMs?: number
-  maxPromptChars?: number
-  agreement?: LocalAgreementOptions
   logger?: Logger
   /**
    * Where each transcription waits for its turn (an {@link InferenceScheduler}'s gate, shared

@@ -58,7 +58,10 @@ export const DEFAULT_LOCAL_AGREEMENT_OPTIONS = {
 } as const
 
 export interface AgreementRequest {
-  /** The buffer to transcribe. */
+  /**
+   * The buffer to transcribe: a view, not a copy. It keeps its samples until the next
+   * `accept`, `finish` or `reset` (which may cut the buffer); `insertAudio` only appends.
+   */
   audio: Float32Array
   /** The prompt to pass as `initialPrompt` (may be empty). */
   initialPrompt: string
@@ -134,7 +137,7 @@ export class LocalAgreement {
   /** What to transcribe now. */
   request(): AgreementRequest {
     return {
-      audio: this.#audio.slice(),
+      audio: this.#audio.view(),
       initialPrompt: this.prompt(),
       offsetSeconds: this.#offset,
     }
@@ -198,8 +201,11 @@ export class LocalAgreement {
     const tentative = words.slice(commitCount)
     this.#history = [...this.#history.map((h) => h.slice(commitCount)), tentative].slice(-(o.n - 1))
 
-    this.#trim(segments, request.offsetSeconds, committed.length > 0)
-    return { committed, tentative, loopDetected }
+    // A buffer past the hard limit with nothing agreed commits the hypothesis as it is: that
+    // is committed by this step too.
+    const forced = this.#trim(segments, request.offsetSeconds, committed.length > 0)
+    if (forced.length === 0) return { committed, tentative, loopDetected }
+    return { committed: [...committed, ...forced], tentative: [...this.tentative], loopDetected }
   }
 
   /**
@@ -234,7 +240,8 @@ export class LocalAgreement {
     this.#lastCommittedTime = words[words.length - 1]!.end
   }
 
-  #trim(segments: readonly Segment[], requestOffset: number, committedNow: boolean): void {
+  /** Cuts the buffer; returns the words it had to commit to do so (none, mostly). */
+  #trim(segments: readonly Segment[], requestOffset: number, committedNow: boolean): Word[] {
     const o = this.options
     const length = this.bufferSeconds
     if (committedNow && length > o.trimAfterSeconds && this.#committed.length > 0) {
@@ -244,10 +251,12 @@ export class LocalAgreement {
       const cut = ends.filter((e) => e <= t && e > this.#offset).pop()
       if (cut !== undefined) this.#cutAt(cut)
     }
+    let forced: Word[] = []
     if (this.bufferSeconds > o.hardLimitSeconds) {
       if (this.#lastCommittedTime <= this.#offset) {
         // Nothing committed inside the buffer: take the current hypothesis as it is.
-        this.#commit(this.tentative)
+        forced = [...this.tentative]
+        this.#commit(forced)
         this.#history = []
       }
       const cut =
@@ -256,6 +265,7 @@ export class LocalAgreement {
           : this.#offset + this.bufferSeconds - (o.hardLimitSeconds - o.trimAfterSeconds)
       this.#cutAt(cut)
     }
+    return forced
   }
 
   #cutAt(time: number): void {

@@ -31,6 +31,7 @@ type Fault =
   | 'late timestamps'
   | 'no words'
   | 'ignores language'
+  | 'echoes the language asked for'
   | 'ignores prompt'
   | 'ignores abort'
   | 'shares state between calls'
@@ -82,6 +83,8 @@ class BrokenBackend implements WhisperBackend {
         return { ...r, segments: r.segments.map(({ words: _w, ...s }) => s) }
       case 'ignores language':
         return { ...r, language: 'xx' }
+      case 'echoes the language asked for': // no detection: whatever it was told, else nothing
+        return { ...r, language: options.language ?? '' }
       default:
         return r
     }
@@ -91,6 +94,9 @@ class BrokenBackend implements WhisperBackend {
     if (this.fault !== 'works after close') await this.#inner.close()
   }
 }
+
+const LANGUAGE_CASE =
+  "reports the language: detected (or the model's only one) when not given, as given otherwise"
 
 const backendSuite = (createBackend: () => WhisperBackend) =>
   backendConformance({ createBackend, model: 'fake', fixtures, maxWer: 0.1, promptProbe })
@@ -106,7 +112,8 @@ describe('backend conformance suite', () => {
     ['garbles', 'transcribes known speech within the WER bound'],
     ['late timestamps', 'timestamps lie inside the audio and increase'],
     ['no words', 'reports word timestamps when asked'],
-    ['ignores language', 'honours the language option'],
+    ['ignores language', LANGUAGE_CASE],
+    ['echoes the language asked for', LANGUAGE_CASE],
     ['ignores prompt', 'honours the initial prompt'],
     ['ignores abort', 'an aborted signal rejects with "aborted", and the backend goes on working'],
     ['shares state between calls', 'concurrent calls are safe'],
@@ -206,7 +213,7 @@ describe('VAD conformance suite', () => {
   it('passes the good fake', async () => {
     const report = await runConformance(vadSuite(() => new EnergyVad()))
     expect(report.failed.map((f) => `${f.name}: ${f.error.message}`)).toEqual([])
-    expect(report.passed).toHaveLength(6)
+    expect(report.passed).toHaveLength(7)
   })
 
   const expectations: [VadFault, string][] = [
@@ -238,8 +245,10 @@ describe('VAD conformance suite', () => {
       }
     }
     const report = await runConformance(vadSuite(() => new LateVad()))
+    // Off in detection, and so in the session's finals.
     expect(report.failed.map((f) => f.name)).toEqual([
       'finds every utterance, with boundaries within tolerance',
+      'drives a StreamingSession: one final per utterance (or two, split at a pause), none in silence',
     ])
   })
 })

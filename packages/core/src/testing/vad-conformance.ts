@@ -1,9 +1,11 @@
 import { resample } from '../audio/resample.js'
+import { StreamingSession } from '../session/streaming-session.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 import { detectSpeech, type SpeechRegion } from '../vad/detect.js'
 import { DEFAULT_VAD_SEGMENTER_OPTIONS, type VadSegmenterOptions } from '../vad/segmenter.js'
 import type { VadBackend } from '../vad.js'
 import { ConformanceError, type ConformanceSuite, check, expectWsError } from './conformance.js'
+import { FakeBackend } from './fake-backend.js'
 
 export interface VadSpeechFixture {
   name: string
@@ -45,6 +47,39 @@ export function vadConformance(options: VadConformanceOptions): ConformanceSuite
   const atRate = (audio: Float32Array) => {
     const rate = use().sampleRate
     return rate === WHISPER_SAMPLE_RATE ? audio : resample(audio, WHISPER_SAMPLE_RATE, rate)
+  }
+
+  const show = (r: readonly SpeechRegion[]) =>
+    r.map((x) => `[${x.start.toFixed(2)}, ${x.end.toFixed(2)}]`).join(' ')
+  const overlaps = (a: SpeechRegion, b: SpeechRegion) => a.start < b.end && a.end > b.start
+  /** Found regions against the truth: none in silence, none merged, none fragmented, boundaries in tolerance. */
+  const checkRegions = (name: string, regions: readonly SpeechRegion[], truth: readonly SpeechRegion[]) => {
+    const pre = segmenter.prePaddingMs / 1000
+    const post = segmenter.postPaddingMs / 1000
+    const where = `${name}: found ${show(regions)}; truth ${show(truth)}`
+    const stray = regions.filter((r) => !truth.some((t) => overlaps(r, t)))
+    check(stray.length === 0, `${name}: speech found in silence at ${show(stray)}`)
+    // An utterance may be split at a pause inside it, but not into fragments.
+    check(
+      regions.length <= 2 * truth.length,
+      `${name}: ${regions.length} pieces for ${truth.length} utterances`,
+    )
+    let previousEnd = 0
+    truth.forEach((t, i) => {
+      const hits = regions.filter((r) => overlaps(r, t))
+      check(hits.length > 0, `${name}: utterance ${i + 1} ${show([t])} was not found (${where})`)
+      const merged = hits.find((r) => truth.some((o, j) => j !== i && overlaps(r, o)))
+      check(!merged, `${name}: utterance ${i + 1} was merged with another in ${show(merged ? [merged] : [])}`)
+      const first = hits[0]!
+      const last = hits[hits.length - 1]!
+      const start = Math.max(previousEnd, t.start - pre)
+      const end = t.end + post
+      previousEnd = last.end
+      check(
+        Math.abs(first.start - start) <= tolerance && Math.abs(last.end - end) <= tolerance,
+        `${name}: utterance ${i + 1} found at ${show([{ start: first.start, end: last.end }])}, expected ${show([{ start, end }])} ± ${tolerance * 1000} ms (truth ${show([t])} plus padding)`,
+      )
+    })
   }
 
   return {
@@ -115,46 +150,39 @@ export function vadConformance(options: VadConformanceOptions): ConformanceSuite
         name: 'finds every utterance, with boundaries within tolerance',
         run: async () => {
           const v = use()
-          const pre = segmenter.prePaddingMs / 1000
-          const post = segmenter.postPaddingMs / 1000
-          const show = (r: readonly SpeechRegion[]) =>
-            r.map((x) => `[${x.start.toFixed(2)}, ${x.end.toFixed(2)}]`).join(' ')
-          const overlaps = (a: SpeechRegion, b: SpeechRegion) => a.start < b.end && a.end > b.start
           for (const fixture of options.speech) {
             v.reset()
             const { regions } = await detectSpeech(v, atRate(fixture.audio), segmenter)
-            const truth = fixture.utterances
-            const where = `${fixture.name}: found ${show(regions)}; truth ${show(truth)}`
-            // No speech where there is none.
-            const stray = regions.filter((r) => !truth.some((t) => overlaps(r, t)))
-            check(stray.length === 0, `${fixture.name}: speech found in silence at ${show(stray)}`)
-            // An utterance may be split at a pause inside it, but not into fragments.
-            check(
-              regions.length <= 2 * truth.length,
-              `${fixture.name}: ${regions.length} pieces for ${truth.length} utterances`,
-            )
-            let previousEnd = 0
-            truth.forEach((t, i) => {
-              const hits = regions.filter((r) => overlaps(r, t))
-              check(
-                hits.length > 0,
-                `${fixture.name}: utterance ${i + 1} ${show([t])} was not found (${where})`,
-              )
-              const merged = hits.find((r) => truth.some((o, j) => j !== i && overlaps(r, o)))
-              check(
-                !merged,
-                `${fixture.name}: utterance ${i + 1} was merged with another in ${show(merged ? [merged] : [])}`,
-              )
-              const first = hits[0]!
-              const last = hits[hits.length - 1]!
-              const start = Math.max(previousEnd, t.start - pre)
-              const end = t.end + post
-              previousEnd = last.end
-              check(
-                Math.abs(first.start - start) <= tolerance && Math.abs(last.end - end) <= tolerance,
-                `${fixture.name}: utterance ${i + 1} found at ${show([{ start: first.start, end: last.end }])}, expected ${show([{ start, end }])} ± ${tolerance * 1000} ms (truth ${show([t])} plus padding)`,
-              )
+            checkRegions(fixture.name, regions, fixture.utterances)
+          }
+        },
+      },
+      {
+        name: 'drives a StreamingSession: one final per utterance (or two, split at a pause), none in silence',
+        run: async () => {
+          const v = use()
+          // A session runs its VAD at 16 kHz; a VAD at another rate cannot drive one.
+          if (v.sampleRate !== WHISPER_SAMPLE_RATE) return
+          const backend = new FakeBackend()
+          await backend.loadModel('fake')
+          for (const fixture of options.speech) {
+            v.reset()
+            const session = new StreamingSession({
+              backend,
+              vad: v,
+              vadSegmenter: segmenter,
+              partialIntervalMs: 0,
             })
+            const finals: SpeechRegion[] = []
+            const reading = (async () => {
+              for await (const e of session)
+                if (e.type === 'final') finals.push({ start: e.audioStart, end: e.audioEnd })
+            })()
+            for (let i = 0; i < fixture.audio.length; i += 1600)
+              session.pushAudio(fixture.audio.subarray(i, i + 1600))
+            await session.end()
+            await reading
+            checkRegions(`${fixture.name} (session finals)`, finals, fixture.utterances)
           }
         },
       },

@@ -45,7 +45,8 @@ describe('CTranslate2 → ggml', () => {
 
   it('refuses a directory without a Whisper model.bin with a typed error', async () => {
     const err = await convertCt2ToGgml(dir, join(dir, 'x.bin')).catch((e: unknown) => e)
-    expect(isWsError(err)).toBe(true)
+    expect(isWsError(err, 'model_not_found')).toBe(true)
+    expect((err as Error).message).toContain('model.bin')
   })
 
   it('rounds floats to half precision like numpy', () => {

@@ -72,11 +72,6 @@ export async function convertCt2ToGgml(
     written += buf.length
     if (!out.write(buf)) await once(out, 'drain')
   }
-  const int32 = (...values: number[]) => {
-    const b = Buffer.alloc(4 * values.length)
-    for (const [i, v] of values.entries()) b.writeInt32LE(v, 4 * i)
-    return b
-  }
   try {
     const variable = (name: string): Ct2Variable => {
       const v = index.variables.get(name) ?? index.variables.get(index.aliases.get(name) ?? '')
@@ -94,89 +89,22 @@ export async function convertCt2ToGgml(
       message: `Converting a Whisper model: ${hparams.nAudioLayer} encoder and ${hparams.nTextLayer} decoder layers, ${hparams.nVocab} tokens`,
     })
 
-    await write(
-      int32(
-        GGML_MAGIC,
-        hparams.nVocab,
-        hparams.nAudioCtx,
-        hparams.nAudioState,
-        hparams.nAudioHead,
-        hparams.nAudioLayer,
-        hparams.nTextCtx,
-        hparams.nTextState,
-        hparams.nTextHead,
-        hparams.nTextLayer,
-        hparams.nMels,
-        weights,
-      ),
-    )
-    const filters = whisperMelFilters(hparams.nMels)
-    await write(int32(hparams.nMels, filters.length / hparams.nMels))
-    await write(Buffer.from(filters.buffer, filters.byteOffset, filters.byteLength))
-    await write(int32(tokens.length))
-    for (const t of tokens) await write(Buffer.concat([int32(t.length), t]))
-
-    // Each output tensor: its whisper.cpp name, shape (PyTorch order), type, and where its data comes from.
-    type Source = { variable: Ct2Variable; rows?: [number, number] }
-    const plan: { name: string; dims: number[]; ftype: number; source: Source }[] = []
-    const add = (name: string, ct2: string, ftype: number, rows?: [number, number], dims?: number[]) => {
-      const v = variable(ct2)
-      const shape = dims ?? (rows ? [rows[1] - rows[0], ...v.dims.slice(1)] : v.dims)
-      plan.push({ name, dims: shape, ftype, source: { variable: v, ...(rows ? { rows } : {}) } })
-    }
-    const d = hparams.nAudioState
-    const linear = (to: string, from: string, rows?: [number, number], bias = true) => {
-      add(`${to}.weight`, `${from}/weight`, weights, rows)
-      if (bias) add(`${to}.bias`, `${from}/bias`, FTYPE_F32, rows)
-    }
-    const norm = (to: string, from: string) => {
-      add(`${to}.weight`, `${from}/gamma`, FTYPE_F32)
-      add(`${to}.bias`, `${from}/beta`, FTYPE_F32)
-    }
-    add('encoder.positional_embedding', 'encoder/position_encodings/encodings', FTYPE_F32)
-    add('encoder.conv1.weight', 'encoder/conv1/weight', FTYPE_F16)
-    add('encoder.conv1.bias', 'encoder/conv1/bias', FTYPE_F32, undefined, [d, 1])
-    add('encoder.conv2.weight', 'encoder/conv2/weight', FTYPE_F16)
-    add('encoder.conv2.bias', 'encoder/conv2/bias', FTYPE_F32, undefined, [d, 1])
-    // The parts encoder and decoder blocks share: self-attention (CTranslate2 fuses Q, K
-    // and V into one projection) and the MLP.
-    const selfAttention = (to: string, from: string) => {
-      norm(`${to}.attn_ln`, `${from}/self_attention/layer_norm`)
-      linear(`${to}.attn.query`, `${from}/self_attention/linear_0`, [0, d])
-      linear(`${to}.attn.key`, `${from}/self_attention/linear_0`, [d, 2 * d], false)
-      linear(`${to}.attn.value`, `${from}/self_attention/linear_0`, [2 * d, 3 * d])
-      linear(`${to}.attn.out`, `${from}/self_attention/linear_1`)
-    }
-    const mlp = (to: string, from: string) => {
-      norm(`${to}.mlp_ln`, `${from}/ffn/layer_norm`)
-      linear(`${to}.mlp.0`, `${from}/ffn/linear_0`)
-      linear(`${to}.mlp.2`, `${from}/ffn/linear_1`)
-    }
-    for (let i = 0; i < hparams.nAudioLayer; i++) {
-      selfAttention(`encoder.blocks.${i}`, `encoder/layer_${i}`)
-      mlp(`encoder.blocks.${i}`, `encoder/layer_${i}`)
-    }
-    norm('encoder.ln_post', 'encoder/layer_norm')
-    add('decoder.positional_embedding', 'decoder/position_encodings/encodings', FTYPE_F32)
-    add('decoder.token_embedding.weight', 'decoder/embeddings/weight', weights)
-    for (let i = 0; i < hparams.nTextLayer; i++) {
-      const to = `decoder.blocks.${i}`
-      const from = `decoder/layer_${i}`
-      selfAttention(to, from)
-      norm(`${to}.cross_attn_ln`, `${from}/attention/layer_norm`)
-      linear(`${to}.cross_attn.query`, `${from}/attention/linear_0`)
-      linear(`${to}.cross_attn.key`, `${from}/attention/linear_1`, [0, d], false)
-      linear(`${to}.cross_attn.value`, `${from}/attention/linear_1`, [d, 2 * d])
-      linear(`${to}.cross_attn.out`, `${from}/attention/linear_2`)
-      mlp(to, from)
-    }
-    norm('decoder.ln', 'decoder/layer_norm')
-
+    await write(ggmlHeader(hparams, weights, tokens))
+    const plan = tensorPlan(hparams, variable)
     let done = 0
+    // A fused variable (Q, K and V in one) is read once for all its pieces, and kept only
+    // until its last piece is written.
+    const uses = new Map<Ct2Variable, number>()
+    for (const t of plan) uses.set(t.source.variable, (uses.get(t.source.variable) ?? 0) + 1)
+    const cache = new Map<Ct2Variable, Buffer>()
     for (const t of plan) {
       if (options.signal?.aborted) throw new WsError('aborted', 'Conversion aborted')
       const v = t.source.variable
-      let data = await read(v)
+      let data = cache.get(v) ?? (await read(v))
+      const left = uses.get(v)! - 1
+      uses.set(v, left)
+      if (left > 0) cache.set(v, data)
+      else cache.delete(v)
       if (t.source.rows) {
         const rowBytes = v.byteLength / v.dims[0]!
         data = data.subarray(t.source.rows[0] * rowBytes, t.source.rows[1] * rowBytes)
@@ -206,6 +134,101 @@ export async function convertCt2ToGgml(
   } finally {
     await fh.close()
   }
+}
+
+/** One output tensor: its whisper.cpp name, shape (PyTorch order), type, and where its data comes from. */
+export interface PlannedTensor {
+  name: string
+  dims: number[]
+  ftype: number
+  source: { variable: Ct2Variable; rows?: [number, number] }
+}
+
+/**
+ * Which CTranslate2 variable (and which rows of it) becomes which whisper.cpp tensor: a pure
+ * mapping from the model's shape. CTranslate2 fuses the self-attention projections (Q, K, V)
+ * and the cross-attention ones (K, V); they are split again by rows, and the key bias (zero
+ * in Whisper, absent in whisper.cpp) is dropped.
+ */
+export function tensorPlan(
+  hparams: WhisperHparams,
+  variable: (name: string) => Ct2Variable,
+): PlannedTensor[] {
+  const weights = FTYPE_F16
+  const plan: PlannedTensor[] = []
+  const add = (name: string, ct2: string, ftype: number, rows?: [number, number], dims?: number[]) => {
+    const v = variable(ct2)
+    const shape = dims ?? (rows ? [rows[1] - rows[0], ...v.dims.slice(1)] : v.dims)
+    plan.push({ name, dims: shape, ftype, source: { variable: v, ...(rows ? { rows } : {}) } })
+  }
+  const d = hparams.nAudioState
+  const linear = (to: string, from: string, rows?: [number, number], bias = true) => {
+    add(`${to}.weight`, `${from}/weight`, weights, rows)
+    if (bias) add(`${to}.bias`, `${from}/bias`, FTYPE_F32, rows)
+  }
+  const norm = (to: string, from: string) => {
+    add(`${to}.weight`, `${from}/gamma`, FTYPE_F32)
+    add(`${to}.bias`, `${from}/beta`, FTYPE_F32)
+  }
+  add('encoder.positional_embedding', 'encoder/position_encodings/encodings', FTYPE_F32)
+  add('encoder.conv1.weight', 'encoder/conv1/weight', FTYPE_F16)
+  add('encoder.conv1.bias', 'encoder/conv1/bias', FTYPE_F32, undefined, [d, 1])
+  add('encoder.conv2.weight', 'encoder/conv2/weight', FTYPE_F16)
+  add('encoder.conv2.bias', 'encoder/conv2/bias', FTYPE_F32, undefined, [d, 1])
+  // The parts encoder and decoder blocks share: self-attention (CTranslate2 fuses Q, K
+  // and V into one projection) and the MLP.
+  const selfAttention = (to: string, from: string) => {
+    norm(`${to}.attn_ln`, `${from}/self_attention/layer_norm`)
+    linear(`${to}.attn.query`, `${from}/self_attention/linear_0`, [0, d])
+    linear(`${to}.attn.key`, `${from}/self_attention/linear_0`, [d, 2 * d], false)
+    linear(`${to}.attn.value`, `${from}/self_attention/linear_0`, [2 * d, 3 * d])
+    linear(`${to}.attn.out`, `${from}/self_attention/linear_1`)
+  }
+  const mlp = (to: string, from: string) => {
+    norm(`${to}.mlp_ln`, `${from}/ffn/layer_norm`)
+    linear(`${to}.mlp.0`, `${from}/ffn/linear_0`)
+    linear(`${to}.mlp.2`, `${from}/ffn/linear_1`)
+  }
+  for (let i = 0; i < hparams.nAudioLayer; i++) {
+    selfAttention(`encoder.blocks.${i}`, `encoder/layer_${i}`)
+    mlp(`encoder.blocks.${i}`, `encoder/layer_${i}`)
+  }
+  norm('encoder.ln_post', 'encoder/layer_norm')
+  add('decoder.positional_embedding', 'decoder/position_encodings/encodings', FTYPE_F32)
+  add('decoder.token_embedding.weight', 'decoder/embeddings/weight', weights)
+  for (let i = 0; i < hparams.nTextLayer; i++) {
+    const to = `decoder.blocks.${i}`
+    const from = `decoder/layer_${i}`
+    selfAttention(to, from)
+    norm(`${to}.cross_attn_ln`, `${from}/attention/layer_norm`)
+    linear(`${to}.cross_attn.query`, `${from}/attention/linear_0`)
+    linear(`${to}.cross_attn.key`, `${from}/attention/linear_1`, [0, d], false)
+    linear(`${to}.cross_attn.value`, `${from}/attention/linear_1`, [d, 2 * d])
+    linear(`${to}.cross_attn.out`, `${from}/attention/linear_2`)
+    mlp(to, from)
+  }
+  norm('decoder.ln', 'decoder/layer_norm')
+  return plan
+}
+
+/** The file's head: hyper-parameters, Whisper's mel filterbank, the vocabulary as bytes. */
+function ggmlHeader(hparams: WhisperHparams, ftype: number, tokens: readonly Buffer[]): Buffer {
+  const h = hparams
+  const filters = whisperMelFilters(h.nMels)
+  return Buffer.concat([
+    int32(GGML_MAGIC, h.nVocab, h.nAudioCtx, h.nAudioState, h.nAudioHead, h.nAudioLayer),
+    int32(h.nTextCtx, h.nTextState, h.nTextHead, h.nTextLayer, h.nMels, ftype),
+    int32(h.nMels, filters.length / h.nMels),
+    Buffer.from(filters.buffer, filters.byteOffset, filters.byteLength),
+    int32(tokens.length),
+    ...tokens.flatMap((t) => [int32(t.length), t]),
+  ])
+}
+
+function int32(...values: number[]): Buffer {
+  const b = Buffer.alloc(4 * values.length)
+  for (const [i, v] of values.entries()) b.writeInt32LE(v, 4 * i)
+  return b
 }
 
 async function readHparams(

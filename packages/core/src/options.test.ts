@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { isWsError } from './errors.js'
+import { optionChecker } from './options.js'
+
+describe('optionChecker', () => {
+  const check = optionChecker('Thing')
+  const error = (fn: () => void) => {
+    try {
+      fn()
+    } catch (err) {
+      return err
+    }
+    return undefined
+  }
+
+  it('refuses what is out of range with invalid_config naming the owner and the option', () => {
+    for (const value of [0, 9, 1.5, Number.NaN, '3', undefined]) {
+      const err = error(() => check.integer('threads', value, 1, 8))
+      expect(isWsError(err, 'invalid_config')).toBe(true)
+      expect((err as Error).message).toBe(
+        `Thing: threads must be an integer from 1 to 8, got ${String(value)}`,
+      )
+    }
+    expect(
+      isWsError(
+        error(() => check.string('device', '', 'cpu')),
+        'invalid_config',
+      ),
+    ).toBe(true)
+    expect((error(() => check.that(false, 'no')) as Error).message).toBe('Thing: no')
+  })
+
+  it('lets valid values through', () => {
+    expect(() => {
+      check.integer('threads', 1, 1, 8)
+      check.integer('threads', 8, 1, 8)
+      check.string('device', 'cpu', 'cpu')
+      check.that(true, 'unused')
+    }).not.toThrow()
+  })
+})
