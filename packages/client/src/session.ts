@@ -335,9 +335,9 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
     // A refusal (server_busy, unauthorized, …) or a lost connection without reconnection.
     const last = this.#lastError
     const error = refused
-      ? new WsError(refused.code, refused.message, { retryable: refused.retryable ?? false })
+      ? errorOf(refused)
       : last && refusal
-        ? new WsError(last.code, last.message, { retryable: last.retryable ?? false })
+        ? errorOf(last)
         : new WsError(
             'connection_failed',
             opened || this.#readyMessage
@@ -357,6 +357,12 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
     this.#events.end()
     this.#resolveEnded()
   }
+}
+
+/** A server's error message as a {@link WsError}; a refusal's `retry_after_ms` is in `details`. */
+function errorOf(m: ErrorMessage): WsError {
+  const details = m.retry_after_ms === undefined ? {} : { details: { retry_after_ms: m.retry_after_ms } }
+  return new WsError(m.code, m.message, { retryable: m.retryable ?? false, ...details })
 }
 
 /** Opens a transcription session: `url` is the server (`ws://host:8765`) or a full `/ws/transcribe/…` URL. */

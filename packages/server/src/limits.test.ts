@@ -76,8 +76,19 @@ describe('server limits', () => {
     const third = new TestClient(url) // 3 × rtf ≥ 1.2 > 1.1: refused
     await third.closed
     expect(third.refusal?.status).toBe(503)
-    expect(third.of('error')[0]).toMatchObject({ code: 'server_busy', retryable: true })
+    const refusal = third.of('error')[0]!
+    expect(refusal).toMatchObject({ code: 'server_busy', retryable: true })
+    // When to ask again: when the estimate ages out (30 s) unless a final refreshes it.
+    expect(refusal.retry_after_ms).toBeGreaterThanOrEqual(1000)
+    expect(refusal.retry_after_ms).toBeLessThanOrEqual(30_000)
+    expect(Number(third.refusal?.retryAfter)).toBe(Math.ceil(refusal.retry_after_ms! / 1000))
     await Promise.all([first.end(), second.end()])
+    await expect.poll(() => server.sessions).toBe(0)
+    // Nothing open: admitted whatever the estimate says (it was not refreshed in between).
+    server.scheduler!.observeFinal(10, 1)
+    const alone = new TestClient(url)
+    await alone.next('ready', 10_000)
+    await alone.end()
     await server.close()
   })
 })

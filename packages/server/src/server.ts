@@ -263,10 +263,10 @@ export class WhisperStreamServer {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const refusal = this.#refusal(req, url)
     if ('refuse' in refusal) {
-      const { reason, error, status, retryAfterS } = refusal.refuse
+      const { reason, error, status, retryAfterMs } = refusal.refuse
       this.#live?.metrics.refusals.inc({ reason })
       this.logger.info({ reason, code: error.code }, 'connection refused')
-      refuseUpgrade(socket, status, error, retryAfterS)
+      refuseUpgrade(socket, status, error, retryAfterMs)
       return
     }
     const live = refusal.live
@@ -279,10 +279,10 @@ export class WhisperStreamServer {
     req: IncomingMessage,
     url: URL,
   ):
-    | { refuse: { reason: string; error: WsError; status: number; retryAfterS?: number } }
+    | { refuse: { reason: string; error: WsError; status: number; retryAfterMs?: number } }
     | { live: Live; strategy: StrategyName; config: SessionConfig } {
-    const refuse = (reason: string, error: WsError, status: number, retryAfterS?: number) => ({
-      refuse: { reason, error, status, ...(retryAfterS === undefined ? {} : { retryAfterS }) },
+    const refuse = (reason: string, error: WsError, status: number, retryAfterMs?: number) => ({
+      refuse: { reason, error, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
     })
     let strategy: StrategyName
     try {
@@ -310,15 +310,16 @@ export class WhisperStreamServer {
       const error = new WsError('server_busy', `The server is full (${this.options.maxClients} sessions)`, {
         retryable: true,
       })
-      return refuse('capacity', error, 503, 5)
+      return refuse('capacity', error, 503, 5000)
     }
     if (!live.scheduler.canAdmit(active)) {
+      const retryAfterMs = live.scheduler.retryAfterMs()
       const error = new WsError(
         'server_busy',
-        `The backend cannot keep up with one more real-time session (${active} open, real-time factor ${live.scheduler.finalRtf?.toFixed(2)})`,
+        `The backend cannot keep up with one more real-time session (${active} open, real-time factor ${live.scheduler.finalRtf?.toFixed(2)}); retry in ${Math.ceil(retryAfterMs / 1000)} s or when a session ends`,
         { retryable: true },
       )
-      return refuse('load', error, 503, 5)
+      return refuse('load', error, 503, retryAfterMs)
     }
     try {
       return { live, strategy, config: parseQueryConfig(url.searchParams) }
@@ -348,15 +349,17 @@ export class WhisperStreamServer {
 }
 
 /** Answers an upgrade request with an HTTP error instead of a handshake, and closes the socket. */
-function refuseUpgrade(socket: Duplex, status: number, error: WsError, retryAfterS?: number): void {
+function refuseUpgrade(socket: Duplex, status: number, error: WsError, retryAfterMs?: number): void {
   if (!socket.writable) return void socket.destroy()
-  const body = JSON.stringify(errorMessage(error))
+  const body = JSON.stringify(
+    errorMessage(error, retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs }),
+  )
   const headers = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
     'Connection: close',
     'Content-Type: application/json',
     `Content-Length: ${Buffer.byteLength(body)}`,
-    ...(retryAfterS === undefined ? [] : [`Retry-After: ${retryAfterS}`]),
+    ...(retryAfterMs === undefined ? [] : [`Retry-After: ${Math.ceil(retryAfterMs / 1000)}`]),
   ]
   socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`)
 }

@@ -17,6 +17,7 @@ export class TestClient {
       this.ws.once('open', () => resolve())
       this.ws.once('error', reject)
     })
+    this.opened.catch(() => {}) // a refused upgrade: the caller reads `refusal` instead
     this.closed = new Promise((resolve) => {
       this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))
     })

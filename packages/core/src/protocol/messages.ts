@@ -89,6 +89,8 @@ export interface ErrorMessage {
   code: ErrorCode
   message: string
   retryable?: boolean
+  /** With a refusal: when asking again may succeed. */
+  retry_after_ms?: number
   utterance_id?: number
   audio_start?: number
   audio_end?: number

@@ -194,7 +194,7 @@ function bytesToBase64(bytes: Uint8Array): string {
 /** A protocol `error` message for an error. */
 export function errorMessage(
   error: WsError,
-  extra: { utterance_id?: number; audio_start?: number; audio_end?: number } = {},
+  extra: { utterance_id?: number; audio_start?: number; audio_end?: number; retry_after_ms?: number } = {},
 ) {
   return {
     type: 'error' as const,

@@ -73,7 +73,35 @@ describe('InferenceScheduler', () => {
     expect(scheduler.canAdmit(5)).toBe(false)
   })
 
+  it('admits the first session whatever the estimate says', () => {
+    const scheduler = new InferenceScheduler({ maxLoad: 0.8 })
+    scheduler.observeFinal(3.74, 1) // a slow burst: 3.74 s per audio second
+    expect(scheduler.canAdmit(1)).toBe(false)
+    expect(scheduler.canAdmit(0)).toBe(true)
+  })
+
+  it('lets an estimate no final refreshed age out, and then measures afresh', () => {
+    let now = 0
+    const scheduler = new InferenceScheduler({ maxLoad: 0.8, rtfMaxAgeMs: 30_000, now: () => now })
+    scheduler.observeFinal(2.46, 1) // inflated (a slow start)
+    expect(scheduler.canAdmit(1)).toBe(false)
+    now = 10_000
+    expect(scheduler.retryAfterMs()).toBe(20_000)
+    now = 29_000
+    expect(scheduler.canAdmit(1)).toBe(false) // still fresh
+    expect(scheduler.retryAfterMs()).toBe(1000) // never sooner than a second
+    now = 30_001
+    expect(scheduler.finalRtf).toBeUndefined()
+    expect(scheduler.canAdmit(3)).toBe(true)
+    expect(scheduler.retryAfterMs()).toBe(0)
+    // The next final is a fresh measurement, not averaged with the stale one.
+    scheduler.observeFinal(0.1, 1)
+    expect(scheduler.finalRtf).toBeCloseTo(0.1)
+    expect(scheduler.stats.finalRtf).toBeCloseTo(0.1)
+  })
+
   it('validates its options', () => {
+    expect(() => new InferenceScheduler({ rtfMaxAgeMs: 0 })).toThrow(/rtfMaxAgeMs/)
     expect(() => new InferenceScheduler({ concurrency: 0 })).toThrow(/concurrency/)
     expect(() => new InferenceScheduler({ maxLoad: 0 })).toThrow(/maxLoad/)
   })

@@ -30,12 +30,22 @@ export interface InferenceSchedulerOptions {
   maxLoad?: number
   /** Weight of the newest final in the real-time-factor average (default 0.2). */
   rtfSmoothing?: number
+  /**
+   * How long a real-time-factor estimate counts without a new final to refresh it (default
+   * 30 000). An older one refuses nobody, and the next final measures afresh: a slow burst
+   * (or a slow start) cannot lock the server out once its sessions are gone.
+   */
+  rtfMaxAgeMs?: number
+  /** The clock, in milliseconds (default `performance.now`; tests pass their own). */
+  now?: () => number
 }
 
 export const DEFAULT_INFERENCE_SCHEDULER_OPTIONS = {
   concurrency: 1,
   maxLoad: 0.8,
   rtfSmoothing: 0.2,
+  rtfMaxAgeMs: 30_000,
+  now: () => performance.now(),
 } as const satisfies InferenceSchedulerOptions
 
 interface Waiter {
@@ -61,7 +71,7 @@ export interface InferenceSchedulerStats {
   started: { partial: number; final: number }
   /** Partial requests replaced by a newer one of the same session before they ran. */
   superseded: number
-  /** Smoothed processing seconds per audio second of finals (undefined before the first). */
+  /** Smoothed processing seconds per audio second of finals (undefined before the first, or aged out). */
   finalRtf: number | undefined
 }
 
@@ -71,7 +81,8 @@ export interface InferenceSchedulerStats {
  * session can starve another; a session has at most one partial waiting, and a newer one
  * replaces it. Admission control uses the measured real-time factor of finals: one more
  * real-time stream is admitted while the finals of all of them would take at most `maxLoad`
- * of the backend's time.
+ * of the backend's time. The first session is always admitted, and an estimate no final has
+ * refreshed for `rtfMaxAgeMs` refuses nobody.
  *
  * Pure logic, no timers: it is driven by `acquire` and `release`.
  */
@@ -85,6 +96,7 @@ export class InferenceScheduler {
   #started = { partial: 0, final: 0 }
   #superseded = 0
   #rtf: number | undefined
+  #rtfAt = 0
 
   constructor(options: InferenceSchedulerOptions = {}) {
     const o = { ...DEFAULT_INFERENCE_SCHEDULER_OPTIONS, ...options }
@@ -94,6 +106,8 @@ export class InferenceScheduler {
       throw new WsError('invalid_config', `maxLoad must be in (0, 8], got ${o.maxLoad}`)
     if (!(o.rtfSmoothing > 0 && o.rtfSmoothing <= 1))
       throw new WsError('invalid_config', `rtfSmoothing must be in (0, 1], got ${o.rtfSmoothing}`)
+    if (!(o.rtfMaxAgeMs > 0))
+      throw new WsError('invalid_config', `rtfMaxAgeMs must be > 0, got ${o.rtfMaxAgeMs}`)
     this.options = o
   }
 
@@ -113,26 +127,44 @@ export class InferenceScheduler {
     )
   }
 
-  /** Processing seconds per audio second of finals, smoothed; undefined until one was measured. */
+  /**
+   * Processing seconds per audio second of finals, smoothed; undefined until one was
+   * measured, and again once `rtfMaxAgeMs` passed without a final.
+   */
   get finalRtf(): number | undefined {
+    if (this.#rtf !== undefined && this.#age() > this.options.rtfMaxAgeMs) this.#rtf = undefined
     return this.#rtf
   }
 
-  /** Seeds the real-time-factor estimate, e.g. from a warm-up transcription. */
+  /** Feeds the real-time-factor estimate (each final does; a warm-up transcription may seed it). */
   observeFinal(processingSeconds: number, audioSeconds: number): void {
     if (!(audioSeconds > 0) || !(processingSeconds >= 0)) return
     const rtf = processingSeconds / audioSeconds
     const a = this.options.rtfSmoothing
-    this.#rtf = this.#rtf === undefined ? rtf : a * rtf + (1 - a) * this.#rtf
+    const previous = this.finalRtf
+    this.#rtf = previous === undefined ? rtf : a * rtf + (1 - a) * previous
+    this.#rtfAt = this.options.now()
   }
 
   /**
-   * Whether one more real-time session fits next to `activeSessions`: true while unmeasured,
-   * else `(activeSessions + 1) × finalRtf ≤ maxLoad × concurrency`.
+   * Whether one more real-time session fits next to `activeSessions`: always for the first,
+   * true while unmeasured, else `(activeSessions + 1) × finalRtf ≤ maxLoad × concurrency`.
    */
   canAdmit(activeSessions: number): boolean {
-    if (this.#rtf === undefined) return true
-    return (activeSessions + 1) * this.#rtf <= this.options.maxLoad * this.options.concurrency
+    if (activeSessions === 0) return true
+    const rtf = this.finalRtf
+    if (rtf === undefined) return true
+    return (activeSessions + 1) * rtf <= this.options.maxLoad * this.options.concurrency
+  }
+
+  /**
+   * After a refusal by {@link canAdmit}: when asking again may succeed, in milliseconds —
+   * when the estimate ages out unless a final refreshes it (a session that ends frees room
+   * sooner).
+   */
+  retryAfterMs(): number {
+    if (this.finalRtf === undefined) return 0
+    return Math.max(1000, Math.ceil(this.options.rtfMaxAgeMs - this.#age()))
   }
 
   get stats(): InferenceSchedulerStats {
@@ -142,8 +174,12 @@ export class InferenceScheduler {
       queuedPartials: this.#partials.length,
       started: { ...this.#started },
       superseded: this.#superseded,
-      finalRtf: this.#rtf,
+      finalRtf: this.finalRtf,
     }
+  }
+
+  #age(): number {
+    return this.options.now() - this.#rtfAt
   }
 
   #acquire(session: SessionSlot, kind: InferenceKind, signal?: AbortSignal): Promise<InferenceTicket> {
