@@ -31,7 +31,9 @@ let base: string
 
 async function startServer(options: Parameters<typeof createServer>[0] = {}) {
   const { pino } = await import('pino')
-  const s = createServer({ backend, port: 0, logger: pino(silent), ...options })
+  // Admission by measured load is tested in limits.test.ts; here it must not depend on what
+  // else the machine runs (test files run side by side), so two sessions always fit.
+  const s = createServer({ backend, port: 0, logger: pino(silent), maxLoad: 8, ...options })
   await s.listen()
   return s
 }

@@ -65,6 +65,15 @@ export class TestClient {
           resolve(m as Extract<ServerMessage, { type: T }>)
         },
       })
+      // A socket that closes first (a refused upgrade, a dropped session) answers at once.
+      void this.closed.then(({ code }) => {
+        clearTimeout(timer)
+        const seen = this.messages.find(test)
+        if (seen) return resolve(seen as Extract<ServerMessage, { type: T }>)
+        const error = this.of('error').at(-1)
+        const why = this.refusal ? `refused with HTTP ${this.refusal.status}` : `closed with ${code}`
+        reject(new Error(`no ${type} message: ${why}${error ? ` (${error.code}: ${error.message})` : ''}`))
+      })
     })
   }
 

@@ -28,6 +28,7 @@ export function sessionEventToMessage(event: SessionEvent): ServerMessage {
         audio_end: event.audioEnd,
         processing_time_ms: event.processingTimeMs,
         reason: event.reason,
+        ...(event.lowConfidence ? { low_confidence: true } : {}),
       }
     case 'speech_start':
     case 'speech_end':

@@ -75,6 +75,8 @@ export interface FinalMessage {
   audio_end: number
   processing_time_ms: number
   reason?: 'vad_end' | 'speech_end' | 'max_length' | 'end'
+  /** Present (true) when the text looks like a decoding failure: a loop, or more words than the audio holds. */
+  low_confidence?: boolean
 }
 export interface SpeechStartMessage {
   type: 'speech_start'

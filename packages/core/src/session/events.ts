@@ -31,6 +31,11 @@ export interface FinalEvent {
   audioEnd: number
   processingTimeMs: number
   reason: FinalReason
+  /**
+   * The text looks like a decoding failure (`degenerateText`: a loop, or more words
+   * than the audio holds) even after the backend's own retry. Set only then.
+   */
+  lowConfidence?: true
 }
 
 export interface SpeechStartEvent {

@@ -7,6 +7,7 @@ import type {
   UtteranceTranscriber,
   UtteranceTranscript,
 } from '../strategies/strategy.js'
+import { degenerateText } from '../text/degenerate.js'
 import { shiftSegment } from '../text/words.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 import type { FinalEvent, PartialEvent, SessionErrorEvent } from './events.js'
@@ -252,6 +253,15 @@ export class InferenceLoop {
       const signal = ticket === 'none' || this.#o.backend.stopsRunningCalls ? abort.signal : this.#o.signal
       const result = await job.transcriber.partial(u.audio.view(0, length), signal)
       if (abort.signal.aborted || job.closed) return
+      // A looping or overlong preview is not shown: the next partial or the final replaces it.
+      const degenerate = degenerateText(result.text, length / SR)
+      if (degenerate) {
+        this.#o.logger.debug(
+          { utteranceId: u.id, reason: degenerate, text: result.text },
+          'degenerate partial dropped',
+        )
+        return
+      }
       this.#o.emit({
         type: 'partial',
         utteranceId: u.id,
@@ -308,6 +318,8 @@ export class InferenceLoop {
 
   #emitFinal(u: TrackedUtterance, result: UtteranceTranscript, started: number): void {
     const audioStart = u.start / SR
+    const degenerate = degenerateText(result.text, u.audio.length / SR)
+    if (degenerate) this.#o.logger.warn({ utteranceId: u.id, reason: degenerate }, 'final looks degenerate')
     this.#o.emit({
       type: 'final',
       utteranceId: u.id,
@@ -318,6 +330,7 @@ export class InferenceLoop {
       audioEnd: (u.start + u.audio.length) / SR,
       processingTimeMs: Math.round(performance.now() - started),
       reason: u.reason ?? 'end',
+      ...(degenerate ? { lowConfidence: true as const } : {}),
     })
   }
 

@@ -9,7 +9,6 @@ import { EnergyVad } from '../testing/fake-vad.js'
 import { SyntheticVoice } from '../testing/synthetic-voice.js'
 import { TEST_VOCABULARY } from '../testing/vocabulary.js'
 import { wordErrorRate } from '../text/wer.js'
-import { InferenceScheduler } from './scheduler.js'
 import {
   type FinalEvent,
   type PartialEvent,
@@ -344,94 +343,3 @@ function voiceAt(rate: number): Float32Array {
   }
   return audio
 }
-
-describe('StreamingSession speculative finals', () => {
-  async function run(speculativeFinalMs: number, audio: Float32Array) {
-    const backend = await fake()
-    const session = new StreamingSession({
-      backend,
-      strategy: 'prompt',
-      vad: new EnergyVad(),
-      partialIntervalMs: 0,
-      speculativeFinalMs,
-    })
-    const events = collect(session)
-    for (let i = 0; i < audio.length; i += 320) {
-      session.pushAudio(audio.subarray(i, i + 320))
-      await new Promise((r) => setImmediate(r))
-    }
-    await session.end()
-    return { events: await events, calls: backend.calls }
-  }
-
-  it('computes the final at a pause and uses it when the VAD ends the utterance', async () => {
-    const parts = [
-      voice.speak('the quick brown fox', 300, 0),
-      voice.speak('jumps over the lazy dog', 900, 900),
-    ]
-    const audio = concatFloat32(parts.map((p) => p.audio))
-    const ahead = await run(60, audio)
-    const plain = await run(0, audio)
-    const texts = (r: { events: SessionEvent[] }) => finals(r.events).map((f) => f.text)
-    expect(texts(ahead)).toEqual(parts.map((p) => p.text))
-    expect(texts(ahead)).toEqual(texts(plain))
-    const f = finals(ahead.events)
-    // No transcription covered a whole final: each came from audio that ended in its pause.
-    for (const final of f) {
-      const samples = Math.round((final.audioEnd - final.audioStart) * SR)
-      expect(ahead.calls.some((c) => c.samples === samples)).toBe(false)
-      expect(plain.calls.some((c) => c.samples === samples)).toBe(true)
-    }
-    expect(f.map((x) => x.audioEnd)).toEqual(finals(plain.events).map((x) => x.audioEnd))
-  })
-
-  it('drops a speculation when speech resumes, so no word is lost', async () => {
-    // A 150 ms pause inside the utterance: longer than 60 ms, shorter than the hangover.
-    const parts = [
-      voice.speak('the quick brown fox', 300, 150),
-      voice.speak('jumps over the lazy dog', 0, 900),
-    ]
-    const audio = concatFloat32(parts.map((p) => p.audio))
-    const { events, calls } = await run(60, audio)
-    const f = finals(events)
-    expect(f).toHaveLength(1)
-    expect(f[0]!.text).toBe(`${parts[0]!.text} ${parts[1]!.text}`)
-    expect(calls.length).toBeGreaterThanOrEqual(2) // the dropped speculation, then the final's
-  })
-})
-
-describe('StreamingSession behind a gate', () => {
-  // Audio is pushed far faster than the fake's 400 ms calls: pauses between words and the
-  // utterance's end come while a call is running.
-  async function run(stopsRunningCalls: boolean) {
-    const backend = await fake({ delayMs: 400, stopsRunningCalls })
-    const spoken = voice.speak('the quick brown fox jumps over the lazy dog', 300, 900)
-    const session = new StreamingSession({
-      backend,
-      strategy: 'prompt',
-      vad: new EnergyVad(),
-      gate: new InferenceScheduler().gate(),
-      partialIntervalMs: 500,
-      minPartialMs: 300,
-    })
-    const events = collect(session)
-    for (let i = 0; i < spoken.audio.length; i += 320) {
-      session.pushAudio(spoken.audio.subarray(i, i + 320))
-      await new Promise((r) => setImmediate(r))
-    }
-    await session.end()
-    return { events: await events, backend, text: spoken.text }
-  }
-
-  it('stops running calls that became useless, if the backend can: the same final', async () => {
-    const stopping = await run(true)
-    const waiting = await run(false)
-    for (const r of [stopping, waiting]) {
-      expect(finals(r.events).map((f) => f.text)).toEqual([r.text])
-    }
-    // A partial the final supersedes, a speculation that speech resumed after: stopped.
-    expect(stopping.backend.abortedWhileRunning).toBeGreaterThan(0)
-    // Without the capability they run to their end and their results are dropped.
-    expect(waiting.backend.abortedWhileRunning).toBe(0)
-  })
-})

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest'
+import { concatFloat32 } from '../audio/pcm.js'
+import { FakeBackend } from '../testing/fake-backend.js'
+import { EnergyVad } from '../testing/fake-vad.js'
+import { SyntheticVoice } from '../testing/synthetic-voice.js'
+import { TEST_VOCABULARY } from '../testing/vocabulary.js'
+import { InferenceScheduler } from './scheduler.js'
+import {
+  type FinalEvent,
+  type PartialEvent,
+  type SessionEvent,
+  StreamingSession,
+} from './streaming-session.js'
+
+// The inference loop, through the session: finals computed ahead, calls stopped behind a
+// gate, degenerate text kept from the user.
+const voice = new SyntheticVoice({ vocabulary: TEST_VOCABULARY })
+const SR = 16_000
+
+async function fake(options: ConstructorParameters<typeof FakeBackend>[0] = {}) {
+  const b = new FakeBackend({ voice, ...options })
+  await b.loadModel('fake')
+  return b
+}
+
+async function collect(session: StreamingSession): Promise<SessionEvent[]> {
+  const events: SessionEvent[] = []
+  for await (const e of session) events.push(e)
+  return events
+}
+
+const finals = (events: SessionEvent[]) => events.filter((e): e is FinalEvent => e.type === 'final')
+const partials = (events: SessionEvent[]) => events.filter((e): e is PartialEvent => e.type === 'partial')
+
+describe('StreamingSession speculative finals', () => {
+  async function run(speculativeFinalMs: number, audio: Float32Array) {
+    const backend = await fake()
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      vad: new EnergyVad(),
+      partialIntervalMs: 0,
+      speculativeFinalMs,
+    })
+    const events = collect(session)
+    for (let i = 0; i < audio.length; i += 320) {
+      session.pushAudio(audio.subarray(i, i + 320))
+      await new Promise((r) => setImmediate(r))
+    }
+    await session.end()
+    return { events: await events, calls: backend.calls }
+  }
+
+  it('computes the final at a pause and uses it when the VAD ends the utterance', async () => {
+    const parts = [
+      voice.speak('the quick brown fox', 300, 0),
+      voice.speak('jumps over the lazy dog', 900, 900),
+    ]
+    const audio = concatFloat32(parts.map((p) => p.audio))
+    const ahead = await run(60, audio)
+    const plain = await run(0, audio)
+    const texts = (r: { events: SessionEvent[] }) => finals(r.events).map((f) => f.text)
+    expect(texts(ahead)).toEqual(parts.map((p) => p.text))
+    expect(texts(ahead)).toEqual(texts(plain))
+    const f = finals(ahead.events)
+    // No transcription covered a whole final: each came from audio that ended in its pause.
+    for (const final of f) {
+      const samples = Math.round((final.audioEnd - final.audioStart) * SR)
+      expect(ahead.calls.some((c) => c.samples === samples)).toBe(false)
+      expect(plain.calls.some((c) => c.samples === samples)).toBe(true)
+    }
+    expect(f.map((x) => x.audioEnd)).toEqual(finals(plain.events).map((x) => x.audioEnd))
+  })
+
+  it('drops a speculation when speech resumes, so no word is lost', async () => {
+    // A 150 ms pause inside the utterance: longer than 60 ms, shorter than the hangover.
+    const parts = [
+      voice.speak('the quick brown fox', 300, 150),
+      voice.speak('jumps over the lazy dog', 0, 900),
+    ]
+    const audio = concatFloat32(parts.map((p) => p.audio))
+    const { events, calls } = await run(60, audio)
+    const f = finals(events)
+    expect(f).toHaveLength(1)
+    expect(f[0]!.text).toBe(`${parts[0]!.text} ${parts[1]!.text}`)
+    expect(calls.length).toBeGreaterThanOrEqual(2) // the dropped speculation, then the final's
+  })
+})
+
+describe('StreamingSession behind a gate', () => {
+  // Audio is pushed far faster than the fake's 400 ms calls: pauses between words and the
+  // utterance's end come while a call is running.
+  async function run(stopsRunningCalls: boolean) {
+    const backend = await fake({ delayMs: 400, stopsRunningCalls })
+    const spoken = voice.speak('the quick brown fox jumps over the lazy dog', 300, 900)
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      vad: new EnergyVad(),
+      gate: new InferenceScheduler().gate(),
+      partialIntervalMs: 500,
+      minPartialMs: 300,
+    })
+    const events = collect(session)
+    for (let i = 0; i < spoken.audio.length; i += 320) {
+      session.pushAudio(spoken.audio.subarray(i, i + 320))
+      await new Promise((r) => setImmediate(r))
+    }
+    await session.end()
+    return { events: await events, backend, text: spoken.text }
+  }
+
+  it('stops running calls that became useless, if the backend can: the same final', async () => {
+    const stopping = await run(true)
+    const waiting = await run(false)
+    for (const r of [stopping, waiting]) {
+      expect(finals(r.events).map((f) => f.text)).toEqual([r.text])
+    }
+    // A partial the final supersedes, a speculation that speech resumed after: stopped.
+    expect(stopping.backend.abortedWhileRunning).toBeGreaterThan(0)
+    // Without the capability they run to their end and their results are dropped.
+    expect(waiting.backend.abortedWhileRunning).toBe(0)
+  })
+})
+
+describe('StreamingSession and degenerate text', () => {
+  const loop = Array(60).fill('n').join(' ')
+  // Previews alternate between a loop (as a reduced-window decode sometimes gives on real
+  // speech) and plain text; finals loop or not as asked.
+  async function run(finalLoops: boolean) {
+    const spoken = voice.speak('the quick brown fox jumps over the lazy dog', 300, 300)
+    let previews = 0
+    const backend = await fake({
+      respond: (audio, options) => {
+        const text = options.preview
+          ? ++previews % 2 === 0
+            ? loop
+            : 'the quick brown'
+          : finalLoops
+            ? loop
+            : 'the quick brown fox'
+        return [{ start: 0, end: audio.length / SR, text }]
+      },
+    })
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      partialIntervalMs: 500,
+      minPartialMs: 300,
+    })
+    const events = collect(session)
+    for (let i = 0; i < spoken.audio.length; i += 1600) {
+      session.pushAudio(spoken.audio.subarray(i, i + 1600))
+      await new Promise((r) => setTimeout(r, 0))
+    }
+    await session.end()
+    return { events: await events, previews }
+  }
+
+  it('drops a looping partial and marks a looping final low_confidence', async () => {
+    const { events, previews } = await run(true)
+    expect(previews).toBeGreaterThanOrEqual(2)
+    expect(partials(events).length).toBeGreaterThan(0)
+    for (const p of partials(events)) expect(p.text).toBe('the quick brown')
+    expect(finals(events)).toMatchObject([{ text: loop, lowConfidence: true }])
+  })
+
+  it('leaves plain text untouched', async () => {
+    const { events } = await run(false)
+    const [final] = finals(events)
+    expect(final!.text).toBe('the quick brown fox')
+    expect(final).not.toHaveProperty('lowConfidence')
+  })
+})
