@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
 import { corpusWordErrorRate } from '@ws/core'
 import { loadSpeechFixtures } from '@ws/core/testing'
+import { loopCatcher } from './loop-log.mjs'
 
 const SR = 16_000
 const dir = (d) => fileURLToPath(new URL(`../fixtures/${d}`, import.meta.url))
@@ -19,23 +20,15 @@ const fixtures = [
 
 /** A backend whose re-decodes are counted: the looping text from its debug log, then the result. */
 async function backend(beamSize) {
-  let looped
-  const noop = () => {}
-  const logger = {
-    debug: (details, message) => {
-      if (message?.startsWith('repetition')) looped = details.text
-    },
-    info: noop,
-    warn: noop,
-    error: noop,
-  }
+  const catcher = loopCatcher()
+  const logger = catcher.logger
   const b = new WhisperCppBackend({ beamSize, logger })
   await b.loadModel('tiny.en')
   const pairs = []
   const transcribe = async (audio, reference, options = {}) => {
-    looped = undefined
+    catcher.looped = undefined
     const { text } = await b.transcribe(audio, SR, options)
-    if (looped !== undefined) pairs.push({ reference, before: looped, after: text })
+    if (catcher.looped !== undefined) pairs.push({ reference, before: catcher.looped, after: text })
   }
   return { pairs, transcribe, close: () => b.close() }
 }

@@ -19,6 +19,7 @@ import { ensurePythonEnv } from '@ws/backend-faster'
 import { hasLoop, WhisperCppBackend } from '@ws/backend-whispercpp'
 import { loadSpeechFixtures } from '@ws/core/testing'
 import { resolveCt2Model } from '@ws/models'
+import { loopCatcher } from './loop-log.mjs'
 
 const SR = 16_000
 const MAX_PER_ENGINE = 4
@@ -36,23 +37,15 @@ const prefixes = fixtures.flatMap((f) => {
 const recorded = []
 
 // ---- whisper.cpp
-let looped
-const noop = () => {}
-const logger = {
-  debug: (details, message) => {
-    if (message?.startsWith('repetition')) looped = details.text
-  },
-  info: noop,
-  warn: noop,
-  error: noop,
-}
-const cpp = new WhisperCppBackend({ beamSize: 1, logger })
+const catcher = loopCatcher()
+const cpp = new WhisperCppBackend({ beamSize: 1, logger: catcher.logger })
 await cpp.loadModel('tiny.en')
 for (const p of prefixes) {
-  looped = undefined
+  catcher.looped = undefined
   const { text } = await cpp.transcribe(p.audio, SR, { preview: true })
   const seconds = p.audio.length / SR
   // Selected by the backend's own loop detector (hasLoop), not by the guard under test.
+  const looped = catcher.looped
   if (looped === undefined || recorded.some((r) => r.text === looped)) continue
   recorded.push({
     engine: 'whisper.cpp 1.8.5 (@ws/whispercpp-addon), tiny.en',

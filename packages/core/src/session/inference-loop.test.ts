@@ -1,36 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { concatFloat32 } from '../audio/pcm.js'
-import { FakeBackend } from '../testing/fake-backend.js'
 import { EnergyVad } from '../testing/fake-vad.js'
-import { SyntheticVoice } from '../testing/synthetic-voice.js'
-import { TEST_VOCABULARY } from '../testing/vocabulary.js'
 import { InferenceScheduler } from './scheduler.js'
-import {
-  type FinalEvent,
-  type PartialEvent,
-  type SessionEvent,
-  StreamingSession,
-} from './streaming-session.js'
+import { type SessionEvent, StreamingSession } from './streaming-session.js'
+import { collect, fake, finals, partials, SR, voice } from './test-support.js'
 
 // The inference loop, through the session: finals computed ahead, calls stopped behind a
 // gate, degenerate text kept from the user.
-const voice = new SyntheticVoice({ vocabulary: TEST_VOCABULARY })
-const SR = 16_000
-
-async function fake(options: ConstructorParameters<typeof FakeBackend>[0] = {}) {
-  const b = new FakeBackend({ voice, ...options })
-  await b.loadModel('fake')
-  return b
-}
-
-async function collect(session: StreamingSession): Promise<SessionEvent[]> {
-  const events: SessionEvent[] = []
-  for await (const e of session) events.push(e)
-  return events
-}
-
-const finals = (events: SessionEvent[]) => events.filter((e): e is FinalEvent => e.type === 'final')
-const partials = (events: SessionEvent[]) => events.filter((e): e is PartialEvent => e.type === 'partial')
 
 describe('StreamingSession speculative finals', () => {
   async function run(speculativeFinalMs: number, audio: Float32Array) {

@@ -4,36 +4,13 @@ import { concatFloat32, float32ToInt16 } from '../audio/pcm.js'
 import type { WhisperBackend } from '../backend.js'
 import { isWsError, WsError } from '../errors.js'
 import { STRATEGY_NAMES } from '../strategies/strategy.js'
-import { FakeBackend } from '../testing/fake-backend.js'
 import { EnergyVad } from '../testing/fake-vad.js'
 import { SyntheticVoice } from '../testing/synthetic-voice.js'
 import { TEST_VOCABULARY } from '../testing/vocabulary.js'
 import { wordErrorRate } from '../text/wer.js'
-import {
-  type FinalEvent,
-  type PartialEvent,
-  type SessionEvent,
-  StreamingSession,
-  type StreamingSessionOptions,
-} from './streaming-session.js'
+import { type SessionEvent, StreamingSession, type StreamingSessionOptions } from './streaming-session.js'
+import { collect, fake, finals, partials, SR, voice } from './test-support.js'
 
-const voice = new SyntheticVoice({ vocabulary: TEST_VOCABULARY })
-const SR = 16_000
-
-async function fake(options: ConstructorParameters<typeof FakeBackend>[0] = {}) {
-  const b = new FakeBackend({ voice, ...options })
-  await b.loadModel('fake')
-  return b
-}
-
-async function collect(session: StreamingSession): Promise<SessionEvent[]> {
-  const events: SessionEvent[] = []
-  for await (const e of session) events.push(e)
-  return events
-}
-
-const finals = (events: SessionEvent[]) => events.filter((e): e is FinalEvent => e.type === 'final')
-const partials = (events: SessionEvent[]) => events.filter((e): e is PartialEvent => e.type === 'partial')
 const toSample = (seconds: number) => Math.round(seconds * SR)
 
 /** Checks the ordering rules every event stream must keep. */
