@@ -3,7 +3,7 @@ import { concatFloat32 } from '../audio/pcm.js'
 import { EnergyVad } from '../testing/fake-vad.js'
 import { InferenceScheduler } from './scheduler.js'
 import { type SessionEvent, StreamingSession } from './streaming-session.js'
-import { collect, fake, finals, partials, SR, voice } from './test-support.js'
+import { fake, finals, partials, SR, streamThrough, voice } from './test-support.js'
 
 // The inference loop, through the session: finals computed ahead, calls stopped behind a
 // gate, degenerate text kept from the user.
@@ -18,13 +18,7 @@ describe('StreamingSession speculative finals', () => {
       partialIntervalMs: 0,
       speculativeFinalMs,
     })
-    const events = collect(session)
-    for (let i = 0; i < audio.length; i += 320) {
-      session.pushAudio(audio.subarray(i, i + 320))
-      await new Promise((r) => setImmediate(r))
-    }
-    await session.end()
-    return { events: await events, calls: backend.calls }
+    return { events: await streamThrough(session, audio, 320), calls: backend.calls }
   }
 
   it('computes the final at a pause and uses it when the VAD ends the utterance', async () => {
@@ -77,13 +71,7 @@ describe('StreamingSession behind a gate', () => {
       partialIntervalMs: 500,
       minPartialMs: 300,
     })
-    const events = collect(session)
-    for (let i = 0; i < spoken.audio.length; i += 320) {
-      session.pushAudio(spoken.audio.subarray(i, i + 320))
-      await new Promise((r) => setImmediate(r))
-    }
-    await session.end()
-    return { events: await events, backend, text: spoken.text }
+    return { events: await streamThrough(session, spoken.audio, 320), backend, text: spoken.text }
   }
 
   it('stops running calls that became useless, if the backend can: the same final', async () => {
@@ -124,13 +112,8 @@ describe('StreamingSession and degenerate text', () => {
       partialIntervalMs: 500,
       minPartialMs: 300,
     })
-    const events = collect(session)
-    for (let i = 0; i < spoken.audio.length; i += 1600) {
-      session.pushAudio(spoken.audio.subarray(i, i + 1600))
-      await new Promise((r) => setTimeout(r, 0))
-    }
-    await session.end()
-    return { events: await events, previews }
+    const pause = () => new Promise((r) => setTimeout(r, 0))
+    return { events: await streamThrough(session, spoken.audio, 1600, pause), previews }
   }
 
   it('drops a looping partial and marks a looping final low_confidence', async () => {

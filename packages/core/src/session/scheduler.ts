@@ -132,8 +132,7 @@ export class InferenceScheduler {
    * measured, and again once `rtfMaxAgeMs` passed without a final.
    */
   get finalRtf(): number | undefined {
-    if (this.#rtf !== undefined && this.#age() > this.options.rtfMaxAgeMs) this.#rtf = undefined
-    return this.#rtf
+    return this.#age() <= this.options.rtfMaxAgeMs ? this.#rtf : undefined
   }
 
   /** Feeds the real-time-factor estimate (each final does; a warm-up transcription may seed it). */

@@ -9,7 +9,7 @@ import { SyntheticVoice } from '../testing/synthetic-voice.js'
 import { TEST_VOCABULARY } from '../testing/vocabulary.js'
 import { wordErrorRate } from '../text/wer.js'
 import { type SessionEvent, StreamingSession, type StreamingSessionOptions } from './streaming-session.js'
-import { collect, fake, finals, partials, SR, voice } from './test-support.js'
+import { collect, fake, finals, partials, SR, streamThrough, voice } from './test-support.js'
 
 const toSample = (seconds: number) => Math.round(seconds * SR)
 
@@ -177,14 +177,9 @@ describe('StreamingSession', () => {
   it('sends partials while speech is buffered; agreement partials have stable text that only grows', async () => {
     const backend = await fake()
     const session = new StreamingSession({ backend, strategy: 'agreement', partialIntervalMs: 300 })
-    const events = collect(session)
     const speech = voice.speak('the quick brown fox jumps over the lazy dog and then runs away', 0, 300)
-    for (let i = 0; i < speech.audio.length; i += 1600) {
-      session.pushAudio(speech.audio.subarray(i, i + 1600))
-      await new Promise((r) => setTimeout(r, 5)) // frames arrive over time, so partials run between them
-    }
-    await session.end()
-    const all = await events
+    // Frames arrive over time, so partials run between them.
+    const all = await streamThrough(session, speech.audio, 1600, () => new Promise((r) => setTimeout(r, 5)))
     checkOrdering(all)
     const p = partials(all)
     expect(p.length).toBeGreaterThan(5)

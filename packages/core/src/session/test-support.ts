@@ -25,3 +25,25 @@ export async function collect(session: StreamingSession): Promise<SessionEvent[]
 export const finals = (events: SessionEvent[]) => events.filter((e): e is FinalEvent => e.type === 'final')
 export const partials = (events: SessionEvent[]) =>
   events.filter((e): e is PartialEvent => e.type === 'partial')
+
+/** The next turn of the event loop: what a frame arriving over time gives the session. */
+export const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * Pushes `audio` in frames of `frameSamples`, waiting `pause()` after each so the session's
+ * work runs between frames, then ends the session; resolves with every event.
+ */
+export async function streamThrough(
+  session: StreamingSession,
+  audio: Float32Array,
+  frameSamples: number,
+  pause: () => Promise<unknown> = nextTurn,
+): Promise<SessionEvent[]> {
+  const events = collect(session)
+  for (let i = 0; i < audio.length; i += frameSamples) {
+    session.pushAudio(audio.subarray(i, i + frameSamples))
+    await pause()
+  }
+  await session.end()
+  return events
+}

@@ -9,6 +9,9 @@ const one = (...words: Word[]): Segment[] => [
   { start: words[0]!.start, end: words.at(-1)!.end, text: textOfWords(words), words },
 ]
 
+/** The segments' texts as they are, joined (an empty or untrimmed segment shows). */
+const joined = (segments: readonly Segment[]) => segments.map((s) => s.text).join(' ')
+
 describe('dropContext', () => {
   // 1 s of context ("was the end") then new audio ("and now the start of it").
   const segments: Segment[] = [
@@ -44,7 +47,7 @@ describe('dropContext', () => {
   it('keeps exactly the words after the context in a straddling segment', () => {
     // The seed kept the whole straddling segment, repeating "end."
     const out = dropContext(segments, 1.0)
-    const text = out.map((s) => s.text).join(' ')
+    const text = joined(out)
     expect(text).not.toContain('end')
     expect(text.split(' ')).toEqual(['And', 'now', 'the', 'start', 'of', 'it.'])
   })
@@ -83,21 +86,13 @@ describe('dropContext', () => {
 
     it('keeps the words the previous final did not have', () => {
       const out = dropContext(cut, 1.0, 'The box was thrown beside the parked truck.')
-      expect(out.map((s) => s.text).join(' ')).toBe('The hogs were fed')
+      expect(joined(out)).toBe('The hogs were fed')
       expect(out[0]!.words![0]!.start).toBe(0)
     })
 
     it('drops context words that repeat the previous final, also when heard slightly differently', () => {
-      expect(
-        dropContext(cut, 1.0, 'beside the parked truck. The hogs')
-          .map((s) => s.text)
-          .join(' '),
-      ).toBe('were fed')
-      expect(
-        dropContext(cut, 1.0, 'beside the parked trunk. The hogs')
-          .map((s) => s.text)
-          .join(' '),
-      ).toBe('were fed')
+      expect(joined(dropContext(cut, 1.0, 'beside the parked truck. The hogs'))).toBe('were fed')
+      expect(joined(dropContext(cut, 1.0, 'beside the parked trunk. The hogs'))).toBe('were fed')
     })
 
     it('drops words timed just after the context that repeat the end of the previous final', () => {
@@ -109,10 +104,7 @@ describe('dropContext', () => {
         w(2.9, 3.3, 'Four'),
         w(3.3, 3.6, 'hours'),
       )
-      const text = (previous: string) =>
-        dropContext(late, 1.0, previous)
-          .map((s) => s.text)
-          .join(' ')
+      const text = (previous: string) => joined(dropContext(late, 1.0, previous))
       expect(text('The hogs were fed chopped corn and...')).toBe('garbage. Four hours')
       expect(text('The hogs were fed chopped corn')).toBe('and garbage. Four hours')
       // Not the end of the previous final: kept.
@@ -121,10 +113,7 @@ describe('dropContext', () => {
     })
 
     it('drops context heard differently from the previous final (the time rule)', () => {
-      const text = (previous: string) =>
-        dropContext(cut, 1.0, previous)
-          .map((s) => s.text)
-          .join(' ')
+      const text = (previous: string) => joined(dropContext(cut, 1.0, previous))
       expect(text('by the parked, the truck, hogs')).toBe('were fed') // the same words, not in line
       expect(dropContext(segments, 1.0, 'it was the end.').map((s) => s.text)).toEqual([
         'And now the',
@@ -142,7 +131,7 @@ describe('dropContext', () => {
         },
       ]
       const out = dropContext(startOfSpeech, 1.0, 'The box was thrown beside the parked truck.')
-      expect(out.map((s) => s.text).join(' ')).toBe('The hogs were fed')
+      expect(joined(out)).toBe('The hogs were fed')
     })
   })
 })
