@@ -1,6 +1,7 @@
 // Benchmark of @ws/backend-faster on this machine: latency per request for 2, 5 and 10 s of
-// real speech, throughput with 4 concurrent requests (in turn in the worker, and batched in
-// CTranslate2 for comparison), and the worker's peak RSS. Prints JSON and a Markdown table.
+// real speech on faster-whisper's 30 s window and on reduced ones, throughput with 4
+// concurrent requests (in turn in the worker, and batched in CTranslate2 for comparison), and
+// the worker's peak RSS. Prints JSON and a Markdown table.
 //
 //   pnpm --filter @ws/backend-faster bench      (after the build and `ws-faster-whisper setup`)
 import { execFileSync } from 'node:child_process'
@@ -26,16 +27,19 @@ const results = {
   model: 'tiny.en',
   runs: [],
 }
-for (const [beamSize, maxBatch] of [
-  [1, 1],
-  [1, 4],
-  [5, 1],
-  [5, 4],
+// windowMarginMs 0: faster-whisper's own 30 s window, the reference for the reduced one.
+for (const [beamSize, maxBatch, windowMarginMs] of [
+  [1, 1, 0],
+  [1, 1, 2560],
+  [1, 4, 2560],
+  [5, 1, 0],
+  [5, 1, 2560],
+  [5, 4, 2560],
 ]) {
-  const backend = new FasterWhisperBackend({ beamSize, maxBatch })
+  const backend = new FasterWhisperBackend({ beamSize, maxBatch, windowMarginMs })
   await backend.loadModel('tiny.en')
   await backend.transcribe(clip(2), WHISPER_SAMPLE_RATE) // warm up
-  const run = { beamSize, maxBatch, latencyMs: {}, rtf: {} }
+  const run = { beamSize, maxBatch, windowMarginMs, latencyMs: {}, rtf: {} }
   for (const seconds of [2, 5, 10]) {
     const times = []
     for (let i = 0; i < repeats; i++) {
@@ -86,11 +90,13 @@ results.batching = JSON.parse(
 
 console.log(JSON.stringify(results, null, 2))
 console.log(`\nfaster-whisper ${results.model}, int8, on ${results.machine}\n`)
-console.log('| beam | max batch | 2 s | 5 s | 10 s | RTF (10 s) | 4 × 5 s at once | worker peak RSS |')
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
+console.log(
+  '| beam | max batch | window | 2 s | 5 s | 10 s | RTF (10 s) | 4 × 5 s at once | worker peak RSS |',
+)
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const r of results.runs) {
   console.log(
-    `| ${r.beamSize} | ${r.maxBatch} | ${r.latencyMs['2s']} ms | ${r.latencyMs['5s']} ms | ${r.latencyMs['10s']} ms | ${r.rtf['10s']} | ${r.concurrent4x5s.wallSeconds} s (${r.concurrent4x5s.audioSecondsPerSecond}× real time) | ${r.workerPeakRssMb} MB |`,
+    `| ${r.beamSize} | ${r.maxBatch} | ${r.windowMarginMs ? `audio + ${r.windowMarginMs / 1000} s` : '30 s'} | ${r.latencyMs['2s']} ms | ${r.latencyMs['5s']} ms | ${r.latencyMs['10s']} ms | ${r.rtf['10s']} | ${r.concurrent4x5s.wallSeconds} s (${r.concurrent4x5s.audioSecondsPerSecond}× real time) | ${r.workerPeakRssMb} MB |`,
   )
 }
 console.log('\n| beam | 4 requests in turn | batched | throughput ratio |\n| --- | --- | --- | --- |')

@@ -11,11 +11,15 @@ audio for `transcribe`, empty otherwise). No base64, no line protocol.
                     {"type":"shutdown"}                       (or end of stdin)
     worker -> node  {"type":"result","id",...}  |  {"type":"error","id","code","message"}
 
-Several requests may be in flight, and every response names its request id. Requests that
-are waiting together, have a known language, at most 30 s of audio and the same options run
-as one batch through CTranslate2 (--max-batch, default 4): one encoder pass and one decoder
-pass for all, each with its own prompt, at temperature 0. Others run one at a time through
-faster-whisper's transcribe (with its temperature fallback and language detection).
+Several requests may be in flight, and every response names its request id. A request with a
+known language and at most 30 s of audio runs on a window only as long as its audio plus a
+margin of silence (--window-margin-ms, default 2560), not on faster-whisper's fixed 30 s: the
+encoder's cost grows with the window, so a 3 s sentence takes a third of the time. Such
+requests that are waiting together with the same options run as one batch (--max-batch,
+default 4): one encoder and one decoder pass for all, each with its own prompt, at
+temperature 0. A result that fails faster-whisper's quality checks (a decoding loop, a low
+log-probability), and any other request, runs through faster-whisper's transcribe: the full
+window, its temperature fallback and language detection.
 """
 
 import argparse
@@ -31,6 +35,13 @@ import traceback
 
 HEADER = struct.Struct("<II")
 SAMPLE_RATE = 16000
+HOP_SAMPLES = 160  # samples per log-Mel frame
+FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s window
+MAX_TOKENS_PER_SECOND = 10
+# A preview (a partial, replaced later) that loops is decoded once more on a window with this
+# much silence after the audio, where sentences do not loop (none of seventy at 7.68 s), not
+# on the full 30 s with the temperature fallback (a second or more on two cores).
+PREVIEW_RETRY_MARGIN_MS = 7680
 out_lock = threading.Lock()
 
 
@@ -76,7 +87,7 @@ class RequestError(Exception):
 class Request:
     """A checked `transcribe` request: validated once, when it arrives."""
 
-    def __init__(self, rid, audio, language, task, words, beam, prompt):
+    def __init__(self, rid, audio, language, task, words, beam, prompt, preview=False):
         self.id = rid
         self.audio = audio
         self.language = language
@@ -84,6 +95,7 @@ class Request:
         self.words = words
         self.beam = beam
         self.prompt = prompt
+        self.preview = preview
 
     @property
     def duration(self):
@@ -109,6 +121,7 @@ def parse_request(header, payload, default_beam):
         words=bool(header.get("word_timestamps")),
         beam=int(header.get("beam_size") or default_beam),
         prompt=(header.get("initial_prompt") or "").strip(),
+        preview=bool(header.get("preview")),
     )
 
 
@@ -128,7 +141,7 @@ def segment_dict(text, start, end, words, duration, words_wanted):
     return item
 
 
-def result_header(req, segments, language, batch_size=1):
+def result_header(req, segments, language, batch_size=1, window_s=30.0):
     """The `result` frame: exactly the fields the Node side reads."""
     return {
         "type": "result",
@@ -137,6 +150,7 @@ def result_header(req, segments, language, batch_size=1):
         "segments": segments,
         "language": language,
         "batch_size": batch_size,
+        "window_s": round(window_s, 2),
     }
 
 
@@ -191,29 +205,53 @@ class Worker:
         model = self.model
         prompt_tokens = len(model.hf_tokenizer.encode(" " + req.prompt, add_special_tokens=False).ids) if req.prompt else 0
         prompt_tokens = min(prompt_tokens, model.max_length // 2 - 1)
-        return (req.language or "en", req.task, req.words, req.beam, prompt_tokens)
+        return (req.language or "en", req.task, req.words, req.beam, req.preview, prompt_tokens)
 
-    def run_batch(self, reqs, key):
-        """One encoder and decoder pass for several requests (as faster-whisper's
-        BatchedInferencePipeline does, but with each request's own prompt). Returns the
-        requests whose result failed faster-whisper's quality checks (a decoding loop, a low
-        log-probability): they need its temperature fallback, so they run alone."""
-        language, task, words_wanted, beam, _ = key
+    def window_frames(self, reqs, margin_ms=None):
+        """Mel frames of the window for these requests: the longest audio plus the margin, at
+        most 30 s, even (the encoder halves it)."""
+        margin_ms = self.args.window_margin_ms if margin_ms is None else margin_ms
+        if margin_ms <= 0:
+            return FULL_WINDOW_FRAMES
+        longest = max(len(r.audio) for r in reqs) // HOP_SAMPLES + 1
+        frames = min(longest + margin_ms // 10, FULL_WINDOW_FRAMES)
+        return frames - frames % 2
+
+    def features(self, req, frames):
+        """The log-Mel features of the request's audio followed by silence, `frames` long: the
+        silence is padded as audio, before the spectrogram, as Whisper saw it in training; a
+        reduced window padded with zeros after the spectrogram makes tiny.en loop."""
+        if self.args.window_margin_ms <= 0:  # faster-whisper's own features, for its 30 s window
+            return pad_or_trim(self.model.feature_extractor(req.audio)[..., :-1])
+        padding = frames * HOP_SAMPLES - len(req.audio) + HOP_SAMPLES
+        return pad_or_trim(self.model.feature_extractor(req.audio, padding=padding)[..., :-1], frames)
+
+    def run_windowed(self, reqs, key, margin_ms=None):
+        """One encoder pass over a window just long enough for the longest request, and one
+        decoder pass, for one request or several (as faster-whisper's BatchedInferencePipeline
+        does, but with each request's own prompt). Returns the requests whose result failed
+        faster-whisper's quality checks (a decoding loop, a low log-probability, a result cut
+        at the length limit): they need its temperature fallback and full window. For previews
+        only loops count, and on a wider window (`margin_ms`) nothing is returned."""
+        language, task, words_wanted, beam, preview = key[:5]
         model = self.model
         tokenizer = Tokenizer(model.hf_tokenizer, self.multilingual, task=task, language=language)
-        features = np.stack([pad_or_trim(model.feature_extractor(r.audio)[..., :-1]) for r in reqs])
+        frames = self.window_frames(reqs, margin_ms)
+        features = np.stack([self.features(r, frames) for r in reqs])
         encoder_output = model.encode(features)
         prompts = [
             model.get_prompt(tokenizer, previous_tokens=tokenizer.encode(" " + r.prompt) if r.prompt else [], without_timestamps=False)
             for r in reqs
         ]
+        # Speech holds at most ~5 tokens a second; a row that reaches this limit is looping.
+        limit = min(model.max_length, len(prompts[0]) + int(MAX_TOKENS_PER_SECOND * max(r.duration for r in reqs)) + 8)
         results = model.model.generate(
             encoder_output,
             prompts,
             beam_size=beam,
             patience=1,
             length_penalty=1,
-            max_length=model.max_length,
+            max_length=limit,
             suppress_blank=True,
             suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
             return_scores=True,
@@ -228,8 +266,15 @@ class Worker:
             size = int(math.ceil(req.duration) * model.frames_per_second)
             if result.no_speech_prob > 0.6 and avg_logprob < -1.0:
                 segs = []  # silence, by faster-whisper's no-speech rule
-            elif get_compression_ratio(text) > 2.4 or avg_logprob < -1.0:
-                retry.append(req)  # would take faster-whisper's temperature fallback
+            elif (get_compression_ratio(text) > 2.4 or len(prompts[row]) + len(tokens) >= limit) and not (
+                preview and margin_ms is not None
+            ):
+                retry.append(req)  # a decoding loop (a preview that loops on the wider window too
+                continue  # is returned as it is: the session's degenerate-text guard drops it)
+            elif avg_logprob < -1.0 and not preview:
+                # Unlikely text: faster-whisper's temperature fallback. Not for a preview: cut
+                # speech is often unlikely, and a later call replaces a preview anyway.
+                retry.append(req)
                 continue
             else:
                 subsegments, _, _ = model._split_segments_by_timestamps(
@@ -250,7 +295,7 @@ class Worker:
             )
         for _, req, segs, _ in kept:
             out = [segment_dict(s["text"], s["start"], s["end"], batch_words(s), req.duration, words_wanted) for s in segs]
-            send(result_header(req, out, language, batch_size=len(reqs)))
+            send(result_header(req, out, language, batch_size=len(reqs), window_s=frames / 100))
         return retry
 
     def run_one(self, req):
@@ -271,14 +316,22 @@ class Worker:
                 self.cancelled.discard(req.id)
                 send(error_header(req.id, "aborted", "cancelled"))
                 continue
-            key = self.batch_key(req) if self.args.max_batch > 1 else None
-            (groups.setdefault(key, []) if key is not None else alone).append(req)
+            key = self.batch_key(req)
+            if key is None:
+                alone.append(req)
+            elif self.args.max_batch > 1:
+                groups.setdefault(key, []).append(req)
+            else:
+                groups.setdefault((*key, req.id), []).append(req)
         for key, reqs in groups.items():
-            if len(reqs) == 1:
-                alone.extend(reqs)
+            if len(reqs) == 1 and self.args.window_margin_ms <= 0:
+                alone.extend(reqs)  # no reduced window: faster-whisper's transcribe, as it is
                 continue
             try:
-                alone.extend(self.run_batch(reqs, key))
+                retry = self.run_windowed(reqs, key)
+                if retry and key[4]:  # previews that looped: once more on a wider window
+                    retry = self.run_windowed(retry, key, margin_ms=PREVIEW_RETRY_MARGIN_MS)
+                alone.extend(retry)
             except Exception:
                 traceback.print_exc(file=sys.stderr)
                 alone.extend(reqs)  # fall back to one at a time
@@ -339,6 +392,9 @@ def parse_args():
     parser.add_argument("--cpu-threads", type=int, default=0)
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--max-batch", type=int, default=4, help="requests run as one batch at most (1: never batch)")
+    parser.add_argument(
+        "--window-margin-ms", type=int, default=2560, help="silence after the audio in a reduced window (0: always 30 s)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling at fallback temperatures, set per request")
     return parser.parse_args()
 

@@ -1,5 +1,12 @@
 import { fileURLToPath } from 'node:url'
-import { concatFloat32, isWsError, type TranscriptResult, WHISPER_SAMPLE_RATE, wordErrorRate } from '@ws/core'
+import {
+  concatFloat32,
+  corpusWordErrorRate,
+  isWsError,
+  type TranscriptResult,
+  WHISPER_SAMPLE_RATE,
+  wordErrorRate,
+} from '@ws/core'
 import { backendConformance, loadSpeechFixtures, registerConformance } from '@ws/core/testing'
 import { progressPrinter } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -117,6 +124,39 @@ describe('FasterWhisperBackend', () => {
     expect(backend.stats.batchedRequests).toBe(2)
     await backend.close()
   }, 120_000)
+
+  it('runs short audio on a window of its length plus a margin, as accurately as on the full 30 s', async () => {
+    const transcribeAll = async (backend: FasterWhisperBackend) => {
+      await backend.loadModel('tiny.en')
+      const texts: string[] = []
+      for (const f of english)
+        texts.push((await backend.transcribe(f.audio, WHISPER_SAMPLE_RATE, { wordTimestamps: true })).text)
+      return texts
+    }
+    const wer = (texts: string[]) =>
+      corpusWordErrorRate(english.map((f, i) => ({ reference: f.text, hypothesis: texts[i]! })))
+    const reduced = new TrackedBackend()
+    const full = new TrackedBackend({ windowMarginMs: 0 })
+    const reducedWer = wer(await transcribeAll(reduced))
+    const fullWer = wer(await transcribeAll(full))
+    console.log(
+      `faster-whisper tiny.en, ten sentences: WER ${(reducedWer * 100).toFixed(1)} % on reduced windows ` +
+        `(${reduced.stats.reducedWindowRequests} of ${english.length}), ${(fullWer * 100).toFixed(1)} % on 30 s`,
+    )
+    // A result that fails faster-whisper's checks on a reduced window is decoded again on the
+    // full one, so not every request must stay reduced; most do.
+    expect(reduced.stats.reducedWindowRequests).toBeGreaterThanOrEqual(english.length - 2)
+    expect(full.stats.reducedWindowRequests).toBe(0)
+    expect(reducedWer).toBeLessThanOrEqual(fullWer + 0.02)
+    // Audio longer than 30 s goes through faster-whisper's own seek loop on full windows.
+    const long = concatFloat32(english.map((f) => f.audio))
+    expect(long.length / WHISPER_SAMPLE_RATE).toBeGreaterThan(30)
+    const before = reduced.stats.reducedWindowRequests
+    const longText = (await reduced.transcribe(long, WHISPER_SAMPLE_RATE)).text
+    expect(reduced.stats.reducedWindowRequests).toBe(before)
+    expect(wordErrorRate(english.map((f) => f.text).join(' '), longText).wer).toBeLessThan(0.35)
+    await Promise.all([reduced.close(), full.close()])
+  }, 180_000)
 
   it('refuses another language or translation on an English-only model, with invalid_config', async () => {
     const backend = new TrackedBackend()

@@ -11,6 +11,7 @@ export interface WorkerOptions {
   cpuThreads: number
   beamSize: number
   maxBatch: number
+  windowMarginMs: number
   logger: Logger
   env?: NodeJS.ProcessEnv
 }
@@ -62,6 +63,8 @@ export class WorkerProcess {
         String(options.beamSize),
         '--max-batch',
         String(options.maxBatch),
+        '--window-margin-ms',
+        String(options.windowMarginMs),
       ],
       {
         stdin: 'pipe',
