@@ -159,6 +159,19 @@ def batch_words(segment):
     return [(w["start"], w["end"], w["word"], w["probability"]) for w in (segment.get("words") or [])]
 
 
+def repeats_itself(text):
+    """A phrase said again and again in a row (as core's degenerate-text rule: one word five
+    times, two to four words three times, five or more twice): a decoding loop too short for
+    the compression ratio to see."""
+    words = [w.strip(".,!?;:\"'").lower() for w in text.split()]
+    for n in range(1, len(words) // 2 + 1):
+        need = 5 if n == 1 else 3 if n <= 4 else 2
+        for i in range(len(words) - n * need + 1):
+            if all(words[i + k * n : i + (k + 1) * n] == words[i : i + n] for k in range(1, need)):
+                return True
+    return False
+
+
 def error_header(rid, code, message):
     return {"type": "error", "id": rid, "code": code, "message": message}
 
@@ -266,7 +279,9 @@ class Worker:
             size = int(math.ceil(req.duration) * model.frames_per_second)
             if result.no_speech_prob > 0.6 and avg_logprob < -1.0:
                 segs = []  # silence, by faster-whisper's no-speech rule
-            elif (get_compression_ratio(text) > 2.4 or len(prompts[row]) + len(tokens) >= limit) and not (
+            elif (
+                get_compression_ratio(text) > 2.4 or len(prompts[row]) + len(tokens) >= limit or repeats_itself(text)
+            ) and not (
                 preview and margin_ms is not None
             ):
                 retry.append(req)  # a decoding loop (a preview that loops on the wider window too
