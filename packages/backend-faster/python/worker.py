@@ -12,17 +12,18 @@ audio for `transcribe`, empty otherwise). No base64, no line protocol.
     worker -> node  {"type":"result","id",...}  |  {"type":"error","id","code","message"}
 
 Several requests may be in flight, and every response names its request id. A request with a
-known language and at most 30 s of audio runs on a window only as long as its audio plus a
-margin of silence (--window-margin-ms, default 2560), not on faster-whisper's fixed 30 s: the
-encoder's cost grows with the window, so a 3 s sentence takes a third of the time. Such
-requests that are waiting together with the same options run as one batch (--max-batch,
-default 4): one encoder and one decoder pass for all, each with its own prompt, at
-temperature 0. A result that fails faster-whisper's quality checks (a decoding loop, a low
-log-probability), and any other request, runs through faster-whisper's transcribe: the full
-window, its temperature fallback and language detection.
+known language and at most 30 s of audio runs on a window only as long as its audio plus the
+silence it asks for (`window_margin_ms`), not on faster-whisper's fixed 30 s: the encoder's
+cost grows with the window, so a 3 s sentence takes a third of the time. Such requests that
+are waiting together with the same options run as one batch (--max-batch, default 4): one
+encoder and one decoder pass for all, each with its own prompt, at temperature 0. A final that
+fails faster-whisper's quality checks (a decoding loop, a low log-probability), and any other
+request, runs through faster-whisper's transcribe: the full window, its temperature fallback
+and language detection. A preview (a partial, replaced later) is returned as it is decoded.
 """
 
 import argparse
+import collections
 import json
 import math
 import os
@@ -38,11 +39,8 @@ SAMPLE_RATE = 16000
 HOP_SAMPLES = 160  # samples per log-Mel frame
 FULL_WINDOW_FRAMES = 3000  # Whisper's 30 s window
 MAX_TOKENS_PER_SECOND = 10
-# A preview (a partial, replaced later) that loops is decoded once more on a window with this
-# much silence after the audio, where sentences do not loop (none of seventy at 7.68 s), not
-# on the full 30 s with the temperature fallback (a second or more on two cores).
-PREVIEW_RETRY_MARGIN_MS = 7680
 out_lock = threading.Lock()
+BatchKey = collections.namedtuple("BatchKey", "language task words beam preview margin_ms prompt_tokens")
 
 
 def send(obj, payload=b""):
@@ -87,7 +85,7 @@ class RequestError(Exception):
 class Request:
     """A checked `transcribe` request: validated once, when it arrives."""
 
-    def __init__(self, rid, audio, language, task, words, beam, prompt, preview=False):
+    def __init__(self, rid, audio, language, task, words, beam, prompt, preview=False, margin_ms=0):
         self.id = rid
         self.audio = audio
         self.language = language
@@ -96,6 +94,8 @@ class Request:
         self.beam = beam
         self.prompt = prompt
         self.preview = preview
+        self.margin_ms = margin_ms  # silence after the audio in the window; 0: the full 30 s
+        self.prompt_ids = None  # the prompt's tokens, once the worker has encoded them
 
     @property
     def duration(self):
@@ -122,6 +122,7 @@ def parse_request(header, payload, default_beam):
         beam=int(header.get("beam_size") or default_beam),
         prompt=(header.get("initial_prompt") or "").strip(),
         preview=bool(header.get("preview")),
+        margin_ms=max(0, int(header.get("window_margin_ms") or 0)),
     )
 
 
@@ -157,19 +158,6 @@ def result_header(req, segments, language, batch_size=1, window_s=30.0):
 def batch_words(segment):
     """The words faster-whisper's aligner attached to a batch segment, as (start, end, text, probability)."""
     return [(w["start"], w["end"], w["word"], w["probability"]) for w in (segment.get("words") or [])]
-
-
-def repeats_itself(text):
-    """A phrase said again and again in a row (as core's degenerate-text rule: one word five
-    times, two to four words three times, five or more twice): a decoding loop too short for
-    the compression ratio to see."""
-    words = [w.strip(".,!?;:\"'").lower() for w in text.split()]
-    for n in range(1, len(words) // 2 + 1):
-        need = 5 if n == 1 else 3 if n <= 4 else 2
-        for i in range(len(words) - n * need + 1):
-            if all(words[i + k * n : i + (k + 1) * n] == words[i : i + n] for k in range(1, need)):
-                return True
-    return False
 
 
 def error_header(rid, code, message):
@@ -208,60 +196,50 @@ class Worker:
         return result_header(req, out, info.language)
 
     def batch_key(self, req):
-        """Requests with the same key can run as one batch; None: run alone."""
+        """Requests with the same key can run as one batch; None: run alone, through
+        faster-whisper's transcribe. Encodes the request's prompt once, for both uses."""
         if req.language is None and self.multilingual:
             return None  # language detection runs per request
         if len(req.audio) > 30 * SAMPLE_RATE:
             return None  # longer audio needs faster-whisper's seek loop
         # CTranslate2 needs <|startoftranscript|> at the same position in every row of a
         # batch: only prompts of the same token count (after get_prompt's cut) go together.
-        model = self.model
-        prompt_tokens = len(model.hf_tokenizer.encode(" " + req.prompt, add_special_tokens=False).ids) if req.prompt else 0
-        prompt_tokens = min(prompt_tokens, model.max_length // 2 - 1)
-        return (req.language or "en", req.task, req.words, req.beam, req.preview, prompt_tokens)
-
-    def window_frames(self, reqs, margin_ms=None):
-        """Mel frames of the window for these requests: the longest audio plus the margin, at
-        most 30 s, even (the encoder halves it)."""
-        margin_ms = self.args.window_margin_ms if margin_ms is None else margin_ms
-        if margin_ms <= 0:
-            return FULL_WINDOW_FRAMES
-        longest = max(len(r.audio) for r in reqs) // HOP_SAMPLES + 1
-        frames = min(longest + margin_ms // 10, FULL_WINDOW_FRAMES)
-        return frames - frames % 2
+        req.prompt_ids = self.model.hf_tokenizer.encode(" " + req.prompt, add_special_tokens=False).ids if req.prompt else []
+        prompt_tokens = min(len(req.prompt_ids), self.model.max_length // 2 - 1)
+        return BatchKey(req.language or "en", req.task, req.words, req.beam, req.preview, req.margin_ms, prompt_tokens)
 
     def features(self, req, frames):
         """The log-Mel features of the request's audio followed by silence, `frames` long: the
         silence is padded as audio, before the spectrogram, as Whisper saw it in training; a
         reduced window padded with zeros after the spectrogram makes tiny.en loop."""
-        if self.args.window_margin_ms <= 0:  # faster-whisper's own features, for its 30 s window
+        if req.margin_ms == 0:  # faster-whisper's own features, for its 30 s window
             return pad_or_trim(self.model.feature_extractor(req.audio)[..., :-1])
         padding = frames * HOP_SAMPLES - len(req.audio) + HOP_SAMPLES
         return pad_or_trim(self.model.feature_extractor(req.audio, padding=padding)[..., :-1], frames)
 
-    def run_windowed(self, reqs, key, margin_ms=None):
-        """One encoder pass over a window just long enough for the longest request, and one
-        decoder pass, for one request or several (as faster-whisper's BatchedInferencePipeline
-        does, but with each request's own prompt). Returns the requests whose result failed
-        faster-whisper's quality checks (a decoding loop, a low log-probability, a result cut
-        at the length limit): they need its temperature fallback and full window. For previews
-        only loops count, and on a wider window (`margin_ms`) nothing is returned."""
-        language, task, words_wanted, beam, preview = key[:5]
+    def run_windowed(self, reqs, key):
+        """One encoder pass over a window just long enough for the longest request plus the
+        key's margin (at most 30 s), and one decoder pass, for one request or several (as
+        faster-whisper's BatchedInferencePipeline does, but with each request's own prompt).
+        Returns the finals whose result failed faster-whisper's quality checks (a decoding
+        loop, a low log-probability, a result cut at the length limit): they need its
+        temperature fallback and full window. Previews are answered as they come out."""
         model = self.model
-        tokenizer = Tokenizer(model.hf_tokenizer, self.multilingual, task=task, language=language)
-        frames = self.window_frames(reqs, margin_ms)
+        tokenizer = Tokenizer(model.hf_tokenizer, self.multilingual, task=key.task, language=key.language)
+        frames = FULL_WINDOW_FRAMES
+        if key.margin_ms > 0:
+            longest = max(len(r.audio) for r in reqs) // HOP_SAMPLES + 1
+            frames = min(longest + key.margin_ms // 10, FULL_WINDOW_FRAMES)
+            frames -= frames % 2  # the encoder halves it
         features = np.stack([self.features(r, frames) for r in reqs])
         encoder_output = model.encode(features)
-        prompts = [
-            model.get_prompt(tokenizer, previous_tokens=tokenizer.encode(" " + r.prompt) if r.prompt else [], without_timestamps=False)
-            for r in reqs
-        ]
+        prompts = [model.get_prompt(tokenizer, previous_tokens=r.prompt_ids, without_timestamps=False) for r in reqs]
         # Speech holds at most ~5 tokens a second; a row that reaches this limit is looping.
         limit = min(model.max_length, len(prompts[0]) + int(MAX_TOKENS_PER_SECOND * max(r.duration for r in reqs)) + 8)
         results = model.model.generate(
             encoder_output,
             prompts,
-            beam_size=beam,
+            beam_size=key.beam,
             patience=1,
             length_penalty=1,
             max_length=limit,
@@ -279,16 +257,12 @@ class Worker:
             size = int(math.ceil(req.duration) * model.frames_per_second)
             if result.no_speech_prob > 0.6 and avg_logprob < -1.0:
                 segs = []  # silence, by faster-whisper's no-speech rule
-            elif (
-                get_compression_ratio(text) > 2.4 or len(prompts[row]) + len(tokens) >= limit or repeats_itself(text)
-            ) and not (
-                preview and margin_ms is not None
+            elif not key.preview and (
+                get_compression_ratio(text) > 2.4 or len(prompts[row]) + len(tokens) >= limit or avg_logprob < -1.0
             ):
-                retry.append(req)  # a decoding loop (a preview that loops on the wider window too
-                continue  # is returned as it is: the session's degenerate-text guard drops it)
-            elif avg_logprob < -1.0 and not preview:
-                # Unlikely text: faster-whisper's temperature fallback. Not for a preview: cut
-                # speech is often unlikely, and a later call replaces a preview anyway.
+                # To faster-whisper's temperature fallback. Not a preview: cut speech is often
+                # unlikely, and a later call replaces a preview anyway (the backend decodes a
+                # repeating one again on a wider window).
                 retry.append(req)
                 continue
             else:
@@ -298,7 +272,7 @@ class Worker:
                 segs = [dict(text=tokenizer.decode(s["tokens"]), tokens=s["tokens"], start=s["start"], end=s["end"], seek=0) for s in subsegments]
             kept.append((row, req, segs, size))
         spoken = [k for k in kept if k[2]]
-        if words_wanted and spoken:
+        if key.words and spoken:
             if len(spoken) == len(reqs):
                 encoded = encoder_output
             else:  # align only the requests that said something: their rows of the encoder output
@@ -309,8 +283,8 @@ class Worker:
                 "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、", 0.0,
             )
         for _, req, segs, _ in kept:
-            out = [segment_dict(s["text"], s["start"], s["end"], batch_words(s), req.duration, words_wanted) for s in segs]
-            send(result_header(req, out, language, batch_size=len(reqs), window_s=frames / 100))
+            out = [segment_dict(s["text"], s["start"], s["end"], batch_words(s), req.duration, key.words) for s in segs]
+            send(result_header(req, out, key.language, batch_size=len(reqs), window_s=frames / 100))
         return retry
 
     def run_one(self, req):
@@ -324,7 +298,8 @@ class Worker:
 
     def run(self, waiting):
         """Runs the requests that arrived together: cancelled ones answered, others batched by key."""
-        groups = {}
+        groups = {}  # batch key -> requests
+        single = []  # (key, [request]) when batching is off
         alone = []
         for req in waiting:
             if req.id in self.cancelled:
@@ -337,16 +312,13 @@ class Worker:
             elif self.args.max_batch > 1:
                 groups.setdefault(key, []).append(req)
             else:
-                groups.setdefault((*key, req.id), []).append(req)
-        for key, reqs in groups.items():
-            if len(reqs) == 1 and self.args.window_margin_ms <= 0:
+                single.append((key, [req]))
+        for key, reqs in [*groups.items(), *single]:
+            if len(reqs) == 1 and key.margin_ms == 0:
                 alone.extend(reqs)  # no reduced window: faster-whisper's transcribe, as it is
                 continue
             try:
-                retry = self.run_windowed(reqs, key)
-                if retry and key[4]:  # previews that looped: once more on a wider window
-                    retry = self.run_windowed(retry, key, margin_ms=PREVIEW_RETRY_MARGIN_MS)
-                alone.extend(retry)
+                alone.extend(self.run_windowed(reqs, key))
             except Exception:
                 traceback.print_exc(file=sys.stderr)
                 alone.extend(reqs)  # fall back to one at a time
@@ -407,9 +379,6 @@ def parse_args():
     parser.add_argument("--cpu-threads", type=int, default=0)
     parser.add_argument("--beam-size", type=int, default=5)
     parser.add_argument("--max-batch", type=int, default=4, help="requests run as one batch at most (1: never batch)")
-    parser.add_argument(
-        "--window-margin-ms", type=int, default=2560, help="silence after the audio in a reduced window (0: always 30 s)"
-    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sampling at fallback temperatures, set per request")
     return parser.parse_args()
 

@@ -1,12 +1,14 @@
 import { availableParallelism, endianness } from 'node:os'
 import {
   BackendBase,
+  degenerateText,
   encodePcmF32le,
   type Logger,
   optionChecker,
   type Segment,
   type TranscribeOptions,
   type TranscriptResult,
+  WHISPER_SAMPLE_RATE,
   WsError,
 } from '@ws/core'
 import { type ModelSourceOptions, modelSource, type ResolvedModel, resolveCt2Model } from '@ws/models'
@@ -54,6 +56,13 @@ export const DEFAULT_FASTER_WHISPER_OPTIONS = {
   windowMarginMs: 2560,
   restartBackoff: { initialMs: 250, maxMs: 10_000 },
 } as const
+
+const FULL_WINDOW_SECONDS = 30
+/**
+ * Silence after the audio when a preview that repeated itself is decoded again: no sentence
+ * of seventy looped at this margin, and it costs far less than the full window.
+ */
+const PREVIEW_RETRY_MARGIN_MS = 7680
 
 function validate(options: FasterWhisperOptions) {
   const o = { ...DEFAULT_FASTER_WHISPER_OPTIONS, cpuThreads: availableParallelism(), ...options }
@@ -153,6 +162,33 @@ export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate
         ? new Uint8Array(audio.buffer, audio.byteOffset, audio.byteLength)
         : encodePcmF32le(audio)
     const started = performance.now()
+    let result = await this.#request(worker, bytes, options, this.options.windowMarginMs)
+    const reduced = Number(result.window_s) < FULL_WINDOW_SECONDS
+    if (reduced && degenerateText(String(result.text), audio.length / WHISPER_SAMPLE_RATE)) {
+      // A reduced window sometimes makes Whisper repeat itself where a wider one does not (as
+      // in @ws/backend-whispercpp): a preview is decoded again with more silence, a final on
+      // faster-whisper's full window with its temperature fallback.
+      this.log.debug({ text: result.text }, 'repetition; decoding with a wider window')
+      result = await this.#request(worker, bytes, options, options.preview ? PREVIEW_RETRY_MARGIN_MS : 0)
+    }
+    if (Number(result.window_s) < FULL_WINDOW_SECONDS) this.#stats.reducedWindowRequests++
+    const segments = (result.segments as Segment[]).map((s) =>
+      s.words ? s : { start: s.start, end: s.end, text: s.text },
+    )
+    return {
+      text: String(result.text),
+      segments,
+      language: String(result.language),
+      processingTimeMs: Math.round(performance.now() - started),
+    }
+  }
+
+  async #request(
+    worker: WorkerProcess,
+    bytes: Uint8Array,
+    options: TranscribeOptions,
+    windowMarginMs: number,
+  ): Promise<Record<string, unknown>> {
     let result: Record<string, unknown>
     try {
       result = await worker.request(
@@ -165,6 +201,7 @@ export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate
           word_timestamps: options.wordTimestamps ?? false,
           beam_size: options.preview ? 1 : this.options.beamSize,
           preview: options.preview ?? false,
+          window_margin_ms: windowMarginMs,
         },
         bytes,
         options.signal,
@@ -176,16 +213,7 @@ export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate
     this.#failures = 0
     this.#stats.requests++
     if (Number(result.batch_size) > 1) this.#stats.batchedRequests++
-    if (Number(result.window_s) < 30) this.#stats.reducedWindowRequests++
-    const segments = (result.segments as Segment[]).map((s) =>
-      s.words ? s : { start: s.start, end: s.end, text: s.text },
-    )
-    return {
-      text: String(result.text),
-      segments,
-      language: String(result.language),
-      processingTimeMs: Math.round(performance.now() - started),
-    }
+    return result
   }
 
   protected async closeImpl(): Promise<void> {
@@ -231,7 +259,6 @@ export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate
       cpuThreads: this.options.cpuThreads,
       beamSize: this.options.beamSize,
       maxBatch: this.options.maxBatch,
-      windowMarginMs: this.options.windowMarginMs,
       logger: this.log,
       ...(this.options.env ? { env: this.options.env } : {}),
     })

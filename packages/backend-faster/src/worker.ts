@@ -11,7 +11,6 @@ export interface WorkerOptions {
   cpuThreads: number
   beamSize: number
   maxBatch: number
-  windowMarginMs: number
   logger: Logger
   env?: NodeJS.ProcessEnv
 }
@@ -63,8 +62,6 @@ export class WorkerProcess {
         String(options.beamSize),
         '--max-batch',
         String(options.maxBatch),
-        '--window-margin-ms',
-        String(options.windowMarginMs),
       ],
       {
         stdin: 'pipe',
