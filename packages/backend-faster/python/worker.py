@@ -175,7 +175,8 @@ class Worker:
 
     def transcribe(self, req):
         # The temperature fallback samples; seeding per request makes the same audio give the
-        # same text whatever ran before it.
+        # same text whatever ran before it, where the matrix products are reproducible (Intel
+        # MKL; oneDNN, CTranslate2's choice on AMD processors, is not).
         ctranslate2.set_random_seed(self.args.seed)
         segments, info = self.model.transcribe(
             req.audio,
