@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import { concatFloat32, isWsError, WHISPER_SAMPLE_RATE } from '@ws/core'
+import { concatFloat32, corpusWordErrorRate, isWsError, WHISPER_SAMPLE_RATE } from '@ws/core'
 import { backendConformance, loadSpeechFixtures, registerConformance } from '@ws/core/testing'
 import { progressPrinter, resolveGgmlModel } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hasLoop, WhisperCppBackend } from './backend.js'
+import { findLoop, firstWords } from './results.js'
 
 // Real speech (espeak-ng), the real addon, tiny.en converted from CTranslate2 to ggml
 // (or the official ggml file where Hugging Face is reachable).
@@ -53,6 +54,36 @@ describe('WhisperCppBackend', () => {
     expect(p99).toBeLessThan(perTranscription / 5)
     await backend.close()
   }, 120_000)
+
+  it('keeps a prompted final that loops at the reduced window to what was said, without sampling', async () => {
+    // Each sentence prompted with the one before it, as the `prompt` strategy streams: at a
+    // reduced window tiny.en often says the sentence again in the silence after it (a second
+    // voice, the festival one, most of all). What comes back is the sentence once.
+    const slt = loadSpeechFixtures(fileURLToPath(new URL('../../../fixtures/speech-slt', import.meta.url)))
+    const sentences = [...english, ...slt]
+    const backend = new WhisperCppBackend({ beamSize: 1 })
+    await backend.loadModel('tiny.en')
+    const prompted: { reference: string; hypothesis: string }[] = []
+    const plain: { reference: string; hypothesis: string }[] = []
+    for (const [i, f] of sentences.entries()) {
+      const previous = sentences[i - 1]?.text
+      const p = await backend.transcribe(
+        f.audio,
+        WHISPER_SAMPLE_RATE,
+        previous ? { initialPrompt: previous } : {},
+      )
+      expect(hasLoop(p.segments), p.text).toBe(false)
+      prompted.push({ reference: f.text, hypothesis: p.text })
+      plain.push({
+        reference: f.text,
+        hypothesis: (await backend.transcribe(f.audio, WHISPER_SAMPLE_RATE)).text,
+      })
+    }
+    const [w1, w0] = [corpusWordErrorRate(prompted), corpusWordErrorRate(plain)]
+    console.log(`prompted ${(w1 * 100).toFixed(1)} % WER, unprompted ${(w0 * 100).toFixed(1)} %`)
+    expect(w1).toBeLessThanOrEqual(w0 + 0.03)
+    await backend.close()
+  }, 180_000)
 
   it('a missing, truncated or foreign model file gives a typed error, not a crash', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ws-ggml-'))
@@ -139,6 +170,7 @@ describe('hasLoop', () => {
       [{ beamSize: 17 }, 'beamSize'],
       [{ audioCtx: 10 }, 'audioCtx'],
       [{ audioCtx: 'half' }, 'audioCtx'],
+      [{ previewThreads: 0 }, 'previewThreads'],
     ] as const) {
       expect(() => new WhisperCppBackend(options as never)).toThrow(
         expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining(name) }),
@@ -156,5 +188,33 @@ describe('hasLoop', () => {
     expect(hasLoop([...seg('Rice is often served hot'), ...seg('Rice is often served hot in bowls.')])).toBe(
       true,
     )
+  })
+
+  it("finds where a loop's first occurrence ends, and cuts the segments there", () => {
+    // A prompted decode at a reduced window, recorded: the sentence said again in the silence.
+    const looped = [
+      {
+        start: 0,
+        end: 2.4,
+        text: 'These days a chicken leg is a rare dish. These days a chicken leg is a rare dish.',
+      },
+      { start: 2.4, end: 3, text: 'These days a' },
+    ]
+    const loop = findLoop(looped)
+    expect(loop).toEqual({ start: 0, end: 9, ngram: 9 })
+    expect(firstWords(looped, loop!.end)).toEqual([
+      { start: 0, end: 2.4, text: 'These days a chicken leg is a rare dish.' },
+    ])
+    expect(findLoop(seg('Rice is often so often so often so often'))).toEqual({ start: 2, end: 4, ngram: 2 })
+    expect(findLoop(seg('The birch canoe slid on the smooth planks.'))).toBeUndefined()
+    // Words travel with their text; the cut segment ends with its last word.
+    const words = [
+      { start: 0, end: 0.4, text: 'Thank', probability: 1 },
+      { start: 0.4, end: 0.8, text: 'you.', probability: 1 },
+      { start: 0.8, end: 1.2, text: 'Thank', probability: 1 },
+    ]
+    expect(firstWords([{ start: 0, end: 1.2, text: 'Thank you. Thank', words }], 2)).toEqual([
+      { start: 0, end: 0.8, text: 'Thank you.', words: words.slice(0, 2) },
+    ])
   })
 })

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os'
 import {
   abortError,
   BackendBase,
+  degenerateText,
   type Logger,
   optionChecker,
   type Segment,
@@ -16,7 +17,7 @@ import {
   WhisperAddonError,
   WhisperModel,
 } from '@ws/whispercpp-addon'
-import { alignmentHeads, hasLoop, wordsFromTokens } from './results.js'
+import { alignmentHeads, findLoop, firstWords, hasLoop, wordsFromTokens } from './results.js'
 import { SerialQueue } from './serial-queue.js'
 
 export { hasLoop }
@@ -25,6 +26,12 @@ export { hasLoop }
 export interface WhisperCppOptions extends ModelSourceOptions {
   /** Threads per transcription (default: the cores available). */
   threads?: number
+  /**
+   * Threads for a preview (a partial, which a later call replaces), at most `threads`
+   * (default 1). On tiny.en with 2 s of audio one thread took 87 ms of CPU where two took
+   * 131 ms, for 89 instead of 76 ms: partials are most of a session's work, finals its latency.
+   */
+  previewThreads?: number
   /** Beam size (default 5; 1 is greedy). */
   beamSize?: number
   /**
@@ -39,7 +46,12 @@ export interface WhisperCppOptions extends ModelSourceOptions {
   logger?: Logger
 }
 
-export const DEFAULT_WHISPER_CPP_OPTIONS = { beamSize: 5, audioCtx: 'auto', gpu: false } as const
+export const DEFAULT_WHISPER_CPP_OPTIONS = {
+  beamSize: 5,
+  audioCtx: 'auto',
+  gpu: false,
+  previewThreads: 1,
+} as const
 
 const POSITIONS_PER_SECOND = 50
 const MAX_AUDIO_CTX = 1500
@@ -51,9 +63,14 @@ const AUTO_CTX_MARGIN = 128
 /** The margin of a preview (a partial, replaced later): half the encoder work on a 1 s buffer for 0.5 point of WER. */
 const PREVIEW_CTX_MARGIN = 64
 /** Tokens a second of speech never exceeds (fast speech is about four). */
-const PREVIEW_TOKENS_PER_SECOND = 10
+const MAX_TOKENS_PER_SECOND = 10
 /** whisper.cpp refuses input under 1000 ms; short audio is padded to this. */
 const MIN_SAMPLES = 16_800
+
+/** An encoder window shorter than Whisper's 30 s (0 is the full window). */
+function isReduced(audioCtx: number): boolean {
+  return audioCtx !== 0 && audioCtx < MAX_AUDIO_CTX
+}
 
 function padded(audio: Float32Array, length: number): Float32Array {
   const out = new Float32Array(length)
@@ -65,6 +82,7 @@ function validate(options: WhisperCppOptions) {
   const o = { ...DEFAULT_WHISPER_CPP_OPTIONS, threads: availableParallelism(), ...options }
   const check = optionChecker('WhisperCppBackend')
   check.integer('threads', o.threads, 1, 256)
+  check.integer('previewThreads', o.previewThreads, 1, 256)
   check.integer('beamSize', o.beamSize, 1, 16)
   if (typeof o.audioCtx === 'number') check.integer('audioCtx', o.audioCtx, 64, MAX_AUDIO_CTX)
   else
@@ -166,18 +184,24 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     const audioCtx = encoderWindow(options.preview ? PREVIEW_CTX_MARGIN : AUTO_CTX_MARGIN)
     const started = performance.now()
     let decoded = await this.#decode(model, audio, options, audioCtx, words, seconds)
-    if (audioCtx !== 0 && hasLoop(decoded.segments)) {
-      // A reduced encoder window sometimes makes whisper.cpp repeat itself; a wider one
-      // mostly does not, so such a result is decoded again: a preview with the final's margin
-      // (`node bench/loops.mjs`, sixty sentences: 18 of 379 prefixes looped, their WER 393 % →
-      // 73 % re-decoded), a final with the full window (sentences alone never looped, but a
-      // prompted final with context audio repeated its sentence: the server's hybrid test).
-      const retry = options.preview ? encoderWindow(AUTO_CTX_MARGIN) : 0
-      this.log.debug(
-        { text: decoded.segments.map((s) => s.text).join(' '), audioCtx: retry },
-        'repetition; decoding with a wider window',
-      )
-      decoded = await this.#decode(model, audio, options, retry, words, seconds)
+    const text = () => decoded.segments.map((s) => s.text).join(' ')
+    // A reduced encoder window sometimes makes whisper.cpp loop: mostly, a prompted decode
+    // says its sentence again and again in the silence after the speech. What it heard before
+    // the loop is kept: a preview's in any case (soon replaced), a final's when the loop is
+    // all there is, a phrase of five or more words from the start (the sentence said again). Seventy sentences of two
+    // voices, each prompted with the previous result, greedy: 18.6 % WER with every loop
+    // decoded again on the full window, 18.8 % so, p95 642 → 214 ms (beam 5: 15.2 → 15.5 %,
+    // 844 → 389 ms). whisper.cpp's temperature fallback found the sentence too, but after
+    // 4–10 s of sampling; at a reduced window it is off and a token limit on.
+    const loop = isReduced(audioCtx) ? findLoop(decoded.segments) : undefined
+    if (loop && (options.preview || (loop.start === 0 && loop.ngram >= 5))) {
+      decoded = { ...decoded, segments: firstWords(decoded.segments, loop.end) }
+    }
+    if (!options.preview && isReduced(audioCtx) && degenerateText(text(), seconds)) {
+      // Anything else degenerate (core's `degenerateText`, the rule faster-whisper's backend
+      // uses) is decoded again with the full window, which mostly does not loop.
+      this.log.debug({ text: text(), audioCtx: 0 }, 'repetition; decoding with the full window')
+      decoded = await this.#decode(model, audio, options, 0, words, seconds)
     }
     const { segments, language } = decoded
     return {
@@ -197,9 +221,13 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     seconds: number,
   ): Promise<{ segments: Segment[]; language: string }> {
     const o = this.options
-    // A preview is decoded greedily without the temperature fallback: several times faster,
-    // and a later call replaces it anyway.
+    // A preview is decoded greedily: several times faster, and a later call replaces it.
     const beamSize = options.preview ? 1 : o.beamSize
+    // The temperature fallback runs only on the full window: at a reduced one, a loop is
+    // decoded again on a wider window instead (see #run), and a token limit that no speech
+    // reaches stops it early (a loop would otherwise run to the 224-token limit: 1.9 s for
+    // 1 s of audio, measured).
+    const reduced = isReduced(audioCtx)
     let segments: AddonSegment[]
     let language: string
     try {
@@ -207,12 +235,12 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
         language: options.language ?? (this.multilingual ? 'auto' : 'en'),
         translate: options.task === 'translate',
         initialPrompt: options.initialPrompt ?? '',
-        threads: o.threads,
+        threads: options.preview ? Math.min(o.previewThreads, o.threads) : o.threads,
         beamSize,
         bestOf: options.preview ? 1 : 5,
         temperature: 0,
-        temperatureInc: options.preview ? 0 : 0.2,
-        audioCtx: audioCtx === MAX_AUDIO_CTX ? 0 : audioCtx,
+        temperatureInc: reduced || options.preview ? 0 : 0.2,
+        audioCtx: reduced ? audioCtx : 0,
         // whisper.cpp drops a segment it rates as no speech; at a reduced window that rating
         // misfires on speech (fifty sentences: 32.5 % WER with it, 17.9 % without). The VAD
         // decides what is speech.
@@ -224,13 +252,11 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
         // The temperature fallback samples; at whisper.cpp's thresholds it fired on ordinary
         // speech at a reduced window and did harm (fifty sentences, beam 5: 26.2 % WER at
         // entropy 2.4 / log-probability -1, 17.9 % at 2.8 / -2, 17.9 % with no fallback).
-        // It stays for what it is for: repetitive (low-entropy) or very unlikely text.
+        // On the full window it stays for what it is for: repetitive or very unlikely text.
         entropyThreshold: 2.8,
         logprobThreshold: -2,
         tokens: words,
-        // A preview that loops stops at a length no speech reaches (a loop would otherwise
-        // run to the 224-token limit: 1.9 s for 1 s of audio, measured).
-        maxTokens: options.preview ? Math.ceil(seconds * PREVIEW_TOKENS_PER_SECOND) + 8 : 0,
+        maxTokens: reduced ? Math.ceil(seconds * MAX_TOKENS_PER_SECOND) + 8 : 0,
         signal: options.signal,
       })
       segments = result.segments

@@ -4,13 +4,45 @@ import type { AlignmentHeads } from '@ws/whispercpp-addon'
 
 /** A phrase of five or more words said twice in a row, or a shorter one three times: a decoding loop. */
 export function hasLoop(segments: readonly Segment[]): boolean {
-  let words = segments.flatMap((s) => s.text.split(/\s+/)).filter(Boolean)
+  return findLoop(segments) !== undefined
+}
+
+/**
+ * The first decoding loop (as {@link hasLoop} sees one), in words: where its first occurrence
+ * starts and ends, and its phrase's length.
+ */
+export function findLoop(
+  segments: readonly Segment[],
+): { start: number; end: number; ngram: number } | undefined {
+  const all = segments.flatMap((s) => s.text.split(/\s+/)).filter(Boolean)
+  let offset = 0
   for (;;) {
-    const run = findRepetitionRun(words, { maxNgram: 24, minRepeats: 2 })
-    if (!run) return false
-    if (run.ngram >= 5 || run.repeats >= 3) return true
-    words = words.slice(run.start + 1)
+    const run = findRepetitionRun(all.slice(offset), { maxNgram: 24, minRepeats: 2 })
+    if (!run) return undefined
+    if (run.ngram >= 5 || run.repeats >= 3) {
+      const start = offset + run.start
+      return { start, end: start + run.ngram, ngram: run.ngram }
+    }
+    offset += run.start + 1
   }
+}
+
+/** The segments' first `count` words (by whitespace), cut inside a segment where needed. */
+export function firstWords(segments: readonly Segment[], count: number): Segment[] {
+  const out: Segment[] = []
+  let left = count
+  for (const s of segments) {
+    if (left <= 0) break
+    const texts = s.text.split(/\s+/).filter(Boolean)
+    if (texts.length <= left) out.push(s)
+    else {
+      const words = s.words?.slice(0, left)
+      const end = words?.length ? words[words.length - 1]!.end : s.end
+      out.push({ ...s, text: texts.slice(0, left).join(' '), end, ...(words ? { words } : {}) })
+    }
+    left -= texts.length
+  }
+  return out
 }
 
 /**

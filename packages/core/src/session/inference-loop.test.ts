@@ -3,7 +3,7 @@ import { concatFloat32 } from '../audio/pcm.js'
 import { EnergyVad } from '../testing/fake-vad.js'
 import { InferenceScheduler } from './scheduler.js'
 import { type SessionEvent, StreamingSession } from './streaming-session.js'
-import { fake, finals, partials, SR, streamThrough, voice } from './test-support.js'
+import { fake, finals, nextTurn, partials, SR, streamThrough, voice } from './test-support.js'
 
 // The inference loop, through the session: finals computed ahead, calls stopped behind a
 // gate, degenerate text kept from the user.
@@ -129,5 +129,60 @@ describe('StreamingSession and degenerate text', () => {
     const [final] = finals(events)
     expect(final!.text).toBe('the quick brown fox')
     expect(final).not.toHaveProperty('lowConfidence')
+  })
+})
+
+describe('StreamingSession partial cadence', () => {
+  // One utterance (no VAD) of `seconds`, pushed in 20 ms frames; the audio decoded by
+  // partials (previews), in seconds.
+  async function partialWork(seconds: number, partialIntervalRatio?: number) {
+    const backend = await fake({ respond: () => [] })
+    // Each frame waits for the calls it started: the clock is the audio, as in the benchmark's
+    // virtual mode, so where partials fall does not depend on the machine.
+    let inFlight = 0
+    const transcribe = backend.transcribe.bind(backend)
+    backend.transcribe = async (...args) => {
+      inFlight++
+      try {
+        return await transcribe(...args)
+      } finally {
+        inFlight--
+      }
+    }
+    const settle = async () => {
+      await nextTurn()
+      while (inFlight > 0) await new Promise((r) => setTimeout(r, 1))
+    }
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      partialIntervalMs: 500,
+      ...(partialIntervalRatio === undefined ? {} : { partialIntervalRatio }),
+    })
+    await streamThrough(session, new Float32Array(seconds * SR).fill(0.1), 320, settle)
+    const previews = backend.calls.filter((c) => c.options.preview)
+    return previews.reduce((sum, c) => sum + c.samples, 0) / SR
+  }
+
+  it('grows at most linearly with the utterance: a partial decodes it all, so the interval grows', async () => {
+    const [w6, w12, w24] = [await partialWork(6), await partialWork(12), await partialWork(24)]
+    // Each partial decodes the whole utterance so far: the interval grows with it (by the
+    // default ratio r = 0.25), so decoded audio stays below (1 + r) / r = 5 × its length.
+    for (const [work, seconds] of [
+      [w6, 6],
+      [w12, 12],
+      [w24, 24],
+    ] as const) {
+      expect(work).toBeGreaterThan(seconds) // partials ran
+      expect(work).toBeLessThanOrEqual(5 * seconds)
+    }
+    // Twice the audio, about twice the work (the last partial's place makes it jitter; under
+    // 2 s the interval is still the fixed 500 ms, so 6 s is left out of this).
+    expect(w24 / w12).toBeLessThan(3)
+  })
+
+  it('grows with the square of the utterance at a fixed interval (partialIntervalRatio 0)', async () => {
+    const [w12, w24] = [await partialWork(12, 0), await partialWork(24, 0)]
+    expect(w24 / w12).toBeGreaterThan(3.5)
   })
 })

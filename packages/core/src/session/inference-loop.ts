@@ -25,6 +25,12 @@ export interface InferenceLoopOptions {
   signal: AbortSignal
   /** New samples between partials; 0 turns partials off. */
   partialSamples: number
+  /** New samples between partials after the first, at least (the strategy's own bound). */
+  minStepSamples: number
+  /** The interval between partials is at least this fraction of the utterance so far. */
+  partialIntervalRatio: number
+  /** Partials take at most this share of the backend's time (see `maxPartialLoad`). */
+  maxPartialLoad: number
   /** No partial for an utterance shorter than this. */
   minPartialSamples: number
   /** Silence inside an utterance after which its final is computed ahead; 0 turns it off. */
@@ -51,6 +57,8 @@ interface Job {
   u: TrackedUtterance
   transcriber: UtteranceTranscriber
   lastPartialAt: number
+  /** What the last partial cost, in samples of audio time. */
+  lastPartialCost: number
   partialWanted: boolean
   partialAbort: AbortController | undefined
   closed: boolean
@@ -90,6 +98,7 @@ export class InferenceLoop {
       u,
       transcriber: this.#o.strategy.utterance(),
       lastPartialAt: 0,
+      lastPartialCost: 0,
       partialWanted: false,
       partialAbort: undefined,
       closed: false,
@@ -158,12 +167,25 @@ export class InferenceLoop {
     job.speculation = { length, valid: true, result, stop: () => stop.abort() }
   }
 
-  /** Asks for a partial of the open utterance if enough new audio came. */
+  /**
+   * Asks for a partial of the open utterance if enough new audio came: `partialSamples`, or
+   * more as the utterance grows (each partial decodes all of it, so a fixed cadence would
+   * make partial work per second grow with its length) and when partials run slowly.
+   */
   schedulePartial(): void {
     const job = this.#open
-    if (!job || this.#o.partialSamples === 0 || job.closed || job.speculation?.valid) return
-    if (job.u.safeLength < this.#o.minPartialSamples) return
-    if (job.u.safeLength - job.lastPartialAt < this.#o.partialSamples) return
+    const o = this.#o
+    if (!job || o.partialSamples === 0 || job.closed || job.speculation?.valid) return
+    const length = job.u.safeLength
+    if (length < o.minPartialSamples) return
+    const interval = Math.max(
+      o.partialSamples,
+      // The first partial shows text early; a strategy's longer steps start after it.
+      job.lastPartialAt > 0 ? o.minStepSamples : 0,
+      o.partialIntervalRatio * job.lastPartialAt,
+      job.lastPartialCost / o.maxPartialLoad,
+    )
+    if (length - job.lastPartialAt < interval) return
     job.partialWanted = true
     void this.#work()
   }
@@ -252,6 +274,7 @@ export class InferenceLoop {
       // backend is really free, which keeps the scheduler's accounting true.
       const signal = ticket === 'none' || this.#o.backend.stopsRunningCalls ? abort.signal : this.#o.signal
       const result = await job.transcriber.partial(u.audio.view(0, length), signal)
+      job.lastPartialCost = ((performance.now() - started) / 1000) * SR
       if (abort.signal.aborted || job.closed) return
       // A looping or overlong preview is not shown: the next partial or the final replaces it.
       const degenerate = degenerateText(result.text, length / SR)

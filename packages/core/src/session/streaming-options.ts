@@ -32,6 +32,20 @@ export interface StreamingSessionOptions extends Omit<StrategyOptions, 'backend'
   vadSegmenter?: VadSegmenterOptions
   /** New audio between partials; 0 turns partials off (default 500). */
   partialIntervalMs?: number
+  /**
+   * The interval between partials grows to this fraction of the utterance so far (default
+   * 0.25; 0 keeps `partialIntervalMs`). Each partial decodes the whole utterance, so at a
+   * fixed interval partial work per second of audio grows with the utterance's length; with
+   * a ratio r it stays below (1 + r) / r seconds decoded per second of audio, whatever the
+   * length.
+   */
+  partialIntervalRatio?: number
+  /**
+   * Partials take at most this share of the backend's time (default 0.5): when one takes
+   * longer than `partialIntervalMs × maxPartialLoad`, the next waits for more audio, which
+   * keeps room for finals and other sessions on a slow or busy machine.
+   */
+  maxPartialLoad?: number
   /** No partial for an utterance shorter than this (default 300). */
   minPartialMs?: number
   /** An utterance this long is finalised, cut at its quietest point near the end (default 25 000). */
@@ -58,6 +72,8 @@ export const DEFAULT_STREAMING_SESSION_OPTIONS = {
   strategy: 'hybrid',
   sampleRate: SESSION_OPTIONS.sample_rate.default,
   partialIntervalMs: SESSION_OPTIONS.partial_interval_ms.default,
+  partialIntervalRatio: 0.25,
+  maxPartialLoad: 0.5,
   minPartialMs: 300,
   maxUtteranceMs: 25_000,
   speculativeFinalMs: 60,
@@ -77,6 +93,9 @@ export function validateStreamingSessionOptions(options: StreamingSessionOptions
   // The same ranges as the wire options they mirror.
   checkSessionOption('sample_rate', o.sampleRate)
   checkSessionOption('partial_interval_ms', o.partialIntervalMs)
+  if (!(o.partialIntervalRatio >= 0 && o.partialIntervalRatio <= 1))
+    bad('partialIntervalRatio must be from 0 to 1 (0 keeps the interval fixed)')
+  if (!(o.maxPartialLoad > 0 && o.maxPartialLoad <= 1)) bad('maxPartialLoad must be above 0 and at most 1')
   if (!(o.minPartialMs >= 0)) bad('minPartialMs must be >= 0')
   if (!(o.speculativeFinalMs >= 0)) bad('speculativeFinalMs must be >= 0 (0 is off)')
   const windowMs = WHISPER_WINDOW_SECONDS * 1000

@@ -176,7 +176,12 @@ describe('StreamingSession', () => {
 
   it('sends partials while speech is buffered; agreement partials have stable text that only grows', async () => {
     const backend = await fake()
-    const session = new StreamingSession({ backend, strategy: 'agreement', partialIntervalMs: 300 })
+    const session = new StreamingSession({
+      backend,
+      strategy: 'agreement',
+      partialIntervalMs: 300,
+      agreement: { minChunkMs: 0 },
+    })
     const speech = voice.speak('the quick brown fox jumps over the lazy dog and then runs away', 0, 300)
     // Frames arrive over time, so partials run between them.
     const all = await streamThrough(session, speech.audio, 1600, () => new Promise((r) => setTimeout(r, 5)))
@@ -189,6 +194,17 @@ describe('StreamingSession', () => {
     }
     expect(p[p.length - 1]!.stable.length).toBeGreaterThan(0)
     expect(finals(all).map((x) => x.text)).toEqual([speech.text])
+  })
+
+  it('gives agreement steps of at least its minChunkMs (default 1 s) after the first, whatever partialIntervalMs says', async () => {
+    const backend = await fake()
+    const session = new StreamingSession({ backend, strategy: 'agreement', partialIntervalMs: 300 })
+    const speech = voice.speak('the quick brown fox jumps over the lazy dog and then runs away', 0, 300)
+    const all = await streamThrough(session, speech.audio, 1600, () => new Promise((r) => setTimeout(r, 5)))
+    const p = partials(all)
+    expect(p.length).toBeGreaterThan(2)
+    expect(p[0]!.audioEnd - p[0]!.audioStart).toBeLessThan(1) // the first comes early
+    for (let i = 1; i < p.length; i++) expect(p[i]!.audioEnd - p[i - 1]!.audioEnd).toBeGreaterThan(0.999)
   })
 
   it('cancel drops the current utterance only', async () => {

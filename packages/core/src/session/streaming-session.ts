@@ -94,6 +94,10 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       logger: this.#log,
       signal: this.#abort.signal,
       partialSamples: samples(o.partialIntervalMs),
+      // A strategy may need longer steps (`agreement`: LocalAgreement's `minChunkMs`).
+      minStepSamples: samples(this.strategy.minPartialIntervalMs ?? 0),
+      partialIntervalRatio: o.partialIntervalRatio,
+      maxPartialLoad: o.maxPartialLoad,
       minPartialSamples: samples(o.minPartialMs),
       speculateSamples: samples(o.speculativeFinalMs),
       received: () => this.#tracker.received,

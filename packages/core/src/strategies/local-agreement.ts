@@ -44,6 +44,12 @@ export interface LocalAgreementOptions {
   overlapToleranceSeconds?: number
   /** Longest n-gram removed at the head of a hypothesis when it repeats the committed tail (default 5). */
   maxDuplicateNgram?: number
+  /**
+   * The least new audio between two steps, for the caller that runs them (default 1000, as
+   * whisper_streaming's `--min-chunk-size`): hypotheses of buffers only 500 ms apart often
+   * agree on a word cut at the end of the shorter one, or on a word both left out.
+   */
+  minChunkMs?: number
   repetition?: RepetitionOptions
 }
 
@@ -55,6 +61,7 @@ export const DEFAULT_LOCAL_AGREEMENT_OPTIONS = {
   maxPromptChars: 200,
   overlapToleranceSeconds: 0.1,
   maxDuplicateNgram: 5,
+  minChunkMs: 1000,
 } as const
 
 export interface AgreementRequest {
@@ -87,6 +94,7 @@ function validate(options: LocalAgreementOptions) {
   if (!(o.trimAfterSeconds > 0)) bad('trimAfterSeconds must be positive')
   if (!(o.hardLimitSeconds >= o.trimAfterSeconds)) bad('hardLimitSeconds must be at least trimAfterSeconds')
   if (!(o.maxPromptChars >= 0)) bad('maxPromptChars must be >= 0')
+  if (!(o.minChunkMs >= 0)) bad('minChunkMs must be >= 0')
   if (!(o.sampleRate > 0)) bad('sampleRate must be positive')
   return o
 }

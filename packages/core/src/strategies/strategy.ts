@@ -82,6 +82,8 @@ export interface UtteranceTranscriber {
 
 export interface Strategy {
   readonly name: StrategyName
+  /** The least new audio between two partials, after the first, this strategy can use (default none). */
+  readonly minPartialIntervalMs?: number
   /** A transcriber for the next utterance. Utterances must be finalised in order. */
   utterance(): UtteranceTranscriber
   /** Forgets what was carried between utterances. */
@@ -173,13 +175,14 @@ class BoundaryStrategy implements Strategy {
 
 class AgreementStrategy implements Strategy {
   readonly name = 'agreement' as const
+  readonly minPartialIntervalMs: number
   readonly #o: Resolved
   #previousText = ''
 
   constructor(options: Resolved) {
     this.#o = options
     // Validate the policy's options now rather than at the first utterance.
-    new LocalAgreement(options.agreement)
+    this.minPartialIntervalMs = new LocalAgreement(options.agreement).options.minChunkMs
   }
 
   reset(): void {
