@@ -135,6 +135,17 @@ const PATCHES = [
     find: 'if (ctx->params.dtw_token_timestamps && n_segments) {',
     replace: 'if (ctx->params.dtw_token_timestamps && params.ws_dtw && n_segments) {',
   },
+  // DTW's median filter (width 7) asserts that the window holds more than 7 audio positions:
+  // a segment decoded from the last 100–140 ms of a window (a seek that left that little)
+  // aborted the whole process (a prompted final at a reduced window, speech at 20 dB SNR).
+  // Such a segment keeps the decoder's timestamps instead (t_dtw stays -1).
+  {
+    file: 'src/whisper.cpp',
+    find: `                    whisper_exp_compute_token_level_timestamps_dtw(
+                            ctx, state, params, result_all.size() - n_segments, n_segments, seek, n_frames, 7, params.n_threads);`,
+    replace: `                    if (n_frames / 2 > 7) whisper_exp_compute_token_level_timestamps_dtw(
+                            ctx, state, params, result_all.size() - n_segments, n_segments, seek, n_frames, 7, params.n_threads);`,
+  },
   // The encoder's self-attention always runs as flash attention: a 30 s window encodes in
   // 1.5 s instead of 2.4 s on 2 cores (tiny.en). DTW needs the decoder's cross-attention
   // weights, which stay unfused (the context's flash_attn flag). The keys and values span the
