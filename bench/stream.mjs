@@ -30,6 +30,9 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --capacity-max <n>      largest N tried in the capacity search (default 6; 0 = skip)
   --compare <a|b>         two server flag sets compared A B B A in real time
                           (default "--beam-size 1|--beam-size 5")
+  --long-minutes <m>      the long-form run: a real-time prompt session of m minutes of the
+                          speech fixtures (both voices) joined by 0.3-2 s of silence, per
+                          minute (default 10; 0 = skip)
   --skip-engine           skip the whisper.cpp engine checks (CPU contention; a plain npm
                           install from tarballs against the workspace build)
   --out <dir>             where latest.json and latest.md go (default bench/results)`
@@ -44,6 +47,7 @@ const { values: args } = parseArgs({
     'capacity-max': { type: 'string', default: '6' },
     compare: { type: 'string', default: '--beam-size 1|--beam-size 5' },
     'skip-engine': { type: 'boolean' },
+    'long-minutes': { type: 'string', default: '10' },
     out: { type: 'string', default: fileURLToPath(new URL('results', import.meta.url)) },
     help: { type: 'boolean', short: 'h' },
   },
@@ -63,6 +67,7 @@ const strategies = smoke ? ['prompt'] : args.strategies.split(',')
 const noises = smoke ? ['clean'] : args.noise.split(',')
 const sentences = smoke ? 2 : Number(args.sentences)
 const capacityMax = smoke ? 0 : Number(args['capacity-max'])
+const longMinutes = smoke ? 0 : Number(args['long-minutes'])
 
 // ---- inputs ------------------------------------------------------------------------------
 
@@ -73,6 +78,28 @@ function corpus(offset = 0) {
     leadSeconds: 0.5,
     trailSeconds: 1.5,
   })
+  return {
+    audio,
+    utterances,
+    texts: fixtures.map((f) => f.text),
+    reference: fixtures.map((f) => f.text).join(' '),
+  }
+}
+/** About `minutes` of every speech fixture (both voices), repeated as needed, 0.3–2 s apart. */
+function longCorpus(minutes) {
+  const all = [
+    ...harvard,
+    ...loadSpeechFixtures(`${ROOT}fixtures/speech-slt`, () => true),
+    ...loadSpeechFixtures(`${ROOT}fixtures/wer`, () => true),
+  ]
+  const gaps = [0.3, 0.8, 2.0, 1.2, 0.5, 1.6, 0.4]
+  const fixtures = []
+  for (let seconds = 0, i = 0; seconds < minutes * 60; i++) {
+    const f = all[i % all.length]
+    fixtures.push(f)
+    seconds += f.audio.length / SR + gaps[i % gaps.length]
+  }
+  const { audio, utterances } = composeUtterances(fixtures, gaps, { leadSeconds: 0.5, trailSeconds: 1.5 })
   return {
     audio,
     utterances,
@@ -121,6 +148,16 @@ async function referenceWordEnds(backend) {
     out.push(r.segments.flatMap((s) => s.words ?? []).map((w) => at + w.end))
   }
   return out
+}
+
+/**
+ * Whether the final that covers sentence k covers the next one too: the VAD heard no end of
+ * speech in the pause between them (0.3 s, with the fixtures' own silence), so the final came
+ * after the next sentence, and its latency counts from there, not from sentence k's end.
+ */
+function joinedToNext(c, k, start, end) {
+  const next = c.utterances[k + 1]
+  return next !== undefined && start <= next.end && end >= next.end - 0.05
 }
 
 /** Partial/final metrics of one utterance from its events (times in seconds of audio or wall). */
@@ -239,9 +276,11 @@ async function virtualRun(backend, strategy, audio, c, refs) {
   const per = c.utterances.map((u, k) => {
     const final = finals.find((f) => f.audioStart <= u.end && f.audioEnd >= u.end - 0.05)
     const own = events.filter((e) => e.type === 'partial' && final && e.utteranceId === final.utteranceId)
+    const joined = final ? joinedToNext(c, k, final.audioStart, final.audioEnd) : false
     return {
       final,
-      finalLatency: final ? final.at - u.end : null,
+      joined,
+      finalLatency: final && !joined ? final.at - u.end : null,
       ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }, refs[k]),
     }
   })
@@ -346,9 +385,11 @@ async function realtimeClient(url, strategy, audio, c, refs = []) {
     const own = events
       .filter((e) => e.type === 'partial' && final && e.utterance_id === final.utterance_id)
       .map((e) => ({ ...e, at: e.at - offset }))
+    const joined = final ? joinedToNext(c, k, final.audio_start, final.audio_end) : false
     return {
       final,
-      finalLatency: final ? final.at - offset - u.end : null,
+      joined,
+      finalLatency: final && !joined ? final.at - offset - u.end : null,
       lag: own.map((p) => p.lag_s ?? 0),
       ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }, refs[k]),
     }
@@ -376,6 +417,64 @@ async function realtimeRun(server, strategy, n, c, audio, refs = []) {
   }
 }
 
+// ---- long-form mode ----------------------------------------------------------------------
+
+function residentMb(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * One real-time `prompt` session over the long-form input: per minute of audio, the finals'
+ * latency (p50, p95), the partials' lag and the resident memory of the server (and worker).
+ */
+async function longRun(server, backendName, lc, offlineText) {
+  const rss = []
+  const started = performance.now()
+  const sampler = setInterval(() => {
+    const pids = [server.pid, ...children(server.pid)]
+    rss.push({ at: (performance.now() - started) / 1000, mb: pids.reduce((a, p) => a + residentMb(p), 0) })
+  }, 5000)
+  const run = await realtimeRun(server, 'prompt', 1, lc, lc.audio)
+  clearInterval(sampler)
+  const { per, text } = run.results[0]
+  const minutes = Math.ceil(lc.audio.length / SR / 60)
+  const series = Array.from({ length: minutes }, (_, m) => {
+    const own = per.filter((_p, k) => Math.floor(lc.utterances[k].end / 60) === m)
+    const finals = own.map((p) => p.finalLatency).filter((x) => x !== null)
+    const lags = own.flatMap((p) => p.lag)
+    const inMinute = rss.filter((r) => Math.floor(r.at / 60) === m)
+    return {
+      minute: m + 1,
+      finals: finals.length,
+      joined: own.filter((p) => p.joined).length,
+      missing: own.filter((p) => !p.final).length,
+      finalP50Ms: ms(median(finals)),
+      finalP95Ms: ms(quantile(finals, 0.95)),
+      lagP50Ms: ms(median(lags)),
+      lagMaxMs: ms(lags.length ? Math.max(...lags) : null),
+      rssMb: round(inMinute.at(-1)?.mb ?? null),
+    }
+  })
+  const row = {
+    backend: backendName,
+    strategy: 'prompt',
+    audioSeconds: round(lc.audio.length / SR),
+    sentences: lc.utterances.length,
+    werFinals: round(wer(lc.reference, text) * 100, 1),
+    werOffline: round(wer(lc.reference, offlineText) * 100, 1),
+    werFinalsVsOffline: round(wer(offlineText, text) * 100, 1),
+    serverCpuPerAudioSecond: round(run.serverCpuPerAudioSecond, 3),
+    series,
+  }
+  console.error(`long ${backendName}: ${JSON.stringify(row)}`)
+  return row
+}
+
 // ---- the run -----------------------------------------------------------------------------
 
 const round = (x, d = 0) => (x === null || x === undefined || Number.isNaN(x) ? null : Number(x.toFixed(d)))
@@ -393,14 +492,20 @@ const report = {
 }
 const c = corpus()
 const audioSeconds = c.audio.length / SR
+const long = longMinutes > 0 ? longCorpus(longMinutes) : null
+report.long = []
 console.error(`# ${report.machine}; ${sentences} sentences, ${audioSeconds.toFixed(1)} s of audio`)
 
 for (const backendName of backends) {
   const backend = await makeBackend(backendName)
   const refs = await referenceWordEnds(backend)
+  // The same model offline on the whole long-form audio (30 s windows, each conditioned on the
+  // text before it): what streaming is measured against, apart from the model's own errors.
   const offline = {}
+  const offlineText = {}
   for (const noise of noises) {
-    offline[noise] = wer(c.reference, (await backend.transcribe(withNoise(c, noise), SR)).text)
+    offlineText[noise] = (await backend.transcribe(withNoise(c, noise), SR)).text
+    offline[noise] = wer(c.reference, offlineText[noise])
   }
   for (const strategy of strategies) {
     for (const noise of noises) {
@@ -413,6 +518,7 @@ for (const backendName of backends) {
         noise,
         werFinals: round(wer(c.reference, run.text) * 100, 1),
         werOffline: round(offline[noise] * 100, 1),
+        werFinalsVsOffline: round(wer(offlineText[noise], run.text) * 100, 1),
         werCommitted: strategy === 'agreement' ? round(wer(c.reference, committed) * 100, 1) : null,
         firstPartialP50Ms: ms(median(per.map((p) => p.firstPartial).filter((x) => x !== null))),
         wordEmissionP50Ms: ms(median(per.flatMap((p) => p.emission))),
@@ -432,6 +538,7 @@ for (const backendName of backends) {
       console.error(`virtual ${backendName} ${strategy} ${noise}: ${JSON.stringify(row)}`)
     }
   }
+  const longOffline = long ? (await backend.transcribe(long.audio, SR)).text : ''
   await backend.close()
 
   // Real time, one session per strategy, clean speech.
@@ -450,6 +557,7 @@ for (const backendName of backends) {
       wordCommitP50Ms: strategy === 'agreement' ? ms(median(per.flatMap((p) => p.commit))) : null,
       finalAfterSpeechP50Ms: ms(median(finals)),
       finalAfterSpeechP95Ms: ms(quantile(finals, 0.95)),
+      sentencesJoined: per.filter((p) => p.joined).length,
       finalLessHangoverP50Ms: ms(median(finals) === null ? null : median(finals) - HANGOVER_MS / 1000),
       revisionsPer100Words: round(
         (100 * per.reduce((a, p) => a + p.revisions, 0)) /
@@ -498,6 +606,7 @@ for (const backendName of backends) {
     }
     report.capacity.push({ backend: backendName, capacity })
   }
+  if (long) report.long.push(await longRun(server, backendName, long, longOffline))
   await server.stop()
 }
 
@@ -565,23 +674,25 @@ const md = [
   '',
   '## Virtual clock (inference time not counted: policy latency and accuracy)',
   '',
-  '| backend | strategy | noise | WER finals | WER offline | WER committed | first partial p50 | word emission p50 | word commit p50 | final after speech p50 | revisions /100 words | CPU s / audio s |',
-  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| backend | strategy | noise | WER finals | WER offline | finals vs offline | WER committed | first partial p50 | word emission p50 | word commit p50 | final after speech p50 | revisions /100 words | CPU s / audio s |',
+  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...report.virtual.map(
     (r) =>
-      `| ${r.backend} | ${r.strategy} | ${r.noise === 'clean' ? 'clean' : `${r.noise} dB`} | ${cell(r.werFinals, ' %')} | ${cell(r.werOffline, ' %')} | ${cell(r.werCommitted, ' %')} | ${cell(r.firstPartialP50Ms, ' ms')} | ${cell(r.wordEmissionP50Ms, ' ms')} | ${cell(r.wordCommitP50Ms, ' ms')} | ${cell(r.finalAfterSpeechP50Ms, ' ms')} | ${cell(r.revisionsPer100Words)} | ${cell(r.cpuSecondsPerAudioSecond)} |`,
+      `| ${r.backend} | ${r.strategy} | ${r.noise === 'clean' ? 'clean' : `${r.noise} dB`} | ${cell(r.werFinals, ' %')} | ${cell(r.werOffline, ' %')} | ${cell(r.werFinalsVsOffline, ' %')} | ${cell(r.werCommitted, ' %')} | ${cell(r.firstPartialP50Ms, ' ms')} | ${cell(r.wordEmissionP50Ms, ' ms')} | ${cell(r.wordCommitP50Ms, ' ms')} | ${cell(r.finalAfterSpeechP50Ms, ' ms')} | ${cell(r.revisionsPer100Words)} | ${cell(r.cpuSecondsPerAudioSecond)} |`,
   ),
   '',
   'CPU is this process: it includes whisper.cpp (in process) but not the faster-whisper worker (a Python process); the real-time tables count both.',
   '',
   '## Real time, one session, clean speech',
   '',
-  '| backend | strategy | WER finals | first partial p50 | partial lag p50 | word emission p50 | word commit p50 | final after speech p50 / p95 | less hangover p50 | revisions /100 words | server CPU s / audio s | server RSS | worker RSS | load generator CPU |',
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| backend | strategy | WER finals | first partial p50 | partial lag p50 | word emission p50 | word commit p50 | final after speech p50 / p95 | sentences joined | less hangover p50 | revisions /100 words | server CPU s / audio s | server RSS | worker RSS | load generator CPU |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...report.realtime.map(
     (r) =>
-      `| ${r.backend} | ${r.strategy} | ${cell(r.werFinals, ' %')} | ${cell(r.firstPartialP50Ms, ' ms')} | ${cell(r.partialLagP50Ms, ' ms')} | ${cell(r.wordEmissionP50Ms, ' ms')} | ${cell(r.wordCommitP50Ms, ' ms')} | ${cell(r.finalAfterSpeechP50Ms)} / ${cell(r.finalAfterSpeechP95Ms, ' ms')} | ${cell(r.finalLessHangoverP50Ms, ' ms')} | ${cell(r.revisionsPer100Words)} | ${cell(r.serverCpuPerAudioSecond)} | ${cell(r.serverRssMb, ' MB')} | ${cell(r.workerRssMb || null, ' MB')} | ${cell(r.loadGeneratorCpu)} |`,
+      `| ${r.backend} | ${r.strategy} | ${cell(r.werFinals, ' %')} | ${cell(r.firstPartialP50Ms, ' ms')} | ${cell(r.partialLagP50Ms, ' ms')} | ${cell(r.wordEmissionP50Ms, ' ms')} | ${cell(r.wordCommitP50Ms, ' ms')} | ${cell(r.finalAfterSpeechP50Ms)} / ${cell(r.finalAfterSpeechP95Ms, ' ms')} | ${cell(r.sentencesJoined)} | ${cell(r.finalLessHangoverP50Ms, ' ms')} | ${cell(r.revisionsPer100Words)} | ${cell(r.serverCpuPerAudioSecond)} | ${cell(r.serverRssMb, ' MB')} | ${cell(r.workerRssMb || null, ' MB')} | ${cell(r.loadGeneratorCpu)} |`,
   ),
+  '',
+  'Final after speech counts from the end of the last sentence a final covers: a sentence the VAD joined to the next (it heard no end of speech in the pause between them) has its final after the next one, counted under "sentences joined".',
 ]
 if (report.capacity.length > 0) {
   md.push(
@@ -600,6 +711,23 @@ if (report.capacity.length > 0) {
     ...report.capacity
       .filter((r) => r.capacity !== undefined)
       .map((r) => `Capacity of ${r.backend}: **${r.capacity}** sessions.`),
+  )
+}
+for (const r of report.long) {
+  const first = r.series.find((x) => x.rssMb)?.rssMb
+  const last = r.series.findLast((x) => x.rssMb)?.rssMb
+  md.push(
+    '',
+    `## Long form, real time: ${r.backend}, ${r.strategy}, ${Math.round(r.audioSeconds / 60)} min (${r.sentences} sentences, two voices, 0.3–2 s pauses)`,
+    '',
+    `WER of the finals ${r.werFinals} %, of the same model offline on the whole audio ${r.werOffline} %, finals against that offline transcript ${r.werFinalsVsOffline} %; server CPU ${r.serverCpuPerAudioSecond} s per audio s; resident memory ${first} → ${last} MB.`,
+    '',
+    '| minute | finals | sentences joined to the next | without a final | final p50 | final p95 | partial lag p50 | partial lag max | RSS |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.series.map(
+      (x) =>
+        `| ${x.minute} | ${x.finals} | ${x.joined} | ${x.missing} | ${cell(x.finalP50Ms, ' ms')} | ${cell(x.finalP95Ms, ' ms')} | ${cell(x.lagP50Ms, ' ms')} | ${cell(x.lagMaxMs, ' ms')} | ${cell(x.rssMb, ' MB')} |`,
+    ),
   )
 }
 if (report.compare) {
