@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { isWsError, readWavMono, resample, WHISPER_SAMPLE_RATE } from '@ws/core'
+import { readWavMono, resample, WHISPER_SAMPLE_RATE } from '@ws/core'
+import { packageVersion, runCli, UsageError } from '@ws/core/node'
 import { progressPrinter, resolveCt2Model } from '@ws/models'
 import { FasterWhisperBackend } from './backend.js'
 import { ensurePythonEnv } from './python-env.js'
@@ -23,12 +24,14 @@ Options:
       --beam-size <n>      beam size (default 5)
       --offline            skip online model sources (also: WS_OFFLINE=1)
   -h, --help               show this help
+  -v, --version            show the version
 
-Environment: WS_MODELS_DIR (model cache), WS_CACHE_DIR, WS_PYTHON (the Python that makes the venv).`
+Environment: WS_MODELS_DIR (model cache), WS_CACHE_DIR, WS_PYTHON (the Python that makes the venv).
+Exit codes: 0 done, 1 failure, 2 bad usage.`
 
-async function main(argv: string[]): Promise<number> {
+async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: process.argv.slice(2),
     allowPositionals: true,
     options: {
       model: { type: 'string', short: 'm', multiple: true },
@@ -39,13 +42,15 @@ async function main(argv: string[]): Promise<number> {
       'beam-size': { type: 'string' },
       offline: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
     },
   })
   const [command, file] = positionals
-  if (values.help || !command) {
-    console.log(HELP)
-    return values.help ? 0 : 1
+  if (values.help || values.version) {
+    console.log(values.help ? HELP : packageVersion(new URL('../package.json', import.meta.url)))
+    return 0
   }
+  if (!command) throw new UsageError('give a command: setup or transcribe')
   const models = values.model ?? ['tiny.en']
   const onProgress = progressPrinter()
   const offline = values.offline ? { offline: true } : {}
@@ -62,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     case 'transcribe': {
-      if (!file) throw new Error('transcribe needs a WAV file')
+      if (!file) throw new UsageError('transcribe needs a WAV file')
       const wav = readWavMono(await readFile(file))
       const audio =
         wav.sampleRate === WHISPER_SAMPLE_RATE ? wav.samples : resample(wav.samples, wav.sampleRate)
@@ -87,18 +92,8 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     default:
-      throw new Error(`unknown command "${command}" (see ws-faster-whisper --help)`)
+      throw new UsageError(`unknown command "${command}"`)
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (err) => {
-    console.error(
-      `ws-faster-whisper: ${isWsError(err) ? `${err.message} [${err.code}]` : (err as Error).message}`,
-    )
-    process.exitCode = 1
-  },
-)
+runCli('ws-faster-whisper', main)

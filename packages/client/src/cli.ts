@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { isStrategyName, isWsError, STRATEGY_NAMES, WsError } from '@ws/core'
+import { EXIT_CODES as EXIT, packageVersion, runCli, UsageError } from '@ws/core/node'
 import { ClientVad } from './client-vad.js'
-import type { ClientEvent } from './options.js'
+import { type ClientEvent, DEFAULT_STRATEGY } from './options.js'
 import { connect } from './session.js'
 import { microphone, readAudio, streamAudio } from './sources.js'
 
@@ -14,7 +15,7 @@ directly (any rate); other formats need ffmpeg on the PATH. "-" reads the file f
 
 Options:
   --url <url>          the server (default ws://127.0.0.1:8765, or $WS_SERVER_URL)
-  --strategy <name>    ${STRATEGY_NAMES.join(', ')} (default hybrid)
+  --strategy <name>    ${STRATEGY_NAMES.join(', ')} (default ${DEFAULT_STRATEGY})
   --realtime           send audio at real-time pace (default: as fast as the server reads)
   --mic                record from the microphone (sox, arecord or ffmpeg) until Ctrl-C
   --json               print every event as a JSON line
@@ -23,15 +24,13 @@ Options:
   --vad <name>         end utterances on the client: webrtc or silero (default: the server's VAD)
   --reconnect          reconnect when the connection is lost
   -h, --help           show this help
+  -v, --version        show the version
 
 Exit codes: 0 done, 1 unexpected failure, 2 bad arguments, 3 cannot connect or connection
 lost, 4 the server reported an error.`
 
-const EXIT = { ok: 0, failure: 1, usage: 2, connection: 3, server: 4 } as const
-
 function usage(message: string): never {
-  process.stderr.write(`ws-transcribe: ${message} (see --help)\n`)
-  process.exit(EXIT.usage)
+  throw new UsageError(message)
 }
 
 function quantile(xs: number[], q: number): number {
@@ -47,13 +46,15 @@ async function main(): Promise<number> {
     usage((err as Error).message)
   }
   const { values, positionals } = parsed
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`)
+  if (values.help || values.version) {
+    process.stdout.write(
+      `${values.help ? HELP : packageVersion(new URL('../package.json', import.meta.url))}\n`,
+    )
     return EXIT.ok
   }
   if (!values.mic && positionals.length !== 1) usage('give one file (or - for stdin), or --mic')
   if (values.mic && positionals.length > 0) usage('give a file or --mic, not both')
-  const strategy = values.strategy ?? 'hybrid'
+  const strategy = values.strategy ?? DEFAULT_STRATEGY
   if (!isStrategyName(strategy)) usage(`--strategy must be one of ${STRATEGY_NAMES.join(', ')}`)
   if (values.vad && values.vad !== 'webrtc' && values.vad !== 'silero')
     usage('--vad must be webrtc or silero')
@@ -212,16 +213,11 @@ function parse() {
       vad: { type: 'string' },
       reconnect: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
     },
     allowPositionals: true,
     strict: true,
   })
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`ws-transcribe: ${err instanceof Error ? err.message : String(err)}\n`)
-    process.exit(EXIT.failure)
-  },
-)
+runCli('ws-transcribe', main)

@@ -9,6 +9,7 @@ export {
   type ClientEventType,
   type ConnectOptions,
   DEFAULT_RECONNECT_OPTIONS,
+  DEFAULT_STRATEGY,
   type ReconnectedEvent,
   type ReconnectingEvent,
   type ReconnectOptions,

@@ -18,10 +18,14 @@ export interface ReconnectOptions {
   maxDelayMs?: number
 }
 
+/** The strategy of a session whose URL does not name one: `prompt`, the cheapest, with the
+ * lowest latency, and as accurate as the others on the project's benchmark. */
+export const DEFAULT_STRATEGY: StrategyName = 'prompt'
+
 export const DEFAULT_RECONNECT_OPTIONS = { maxAttempts: 5, initialDelayMs: 250, maxDelayMs: 10_000 } as const
 
 export interface ConnectOptions extends SessionConfig {
-  /** The strategy, when `url` is the server's base URL (default `hybrid`). */
+  /** The strategy, when `url` is the server's base URL (default {@link DEFAULT_STRATEGY}). */
   strategy?: StrategyName
   /** Sent as `?token=` (the server's `--token`). */
   token?: string
@@ -62,7 +66,7 @@ export function sessionUrl(url: string, options: ConnectOptions = {}): string {
     throw new WsError('invalid_config', `The URL must be ws://, wss://, http:// or https://, got ${url}`)
   }
   if (!u.pathname.startsWith('/ws/transcribe/')) {
-    u.pathname = `${u.pathname.replace(/\/$/, '')}/ws/transcribe/${options.strategy ?? 'hybrid'}`
+    u.pathname = `${u.pathname.replace(/\/$/, '')}/ws/transcribe/${options.strategy ?? DEFAULT_STRATEGY}`
   }
   for (const [k, v] of sessionConfigQuery(options)) u.searchParams.set(k, v)
   if (options.token !== undefined) u.searchParams.set('token', options.token)

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { isWsError } from '@ws/core'
+import { packageVersion, runCli, UsageError } from '@ws/core/node'
 import { convertCt2ToGgml } from './convert/ggml.js'
 import { resolveGgmlModel } from './ggml-models.js'
 import { modelsDir } from './paths.js'
@@ -27,25 +27,29 @@ Options:
   --offline            skip online sources (also: WS_OFFLINE=1)
   --models-dir <dir>   the cache (default: $WS_MODELS_DIR or ~/.cache/whisper-stream/models)
   -h, --help           show this help
+  -v, --version        show the version
 
-Model directories hold CTranslate2 files (faster-whisper's format).`
+Model directories hold CTranslate2 files (faster-whisper's format).
+Exit codes: 0 done, 1 failure (path: the model is not cached), 2 bad usage.`
 
-async function main(argv: string[]): Promise<number> {
+async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: process.argv.slice(2),
     allowPositionals: true,
     options: {
       offline: { type: 'boolean' },
       format: { type: 'string' },
       'models-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
     },
   })
   const [command, ...names] = positionals
-  if (values.help || !command) {
-    console.log(HELP)
-    return values.help ? 0 : 1
+  if (values.help || values.version) {
+    console.log(values.help ? HELP : packageVersion(new URL('../package.json', import.meta.url)))
+    return 0
   }
+  if (!command) throw new UsageError('give a command: list, fetch, path or convert')
   const dir = values['models-dir'] ?? modelsDir()
   switch (command) {
     case 'list': {
@@ -60,14 +64,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'convert': {
       const [from, to] = names
-      if (!from || !to) throw new Error('convert needs a CTranslate2 model directory and an output file')
+      if (!from || !to) throw new UsageError('convert needs a CTranslate2 model directory and an output file')
       const result = await convertCt2ToGgml(from, to, { onProgress: progressPrinter() })
       console.log(result.file)
       return 0
     }
     case 'fetch':
     case 'path': {
-      if (names.length === 0) throw new Error(`${command} needs a model name or path`)
+      if (names.length === 0) throw new UsageError(`${command} needs a model name or path`)
       for (const name of command === 'path' ? names.slice(0, 1) : names) {
         if (command === 'path') {
           const cached = await readInstalled(join(dir, 'ct2', name))
@@ -84,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
           ...(values.offline ? { offline: true } : {}),
         }
         if (values.format && values.format !== 'ct2' && values.format !== 'ggml') {
-          throw new Error(`--format is ct2 or ggml, not "${values.format}"`)
+          throw new UsageError(`--format is ct2 or ggml, not "${values.format}"`)
         }
         if (values.format === 'ggml') console.log((await resolveGgmlModel(name, options)).file)
         else console.log((await resolveCt2Model(name, options)).dir)
@@ -92,16 +96,8 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     default:
-      throw new Error(`unknown command "${command}" (see ws-models --help)`)
+      throw new UsageError(`unknown command "${command}"`)
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code
-  },
-  (err) => {
-    console.error(`ws-models: ${isWsError(err) ? `${err.message} [${err.code}]` : (err as Error).message}`)
-    process.exitCode = 1
-  },
-)
+runCli('ws-models', main)

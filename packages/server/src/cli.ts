@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { isWsError, STRATEGY_NAMES } from '@ws/core'
+import { EXIT_CODES, packageVersion } from '@ws/core/node'
 import { progressPrinter } from '@ws/models'
 import { optionsFromEnv, parseOptionValue, type ServerOptions } from './options.js'
 import { createServer } from './server.js'
@@ -34,7 +34,8 @@ Options (each also read from the environment variable in brackets; flags win):
 
 Logs are JSON lines (pino) on stdout; LOG_LEVEL sets the level (info).
 Endpoints: ws://HOST:PORT/ws/transcribe/{${STRATEGY_NAMES.join('|')}}, POST /v1/audio/transcriptions,
-GET /health, /ready, /metrics, and the demo page at /.`
+GET /health, /ready, /metrics, and the demo page at /.
+Exit codes: 0 stopped, 1 failure (could not start), 2 bad usage or option.`
 
 const FLAGS = {
   backend: 'backend',
@@ -54,7 +55,7 @@ const FLAGS = {
   'speculative-final-ms': 'speculativeFinalMs',
 } as const satisfies Record<string, keyof ServerOptions>
 
-function fail(message: string, code = 2): never {
+function fail(message: string, code: number = EXIT_CODES.usage): never {
   process.stderr.write(`ws-server: ${message}\n`)
   process.exit(code)
 }
@@ -72,10 +73,7 @@ async function main(): Promise<void> {
     return
   }
   if (values.version) {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-      version: string
-    }
-    process.stdout.write(`${pkg.version}\n`)
+    process.stdout.write(`${packageVersion(new URL('../package.json', import.meta.url))}\n`)
     return
   }
   let options: ServerOptions
@@ -120,7 +118,7 @@ async function main(): Promise<void> {
     await server.listen()
   } catch (err) {
     const message = isWsError(err) ? `${err.code}: ${err.message}` : (err as Error).message
-    fail(`could not start: ${message}`, 1)
+    fail(`could not start: ${message}`, EXIT_CODES.failure)
   }
   const base = server.url
   const ws = base.replace(/^http/, 'ws')
@@ -148,4 +146,4 @@ function parse() {
   })
 }
 
-main().catch((err) => fail(String(err), 1))
+main().catch((err) => fail(String(err), EXIT_CODES.failure))

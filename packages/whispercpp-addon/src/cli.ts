@@ -17,7 +17,9 @@ Commands:
 
 Options:
   -h, --help       show this help
-  -v, --version    show the version`
+  -v, --version    show the version
+
+Exit codes: 0 done, 1 failure, 2 bad usage.`
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {

@@ -1,4 +1,13 @@
 /**
  * `@ws/core/node`: helpers that need Node's built-in modules (the main entry uses none).
  */
+export {
+  EXIT_CODES,
+  type ExitCode,
+  isParseArgsError,
+  packageVersion,
+  type RunCliOptions,
+  runCli,
+  UsageError,
+} from './cli.js'
 export { decodeAudio } from './decode-audio.js'
