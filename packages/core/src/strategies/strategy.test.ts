@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { concatFloat32 } from '../audio/pcm.js'
 import { FakeBackend } from '../testing/fake-backend.js'
 import { SyntheticVoice } from '../testing/synthetic-voice.js'
 import { TEST_VOCABULARY } from '../testing/vocabulary.js'
@@ -100,20 +99,18 @@ describe('agreement strategy', () => {
     expect(b.calls[b.calls.length - 1]!.options.initialPrompt).toContain('runs away')
   })
 
-  it('re-transcribes at the final only when audio arrived after the last partial', async () => {
+  it('decodes partials as previews and the final in full, once', async () => {
     const b = await backend()
     const s = createStrategy('agreement', { backend: b })
     const speech = voice.speak('the quick brown fox', 0, 300)
     const u = s.utterance()
+    await u.partial(speech.audio.subarray(0, 8000))
     await u.partial(speech.audio)
-    const calls = b.calls.length
-    await u.final(speech.audio)
-    expect(b.calls.length).toBe(calls)
-    const u2 = s.utterance()
-    await u2.partial(speech.audio.subarray(0, 8000))
-    const before = b.calls.length
-    const f2 = await u2.final(concatFloat32([speech.audio]))
-    expect(b.calls.length).toBe(before + 1)
-    expect(f2.text).toBe('the quick brown fox')
+    expect(b.calls.map((c) => c.options.preview)).toEqual([true, true])
+    // The last partial covered all the audio, but as a preview: the final decodes it again.
+    const f = await u.final(speech.audio)
+    expect(b.calls).toHaveLength(3)
+    expect(b.calls[2]!.options.preview).toBeUndefined()
+    expect(f.text).toBe('the quick brown fox')
   })
 })

@@ -16,8 +16,9 @@ import { LocalAgreement, type LocalAgreementOptions } from './local-agreement.js
  * - `hybrid`: both.
  * - `agreement`: LocalAgreement-n; partials commit words that will not change.
  *
- * Partials of `prompt`, `context` and `hybrid` are previews: decoded fast (`preview`), with
- * the prompt but without the context audio; the final uses everything.
+ * Partials are previews, decoded fast (`preview`): those of `prompt`, `context` and `hybrid`
+ * with the prompt but without the context audio, `agreement`'s as its policy asks; the final
+ * uses everything.
  */
 export const STRATEGY_NAMES = ['prompt', 'context', 'hybrid', 'agreement'] as const
 export type StrategyName = (typeof STRATEGY_NAMES)[number]
@@ -204,7 +205,10 @@ class AgreementStrategy implements Strategy {
         inserted = audio.length
       }
     }
-    const step = async (signal: AbortSignal | undefined) => {
+    // A partial's hypothesis is a preview: it commits words only when the next one agrees,
+    // and the final's step replaces it. Decoded without the fallback, a second of speech takes
+    // tens of milliseconds; with it, faster-whisper sent half of them to its 30 s window.
+    const step = async (signal: AbortSignal | undefined, preview: boolean) => {
       const request = policy.request()
       if (request.audio.length === 0) return 0
       const result = await o.backend.transcribe(request.audio, WHISPER_SAMPLE_RATE, {
@@ -212,12 +216,13 @@ class AgreementStrategy implements Strategy {
         ...(o.language ? { language: o.language } : {}),
         ...(o.task ? { task: o.task } : {}),
         wordTimestamps: true,
+        ...(preview ? { preview: true } : {}),
         ...(signal ? { signal } : {}),
       })
       language = result.language
       const update = policy.accept(result.segments, request)
       latest = update.tentative
-      transcribed = inserted
+      transcribed = preview ? -1 : inserted // a final never ends on a preview
       return result.processingTimeMs
     }
     const transcript = (words: readonly Word[], tentative: readonly Word[], processingTimeMs: number) => {
@@ -236,13 +241,13 @@ class AgreementStrategy implements Strategy {
     return {
       partial: async (audio, signal) => {
         feed(audio)
-        const ms = await step(signal)
+        const ms = await step(signal, true)
         return transcript(policy.committed, latest, ms)
       },
       final: async (audio, signal) => {
         feed(audio)
         // Every sample must be heard: transcribe again unless the latest hypothesis covers it all.
-        const ms = transcribed === inserted ? 0 : await step(signal)
+        const ms = transcribed === inserted ? 0 : await step(signal, false)
         policy.finish()
         const words = [...policy.committed]
         const result = transcript(words, [], ms)
