@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { builtinModules } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 // What each package's tarball holds, as npm lists it before publishing: its own LICENSE and
-// README, and every file its `bin` names.
+// README, and every file its `bin` names; and its type declarations import only what a
+// consumer's install brings, so `tsc` compiles without `skipLibCheck`.
 const PACKAGES = fileURLToPath(new URL('../packages', import.meta.url))
 const dirs = readdirSync(PACKAGES).filter((d) => existsSync(join(PACKAGES, d, 'package.json')))
 
@@ -25,4 +27,38 @@ describe.each(dirs)('packages/%s', (dir) => {
     for (const bin of Object.values(pkg.bin ?? {})) expect(files).toContain(bin.replace(/^\.\//, ''))
     expect(pkg.private).not.toBe(true)
   }, 60_000)
+
+  it('declares types that import only its own dependencies, typed', () => {
+    const cwd = join(PACKAGES, dir)
+    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as Record<
+      'dependencies' | 'peerDependencies' | 'optionalDependencies',
+      Record<string, string> | undefined
+    > & { exports?: unknown }
+    if (!pkg.exports) return // a platform package: binaries only, no module
+    const installed = new Set(
+      [pkg.dependencies, pkg.peerDependencies, pkg.optionalDependencies].flatMap((d) => Object.keys(d ?? {})),
+    )
+    const dist = join(cwd, 'dist')
+    if (!existsSync(dist)) execFileSync('pnpm', ['build'], { cwd, stdio: 'ignore' })
+    const declarations = readdirSync(dist).filter((f) => /\.d\.c?ts$/.test(f))
+    expect(declarations.length).toBeGreaterThan(0)
+    for (const file of declarations) {
+      const text = readFileSync(join(dist, file), 'utf8')
+      for (const [, spec] of text.matchAll(/(?:from|import)\s*\(?\s*'([^'.][^']*)'/g)) {
+        const name = spec!.startsWith('@') ? spec!.split('/').slice(0, 2).join('/') : spec!.split('/')[0]!
+        if (name.startsWith('node:') || builtinModules.includes(name)) continue
+        const typesPackage = `@types/${name.replace(/^@(.*)\/(.*)$/, '$1__$2')}`
+        if (installed.has(typesPackage)) continue
+        expect(installed, `${dir}/dist/${file} imports ${spec}`).toContain(name)
+        const manifest = JSON.parse(readFileSync(join(cwd, 'node_modules', name, 'package.json'), 'utf8'))
+        const typed =
+          Boolean(manifest.types ?? manifest.typings) ||
+          JSON.stringify(manifest.exports ?? {}).includes('types')
+        expect(
+          typed,
+          `${dir}/dist/${file} imports ${spec}, which ships no types (and ${typesPackage} is not a dependency)`,
+        ).toBe(true)
+      }
+    }
+  }, 300_000)
 })

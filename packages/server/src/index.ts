@@ -2,7 +2,6 @@
  * `@ws/server`: the whisper-stream transcription service. `npx @ws/server` runs it; this
  * module is the programmatic API.
  */
-export { Connection, type ConnectionContext } from './connection.js'
 export { createEngine, type Engine } from './engine.js'
 export { ServerMetrics } from './metrics.js'
 export {
