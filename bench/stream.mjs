@@ -72,12 +72,9 @@ const longMinutes = smoke ? 0 : Number(args['long-minutes'])
 // ---- inputs ------------------------------------------------------------------------------
 
 const harvard = loadSpeechFixtures(`${ROOT}fixtures/speech`, (f) => f.name.startsWith('harvard-'))
-function corpus(offset = 0) {
-  const fixtures = Array.from({ length: sentences }, (_, i) => harvard[(i + offset) % harvard.length])
-  const { audio, utterances } = composeUtterances(fixtures, [0.3, 0.8, 2.0, 1.2, 0.5], {
-    leadSeconds: 0.5,
-    trailSeconds: 1.5,
-  })
+/** The fixtures joined by the gaps (cycled), with their utterances and reference text. */
+function compose(fixtures, gaps) {
+  const { audio, utterances } = composeUtterances(fixtures, gaps, { leadSeconds: 0.5, trailSeconds: 1.5 })
   return {
     audio,
     utterances,
@@ -85,7 +82,11 @@ function corpus(offset = 0) {
     reference: fixtures.map((f) => f.text).join(' '),
   }
 }
-/** About `minutes` of every speech fixture (both voices), repeated as needed, 0.3–2 s apart. */
+function corpus(offset = 0) {
+  const fixtures = Array.from({ length: sentences }, (_, i) => harvard[(i + offset) % harvard.length])
+  return compose(fixtures, [0.3, 0.8, 2.0, 1.2, 0.5])
+}
+/** At least `minutes` of every speech fixture (both voices), repeated as needed, 0.3–2 s apart. */
 function longCorpus(minutes) {
   const all = [
     ...harvard,
@@ -94,18 +95,13 @@ function longCorpus(minutes) {
   ]
   const gaps = [0.3, 0.8, 2.0, 1.2, 0.5, 1.6, 0.4]
   const fixtures = []
-  for (let seconds = 0, i = 0; seconds < minutes * 60; i++) {
-    const f = all[i % all.length]
+  // Composing keeps each fixture's speech, not its own leading and trailing silence.
+  for (let seconds = 0; seconds < minutes * 60; ) {
+    const f = all[fixtures.length % all.length]
+    seconds += f.speechEnd - f.speechStart + gaps[fixtures.length % gaps.length]
     fixtures.push(f)
-    seconds += f.audio.length / SR + gaps[i % gaps.length]
   }
-  const { audio, utterances } = composeUtterances(fixtures, gaps, { leadSeconds: 0.5, trailSeconds: 1.5 })
-  return {
-    audio,
-    utterances,
-    texts: fixtures.map((f) => f.text),
-    reference: fixtures.map((f) => f.text).join(' '),
-  }
+  return compose(fixtures, gaps)
 }
 function withNoise(c, noise) {
   if (noise === 'clean') return c.audio
@@ -294,9 +290,10 @@ function procStat(pid) {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
     const ticks = Number(stat[11]) + Number(stat[12]) + Number(stat[13]) + Number(stat[14])
-    return { cpuSeconds: ticks / 100, peakRssMb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024 }
+    const mb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024
+    return { cpuSeconds: ticks / 100, peakRssMb: mb('VmHWM'), rssMb: mb('VmRSS') }
   } catch {
-    return { cpuSeconds: 0, peakRssMb: 0 }
+    return { cpuSeconds: 0, peakRssMb: 0, rssMb: 0 }
   }
 }
 function children(pid) {
@@ -419,15 +416,6 @@ async function realtimeRun(server, strategy, n, c, audio, refs = []) {
 
 // ---- long-form mode ----------------------------------------------------------------------
 
-function residentMb(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
-  } catch {
-    return 0
-  }
-}
-
 /**
  * One real-time `prompt` session over the long-form input: per minute of audio, the finals'
  * latency (p50, p95), the partials' lag and the resident memory of the server (and worker).
@@ -437,7 +425,10 @@ async function longRun(server, backendName, lc, offlineText) {
   const started = performance.now()
   const sampler = setInterval(() => {
     const pids = [server.pid, ...children(server.pid)]
-    rss.push({ at: (performance.now() - started) / 1000, mb: pids.reduce((a, p) => a + residentMb(p), 0) })
+    rss.push({
+      at: (performance.now() - started) / 1000,
+      mb: pids.reduce((a, p) => a + procStat(p).rssMb, 0),
+    })
   }, 5000)
   const run = await realtimeRun(server, 'prompt', 1, lc, lc.audio)
   clearInterval(sampler)

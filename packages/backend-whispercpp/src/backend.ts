@@ -185,19 +185,20 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     const started = performance.now()
     let decoded = await this.#decode(model, audio, options, audioCtx, words, seconds)
     const text = () => decoded.segments.map((s) => s.text).join(' ')
+    const reduced = isReduced(audioCtx)
     // A reduced encoder window sometimes makes whisper.cpp loop: mostly, a prompted decode
     // says its sentence again and again in the silence after the speech. What it heard before
-    // the loop is kept: a preview's in any case (soon replaced), a final's when the loop is
-    // all there is, a phrase of five or more words from the start (the sentence said again). Seventy sentences of two
-    // voices, each prompted with the previous result, greedy: 18.6 % WER with every loop
-    // decoded again on the full window, 18.8 % so, p95 642 → 214 ms (beam 5: 15.2 → 15.5 %,
-    // 844 → 389 ms). whisper.cpp's temperature fallback found the sentence too, but after
-    // 4–10 s of sampling; at a reduced window it is off and a token limit on.
-    const loop = isReduced(audioCtx) ? findLoop(decoded.segments) : undefined
+    // the loop is kept: a preview's in any case (soon replaced), a final's when the loop is a
+    // phrase of five or more words from the start (the sentence said again). Seventy
+    // sentences of two voices, each prompted with the previous result, greedy: 18.6 % WER
+    // with every loop decoded again on the full window, 18.8 % so, p95 642 → 214 ms (beam 5:
+    // 15.2 → 15.5 %, 844 → 389 ms). whisper.cpp's temperature fallback found the sentence
+    // too, but after 4–10 s of sampling; at a reduced window it is off and a token limit on.
+    const loop = reduced ? findLoop(decoded.segments) : undefined
     if (loop && (options.preview || (loop.start === 0 && loop.ngram >= 5))) {
       decoded = { ...decoded, segments: firstWords(decoded.segments, loop.end) }
     }
-    if (!options.preview && isReduced(audioCtx) && degenerateText(text(), seconds)) {
+    if (!options.preview && reduced && degenerateText(text(), seconds)) {
       // Anything else degenerate (core's `degenerateText`, the rule faster-whisper's backend
       // uses) is decoded again with the full window, which mostly does not loop.
       this.log.debug({ text: text(), audioCtx: 0 }, 'repetition; decoding with the full window')

@@ -195,7 +195,6 @@ class AgreementStrategy implements Strategy {
     const policy = new LocalAgreement({ ...o.agreement, sampleRate: WHISPER_SAMPLE_RATE })
     policy.setContextText(tailText(this.#previousText, o.maxPromptChars))
     let inserted = 0 // utterance samples given to the policy
-    let transcribed = -1 // utterance samples covered by the latest hypothesis
     let language = o.language ?? ''
     let latest: Word[] = []
 
@@ -222,7 +221,6 @@ class AgreementStrategy implements Strategy {
       language = result.language
       const update = policy.accept(result.segments, request)
       latest = update.tentative
-      transcribed = preview ? -1 : inserted // a final never ends on a preview
       return result.processingTimeMs
     }
     const transcript = (words: readonly Word[], tentative: readonly Word[], processingTimeMs: number) => {
@@ -246,8 +244,8 @@ class AgreementStrategy implements Strategy {
       },
       final: async (audio, signal) => {
         feed(audio)
-        // Every sample must be heard: transcribe again unless the latest hypothesis covers it all.
-        const ms = transcribed === inserted ? 0 : await step(signal, false)
+        // Every sample is heard in full: the partials' hypotheses were previews.
+        const ms = await step(signal, false)
         policy.finish()
         const words = [...policy.committed]
         const result = transcript(words, [], ms)
