@@ -11,7 +11,11 @@ export interface InstallRun extends TranscriptionRun {
   installSeconds: number
 }
 export function userEnv(): NodeJS.ProcessEnv
-export function packTarballs(): Promise<{ dir: string; tarballs: Record<string, string> }>
+/** The packages the whisper.cpp backend needs (directory names under packages/). */
+export const WHISPERCPP_PACKAGES: string[]
+/** Every published package of the workspace (directory names under packages/). */
+export const ALL_PACKAGES: string[]
+export function packTarballs(packages?: string[]): Promise<{ dir: string; tarballs: Record<string, string> }>
 export function installAndTranscribe(
   manager: 'npm' | 'pnpm',
   tarballs: Record<string, string>,

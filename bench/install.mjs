@@ -12,7 +12,21 @@ import { promisify } from 'node:util'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const PACKAGES = ['core', 'models', 'whispercpp-addon', 'whispercpp-addon-linux-x64', 'backend-whispercpp']
+/** What the whisper.cpp backend needs; `ALL_PACKAGES` is every package of the workspace. */
+export const WHISPERCPP_PACKAGES = [
+  'core',
+  'models',
+  'whispercpp-addon',
+  'whispercpp-addon-linux-x64',
+  'backend-whispercpp',
+]
+export const ALL_PACKAGES = readdirSync(join(ROOT, 'packages')).filter((d) => {
+  try {
+    return !JSON.parse(readFileSync(join(ROOT, 'packages', d, 'package.json'), 'utf8')).private
+  } catch {
+    return false
+  }
+})
 const FIXTURES = join(ROOT, 'fixtures/speech')
 /** pnpm is the one this repository pins (corepack would otherwise fetch the newest). */
 const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
@@ -54,16 +68,16 @@ export function userEnv() {
 }
 
 /** Packs the packages (built) into a new directory; returns { dir, tarballs: { name: file } }. */
-export async function packTarballs() {
+export async function packTarballs(packages = WHISPERCPP_PACKAGES) {
   const dir = mkdtempSync(join(tmpdir(), 'ws-pack-'))
-  for (const p of PACKAGES)
+  for (const p of packages)
     await run('pnpm', ['pack', '--pack-destination', dir], { cwd: join(ROOT, 'packages', p) })
   const tarballs = {}
   for (const f of readdirSync(dir)) {
-    const name = PACKAGES.find((p) => f === `ws-${p}-0.0.0.tgz`)
+    const name = packages.find((p) => f === `ws-${p}-0.0.0.tgz`)
     if (name) tarballs[`@ws/${name}`] = join(dir, f)
   }
-  if (Object.keys(tarballs).length !== PACKAGES.length)
+  if (Object.keys(tarballs).length !== packages.length)
     throw new Error(`packed ${Object.keys(tarballs).join(', ')}`)
   return { dir, tarballs }
 }

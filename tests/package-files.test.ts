@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { join } from 'node:path'
@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest'
 
 // What each package's tarball holds, as npm lists it before publishing: its own LICENSE and
 // README, and every file its `bin` names; and its type declarations import only what a
-// consumer's install brings, so `tsc` compiles without `skipLibCheck`.
+// consumer's install brings, so `tsc` compiles without `skipLibCheck`; and they resolve in
+// every module resolution TypeScript has, for every entry point (arethetypeswrong).
 const PACKAGES = fileURLToPath(new URL('../packages', import.meta.url))
 const dirs = readdirSync(PACKAGES).filter((d) => existsSync(join(PACKAGES, d, 'package.json')))
 
@@ -61,4 +62,22 @@ describe.each(dirs)('packages/%s', (dir) => {
       }
     }
   }, 300_000)
+
+  it('resolves types for every entry point in every resolution mode (attw)', () => {
+    const cwd = join(PACKAGES, dir)
+    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
+      name: string
+      exports?: unknown
+    }
+    if (!pkg.exports) return // a platform package: binaries only, no module
+    const attw = join(PACKAGES, '..', 'node_modules', '.bin', 'attw')
+    // attw exits 1 on any problem; its table says which entry point fails under which resolution
+    // (its JSON is cut short when it exits, so the table is what is kept).
+    const result = spawnSync(attw, ['--pack', '.', '--format', 'table-flipped', '--no-color'], {
+      cwd,
+      encoding: 'utf8',
+    })
+    expect(result.stdout).toContain(`"${pkg.name}"`)
+    expect(result.status, result.stdout + result.stderr).toBe(0)
+  }, 120_000)
 })

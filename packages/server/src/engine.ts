@@ -1,4 +1,10 @@
-import type { Logger, VadBackend, VadSegmenterOptions, WhisperBackend } from '@ws/core'
+import {
+  type Logger,
+  type VadBackend,
+  type VadSegmenterOptions,
+  type WhisperBackend,
+  WsError,
+} from '@ws/core'
 import type { ResolvedServerOptions } from './options.js'
 
 /** The inference side of a server: one backend, its model, and a VAD per session. */
@@ -16,6 +22,28 @@ export interface Engine {
 }
 
 /**
+ * Imports an adapter package. The server depends on its defaults (whisper.cpp, WebRTC VAD);
+ * the others are optional peer dependencies, installed by the user who chooses them. A missing
+ * one is `invalid_config` with a one-line message naming the package to add.
+ */
+export async function importAdapter<T>(load: () => Promise<T>, pkg: string, choice: string): Promise<T> {
+  try {
+    return await load()
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && e.message.includes(pkg))
+      throw new WsError(
+        'invalid_config',
+        `${choice} needs ${pkg}, which is not installed: npm install ${pkg}`,
+        {
+          cause: err,
+        },
+      )
+    throw err
+  }
+}
+
+/**
  * Makes the backend (loading, and on first run provisioning, its model) and the VAD factory.
  * The adapters are imported only when chosen, so an unused one costs nothing at start.
  */
@@ -24,8 +52,10 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     typeof o.vad === 'function'
       ? o.vad
       : o.vad === 'silero'
-        ? async () => (await import('@ws/vad-silero')).createVad()
-        : async () => (await import('@ws/vad-webrtc')).createVad()
+        ? async () =>
+            (await importAdapter(() => import('@ws/vad-silero'), '@ws/vad-silero', 'vad silero')).createVad()
+        : async () =>
+            (await importAdapter(() => import('@ws/vad-webrtc'), '@ws/vad-webrtc', 'vad webrtc')).createVad()
   const vadName = typeof o.vad === 'function' ? 'custom' : o.vad
   // Fail at start, not at the first session, if the VAD cannot be made.
   const probe = await createVad()
@@ -51,13 +81,21 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
   let backend: WhisperBackend
   let concurrency: number
   if (o.backend === 'faster') {
-    const { FasterWhisperBackend } = await import('@ws/backend-faster')
+    const { FasterWhisperBackend } = await importAdapter(
+      () => import('@ws/backend-faster'),
+      '@ws/backend-faster',
+      'backend faster',
+    )
     const b = new FasterWhisperBackend({ ...common, ...(o.threads ? { cpuThreads: o.threads } : {}) })
     backend = b
     // The worker batches requests that wait together.
     concurrency = b.options.maxBatch
   } else {
-    const { WhisperCppBackend } = await import('@ws/backend-whispercpp')
+    const { WhisperCppBackend } = await importAdapter(
+      () => import('@ws/backend-whispercpp'),
+      '@ws/backend-whispercpp',
+      'backend whispercpp',
+    )
     backend = new WhisperCppBackend({ ...common, ...(o.threads ? { threads: o.threads } : {}) })
     // One transcription at a time; each already uses every core.
     concurrency = 1

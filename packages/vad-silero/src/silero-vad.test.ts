@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { isWsError } from '@ws/core'
 import { loadSpeechFixtures, registerConformance, vadConformance, vadTestCorpus } from '@ws/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -46,9 +48,45 @@ describe('SileroVad', () => {
       { threshold: 1.5 },
       { threshold: 0.5, negativeThreshold: 0.7 },
       { modelPath: '/nope.onnx' },
+      { modelPath: fileURLToPath(new URL('../README.md', import.meta.url)) },
     ]) {
       codes.push(await SileroVad.create(options).catch((e) => (isWsError(e) ? e.code : 'untyped')))
     }
-    expect(codes).toEqual(['unsupported_sample_rate', 'invalid_config', 'invalid_config', 'model_not_found'])
+    expect(codes).toEqual([
+      'unsupported_sample_rate',
+      'invalid_config',
+      'invalid_config',
+      'model_not_found',
+      'model_load_failed',
+    ])
   })
+
+  it('runs in a worker: VADs keep their own state, and an unclosed one does not hold the process', async () => {
+    // Two VADs on the one worker, frames interleaved: each answers as it would alone.
+    const u = clean.utterances[0]!
+    const start = Math.round(u.start * 16_000)
+    const frames = Array.from({ length: 12 }, (_, i) =>
+      clean.audio.subarray(start + i * 512, start + (i + 1) * 512),
+    )
+    const alone = await SileroVad.create()
+    const expected = []
+    for (const f of frames) expected.push(await alone.speechProbability(f))
+    const [a, b] = [await SileroVad.create(), await SileroVad.create()]
+    const both = await Promise.all(
+      frames.flatMap((f) => [a.speechProbability(f), b.speechProbability(new Float32Array(512))]),
+    )
+    expect(both.filter((_, i) => i % 2 === 0)).toEqual(expected)
+    expect(Math.max(...both.filter((_, i) => i % 2 === 1))).toBeLessThan(0.1)
+    await Promise.all([alone.close(), a.close(), b.close()])
+
+    // A program that forgets close() still exits once its last answer is in.
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url))
+    const program = `import { SileroVad } from ${JSON.stringify(dist)}
+const vad = await SileroVad.create()
+console.log(await vad.speechProbability(new Float32Array(512)) < 0.1)`
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', program], {
+      timeout: 30_000,
+    })
+    expect(stdout.trim()).toBe('true')
+  }, 60_000)
 })

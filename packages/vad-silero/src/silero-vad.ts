@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type VadBackend, type VadSegmenterOptions, validateVadFrame, WsError } from '@ws/core'
-import * as ort from 'onnxruntime-node'
+import { type SileroWorker, sileroWorker } from './worker-client.js'
 
 const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url))
 
@@ -40,10 +40,12 @@ export const SILERO_SEGMENTER_DEFAULTS: VadSegmenterOptions = {
 }
 
 /**
- * Silero VAD v5 on onnxruntime-node: 512-sample frames at 16 kHz (256 at 8 kHz), each fed
- * with the last 64 (32) samples of the frame before, as v5 expects, and the model's recurrent
- * state carried from frame to frame. Inference runs in onnxruntime's native threads; calls
- * are queued, so they never interleave and corrupt the state. Create with {@link SileroVad.create}.
+ * Silero VAD v5 on onnxruntime-web's WebAssembly build, in a worker thread shared by every
+ * instance of the process: 512-sample frames at 16 kHz (256 at 8 kHz), each fed with the
+ * last 64 (32) samples of the frame before, as v5 expects, and the model's recurrent state
+ * carried from frame to frame (both kept in the worker). The event loop never runs the
+ * model; calls are answered in order, so they never interleave and corrupt the state.
+ * Create with {@link SileroVad.create}.
  */
 export class SileroVad implements VadBackend {
   readonly name = 'silero'
@@ -53,26 +55,25 @@ export class SileroVad implements VadBackend {
   readonly threshold: number
   readonly negativeThreshold: number
   readonly segmenterDefaults = SILERO_SEGMENTER_DEFAULTS
-  #session: ort.InferenceSession | undefined
-  readonly #sr: ort.Tensor
-  #state = new Float32Array(2 * 128)
-  #context: Float32Array
+  readonly #worker: SileroWorker
+  readonly #id: number
+  #open = true
+  #closing: Promise<void> | undefined
   #triggered = false
-  #queue: Promise<unknown> = Promise.resolve()
   #lastProbability = 0
 
   private constructor(
-    session: ort.InferenceSession,
+    worker: SileroWorker,
+    id: number,
     o: Required<Pick<SileroVadOptions, 'threshold' | 'sampleRate'>> & SileroVadOptions,
   ) {
-    this.#session = session
+    this.#worker = worker
+    this.#id = id
     this.sampleRate = o.sampleRate
     this.frameSamples = o.sampleRate === 16_000 ? 512 : 256
     this.contextSamples = o.sampleRate === 16_000 ? 64 : 32
     this.threshold = o.threshold
     this.negativeThreshold = o.negativeThreshold ?? o.threshold
-    this.#context = new Float32Array(this.contextSamples)
-    this.#sr = new ort.Tensor('int64', BigInt64Array.from([BigInt(o.sampleRate)]), [])
   }
 
   static async create(options: SileroVadOptions = {}): Promise<SileroVad> {
@@ -93,22 +94,15 @@ export class SileroVad implements VadBackend {
     }
     const modelPath = o.modelPath ?? SILERO_MODEL_PATH
     if (!existsSync(modelPath)) throw new WsError('model_not_found', `No Silero model at ${modelPath}`)
-    let session: ort.InferenceSession
+    const { worker, id } = sileroWorker()
     try {
-      session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1 })
+      await worker.request({ op: 'open', id, modelPath, sampleRate: o.sampleRate })
     } catch (err) {
       throw new WsError('model_load_failed', `Could not load ${modelPath}: ${(err as Error).message}`, {
         cause: err,
       })
     }
-    if (!session.inputNames.includes('state') || !session.inputNames.includes('input')) {
-      await session.release()
-      throw new WsError(
-        'model_load_failed',
-        `${modelPath} is not a Silero VAD v5 model (inputs: ${session.inputNames.join(', ')})`,
-      )
-    }
-    return new SileroVad(session, o)
+    return new SileroVad(worker, id, o)
   }
 
   /** The probability of speech the last frame got. */
@@ -117,12 +111,14 @@ export class SileroVad implements VadBackend {
   }
 
   /** The probability of speech in one frame (0..1); advances the model's state. */
-  speechProbability(frame: Int16Array | Float32Array): Promise<number> {
-    if (!this.#session) return Promise.reject(new WsError('closed', 'The VAD is closed'))
+  async speechProbability(frame: Int16Array | Float32Array): Promise<number> {
+    if (!this.#open) throw new WsError('closed', 'The VAD is closed')
     validateVadFrame(frame, this.frameSamples)
-    const run = this.#queue.then(() => this.#infer(frame))
-    this.#queue = run.catch(() => {})
-    return run
+    const samples =
+      frame instanceof Int16Array ? Float32Array.from(frame, (x) => x / 32768) : Float32Array.from(frame)
+    const p = (await this.#worker.request({ op: 'run', id: this.#id, frame: samples })) as number
+    this.#lastProbability = p
+    return p
   }
 
   /** Speech or not, with hysteresis between `threshold` and `negativeThreshold`. */
@@ -133,38 +129,21 @@ export class SileroVad implements VadBackend {
     return this.#triggered
   }
 
+  /** Clears the model's state and context (frames already sent are answered first). */
   reset(): void {
-    this.#state = new Float32Array(2 * 128)
-    this.#context = new Float32Array(this.contextSamples)
     this.#triggered = false
     this.#lastProbability = 0
+    if (this.#open) void this.#worker.request({ op: 'reset', id: this.#id }).catch(() => {})
   }
 
-  /** Releases the ONNX session. Idempotent. */
-  async close(): Promise<void> {
-    const session = this.#session
-    this.#session = undefined
-    await this.#queue
-    await session?.release()
-  }
-
-  async #infer(frame: Int16Array | Float32Array): Promise<number> {
-    const session = this.#session
-    if (!session) throw new WsError('closed', 'The VAD is closed')
-    const n = this.contextSamples
-    const input = new Float32Array(n + frame.length)
-    input.set(this.#context)
-    if (frame instanceof Int16Array) for (let i = 0; i < frame.length; i++) input[n + i] = frame[i]! / 32768
-    else input.set(frame, n)
-    const out = await session.run({
-      input: new ort.Tensor('float32', input, [1, input.length]),
-      state: new ort.Tensor('float32', this.#state, [2, 1, 128]),
-      sr: this.#sr,
-    })
-    this.#state = new Float32Array(out.stateN!.data as Float32Array)
-    this.#context = input.slice(input.length - n)
-    this.#lastProbability = (out.output!.data as Float32Array)[0]!
-    return this.#lastProbability
+  /** Releases the model after the frames already sent are answered. Idempotent. */
+  close(): Promise<void> {
+    this.#open = false
+    this.#closing ??= this.#worker.request({ op: 'close', id: this.#id }).then(
+      () => {},
+      () => {}, // a worker that died holds nothing to release
+    )
+    return this.#closing
   }
 }
 
