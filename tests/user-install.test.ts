@@ -7,9 +7,15 @@ import { concatFloat32, readWavMono, wordErrorRate, writeWav } from '@ws/core'
 import { resolveGgmlModel } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ALL_PACKAGES, packTarballs } from '../bench/install.mjs'
-import { addPackages, createUserProject, runBin, runnableSamples, startServer } from './user-project.mjs'
+import {
+  addPackages,
+  createUserProject,
+  runBin,
+  runnableSamples,
+  startServer,
+} from '../bench/user-project.mjs'
 
-// The whole product installed as a user would (tests/user-project.mjs): every package packed,
+// The whole product installed as a user would (bench/user-project.mjs): every package packed,
 // then an empty project with npm and with pnpm at default settings. First the server and the
 // client alone (whisper.cpp + WebRTC VAD, the defaults), then the optional engines
 // (faster-whisper + Silero), then what the READMEs' samples and a TypeScript consumer use.

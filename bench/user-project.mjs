@@ -1,7 +1,7 @@
 // A user's project made from the packed tarballs: an empty directory, `npm install` or
 // `pnpm install` at default settings (no environment variables, no compiler flags, no
 // approved build scripts), the tarballs standing in for the registry. Used by
-// tests/user-install.test.ts and by `pnpm bench` for install size and time.
+// tests/user-install.test.ts and by bench/install-size.mjs.
 import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { userEnv } from '../bench/install.mjs'
+import { userEnv } from './install.mjs'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
