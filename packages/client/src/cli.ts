@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util'
 import { isStrategyName, isWsError, STRATEGY_NAMES, WsError } from '@ws/core'
 import { EXIT_CODES as EXIT, packageVersion, runCli, UsageError } from '@ws/core/node'
 import { ClientVad } from './client-vad.js'
+import { connect } from './node-session.js'
 import { type ClientEvent, DEFAULT_STRATEGY } from './options.js'
-import { connect } from './session.js'
 import { microphone, readAudio, streamAudio } from './sources.js'
 
 const HELP = `Usage: ws-transcribe <file|-> [options]

@@ -4,6 +4,7 @@
  * client side.
  */
 export { ClientVad, type ClientVadName } from './client-vad.js'
+export { connect, TranscriptionSession } from './node-session.js'
 export {
   type ClientEvent,
   type ClientEventType,
@@ -15,5 +16,5 @@ export {
   type ReconnectOptions,
   sessionUrl,
 } from './options.js'
-export { connect, TranscriptionSession } from './session.js'
+export type { ClientSocket, SocketEvents, SocketFactory } from './socket.js'
 export { microphone, readAudio, type StreamAudioOptions, streamAudio } from './sources.js'

@@ -8,6 +8,8 @@ import {
   WsError,
 } from '@ws/core'
 
+import type { SocketFactory } from './socket.js'
+
 // The options and events of a client session, its URL, and the error of a refused connection.
 
 export interface ReconnectOptions {
@@ -35,6 +37,11 @@ export interface ConnectOptions extends SessionConfig {
   reconnect?: boolean | ReconnectOptions
   /** Aborting closes the session. */
   signal?: AbortSignal
+  /**
+   * How the WebSocket is opened (default: `ws` from `@ws/client`, the runtime's global
+   * WebSocket from `@ws/client`'s browser build).
+   */
+  socket?: SocketFactory
 }
 
 /** A new connection replaced a lost one; the audio in `lost` (stream seconds) was not transcribed. */

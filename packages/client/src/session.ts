@@ -15,7 +15,7 @@ import {
   type SpeechStartMessage,
   WsError,
 } from '@ws/core'
-import WebSocket from 'ws'
+import { browserSocket } from './browser-socket.js'
 import {
   type ClientEvent,
   type ClientEventType,
@@ -26,6 +26,7 @@ import {
   refusalError,
   sessionUrl,
 } from './options.js'
+import type { ClientSocket, SocketFactory } from './socket.js'
 
 /**
  * A transcription session with the server. Send audio, read events:
@@ -50,7 +51,8 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
   readonly #listeners = new Map<string, Set<(event: ClientEvent) => void>>()
   #iterated = false
   readonly #reconnect: Required<ReconnectOptions> | undefined
-  #ws: WebSocket | undefined
+  #ws: ClientSocket | undefined
+  readonly #openSocket: SocketFactory
   #resolveReady!: (m: ReadyMessage) => void
   #rejectReady!: (e: Error) => void
   #state: 'connecting' | 'open' | 'reconnecting' | 'ending' | 'closed' = 'connecting'
@@ -67,6 +69,7 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
   constructor(url: string, options: ConnectOptions = {}) {
     this.options = options
     this.url = sessionUrl(url, options)
+    this.#openSocket = options.socket ?? browserSocket
     this.#reconnect =
       options.reconnect === true
         ? { ...DEFAULT_RECONNECT_OPTIONS }
@@ -132,7 +135,7 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
       throw new WsError('invalid_audio', 'Audio must be an Int16Array, a Float32Array or a Buffer')
     }
     this.#audioSeconds += samples / this.sampleRate
-    if (this.#state === 'open' && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(bytes)
+    if (this.#state === 'open' && this.#ws?.isOpen) this.#ws.send(bytes)
   }
 
   /** Bytes queued on the socket (for pacing a fast source). */
@@ -154,7 +157,7 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
   end(): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'ending') return this.#ended
     const ws = this.#ws
-    if (this.#state !== 'open' || ws?.readyState !== WebSocket.OPEN) {
+    if (this.#state !== 'open' || !ws?.isOpen) {
       void this.close()
       return this.#ended
     }
@@ -200,8 +203,7 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
     if (this.#state === 'closed' || this.#state === 'ending') {
       throw new WsError('closed', 'The session has ended')
     }
-    if (this.#state === 'open' && this.#ws?.readyState === WebSocket.OPEN)
-      this.#ws.send(JSON.stringify(message))
+    if (this.#state === 'open' && this.#ws?.isOpen) this.#ws.send(JSON.stringify(message))
   }
 
   #emit(event: ClientEvent): void {
@@ -221,38 +223,48 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
   }
 
   #open(attempt: number): void {
-    const ws = new WebSocket(this.url, { handshakeTimeout: this.options.connectTimeoutMs ?? 10_000 })
-    this.#ws = ws
     let opened = false
-    ws.on('open', () => {
-      opened = true
-    })
-    ws.on('message', (data, isBinary) => {
-      if (isBinary || ws !== this.#ws) return
-      let message: ServerMessage
-      try {
-        message = parseServerMessage(data.toString())
-      } catch {
-        return // a message this version does not know
-      }
-      this.#onMessage(message, attempt)
-    })
     let refused = false
-    ws.on('unexpected-response', (_req, res) => {
-      // Refused before the handshake: an HTTP status, the protocol's error message as the body.
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => {
-        refused = true
-        this.#lastError = refusalError(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'))
-        ws.terminate()
-      })
-    })
-    ws.on('error', () => {}) // the close event follows and decides
-    ws.on('close', (code, reason) => {
-      if (ws !== this.#ws) return
-      this.#onClose(code, reason.toString(), opened, attempt, refused)
-    })
+    let ws: ClientSocket | undefined
+    const current = () => ws !== undefined && ws === this.#ws
+    try {
+      ws = this.#openSocket(
+        this.url,
+        {
+          onOpen: () => {
+            opened = true
+          },
+          onText: (text) => {
+            if (!current()) return
+            let message: ServerMessage
+            try {
+              message = parseServerMessage(text)
+            } catch {
+              return // a message this version does not know
+            }
+            this.#onMessage(message, attempt)
+          },
+          // Refused before the handshake: an HTTP status, the protocol's error message as the body.
+          onRefused: (status, body) => {
+            refused = true
+            this.#lastError = refusalError(status, body)
+          },
+          onClose: (code, reason) => {
+            if (current()) this.#onClose(code, reason, opened, attempt, refused)
+          },
+        },
+        this.options.connectTimeoutMs ?? 10_000,
+      )
+    } catch (err) {
+      this.#state = 'closed'
+      const error =
+        err instanceof WsError ? err : new WsError('connection_failed', String(err), { cause: err })
+      this.#rejectReady(error)
+      this.#events.fail(error)
+      this.#resolveEnded()
+      return
+    }
+    this.#ws = ws
   }
 
   #onMessage(message: ServerMessage, attempt: number): void {
@@ -363,11 +375,6 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
 function errorOf(m: ErrorMessage): WsError {
   const details = m.retry_after_ms === undefined ? {} : { details: { retry_after_ms: m.retry_after_ms } }
   return new WsError(m.code, m.message, { retryable: m.retryable ?? false, ...details })
-}
-
-/** Opens a transcription session: `url` is the server (`ws://host:8765`) or a full `/ws/transcribe/…` URL. */
-export function connect(url: string, options: ConnectOptions = {}): TranscriptionSession {
-  return new TranscriptionSession(url, options)
 }
 
 export type { ErrorMessage, FinalMessage, PartialMessage, ReadyMessage, SpeechEndMessage, SpeechStartMessage }

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net'
 import { isWsError } from '@ws/core'
 import { describe, expect, it } from 'vitest'
-import { connect } from './session.js'
+import { connect } from './node-session.js'
 import { microphone, readAudio } from './sources.js'
 
 describe('sources', () => {

@@ -1,55 +1,46 @@
-// The demo client: microphone → AudioWorklet (16 kHz PCM16, 20 ms frames) → WebSocket;
-// partials show committed text apart from the unstable tail, finals are listed.
+// The demo client, on @ws/client's browser build (served as /client.js): the microphone
+// through its AudioWorklet (16 kHz PCM16, 20 ms frames) into a session; partials show
+// committed text apart from the unstable tail, finals are listed.
+import { connect, streamMicrophone } from './client.js'
+
 const $ = (id) => document.getElementById(id)
 const status = (text, error = false) => {
   $('status').textContent = text
   $('status').className = error ? 'error' : ''
 }
 
-let socket
-let audio // { context, stream, node, source }
+let session
+let capture
 let speaking = false
 
-function wsUrl(strategy, vad) {
-  const url = new URL(`/ws/transcribe/${strategy}`, location.href)
-  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
-  url.searchParams.set('sample_rate', '16000')
-  url.searchParams.set('encoding', 'pcm_s16le')
-  url.searchParams.set('vad', vad)
-  const token = new URLSearchParams(location.search).get('token')
-  if (token) url.searchParams.set('token', token)
-  return url
+function showPartial(event) {
+  $('stable').textContent = event.stable
+  $('unstable').textContent = event.unstable
 }
 
-function showPartial(message) {
-  $('stable').textContent = message.stable
-  $('unstable').textContent = message.unstable
-}
-
-function addFinal(message) {
+function addFinal(event) {
   showPartial({ stable: '', unstable: '' })
-  if (!message.text.trim()) return
+  if (!event.text.trim()) return
   const li = document.createElement('li')
   li.className = 'final'
-  li.textContent = `${message.text.trim()} `
+  li.textContent = `${event.text.trim()} `
   const small = document.createElement('small')
-  small.textContent = `${message.audio_start.toFixed(1)}–${message.audio_end.toFixed(1)} s, ${message.processing_time_ms} ms`
+  small.textContent = `${event.audio_start.toFixed(1)}–${event.audio_end.toFixed(1)} s, ${event.processing_time_ms} ms`
   li.append(small)
   $('finals').append(li)
 }
 
-function onMessage(event) {
-  const message = JSON.parse(event.data)
-  switch (message.type) {
+function onEvent(event) {
+  switch (event.type) {
     case 'ready':
-      status(`Listening (${message.backend}, ${message.model}, ${message.strategy}).`)
+      status(`Listening (${event.backend}, ${event.model}, ${event.strategy}).`)
       break
     case 'partial':
-      showPartial(message)
+      showPartial(event)
       document.body.dataset.partials = String(Number(document.body.dataset.partials ?? 0) + 1)
       break
     case 'final':
-      addFinal(message)
+      addFinal(event)
       break
     case 'speech_start':
       speaking = true
@@ -59,66 +50,62 @@ function onMessage(event) {
       speaking = false
       status('Listening.')
       break
+    case 'reconnecting':
+      status(`Connection lost; reconnecting (attempt ${event.attempt})…`, true)
+      break
+    case 'reconnected':
+      status(
+        `Reconnected; ${(event.lost.end - event.lost.start).toFixed(1)} s of audio were not transcribed.`,
+      )
+      break
     case 'error':
-      status(`${message.code}: ${message.message}`, true)
+      status(`${event.code}: ${event.message}`, true)
       break
   }
 }
 
 async function start() {
   $('start').disabled = true
+  const token = new URLSearchParams(location.search).get('token')
+  session = connect(location.origin, {
+    strategy: $('strategy').value,
+    vad: $('vad').value,
+    sample_rate: 16_000,
+    encoding: 'pcm_s16le',
+    reconnect: true,
+    ...(token ? { token } : {}),
+  })
+  const current = session
+  const done = (async () => {
+    for await (const event of current) onEvent(event)
+  })()
   try {
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true },
-    })
-    const context = new AudioContext()
-    await context.audioWorklet.addModule('worklet.js')
-    const source = context.createMediaStreamSource(stream)
-    const node = new AudioWorkletNode(context, 'capture-16k')
-    audio = { context, stream, node, source }
-
-    socket = new WebSocket(wsUrl($('strategy').value, $('vad').value))
-    socket.binaryType = 'arraybuffer'
-    socket.onmessage = onMessage
-    socket.onclose = (event) => {
-      if (event.code !== 1000)
-        status(`Disconnected (${event.code}${event.reason ? `: ${event.reason}` : ''}).`, true)
-      else status('Stopped.')
-      teardownAudio()
-      $('start').disabled = false
-      $('stop').disabled = true
-    }
-    await new Promise((resolve, reject) => {
-      socket.onopen = resolve
-      socket.onerror = () => reject(new Error('could not connect'))
-    })
-    node.port.onmessage = (e) => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(e.data)
-    }
-    source.connect(node)
+    capture = await streamMicrophone(current)
     $('stop').disabled = false
   } catch (err) {
     status(`Could not start: ${err.message}`, true)
-    teardownAudio()
+    await current.close()
+  }
+  try {
+    await done
+    if (!$('status').classList.contains('error')) status('Stopped.')
+  } catch (err) {
+    status(`Disconnected: ${err.message}`, true)
+  } finally {
+    await capture?.stop()
+    capture = undefined
     $('start').disabled = false
+    $('stop').disabled = true
   }
 }
 
-function teardownAudio() {
-  if (!audio) return
-  audio.source.disconnect()
-  audio.node.port.onmessage = null
-  for (const track of audio.stream.getTracks()) track.stop()
-  void audio.context.close()
-  audio = undefined
-}
-
-function stop() {
+async function stop() {
   $('stop').disabled = true
-  teardownAudio()
-  // `end` finalises what was sent; the server closes the socket after the last final.
-  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'end' }))
+  // No frame after the end; `end` finalises what was sent, and the loop above ends after the
+  // last final.
+  await capture?.stop()
   status(speaking ? 'Finishing…' : 'Stopping…')
+  await session?.end()
 }
 
 $('start').addEventListener('click', start)

@@ -1,34 +1,21 @@
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { corpusWordErrorRate, writeWav } from '@ws/core'
 import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CHROMIUM_PATH, launchWithMicrophone } from './chromium.js'
 import { createServer, type WhisperStreamServer } from './server.js'
 
 // The demo page in a real browser: Debian's Chromium, headless, with a fake microphone that
-// plays a speech WAV; the page captures it through its AudioWorklet and streams it.
+// plays a speech WAV; the page captures it through @ws/client's AudioWorklet and streams it.
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
 const [speech] = loadSpeechFixtures(FIXTURES, (f) => f.name === 'harvard-03')
 const MAX_WER = 0.35
 
-function findChromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser', 'google-chrome']) {
-    try {
-      return execFileSync('which', [name], { encoding: 'utf8' }).trim() || undefined
-    } catch {}
-  }
-  return undefined
-}
-
-const executablePath = process.env.CHROMIUM_PATH ?? findChromium()
-if (!executablePath && process.env.CI)
-  throw new Error('Chromium is needed for the demo page test; run scripts/setup.sh')
-
-describe.skipIf(!executablePath)('demo page', () => {
+describe.skipIf(!CHROMIUM_PATH)('demo page', () => {
   let server: WhisperStreamServer
   let browser: Browser
   let dir: string
@@ -42,19 +29,7 @@ describe.skipIf(!executablePath)('demo page', () => {
     const { audio } = composeUtterances([speech!], [], { leadSeconds: 0.5, trailSeconds: 6 })
     const wav = join(dir, 'mic.wav')
     writeFileSync(wav, writeWav(audio, 16_000))
-    browser = await chromium.launch({
-      executablePath: executablePath!,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-dev-shm-usage',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${wav}`,
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    })
+    browser = await launchWithMicrophone(wav)
   }, 300_000)
 
   afterAll(async () => {

@@ -7,7 +7,9 @@ import {
   type ServerResponse,
   STATUS_CODES,
 } from 'node:http'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
+import { dirname, join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import {
@@ -31,11 +33,17 @@ import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } 
 import { handleTranscription, sendApiError } from './rest.js'
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url))
-const STATIC_FILES: Record<string, [file: string, type: string]> = {
-  '/': ['index.html', 'text/html; charset=utf-8'],
-  '/index.html': ['index.html', 'text/html; charset=utf-8'],
-  '/app.js': ['app.js', 'text/javascript; charset=utf-8'],
-  '/worklet.js': ['worklet.js', 'text/javascript; charset=utf-8'],
+/** The demo page, on @ws/client's browser build (one client for pages and Node). */
+const CLIENT_BUNDLE = join(
+  dirname(createRequire(import.meta.url).resolve('@ws/client/package.json')),
+  'dist',
+  'browser.bundle.js',
+)
+const STATIC_FILES: Record<string, [path: string, type: string]> = {
+  '/': [`${PUBLIC_DIR}index.html`, 'text/html; charset=utf-8'],
+  '/index.html': [`${PUBLIC_DIR}index.html`, 'text/html; charset=utf-8'],
+  '/app.js': [`${PUBLIC_DIR}app.js`, 'text/javascript; charset=utf-8'],
+  '/client.js': [CLIENT_BUNDLE, 'text/javascript; charset=utf-8'],
 }
 
 /** What listen() makes: everything a request needs. */
@@ -219,7 +227,7 @@ export class WhisperStreamServer {
         }
         const file = this.options.demo ? STATIC_FILES[url.pathname] : undefined
         if (file) {
-          const body = await readFile(`${PUBLIC_DIR}${file[0]}`)
+          const body = await readFile(file[0])
           res.writeHead(200, { 'content-type': file[1], 'cache-control': 'no-cache' })
           res.end(req.method === 'HEAD' ? undefined : body)
           return

@@ -1,18 +1,25 @@
-// Captures microphone audio, resamples it to 16 kHz and posts 20 ms frames of PCM16.
-// Resampling: a windowed-sinc low-pass at the target's Nyquist, evaluated at each output time.
-const TARGET_RATE = 16000
-const FRAME = 320 // 20 ms at 16 kHz
-const TAPS = 16 // half-width of the filter, in input samples at the output's spacing
+// The microphone's AudioWorklet: resamples the input to the target rate and posts frames of
+// PCM16. Resampling is a windowed-sinc low-pass at the target's Nyquist, evaluated at each
+// output time (TAPS is the filter's half-width in input samples at the output's spacing).
+// It is shipped as source text and loaded from a Blob URL, so a page needs no second file
+// and a bundler no worklet plugin.
 
+/** The processor's name, as registered in the worklet. */
+export const CAPTURE_PROCESSOR = 'ws-capture'
+
+/** The worklet module's source. `processorOptions`: `{ targetRate, frameSamples }`. */
+export const CAPTURE_WORKLET_SOURCE = `const TAPS = 16
 class CaptureProcessor extends AudioWorkletProcessor {
-  constructor() {
+  constructor(options) {
     super()
-    this.ratio = sampleRate / TARGET_RATE
+    const { targetRate, frameSamples } = options.processorOptions
+    this.ratio = sampleRate / targetRate
     this.history = new Float32Array(0) // input not yet consumed
     this.position = 0 // next output time, in input samples from history[0]
-    this.frame = new Int16Array(FRAME)
+    this.frameSamples = frameSamples
+    this.frame = new Int16Array(frameSamples)
     this.filled = 0
-    this.cutoff = Math.min(1, TARGET_RATE / sampleRate) * 0.95
+    this.cutoff = Math.min(1, targetRate / sampleRate) * 0.95
     this.half = Math.ceil(TAPS * Math.max(1, this.ratio))
   }
 
@@ -25,9 +32,9 @@ class CaptureProcessor extends AudioWorkletProcessor {
   emit(sample) {
     const s = Math.max(-1, Math.min(1, sample))
     this.frame[this.filled++] = s < 0 ? s * 32768 : s * 32767
-    if (this.filled === FRAME) {
+    if (this.filled === this.frameSamples) {
       this.port.postMessage(this.frame.buffer, [this.frame.buffer])
-      this.frame = new Int16Array(FRAME)
+      this.frame = new Int16Array(this.frameSamples)
       this.filled = 0
     }
   }
@@ -66,4 +73,5 @@ class CaptureProcessor extends AudioWorkletProcessor {
   }
 }
 
-registerProcessor('capture-16k', CaptureProcessor)
+registerProcessor('ws-capture', CaptureProcessor)
+`

@@ -4,18 +4,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
+import { type ClientEvent, connect, readAudio, streamAudio } from '@ws/client'
 import { corpusWordErrorRate, isWsError, writeWav } from '@ws/core'
 import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
 import { createServer, type WhisperStreamServer } from '@ws/server'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ClientEvent } from './options.js'
-import { connect } from './session.js'
-import { readAudio, streamAudio } from './sources.js'
 
-// The SDK and the CLI against the real server, with the real whisper.cpp backend and tiny.en.
-const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+// @ws/client's SDK and CLI against the real server (here, not in packages/client: the server
+// depends on the client for its demo page, so the client's own tests cannot import it), with the real whisper.cpp backend and tiny.en.
+const FIXTURES = fileURLToPath(new URL('../fixtures/speech', import.meta.url))
+const CLI = fileURLToPath(new URL('../packages/client/dist/cli.js', import.meta.url))
 const harvard = loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-'))
 const SR = 16_000
 const MAX_WER = 0.35

@@ -1,0 +1,33 @@
+/**
+ * `@ws/client` in the browser (the `browser` export condition, or `browser.bundle.js` for a
+ * page without a bundler): the same session and events as in Node, on the page's WebSocket,
+ * and the microphone through an AudioWorklet. No `ws`, no Node built-ins.
+ */
+import type { ConnectOptions } from './options.js'
+import { TranscriptionSession } from './session.js'
+
+export {
+  captureMicrophone,
+  DEFAULT_MICROPHONE_OPTIONS,
+  type MicrophoneCapture,
+  type MicrophoneOptions,
+  streamMicrophone,
+} from './browser-microphone.js'
+export {
+  type ClientEvent,
+  type ClientEventType,
+  type ConnectOptions,
+  DEFAULT_RECONNECT_OPTIONS,
+  DEFAULT_STRATEGY,
+  type ReconnectedEvent,
+  type ReconnectingEvent,
+  type ReconnectOptions,
+  sessionUrl,
+} from './options.js'
+export type { ClientSocket, SocketEvents, SocketFactory } from './socket.js'
+export { TranscriptionSession }
+
+/** Opens a transcription session: `url` is the server (`ws://host:8765`) or a full `/ws/transcribe/…` URL. */
+export function connect(url: string, options: ConnectOptions = {}): TranscriptionSession {
+  return new TranscriptionSession(url, options)
+}
