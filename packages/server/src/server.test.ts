@@ -378,6 +378,9 @@ describe('REST', () => {
     const page = await fetch(`${base}/`)
     expect(page.headers.get('content-type')).toMatch(/text\/html/)
     expect(await page.text()).toContain('whisper-stream')
-    expect((await fetch(`${base}/worklet.js`)).status).toBe(200)
+    // The page's client: @ws/client's one-file browser build.
+    const client = await fetch(`${base}/client.js`)
+    expect(client.headers.get('content-type')).toMatch(/text\/javascript/)
+    expect(await client.text()).toContain('ws-capture')
   })
 })
