@@ -35,6 +35,7 @@ const HELP = `Usage: node bench/stream.mjs [options]
                           minute (default 10; 0 = skip)
   --skip-engine           skip the whisper.cpp engine checks (CPU contention; a plain npm
                           install from tarballs against the workspace build)
+  --revise-ms <n>         revisions: blocks of up to n ms decoded again (default 0: off)
   --out <dir>             where latest.json and latest.md go (default bench/results)`
 
 const { values: args } = parseArgs({
@@ -48,6 +49,7 @@ const { values: args } = parseArgs({
     compare: { type: 'string', default: '--beam-size 1|--beam-size 5' },
     'skip-engine': { type: 'boolean' },
     'long-minutes': { type: 'string', default: '10' },
+    'revise-ms': { type: 'string', default: '0' },
     out: { type: 'string', default: fileURLToPath(new URL('results', import.meta.url)) },
     help: { type: 'boolean', short: 'h' },
   },
@@ -248,10 +250,31 @@ function tracked(backend) {
   return { wrapper, settle }
 }
 
+/** The transcript once each revision replaced the finals it names (session or wire events). */
+function revisedText(events) {
+  const id = (e) => e.utteranceId ?? e.utterance_id
+  const at = new Map()
+  const covered = new Set()
+  for (const r of events.filter((e) => e.type === 'revision')) {
+    const ids = r.utteranceIds ?? r.utterance_ids
+    at.set(ids[0], r.text)
+    for (const x of ids) covered.add(x)
+  }
+  return events
+    .filter((e) => e.type === 'final')
+    .flatMap((f) => (at.has(id(f)) ? [at.get(id(f))] : covered.has(id(f)) ? [] : [f.text]))
+    .join(' ')
+}
+
 async function virtualRun(backend, strategy, audio, c, refs) {
   const { createVad } = await import('@ws/vad-webrtc')
   const { wrapper, settle } = tracked(backend)
-  const session = new StreamingSession({ backend: wrapper, strategy, vad: await createVad() })
+  const session = new StreamingSession({
+    backend: wrapper,
+    strategy,
+    vad: await createVad(),
+    reviseMaxMs: Number(args['revise-ms']),
+  })
   let now = 0
   const events = []
   const reading = (async () => {
@@ -280,7 +303,7 @@ async function virtualRun(backend, strategy, audio, c, refs) {
       ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }, refs[k]),
     }
   })
-  return { text, per, cpuSeconds: (cpu.user + cpu.system) / 1e6 }
+  return { text, revised: revisedText(events), per, cpuSeconds: (cpu.user + cpu.system) / 1e6 }
 }
 
 // ---- real-time mode ----------------------------------------------------------------------
@@ -322,6 +345,8 @@ async function startServer(backend, extra = []) {
       '--max-load',
       '8',
       '--no-demo',
+      '--revise-max-ms',
+      args['revise-ms'],
       ...extra,
     ],
     { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] },
@@ -391,7 +416,7 @@ async function realtimeClient(url, strategy, audio, c, refs = []) {
       ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }, refs[k]),
     }
   })
-  return { text: finals.map((f) => f.text).join(' '), per }
+  return { text: finals.map((f) => f.text).join(' '), revised: revisedText(events), per }
 }
 
 async function realtimeRun(server, strategy, n, c, audio, refs = []) {
@@ -432,7 +457,7 @@ async function longRun(server, backendName, lc, offlineText) {
   }, 5000)
   const run = await realtimeRun(server, 'prompt', 1, lc, lc.audio)
   clearInterval(sampler)
-  const { per, text } = run.results[0]
+  const { per, text, revised } = run.results[0]
   const minutes = Math.ceil(lc.audio.length / SR / 60)
   const series = Array.from({ length: minutes }, (_, m) => {
     const own = per.filter((_p, k) => Math.floor(lc.utterances[k].end / 60) === m)
@@ -459,6 +484,8 @@ async function longRun(server, backendName, lc, offlineText) {
     werFinals: round(wer(lc.reference, text) * 100, 1),
     werOffline: round(wer(lc.reference, offlineText) * 100, 1),
     werFinalsVsOffline: round(wer(offlineText, text) * 100, 1),
+    werRevised: round(wer(lc.reference, revised) * 100, 1),
+    werRevisedVsOffline: round(wer(offlineText, revised) * 100, 1),
     serverCpuPerAudioSecond: round(run.serverCpuPerAudioSecond, 3),
     series,
   }
@@ -510,6 +537,8 @@ for (const backendName of backends) {
         werFinals: round(wer(c.reference, run.text) * 100, 1),
         werOffline: round(offline[noise] * 100, 1),
         werFinalsVsOffline: round(wer(offlineText[noise], run.text) * 100, 1),
+        werRevised: round(wer(c.reference, run.revised) * 100, 1),
+        werRevisedVsOffline: round(wer(offlineText[noise], run.revised) * 100, 1),
         werCommitted: strategy === 'agreement' ? round(wer(c.reference, committed) * 100, 1) : null,
         firstPartialP50Ms: ms(median(per.map((p) => p.firstPartial).filter((x) => x !== null))),
         wordEmissionP50Ms: ms(median(per.flatMap((p) => p.emission))),
@@ -665,11 +694,11 @@ const md = [
   '',
   '## Virtual clock (inference time not counted: policy latency and accuracy)',
   '',
-  '| backend | strategy | noise | WER finals | WER offline | finals vs offline | WER committed | first partial p50 | word emission p50 | word commit p50 | final after speech p50 | revisions /100 words | CPU s / audio s |',
-  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| backend | strategy | noise | WER finals | WER offline | finals vs offline | WER revised | revised vs offline | WER committed | first partial p50 | word emission p50 | word commit p50 | final after speech p50 | revisions /100 words | CPU s / audio s |',
+  '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...report.virtual.map(
     (r) =>
-      `| ${r.backend} | ${r.strategy} | ${r.noise === 'clean' ? 'clean' : `${r.noise} dB`} | ${cell(r.werFinals, ' %')} | ${cell(r.werOffline, ' %')} | ${cell(r.werFinalsVsOffline, ' %')} | ${cell(r.werCommitted, ' %')} | ${cell(r.firstPartialP50Ms, ' ms')} | ${cell(r.wordEmissionP50Ms, ' ms')} | ${cell(r.wordCommitP50Ms, ' ms')} | ${cell(r.finalAfterSpeechP50Ms, ' ms')} | ${cell(r.revisionsPer100Words)} | ${cell(r.cpuSecondsPerAudioSecond)} |`,
+      `| ${r.backend} | ${r.strategy} | ${r.noise === 'clean' ? 'clean' : `${r.noise} dB`} | ${cell(r.werFinals, ' %')} | ${cell(r.werOffline, ' %')} | ${cell(r.werFinalsVsOffline, ' %')} | ${cell(r.werRevised, ' %')} | ${cell(r.werRevisedVsOffline, ' %')} | ${cell(r.werCommitted, ' %')} | ${cell(r.firstPartialP50Ms, ' ms')} | ${cell(r.wordEmissionP50Ms, ' ms')} | ${cell(r.wordCommitP50Ms, ' ms')} | ${cell(r.finalAfterSpeechP50Ms, ' ms')} | ${cell(r.revisionsPer100Words)} | ${cell(r.cpuSecondsPerAudioSecond)} |`,
   ),
   '',
   'CPU is this process: it includes whisper.cpp (in process) but not the faster-whisper worker (a Python process); the real-time tables count both.',
@@ -711,7 +740,7 @@ for (const r of report.long) {
     '',
     `## Long form, real time: ${r.backend}, ${r.strategy}, ${Math.round(r.audioSeconds / 60)} min (${r.sentences} sentences, two voices, 0.3–2 s pauses)`,
     '',
-    `WER of the finals ${r.werFinals} %, of the same model offline on the whole audio ${r.werOffline} %, finals against that offline transcript ${r.werFinalsVsOffline} %; server CPU ${r.serverCpuPerAudioSecond} s per audio s; resident memory ${first} → ${last} MB.`,
+    `WER of the finals ${r.werFinals} %, of the same model offline on the whole audio ${r.werOffline} %, finals against that offline transcript ${r.werFinalsVsOffline} %; after revisions ${r.werRevised} % (${r.werRevisedVsOffline} % against offline); server CPU ${r.serverCpuPerAudioSecond} s per audio s; resident memory ${first} → ${last} MB.`,
     '',
     '| minute | finals | sentences joined to the next | without a final | final p50 | final p95 | partial lag p50 | partial lag max | RSS |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -96,14 +96,22 @@ export function freePort() {
 export async function startServer(project, args = [], timeoutMs = 180_000) {
   const port = await freePort()
   const [cmd, argv] = binCommand(project, 'ws-server', ['--port', String(port), ...args])
-  const child = spawn(cmd, argv, { cwd: project.dir, env: project.env, stdio: ['ignore', 'ignore', 'pipe'] })
+  // A process group of its own: npx runs the server as its child, and stop() must end both.
+  const child = spawn(cmd, argv, {
+    cwd: project.dir,
+    env: project.env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  })
   let stderr = ''
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)))
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`ws-server not ready in ${timeoutMs} ms:\n${stderr}`)),
-      timeoutMs,
-    )
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {}
+      reject(new Error(`ws-server not ready in ${timeoutMs} ms:\n${stderr}`))
+    }, timeoutMs)
     child.stderr.on('data', (d) => {
       stderr += d
       if (stderr.includes('server ready')) {
@@ -120,7 +128,9 @@ export async function startServer(project, args = [], timeoutMs = 180_000) {
     port,
     stderr: () => stderr,
     stop: async () => {
-      child.kill('SIGTERM')
+      try {
+        process.kill(-child.pid, 'SIGTERM')
+      } catch {} // already gone
       return exited
     },
   }

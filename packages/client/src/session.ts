@@ -289,7 +289,8 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
       case 'partial':
         message = { ...message, audio_start: message.audio_start + o, audio_end: message.audio_end + o }
         break
-      case 'final': {
+      case 'final':
+      case 'revision': {
         const segments = message.segments.map((s) => ({
           ...s,
           start: s.start + o,

@@ -248,6 +248,7 @@ export class Connection {
       ...streamingOptionsOf(c),
       maxUtteranceMs: o.maxUtteranceS * 1000,
       speculativeFinalMs: o.speculativeFinalMs,
+      reviseMaxMs: o.reviseMaxMs,
       ...(this.#vad ? { vad: this.#vad } : {}),
       ...(this.#ctx.engine.vadSegmenter ? { vadSegmenter: this.#ctx.engine.vadSegmenter } : {}),
       logger: this.#log,
@@ -275,6 +276,8 @@ export class Connection {
           continue
         }
       }
+      if (event.type === 'revision')
+        m.transcriptionSeconds.observe({ kind: 'revision' }, event.processingTimeMs / 1000)
       if (event.type === 'final') {
         m.transcriptionSeconds.observe({ kind: 'final' }, event.processingTimeMs / 1000)
         if (this.#utteranceEndedAt !== undefined) {

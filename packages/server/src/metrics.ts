@@ -44,7 +44,7 @@ export class ServerMetrics {
     })
     this.transcriptionSeconds = new Histogram({
       name: 'ws_transcription_seconds',
-      help: 'Time from a transcription request to its result, waiting included, by kind (partial, final, rest)',
+      help: 'Time from a transcription request to its result, waiting included, by kind (partial, final, revision, rest)',
       labelNames: ['kind'],
       buckets: LATENCY_BUCKETS,
       registers,

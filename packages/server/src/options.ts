@@ -56,6 +56,8 @@ export interface ServerOptions {
   onProgress?: (event: { stage: string; message: string; loadedBytes?: number; totalBytes?: number }) => void
   /** Grace for open sessions to finalise on close (default 10 000 ms). */
   shutdownGraceMs?: number
+  /** Revisions: finished utterances decoded again in blocks of up to this much of the stream (default 0: off; see @ws/core's `reviseMaxMs`). */
+  reviseMaxMs?: number
   /** Silence after which a session computes its final ahead, when the backend is idle (default 60; 0 = off). */
   speculativeFinalMs?: number
 }
@@ -81,6 +83,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   shutdownGraceMs: 10_000,
   beamSize: 1,
   speculativeFinalMs: 60,
+  reviseMaxMs: 0,
 } as const satisfies ServerOptions
 
 export type ResolvedServerOptions = Omit<ServerOptions, keyof typeof DEFAULT_SERVER_OPTIONS> & {
@@ -126,6 +129,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   checkInt('maxUploadBytes', o.maxUploadBytes, 1024, 4 * 1024 * 1024 * 1024)
   checkInt('shutdownGraceMs', o.shutdownGraceMs, 0, 600_000)
   checkInt('speculativeFinalMs', o.speculativeFinalMs, 0, 10_000)
+  if (o.reviseMaxMs !== 0) checkInt('reviseMaxMs', o.reviseMaxMs, 5000, 30_000)
   checkInt('beamSize', o.beamSize, 1, 16)
   if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256)
   if (o.authToken !== undefined && (typeof o.authToken !== 'string' || o.authToken.length < 1))
@@ -153,6 +157,7 @@ export const ENVIRONMENT = {
 const NUMERIC = new Set<keyof ServerOptions>([
   'maxLoad',
   'speculativeFinalMs',
+  'reviseMaxMs',
   'port',
   'partialIntervalMs',
   'maxClients',

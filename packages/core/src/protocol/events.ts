@@ -30,6 +30,17 @@ export function sessionEventToMessage(event: SessionEvent): ServerMessage {
         reason: event.reason,
         ...(event.lowConfidence ? { low_confidence: true } : {}),
       }
+    case 'revision':
+      return {
+        type: 'revision',
+        utterance_ids: event.utteranceIds,
+        text: event.text,
+        segments: event.segments,
+        language: event.language,
+        audio_start: event.audioStart,
+        audio_end: event.audioEnd,
+        processing_time_ms: event.processingTimeMs,
+      }
     case 'speech_start':
     case 'speech_end':
       return { type: event.type, t: event.t }

@@ -78,6 +78,17 @@ export interface FinalMessage {
   /** Present (true) when the text looks like a decoding failure: a loop, or more words than the audio holds. */
   low_confidence?: boolean
 }
+/** Finished utterances decoded again together: `text` replaces the finals of `utterance_ids`. */
+export interface RevisionMessage {
+  type: 'revision'
+  utterance_ids: number[]
+  text: string
+  segments: Segment[]
+  language: string
+  audio_start: number
+  audio_end: number
+  processing_time_ms: number
+}
 export interface SpeechStartMessage {
   type: 'speech_start'
   t: number
@@ -101,6 +112,7 @@ export type ServerMessage =
   | ReadyMessage
   | PartialMessage
   | FinalMessage
+  | RevisionMessage
   | SpeechStartMessage
   | SpeechEndMessage
   | ErrorMessage

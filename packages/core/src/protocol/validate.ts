@@ -140,6 +140,14 @@ export function parseServerMessage(text: string): ServerMessage {
       num(data, 'audio_end')
       if (!Array.isArray(data.segments)) invalid('"segments" must be an array')
       return data as unknown as ServerMessage
+    case 'revision':
+      if (!Array.isArray(data.utterance_ids) || !data.utterance_ids.every((id) => typeof id === 'number'))
+        invalid('"utterance_ids" must be an array of numbers')
+      str(data, 'text')
+      num(data, 'audio_start')
+      num(data, 'audio_end')
+      if (!Array.isArray(data.segments)) invalid('"segments" must be an array')
+      return data as unknown as ServerMessage
     case 'speech_start':
     case 'speech_end':
       num(data, 't')

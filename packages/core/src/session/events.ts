@@ -38,6 +38,21 @@ export interface FinalEvent {
   lowConfidence?: true
 }
 
+/**
+ * Several finished utterances decoded again together, with more context than each had alone:
+ * `text` replaces the finals of `utteranceIds` (see `reviseMaxMs`). Times are stream seconds.
+ */
+export interface RevisionEvent {
+  type: 'revision'
+  utteranceIds: number[]
+  text: string
+  segments: Segment[]
+  language: string
+  audioStart: number
+  audioEnd: number
+  processingTimeMs: number
+}
+
 export interface SpeechStartEvent {
   type: 'speech_start'
   /** Seconds from the start of the stream, padding included. */
@@ -58,4 +73,10 @@ export interface SessionErrorEvent {
   audioEnd?: number
 }
 
-export type SessionEvent = PartialEvent | FinalEvent | SpeechStartEvent | SpeechEndEvent | SessionErrorEvent
+export type SessionEvent =
+  | PartialEvent
+  | FinalEvent
+  | RevisionEvent
+  | SpeechStartEvent
+  | SpeechEndEvent
+  | SessionErrorEvent

@@ -11,7 +11,8 @@ import { degenerateText } from '../text/degenerate.js'
 import { shiftSegment } from '../text/words.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 import type { FinalEvent, PartialEvent, SessionErrorEvent } from './events.js'
-import type { InferenceGate, InferenceTicket } from './scheduler.js'
+import type { Reviser } from './reviser.js'
+import { acquireTurn, type InferenceGate, type InferenceTicket } from './scheduler.js'
 import type { TrackedUtterance } from './utterance-tracker.js'
 
 const SR = WHISPER_SAMPLE_RATE
@@ -42,6 +43,8 @@ export interface InferenceLoopOptions {
   onIdle: () => void
   /** Called after each final (emitted or failed): the backlog shrank. */
   onFinalDone?: () => void
+  /** Decodes finished utterances again in blocks, when the loop has no final waiting. */
+  reviser?: Reviser | undefined
 }
 
 /** A final computed ahead from the first `length` samples; void once speech follows them. */
@@ -76,14 +79,22 @@ export class InferenceLoop {
   #finals: Job[] = []
   #finalizing = 0 // samples of the final being transcribed
   #working = false
+  #finishing = false
+  #revision: AbortController | undefined
 
   constructor(options: InferenceLoopOptions) {
     this.#o = options
   }
 
-  /** Working, or finals still queued. */
+  /** Working, or finals (or revisions) still queued. */
   get busy(): boolean {
-    return this.#working || this.#finals.length > 0
+    return this.#working || this.#finals.length > 0 || (this.#o.reviser?.due ?? false)
+  }
+
+  /** The stream ended: after the last final, the reviser's open block is revised too. */
+  finish(): void {
+    this.#finishing = true
+    void this.#work()
   }
 
   /** Samples of closed utterances not yet finalised. */
@@ -111,6 +122,8 @@ export class InferenceLoop {
     const job = this.#end(u)
     if (!job) return
     this.#finals.push(job)
+    // A final does not wait behind a revision the backend can stop: the revision runs again later.
+    if (this.#o.backend.stopsRunningCalls) this.#revision?.abort()
     void this.#work()
   }
 
@@ -153,7 +166,7 @@ export class InferenceLoop {
     const signal = backend.stopsRunningCalls ? AbortSignal.any([this.#o.signal, stop.signal]) : this.#o.signal
     const transcriber = job.transcriber
     const result = (async () => {
-      const ticket = await this.#turn('final', signal).catch(() => undefined)
+      const ticket = await acquireTurn(this.#o.gate, 'final', signal).catch(() => undefined)
       if (!ticket) return undefined
       try {
         return await transcriber.speculate!(audio, signal)
@@ -222,6 +235,14 @@ export class InferenceLoop {
           }
           continue
         }
+        const reviser = this.#o.reviser
+        if (this.#finishing && !this.#open) reviser?.finish()
+        if (reviser?.due) {
+          this.#revision = new AbortController()
+          await reviser.run(this.#revision.signal)
+          this.#revision = undefined
+          continue
+        }
         const job = this.#open
         if (job?.partialWanted) {
           await this.#runPartial(job)
@@ -236,23 +257,6 @@ export class InferenceLoop {
     }
   }
 
-  /** Waits for a turn at the gate, if there is one; undefined when aborted meanwhile. */
-  async #turn(kind: 'partial' | 'final', signal: AbortSignal): Promise<InferenceTicket | 'none' | undefined> {
-    const gate = this.#o.gate
-    if (!gate) return 'none'
-    try {
-      const ticket = await gate.acquire(kind, signal)
-      if (signal.aborted) {
-        ticket.release()
-        return undefined
-      }
-      return ticket
-    } catch (err) {
-      if (signal.aborted || isWsError(err, 'aborted')) return undefined
-      throw err
-    }
-  }
-
   async #runPartial(job: Job): Promise<void> {
     const { u } = job
     job.partialWanted = false
@@ -263,7 +267,7 @@ export class InferenceLoop {
     this.#o.signal.addEventListener('abort', onClose, { once: true })
     let ticket: InferenceTicket | 'none' | undefined
     try {
-      ticket = await this.#turn('partial', abort.signal)
+      ticket = await acquireTurn(this.#o.gate, 'partial', abort.signal)
       if (!ticket || job.closed) return
       // Read the audio only now: a partial that waited covers everything received meanwhile.
       const length = u.safeLength
@@ -326,7 +330,7 @@ export class InferenceLoop {
     }
     let ticket: InferenceTicket | 'none' | undefined
     try {
-      ticket = await this.#turn('final', this.#o.signal)
+      ticket = await acquireTurn(this.#o.gate, 'final', this.#o.signal)
     } catch (err) {
       this.#o.emit({ type: 'error', error: toWsError(err), utteranceId: u.id, audioStart, audioEnd })
       return
@@ -355,6 +359,7 @@ export class InferenceLoop {
       reason: u.reason ?? 'end',
       ...(degenerate ? { lowConfidence: true as const } : {}),
     })
+    this.#o.reviser?.add(u.id, u.audio.view(), u.start)
   }
 
   /** The final, retried once when the failure is retryable; a failure names the audio lost. */

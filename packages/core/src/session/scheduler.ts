@@ -1,4 +1,4 @@
-import { WsError } from '../errors.js'
+import { isWsError, WsError } from '../errors.js'
 
 /** What an inference request is for: a final is owed to the client, a partial is a courtesy. */
 export type InferenceKind = 'partial' | 'final'
@@ -21,6 +21,29 @@ export interface InferenceGate {
   acquire(kind: InferenceKind, signal?: AbortSignal): Promise<InferenceTicket>
   /** True when the backend has a free slot and nothing waits: optional work costs nobody. */
   idle?(): boolean
+}
+
+/**
+ * Waits for a turn at `gate`: `'none'` without a gate (go ahead), undefined when `signal`
+ * aborted meanwhile (nothing to release).
+ */
+export async function acquireTurn(
+  gate: InferenceGate | undefined,
+  kind: InferenceKind,
+  signal: AbortSignal,
+): Promise<InferenceTicket | 'none' | undefined> {
+  if (!gate) return 'none'
+  try {
+    const ticket = await gate.acquire(kind, signal)
+    if (signal.aborted) {
+      ticket.release()
+      return undefined
+    }
+    return ticket
+  } catch (err) {
+    if (signal.aborted || isWsError(err, 'aborted')) return undefined
+    throw err
+  }
 }
 
 export interface InferenceSchedulerOptions {

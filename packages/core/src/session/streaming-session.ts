@@ -8,6 +8,7 @@ import { WHISPER_SAMPLE_RATE } from '../types.js'
 import { EventQueue } from './event-queue.js'
 import type { SessionEvent } from './events.js'
 import { InferenceLoop } from './inference-loop.js'
+import { Reviser } from './reviser.js'
 import { type StreamingSessionOptions, validateStreamingSessionOptions } from './streaming-options.js'
 import { type TrackerEvent, UtteranceTracker } from './utterance-tracker.js'
 
@@ -50,6 +51,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
   readonly #abort = new AbortController()
   readonly #tracker: UtteranceTracker
   readonly #loop: InferenceLoop
+  readonly #reviser: Reviser | undefined
   readonly #vadCarry = new SampleBuffer(2048)
   #commands: Command[] = []
   #backlogWaiters: { seconds: number; resolve: () => void }[] = []
@@ -87,6 +89,21 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
           }
         : {}),
     })
+    this.#reviser =
+      o.reviseMaxMs > 0
+        ? new Reviser({
+            backend: o.backend,
+            gate: o.gate,
+            logger: this.#log,
+            signal: this.#abort.signal,
+            maxBlockSamples: samples(o.reviseMaxMs),
+            keepSamples: 2 * samples(o.reviseMaxMs),
+            language: o.language,
+            task: o.task,
+            maxPromptChars: o.maxPromptChars,
+            emit: (event) => this.#emit(event),
+          })
+        : undefined
     this.#loop = new InferenceLoop({
       strategy: this.strategy,
       backend: o.backend,
@@ -104,6 +121,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       emit: (event) => this.#emit(event),
       onIdle: () => this.#settle(),
       onFinalDone: () => this.#checkBacklog(),
+      reviser: this.#reviser,
     })
     this.#events = new EventQueue<SessionEvent>(() => void this.close())
     this.#done = new Promise((resolve) => {
@@ -241,6 +259,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
         const command = this.#commands.shift()!
         switch (command.kind) {
           case 'audio':
+            this.#reviser?.append(command.samples)
             if (this.options.vad) await this.#pushThroughVad(command.samples)
             else this.#apply(this.#tracker.push(command.samples))
             this.#loop.schedulePartial()
@@ -255,6 +274,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
             const rest = this.#vadCarry.slice()
             this.#vadCarry.clear()
             this.#apply(this.#tracker.flush(rest))
+            this.#loop.finish()
             break
           }
         }

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest'
+import { isWsError } from '../errors.js'
+import type { RevisionEvent } from './events.js'
+import { StreamingSession } from './streaming-session.js'
+import { collect, fake, finals, SR, voice } from './test-support.js'
+
+const SENTENCES = [
+  'the quick brown fox',
+  'jumps over the lazy dog',
+  'and then runs away',
+  'into the forest',
+  'where it sleeps until morning',
+  'comes again',
+]
+
+/** Six utterances ended by vad_end, one after another; every event once the session ends. */
+async function run(options: { reviseMaxMs?: number } = {}) {
+  const backend = await fake()
+  const session = new StreamingSession({ backend, strategy: 'prompt', partialIntervalMs: 0, ...options })
+  const events = collect(session)
+  for (const s of SENTENCES) {
+    session.pushAudio(voice.speak(s, 100, 200).audio)
+    session.endUtterance()
+  }
+  await session.end()
+  return { events: await events, backend }
+}
+const revisions = (events: { type: string }[]) =>
+  events.filter((e): e is RevisionEvent => e.type === 'revision')
+
+describe('revisions', () => {
+  it('decode finished utterances again in blocks of at most reviseMaxMs, each utterance once, the last at the end', async () => {
+    const { events, backend } = await run({ reviseMaxMs: 5000 })
+    const f = finals(events)
+    const r = revisions(events)
+    expect(f).toHaveLength(SENTENCES.length)
+    // Every final is revised exactly once, in order, by blocks of neighbouring utterances.
+    expect(r.flatMap((x) => x.utteranceIds)).toEqual(f.map((x) => x.utteranceId))
+    expect(r.length).toBeGreaterThan(1)
+    expect(r.some((x) => x.utteranceIds.length > 1)).toBe(true)
+    for (const x of r) {
+      const own = f.filter((y) => x.utteranceIds.includes(y.utteranceId))
+      // The fake backend hears the same words in the joined audio.
+      expect(x.text).toBe(own.map((y) => y.text).join(' '))
+      expect(x.audioStart).toBeCloseTo(own[0]!.audioStart, 6)
+      expect(x.audioEnd).toBeCloseTo(own.at(-1)!.audioEnd, 6)
+      // The block is the stream from its first utterance to its last: at most reviseMaxMs.
+      expect(own.at(-1)!.audioEnd - own[0]!.audioStart).toBeLessThanOrEqual(5 + 1e-6)
+      // Segment and word times are back on the stream's timeline, inside their utterance.
+      for (const w of x.segments.flatMap((s) => s.words ?? [])) {
+        const home = own.find((y) => w.start >= y.audioStart - 0.01 && w.end <= y.audioEnd + 0.01)
+        expect(home, `${w.text} at ${w.start}–${w.end}`).toBeDefined()
+      }
+    }
+    // The session's end waited for the last block: it is the last event.
+    expect(events.at(-1)!.type).toBe('revision')
+    // Each block after the first is prompted with the revised text before it.
+    const decodes = backend.calls.filter((c) => c.samples > 0 && c.options.initialPrompt !== undefined)
+    expect(decodes.some((c) => String(c.options.initialPrompt).endsWith(r[0]!.text))).toBe(true)
+  })
+
+  it('are off by default, and refuse a block too short to help', async () => {
+    const { events } = await run()
+    expect(revisions(events)).toEqual([])
+    expect(finals(events)).toHaveLength(SENTENCES.length)
+    const backend = await fake()
+    let code = ''
+    try {
+      new StreamingSession({ backend, reviseMaxMs: 1000 })
+    } catch (err) {
+      code = isWsError(err) ? err.code : 'untyped'
+    }
+    expect(code).toBe('invalid_config')
+  })
+
+  it('stop with the session: a closed session emits no revision', async () => {
+    const backend = await fake()
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      partialIntervalMs: 0,
+      reviseMaxMs: 5000,
+    })
+    const events = collect(session)
+    session.pushAudio(voice.speak(SENTENCES[0]!, 100, 200).audio)
+    session.endUtterance()
+    await session.close()
+    expect(revisions(await events)).toEqual([])
+    expect(SR).toBe(16_000)
+  })
+})
+
+describe('revisions and finals', () => {
+  it('a final does not wait behind a revision the backend can stop: the revision runs again after it', async () => {
+    const backend = await fake({ delayMs: 40, stopsRunningCalls: true })
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      partialIntervalMs: 0,
+      reviseMaxMs: 5000,
+    })
+    const events = collect(session)
+    // Utterances end one after another with no pause for the revisions to run in.
+    for (const s of [...SENTENCES, ...SENTENCES]) {
+      session.pushAudio(voice.speak(s, 100, 200).audio)
+      session.endUtterance()
+      await new Promise((resolve) => setTimeout(resolve, 45))
+    }
+    await session.end()
+    const all = await events
+    const f = finals(all)
+    const r = revisions(all)
+    expect(f).toHaveLength(2 * SENTENCES.length)
+    // Every final is still revised exactly once, in order, and every revision is whole.
+    expect(r.flatMap((x) => x.utteranceIds)).toEqual(f.map((x) => x.utteranceId))
+    for (const x of r) {
+      const own = f.filter((y) => x.utteranceIds.includes(y.utteranceId))
+      expect(x.text).toBe(own.map((y) => y.text).join(' '))
+    }
+    // Some revision was stopped for a final (the fake backend counts aborted calls as calls).
+    const decodes = backend.calls.filter((c) => c.options.initialPrompt !== undefined || c.samples > 5 * SR)
+    expect(backend.calls.length).toBeGreaterThan(f.length + r.length)
+    expect(decodes.length).toBeGreaterThan(0)
+  })
+})
