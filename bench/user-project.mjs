@@ -44,7 +44,9 @@ export async function addPackages(project, packages) {
   for (const [name, range] of Object.entries(packages)) pkg.dependencies[name] = project.files[name] ?? range
   writeFileSync(file, JSON.stringify(pkg, null, 2))
   const started = performance.now()
-  await run(project.manager, ['install'], { cwd: project.dir, env: project.env, maxBuffer: 1 << 24 }).catch(
+  // What `pnpm add` does; with CI set, a bare `pnpm install` would refuse to update the lockfile.
+  const args = project.manager === 'pnpm' ? ['install', '--no-frozen-lockfile'] : ['install']
+  await run(project.manager, args, { cwd: project.dir, env: project.env, maxBuffer: 1 << 24 }).catch(
     (err) => {
       throw new Error(
         `${project.manager} install (${Object.keys(packages).join(', ')}) failed:\n${err.stdout}\n${err.stderr}`,
