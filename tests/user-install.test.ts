@@ -52,6 +52,8 @@ describe.each(['npm', 'pnpm'] as const)('a user project installed with %s', (man
   beforeAll(async () => {
     project = createUserProject(manager, packed.tarballs)
     writeSpeech(project.dir)
+    const ggml = await resolveGgmlModel('tiny.en', { offline: true })
+    copyFileSync(ggml.file, join(project.dir, 'ggml-tiny.en.bin'))
     sizes.defaults = await addPackages(project, { '@ws/server': '', '@ws/client': '' })
   }, 600_000)
   afterAll(async () => {
@@ -161,10 +163,8 @@ console.log(JSON.stringify({ text: r.text, segments: r.segments?.length }))
     'runs the samples of %s as written',
     async (readme) => {
       expect(server).toBeDefined()
-      // What the samples expect in the working directory: speech.wav (above), a ggml model
-      // file for the addon's, and a server at 127.0.0.1:8765 (the one started above).
-      const ggml = await resolveGgmlModel('tiny.en', { offline: true })
-      copyFileSync(ggml.file, join(project.dir, 'ggml-tiny.en.bin'))
+      // What the samples expect in the working directory: speech.wav and ggml-tiny.en.bin (put
+      // there once, in beforeAll), and a server at 127.0.0.1:8765 (the one started above).
       const samples = runnableSamples(readFileSync(join(ROOT, readme), 'utf8'))
       for (const [i, code] of samples.entries()) {
         const file = join(project.dir, `sample-${i}.mjs`)

@@ -13,18 +13,7 @@ export {
   type MicrophoneOptions,
   streamMicrophone,
 } from './browser-microphone.js'
-export {
-  type ClientEvent,
-  type ClientEventType,
-  type ConnectOptions,
-  DEFAULT_RECONNECT_OPTIONS,
-  DEFAULT_STRATEGY,
-  type ReconnectedEvent,
-  type ReconnectingEvent,
-  type ReconnectOptions,
-  sessionUrl,
-} from './options.js'
-export type { ClientSocket, SocketEvents, SocketFactory } from './socket.js'
+export * from './shared-exports.js'
 export { TranscriptionSession }
 
 /** Opens a transcription session: `url` is the server (`ws://host:8765`) or a full `/ws/transcribe/…` URL. */

@@ -5,16 +5,5 @@
  */
 export { ClientVad, type ClientVadName } from './client-vad.js'
 export { connect, TranscriptionSession } from './node-session.js'
-export {
-  type ClientEvent,
-  type ClientEventType,
-  type ConnectOptions,
-  DEFAULT_RECONNECT_OPTIONS,
-  DEFAULT_STRATEGY,
-  type ReconnectedEvent,
-  type ReconnectingEvent,
-  type ReconnectOptions,
-  sessionUrl,
-} from './options.js'
-export type { ClientSocket, SocketEvents, SocketFactory } from './socket.js'
+export * from './shared-exports.js'
 export { microphone, readAudio, type StreamAudioOptions, streamAudio } from './sources.js'

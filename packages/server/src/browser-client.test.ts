@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { corpusWordErrorRate, writeWav } from '@ws/core'
-import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
+import { corpusWordErrorRate } from '@ws/core'
+import { loadSpeechFixtures } from '@ws/core/testing'
 import { pino } from 'pino'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM_PATH, launchWithMicrophone } from './chromium.js'
+import { CHROMIUM_PATH, launchSpeaking } from './chromium.js'
 import { createServer, type WhisperStreamServer } from './server.js'
 
 // @ws/client's browser build (served by the server as /client.js, the file the demo page
@@ -31,7 +28,7 @@ type PageGlobals = {
 describe.skipIf(!CHROMIUM_PATH)('@ws/client in the browser', () => {
   let server: WhisperStreamServer
   let browser: Browser
-  let dir: string
+  let mic: Awaited<ReturnType<typeof launchSpeaking>> | undefined
   const start = (port = 0) => {
     const s = createServer({ port, logger: pino({ level: 'silent' }) })
     return s.listen().then(() => s)
@@ -39,17 +36,13 @@ describe.skipIf(!CHROMIUM_PATH)('@ws/client in the browser', () => {
 
   beforeAll(async () => {
     server = await start()
-    dir = mkdtempSync(join(tmpdir(), 'ws-browser-client-'))
-    const { audio } = composeUtterances([speech!], [], { leadSeconds: 0.5, trailSeconds: 6 })
-    const wav = join(dir, 'mic.wav')
-    writeFileSync(wav, writeWav(audio, 16_000))
-    browser = await launchWithMicrophone(wav)
+    mic = await launchSpeaking(speech!)
+    browser = mic.browser
   }, 300_000)
 
   afterAll(async () => {
-    await browser?.close()
+    await mic?.close()
     await server?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
   async function open(): Promise<{ page: Page; errors: string[] }> {

@@ -1,6 +1,11 @@
 // Test support: Debian's Chromium, headless, with a fake microphone that plays a WAV file in a
 // loop. Used by the browser tests (demo page, @ws/client's browser build).
 import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { writeWav } from '@ws/core'
+import { composeUtterances } from '@ws/core/testing'
 import { type Browser, chromium } from 'playwright-core'
 
 function findChromium(): string | undefined {
@@ -16,8 +21,34 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? findChromium()
 if (!CHROMIUM_PATH && process.env.CI)
   throw new Error('Chromium is needed for the browser tests; run scripts/setup.sh')
 
+/**
+ * Chromium whose microphone says `speech` in a loop: the sentence, then 6 s of silence (enough
+ * for the VAD to end it). `close()` closes the browser and removes the microphone's file.
+ */
+export async function launchSpeaking(
+  speech: Parameters<typeof composeUtterances>[0][number],
+): Promise<{ browser: Browser; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ws-chromium-'))
+  const wav = join(dir, 'mic.wav')
+  writeFileSync(
+    wav,
+    writeWav(composeUtterances([speech], [], { leadSeconds: 0.5, trailSeconds: 6 }).audio, 16_000),
+  )
+  const browser = await launchWithMicrophone(wav).catch((err) => {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  })
+  return {
+    browser,
+    close: async () => {
+      await browser.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
 /** Chromium whose microphone plays `wav` (16-bit PCM) in a loop. */
-export function launchWithMicrophone(wav: string): Promise<Browser> {
+function launchWithMicrophone(wav: string): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH!,
     args: [

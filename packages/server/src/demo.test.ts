@@ -1,12 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { corpusWordErrorRate, writeWav } from '@ws/core'
-import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
+import { corpusWordErrorRate } from '@ws/core'
+import { loadSpeechFixtures } from '@ws/core/testing'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM_PATH, launchWithMicrophone } from './chromium.js'
+import { CHROMIUM_PATH, launchSpeaking } from './chromium.js'
 import { createServer, type WhisperStreamServer } from './server.js'
 
 // The demo page in a real browser: Debian's Chromium, headless, with a fake microphone that
@@ -18,24 +15,19 @@ const MAX_WER = 0.35
 describe.skipIf(!CHROMIUM_PATH)('demo page', () => {
   let server: WhisperStreamServer
   let browser: Browser
-  let dir: string
+  let mic: Awaited<ReturnType<typeof launchSpeaking>> | undefined
 
   beforeAll(async () => {
     const { pino } = await import('pino')
     server = createServer({ port: 0, logger: pino({ level: 'silent' }) })
     await server.listen()
-    dir = mkdtempSync(join(tmpdir(), 'ws-demo-'))
-    // The fake microphone loops its file: speech, then enough silence for the VAD to end it.
-    const { audio } = composeUtterances([speech!], [], { leadSeconds: 0.5, trailSeconds: 6 })
-    const wav = join(dir, 'mic.wav')
-    writeFileSync(wav, writeWav(audio, 16_000))
-    browser = await launchWithMicrophone(wav)
+    mic = await launchSpeaking(speech!)
+    browser = mic.browser
   }, 300_000)
 
   afterAll(async () => {
-    await browser?.close()
+    await mic?.close()
     await server?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
   it('shows partials, then a final within the WER bound', async () => {

@@ -1,13 +1,9 @@
 import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { type VadBackend, type VadSegmenterOptions, validateVadFrame, WsError } from '@ws/core'
+import { SILERO_MODEL_PATH } from './paths.js'
 import { type SileroWorker, sileroWorker } from './worker-client.js'
 
-const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url))
-
-/** The bundled Silero VAD v5 model. */
-export const SILERO_MODEL_PATH = join(here, '..', 'models', 'silero_vad_v5.onnx')
+export { SILERO_MODEL_PATH }
 
 export interface SileroVadOptions {
   /** Probability at or above which a frame is speech (default 0.5, Silero's own). */

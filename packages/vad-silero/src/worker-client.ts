@@ -1,12 +1,6 @@
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { type ErrorCode, WsError } from '@ws/core'
-
-const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url))
-
-/** The worker script: plain ESM shipped beside dist/, the same file for both builds. */
-export const SILERO_WORKER_PATH = join(here, '..', 'worker', 'silero-worker.mjs')
+import { SILERO_WORKER_PATH } from './paths.js'
 
 export type WorkerRequest =
   | { op: 'open'; id: number; modelPath: string; sampleRate: number }

@@ -1,5 +1,6 @@
+import type { TranscriptEventFields } from '../session/events.js'
 import type { SessionEvent } from '../session/streaming-session.js'
-import type { ServerMessage } from './messages.js'
+import type { ServerMessage, TranscriptFields } from './messages.js'
 import { errorMessage } from './validate.js'
 
 /** The protocol message for a session event. */
@@ -21,26 +22,12 @@ export function sessionEventToMessage(event: SessionEvent): ServerMessage {
       return {
         type: 'final',
         utterance_id: event.utteranceId,
-        text: event.text,
-        segments: event.segments,
-        language: event.language,
-        audio_start: event.audioStart,
-        audio_end: event.audioEnd,
-        processing_time_ms: event.processingTimeMs,
+        ...transcriptFields(event),
         reason: event.reason,
         ...(event.lowConfidence ? { low_confidence: true } : {}),
       }
     case 'revision':
-      return {
-        type: 'revision',
-        utterance_ids: event.utteranceIds,
-        text: event.text,
-        segments: event.segments,
-        language: event.language,
-        audio_start: event.audioStart,
-        audio_end: event.audioEnd,
-        processing_time_ms: event.processingTimeMs,
-      }
+      return { type: 'revision', utterance_ids: event.utteranceIds, ...transcriptFields(event) }
     case 'speech_start':
     case 'speech_end':
       return { type: event.type, t: event.t }
@@ -50,5 +37,16 @@ export function sessionEventToMessage(event: SessionEvent): ServerMessage {
         ...(event.audioStart !== undefined ? { audio_start: event.audioStart } : {}),
         ...(event.audioEnd !== undefined ? { audio_end: event.audioEnd } : {}),
       })
+  }
+}
+
+function transcriptFields(e: TranscriptEventFields): TranscriptFields {
+  return {
+    text: e.text,
+    segments: e.segments,
+    language: e.language,
+    audio_start: e.audioStart,
+    audio_end: e.audioEnd,
+    processing_time_ms: e.processingTimeMs,
   }
 }

@@ -65,29 +65,26 @@ export interface PartialMessage {
   /** Seconds of audio the server has received but not yet transcribed. */
   lag_s?: number
 }
-export interface FinalMessage {
-  type: 'final'
-  utterance_id: number
+/** What a final and a revision both carry: a transcript of stream audio. */
+export interface TranscriptFields {
   text: string
   segments: Segment[]
   language: string
   audio_start: number
   audio_end: number
   processing_time_ms: number
+}
+export interface FinalMessage extends TranscriptFields {
+  type: 'final'
+  utterance_id: number
   reason?: 'vad_end' | 'speech_end' | 'max_length' | 'end'
   /** Present (true) when the text looks like a decoding failure: a loop, or more words than the audio holds. */
   low_confidence?: boolean
 }
 /** Finished utterances decoded again together: `text` replaces the finals of `utterance_ids`. */
-export interface RevisionMessage {
+export interface RevisionMessage extends TranscriptFields {
   type: 'revision'
   utterance_ids: number[]
-  text: string
-  segments: Segment[]
-  language: string
-  audio_start: number
-  audio_end: number
-  processing_time_ms: number
 }
 export interface SpeechStartMessage {
   type: 'speech_start'

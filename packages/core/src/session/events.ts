@@ -20,16 +20,20 @@ export interface PartialEvent {
   lagSeconds: number
 }
 
-/** The transcript of a finished utterance. Segment and word times are seconds from the start of the stream. */
-export interface FinalEvent {
-  type: 'final'
-  utteranceId: number
+/** What a final and a revision both carry. Segment and word times are seconds from the start of the stream. */
+export interface TranscriptEventFields {
   text: string
   segments: Segment[]
   language: string
   audioStart: number
   audioEnd: number
   processingTimeMs: number
+}
+
+/** The transcript of a finished utterance. */
+export interface FinalEvent extends TranscriptEventFields {
+  type: 'final'
+  utteranceId: number
   reason: FinalReason
   /**
    * The text looks like a decoding failure (`degenerateText`: a loop, or more words
@@ -42,15 +46,9 @@ export interface FinalEvent {
  * Several finished utterances decoded again together, with more context than each had alone:
  * `text` replaces the finals of `utteranceIds` (see `reviseMaxMs`). Times are stream seconds.
  */
-export interface RevisionEvent {
+export interface RevisionEvent extends TranscriptEventFields {
   type: 'revision'
   utteranceIds: number[]
-  text: string
-  segments: Segment[]
-  language: string
-  audioStart: number
-  audioEnd: number
-  processingTimeMs: number
 }
 
 export interface SpeechStartEvent {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isWsError } from '../errors.js'
-import type { RevisionEvent } from './events.js'
+import type { RevisionEvent, SessionEvent } from './events.js'
 import { StreamingSession } from './streaming-session.js'
 import { collect, fake, finals, SR, voice } from './test-support.js'
 
@@ -28,20 +28,30 @@ async function run(options: { reviseMaxMs?: number } = {}) {
 const revisions = (events: { type: string }[]) =>
   events.filter((e): e is RevisionEvent => e.type === 'revision')
 
+/**
+ * Every final revised exactly once, in order, by revisions of neighbouring utterances whose
+ * text is their finals' (the fake backend hears the same words in the joined audio).
+ */
+function expectEachFinalRevisedOnce(events: SessionEvent[]) {
+  const f = finals(events)
+  const r = revisions(events)
+  expect(r.flatMap((x) => x.utteranceIds)).toEqual(f.map((x) => x.utteranceId))
+  for (const x of r) {
+    const own = f.filter((y) => x.utteranceIds.includes(y.utteranceId))
+    expect(x.text).toBe(own.map((y) => y.text).join(' '))
+  }
+  return { f, r }
+}
+
 describe('revisions', () => {
   it('decode finished utterances again in blocks of at most reviseMaxMs, each utterance once, the last at the end', async () => {
     const { events, backend } = await run({ reviseMaxMs: 5000 })
-    const f = finals(events)
-    const r = revisions(events)
+    const { f, r } = expectEachFinalRevisedOnce(events)
     expect(f).toHaveLength(SENTENCES.length)
-    // Every final is revised exactly once, in order, by blocks of neighbouring utterances.
-    expect(r.flatMap((x) => x.utteranceIds)).toEqual(f.map((x) => x.utteranceId))
     expect(r.length).toBeGreaterThan(1)
     expect(r.some((x) => x.utteranceIds.length > 1)).toBe(true)
     for (const x of r) {
       const own = f.filter((y) => x.utteranceIds.includes(y.utteranceId))
-      // The fake backend hears the same words in the joined audio.
-      expect(x.text).toBe(own.map((y) => y.text).join(' '))
       expect(x.audioStart).toBeCloseTo(own[0]!.audioStart, 6)
       expect(x.audioEnd).toBeCloseTo(own.at(-1)!.audioEnd, 6)
       // The block is the stream from its first utterance to its last: at most reviseMaxMs.
@@ -107,16 +117,9 @@ describe('revisions and finals', () => {
       await new Promise((resolve) => setTimeout(resolve, 45))
     }
     await session.end()
-    const all = await events
-    const f = finals(all)
-    const r = revisions(all)
-    expect(f).toHaveLength(2 * SENTENCES.length)
     // Every final is still revised exactly once, in order, and every revision is whole.
-    expect(r.flatMap((x) => x.utteranceIds)).toEqual(f.map((x) => x.utteranceId))
-    for (const x of r) {
-      const own = f.filter((y) => x.utteranceIds.includes(y.utteranceId))
-      expect(x.text).toBe(own.map((y) => y.text).join(' '))
-    }
+    const { f, r } = expectEachFinalRevisedOnce(await events)
+    expect(f).toHaveLength(2 * SENTENCES.length)
     // Some revision was stopped for a final (the fake backend counts aborted calls as calls).
     const decodes = backend.calls.filter((c) => c.options.initialPrompt !== undefined || c.samples > 5 * SR)
     expect(backend.calls.length).toBeGreaterThan(f.length + r.length)

@@ -3,6 +3,7 @@ import type { WhisperBackend } from '../backend.js'
 import { isWsError, toWsError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { degenerateText } from '../text/degenerate.js'
+import { shiftSegment } from '../text/words.js'
 import { type Task, WHISPER_SAMPLE_RATE } from '../types.js'
 import type { RevisionEvent, SessionErrorEvent } from './events.js'
 import { acquireTurn, type InferenceGate } from './scheduler.js'
@@ -114,7 +115,7 @@ export class Reviser {
     if (!ticket) return again()
     const started = performance.now()
     const { audio } = block
-    const at = (t: number) => block.start / SR + t
+    const offset = block.start / SR
     const prompt = this.#revised.slice(-this.#o.maxPromptChars)
     try {
       const result = await this.#o.backend.transcribe(audio, SR, {
@@ -134,15 +135,10 @@ export class Reviser {
         type: 'revision',
         utteranceIds: block.utteranceIds,
         text,
-        segments: result.segments.map((s) => ({
-          ...s,
-          start: at(s.start),
-          end: at(s.end),
-          ...(s.words ? { words: s.words.map((w) => ({ ...w, start: at(w.start), end: at(w.end) })) } : {}),
-        })),
+        segments: result.segments.map((s) => shiftSegment(s, offset)),
         language: result.language,
-        audioStart: at(0),
-        audioEnd: at(audio.length / SR),
+        audioStart: offset,
+        audioEnd: offset + audio.length / SR,
         processingTimeMs: Math.round(performance.now() - started),
       })
     } catch (err) {
