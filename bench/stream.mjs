@@ -35,7 +35,8 @@ const HELP = `Usage: node bench/stream.mjs [options]
                           minute (default 10; 0 = skip)
   --skip-engine           skip the whisper.cpp engine checks (CPU contention; a plain npm
                           install from tarballs against the workspace build)
-  --revise-ms <n>         revisions: blocks of up to n ms decoded again (default 0: off)
+  --revise-ms <n>         revisions: blocks of up to n ms decoded again (default 28000, the
+                          server's default; 0: off)
   --out <dir>             where latest.json and latest.md go (default bench/results)`
 
 const { values: args } = parseArgs({
@@ -49,7 +50,7 @@ const { values: args } = parseArgs({
     compare: { type: 'string', default: '--beam-size 1|--beam-size 5' },
     'skip-engine': { type: 'boolean' },
     'long-minutes': { type: 'string', default: '10' },
-    'revise-ms': { type: 'string', default: '0' },
+    'revise-ms': { type: 'string', default: '28000' },
     out: { type: 'string', default: fileURLToPath(new URL('results', import.meta.url)) },
     help: { type: 'boolean', short: 'h' },
   },
@@ -633,7 +634,7 @@ for (const backendName of backends) {
 // A/B: two server configurations, interleaved A B B A, one real-time session each.
 if (!smoke && args.compare) {
   const [a, b] = args.compare.split('|').map((s) => s.trim().split(/\s+/).filter(Boolean))
-  const samples = { A: { latency: [], wer: [] }, B: { latency: [], wer: [] } }
+  const samples = { A: { latency: [], wer: [], cpu: [] }, B: { latency: [], wer: [], cpu: [] } }
   for (const label of ['A', 'B', 'B', 'A']) {
     const server = await startServer(backends[0], label === 'A' ? a : b)
     const run = await realtimeRun(server, 'prompt', 1, c, c.audio)
@@ -641,13 +642,17 @@ if (!smoke && args.compare) {
     const r = run.results[0]
     samples[label].latency.push(...r.per.map((p) => p.finalLatency).filter((x) => x !== null))
     samples[label].wer.push(...r.per.map((p, i) => wer(c.texts[i], p.final?.text ?? '')))
+    samples[label].cpu.push(run.serverCpuPerAudioSecond)
   }
+  const mean = (xs) => xs.reduce((x, y) => x + y, 0) / xs.length
   const latency = bootstrapRatio(samples.A.latency, samples.B.latency)
   report.compare = {
     backend: backends[0],
     A: a.join(' '),
     B: b.join(' '),
     finalLatencyP50Ms: { A: ms(median(samples.A.latency)), B: ms(median(samples.B.latency)) },
+    finalLatencyP95Ms: { A: ms(quantile(samples.A.latency, 0.95)), B: ms(quantile(samples.B.latency, 0.95)) },
+    serverCpuPerAudioSecond: { A: round(mean(samples.A.cpu), 3), B: round(mean(samples.B.cpu), 3) },
     finalLatencyRatio: {
       ratio: round(latency.ratio, 2),
       low: round(latency.low, 2),
@@ -690,11 +695,11 @@ const cell = (x, unit = '') => (x === null || x === undefined ? '–' : `${x}${u
 const md = [
   `# whisper-stream benchmark`,
   '',
-  `${report.date.slice(0, 10)} · ${report.machine} · \`${report.command}\` · tiny.en, WebRTC VAD (hangover ${HANGOVER_MS} ms), greedy decoding · ${sentences} sentences, ${audioSeconds.toFixed(1)} s`,
+  `${report.date.slice(0, 10)} · ${report.machine} · \`${report.command}\` · tiny.en, WebRTC VAD (hangover ${HANGOVER_MS} ms), greedy decoding, revisions ${Number(args['revise-ms']) > 0 ? `in blocks of up to ${args['revise-ms']} ms` : 'off'} · ${sentences} sentences, ${audioSeconds.toFixed(1)} s`,
   '',
   '## Virtual clock (inference time not counted: policy latency and accuracy)',
   '',
-  '| backend | strategy | noise | WER finals | WER offline | finals vs offline | WER revised | revised vs offline | WER committed | first partial p50 | word emission p50 | word commit p50 | final after speech p50 | revisions /100 words | CPU s / audio s |',
+  '| backend | strategy | noise | WER finals | WER offline | finals vs offline | WER revised | revised vs offline | WER committed | first partial p50 | word emission p50 | word commit p50 | final after speech p50 | partial rewrites /100 words | CPU s / audio s |',
   '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...report.virtual.map(
     (r) =>
@@ -705,7 +710,7 @@ const md = [
   '',
   '## Real time, one session, clean speech',
   '',
-  '| backend | strategy | WER finals | first partial p50 | partial lag p50 | word emission p50 | word commit p50 | final after speech p50 / p95 | sentences joined | less hangover p50 | revisions /100 words | server CPU s / audio s | server RSS | worker RSS | load generator CPU |',
+  '| backend | strategy | WER finals | first partial p50 | partial lag p50 | word emission p50 | word commit p50 | final after speech p50 / p95 | sentences joined | less hangover p50 | partial rewrites /100 words | server CPU s / audio s | server RSS | worker RSS | load generator CPU |',
   '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...report.realtime.map(
     (r) =>
@@ -756,7 +761,7 @@ if (report.compare) {
     '',
     `## A/B, interleaved A B B A (${k.backend}, prompt, one real-time session)`,
     '',
-    `A = \`${k.A}\`, B = \`${k.B}\`: final latency p50 ${k.finalLatencyP50Ms.A} ms vs ${k.finalLatencyP50Ms.B} ms, ratio B/A ${k.finalLatencyRatio.ratio} (95 % bootstrap ${k.finalLatencyRatio.low}–${k.finalLatencyRatio.high}); mean sentence WER ${k.werPerSentenceMean.A} % vs ${k.werPerSentenceMean.B} %.`,
+    `A = \`${k.A}\`, B = \`${k.B}\`: final latency p50 ${k.finalLatencyP50Ms.A} ms vs ${k.finalLatencyP50Ms.B} ms, ratio B/A ${k.finalLatencyRatio.ratio} (95 % bootstrap ${k.finalLatencyRatio.low}–${k.finalLatencyRatio.high}); p95 ${k.finalLatencyP95Ms.A} vs ${k.finalLatencyP95Ms.B} ms; server CPU s per audio s ${k.serverCpuPerAudioSecond.A} vs ${k.serverCpuPerAudioSecond.B}; mean sentence WER of the finals ${k.werPerSentenceMean.A} % vs ${k.werPerSentenceMean.B} %.`,
   )
 }
 if (report.engine) {

@@ -6,6 +6,7 @@ import { ClientVad } from './client-vad.js'
 import { connect } from './node-session.js'
 import { type ClientEvent, DEFAULT_STRATEGY } from './options.js'
 import { microphone, readAudio, streamAudio } from './sources.js'
+import { TranscriptPrinter } from './transcript-printer.js'
 
 const HELP = `Usage: ws-transcribe <file|-> [options]
        ws-transcribe --mic [options]
@@ -23,6 +24,8 @@ Options:
   --token <secret>     the server's token (or $WS_AUTH_TOKEN)
   --vad <name>         end utterances on the client: webrtc or silero (default: the server's VAD)
   --reconnect          reconnect when the connection is lost
+  --no-revisions       no revisions: finals are the transcript (printed at once even
+                       into a pipe; with revisions, a pipe gets each line once settled)
   -h, --help           show this help
   -v, --version        show the version
 
@@ -80,6 +83,7 @@ async function main(): Promise<number> {
     ...(values.language ? { language: values.language } : {}),
     ...(vad ? { vad: 'client' as const } : {}),
     ...(values.reconnect ? { reconnect: true } : {}),
+    ...(values['no-revisions'] ? { revisions: false } : {}),
   })
   const abort = new AbortController()
   process.once('SIGINT', () => {
@@ -88,6 +92,12 @@ async function main(): Promise<number> {
   })
 
   const tty = process.stdout.isTTY && !values.json
+  const printer = new TranscriptPrinter({
+    write: (text) => process.stdout.write(text),
+    tty: Boolean(tty),
+    columns: process.stdout.columns ?? 80,
+    waitForRevisions: !values['no-revisions'],
+  })
   const sentAt: { seconds: number; at: number }[] = []
   const latencies: number[] = []
   const serverMs: number[] = []
@@ -117,10 +127,16 @@ async function main(): Promise<number> {
           if (sent) latencies.push(performance.now() - sent.at)
           if (!values.json) {
             clearPartial()
-            if (event.text.trim()) process.stdout.write(`${event.text.trim()}\n`)
+            printer.final(event.utterance_id, event.text)
           }
           break
         }
+        case 'revision':
+          if (!values.json) {
+            clearPartial()
+            printer.revision(event.utterance_ids, event.text)
+          }
+          break
         case 'error':
           serverError = new WsError(event.code, event.message)
           if (!values.json) {
@@ -174,6 +190,8 @@ async function main(): Promise<number> {
     await session.close()
     await reader.catch(() => {})
     clearPartial()
+    // What the server transcribed before the failure is printed all the same.
+    if (!values.json) printer.end()
     const error = isWsError(err) ? err : new WsError('internal_error', String(err))
     process.stderr.write(`ws-transcribe: ${error.code}: ${error.message}\n`)
     return error.code === 'connection_failed'
@@ -186,6 +204,7 @@ async function main(): Promise<number> {
   }
   clearPartial()
   if (!values.json) {
+    printer.end()
     const mean = serverMs.reduce((a, b) => a + b, 0) / Math.max(1, serverMs.length)
     process.stderr.write(
       `finals: ${serverMs.length}, mean server time ${mean.toFixed(0)} ms, final latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p95 ${quantile(latencies, 0.95).toFixed(0)} ms\n`,
@@ -212,6 +231,7 @@ function parse() {
       token: { type: 'string' },
       vad: { type: 'string' },
       reconnect: { type: 'boolean' },
+      'no-revisions': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

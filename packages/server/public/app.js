@@ -1,6 +1,7 @@
 // The demo client, on @ws/client's browser build (served as /client.js): the microphone
 // through its AudioWorklet (16 kHz PCM16, 20 ms frames) into a session; partials show
-// committed text apart from the unstable tail, finals are listed.
+// committed text apart from the unstable tail, finals are listed, and a revision replaces
+// the finals it names with their text decoded again together.
 import { connect, streamMicrophone } from './client.js'
 
 const $ = (id) => document.getElementById(id)
@@ -21,13 +22,31 @@ function showPartial(event) {
 function addFinal(event) {
   showPartial({ stable: '', unstable: '' })
   if (!event.text.trim()) return
+  $('finals').append(line(event, 'final', event.utterance_id))
+}
+
+function line(event, className, id) {
   const li = document.createElement('li')
-  li.className = 'final'
+  li.className = className
+  li.dataset.utterance = String(id)
   li.textContent = `${event.text.trim()} `
   const small = document.createElement('small')
-  small.textContent = `${event.audio_start.toFixed(1)}–${event.audio_end.toFixed(1)} s, ${event.processing_time_ms} ms`
+  small.textContent = `${event.audio_start.toFixed(1)}–${event.audio_end.toFixed(1)} s, ${event.processing_time_ms} ms${className === 'revised' ? ', revised' : ''}`
   li.append(small)
-  $('finals').append(li)
+  return li
+}
+
+/** The finals a revision names give way to one line of its text, where the first of them was. */
+function revise(event) {
+  const [first, ...rest] = event.utterance_ids
+    .map((id) => $('finals').querySelector(`li[data-utterance="${id}"]`))
+    .filter((li) => li !== null)
+  for (const li of rest) li.remove()
+  const revised = event.text.trim() ? line(event, 'revised', event.utterance_ids[0]) : undefined
+  if (first && revised) first.replaceWith(revised)
+  else if (first) first.remove()
+  else if (revised) $('finals').append(revised)
+  document.body.dataset.revisions = String(Number(document.body.dataset.revisions ?? 0) + 1)
 }
 
 function onEvent(event) {
@@ -41,6 +60,9 @@ function onEvent(event) {
       break
     case 'final':
       addFinal(event)
+      break
+    case 'revision':
+      revise(event)
       break
     case 'speech_start':
       speaking = true

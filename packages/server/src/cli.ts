@@ -28,7 +28,7 @@ Options (each also read from the environment variable in brackets; flags win):
   --max-load <x>               admission: finals' share of the backend (0.8)
   --speculative-final-ms <n>   compute a final ahead after this silence, 0 = off (60)
   --revise-max-ms <n>          decode finished utterances again in blocks of up to n ms
-                               (revision events; 28000 measured best), 0 = off (0)
+                               (revision messages), 0 = off (28000)
   --offline                    use only cached or offline model sources
   --no-demo                    do not serve the demo page
   -h, --help                   show this help

@@ -248,7 +248,7 @@ export class Connection {
       ...streamingOptionsOf(c),
       maxUtteranceMs: o.maxUtteranceS * 1000,
       speculativeFinalMs: o.speculativeFinalMs,
-      reviseMaxMs: o.reviseMaxMs,
+      reviseMaxMs: c.revisions === false ? 0 : o.reviseMaxMs,
       ...(this.#vad ? { vad: this.#vad } : {}),
       ...(this.#ctx.engine.vadSegmenter ? { vadSegmenter: this.#ctx.engine.vadSegmenter } : {}),
       logger: this.#log,

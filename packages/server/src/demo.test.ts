@@ -30,7 +30,7 @@ describe.skipIf(!CHROMIUM_PATH)('demo page', () => {
     await server?.close()
   })
 
-  it('shows partials, then a final within the WER bound', async () => {
+  it('shows partials, then a final within the WER bound; at the end revisions replace every final', async () => {
     const page = await browser.newPage()
     const errors: string[] = []
     page.on('pageerror', (e) => errors.push(e.message))
@@ -47,6 +47,9 @@ describe.skipIf(!CHROMIUM_PATH)('demo page', () => {
     expect(wer).toBeLessThanOrEqual(MAX_WER)
     await page.click('#stop')
     await page.locator('#status', { hasText: 'Stopped' }).waitFor({ timeout: 30_000 })
+    // The session's end revised its last block: each final gave way to a revised line.
+    expect(await page.locator('#finals li.final').count()).toBe(0)
+    expect(await page.locator('#finals li.revised').count()).toBeGreaterThan(0)
     expect(errors).toEqual([])
   }, 120_000)
 })

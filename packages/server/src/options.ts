@@ -56,7 +56,11 @@ export interface ServerOptions {
   onProgress?: (event: { stage: string; message: string; loadedBytes?: number; totalBytes?: number }) => void
   /** Grace for open sessions to finalise on close (default 10 000 ms). */
   shutdownGraceMs?: number
-  /** Revisions: finished utterances decoded again in blocks of up to this much of the stream (default 0: off; see @ws/core's `reviseMaxMs`). */
+  /**
+   * Revisions: finished utterances decoded again in blocks of up to this much of the stream,
+   * sent as `revision` messages that replace their finals (default 28 000; 0 = off; a client
+   * turns them off for its session with `revisions=false`; see @ws/core's `reviseMaxMs`).
+   */
   reviseMaxMs?: number
   /** Silence after which a session computes its final ahead, when the backend is idle (default 60; 0 = off). */
   speculativeFinalMs?: number
@@ -83,7 +87,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   shutdownGraceMs: 10_000,
   beamSize: 1,
   speculativeFinalMs: 60,
-  reviseMaxMs: 0,
+  reviseMaxMs: 28_000,
 } as const satisfies ServerOptions
 
 export type ResolvedServerOptions = Omit<ServerOptions, keyof typeof DEFAULT_SERVER_OPTIONS> & {

@@ -79,6 +79,11 @@ export const SESSION_OPTIONS = {
     doc: 'Word times in finals',
     session: 'wordTimestamps',
   },
+  revisions: {
+    kind: 'boolean',
+    default: true,
+    doc: "Revision messages: finished utterances decoded again in blocks (up to the server's reviseMaxMs of the stream) replace their finals; false turns them off",
+  },
   task: {
     kind: 'enum',
     values: TASKS,

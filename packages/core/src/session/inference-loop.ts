@@ -130,6 +130,7 @@ export class InferenceLoop {
   /** The open utterance ended without a final. */
   drop(u: TrackedUtterance): void {
     this.#end(u)
+    if (this.#o.reviser?.due) void this.#work()
   }
 
   /** Speech resumed in the open utterance: a final computed ahead is void. */
@@ -237,7 +238,9 @@ export class InferenceLoop {
         }
         const reviser = this.#o.reviser
         if (this.#finishing && !this.#open) reviser?.finish()
-        if (reviser?.due) {
+        // A revision waits for a pause (no utterance open), where the next final is at least a
+        // whole utterance away, unless blocks pile up in speech that does not pause.
+        if (reviser?.due && (!this.#open || this.#finishing || reviser.backlog > 1)) {
           this.#revision = new AbortController()
           await reviser.run(this.#revision.signal)
           this.#revision = undefined

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { isWsError } from '../errors.js'
 import type { RevisionEvent, SessionEvent } from './events.js'
+import { Reviser } from './reviser.js'
 import { StreamingSession } from './streaming-session.js'
 import { collect, fake, finals, SR, voice } from './test-support.js'
 
@@ -100,7 +101,99 @@ describe('revisions', () => {
   })
 })
 
+describe('Reviser', () => {
+  it('keeps at most four blocks waiting: when revisions fall behind, the oldest block is dropped and said so', async () => {
+    const warned: unknown[] = []
+    const logger = { debug() {}, info() {}, error() {}, warn: (o: unknown) => warned.push(o) }
+    const emitted: unknown[] = []
+    const reviser = new Reviser({
+      backend: await fake(),
+      logger,
+      signal: new AbortController().signal,
+      maxBlockSamples: SR,
+      keepSamples: 2 * SR,
+      maxPromptChars: 200,
+      emit: (e) => emitted.push(e),
+    })
+    // Ten utterances of 0.6 s, 1 s apart: each closes the block before it.
+    for (let k = 0; k < 10; k++) reviser.add(k, new Float32Array(0.6 * SR), k * SR)
+    reviser.finish()
+    expect(reviser.backlog).toBe(4)
+    expect(warned.map((w) => (w as { utteranceIds: number[] }).utteranceIds)).toEqual([
+      [0],
+      [1],
+      [2],
+      [3],
+      [4],
+      [5],
+    ])
+    expect(emitted).toEqual([])
+  })
+})
+
 describe('revisions and finals', () => {
+  it('a revision waits for a pause: none starts while an utterance is open, so the next final does not wait behind it', async () => {
+    const backend = await fake({ delayMs: 5 })
+    const longest = Math.max(...SENTENCES.map((s) => voice.speak(s, 100, 200).audio.length))
+    let speaking = false
+    let revisedInSpeech = 0
+    let revised = 0
+    const transcribe = backend.transcribe.bind(backend)
+    backend.transcribe = (audio, rate, options) => {
+      // A revision decodes several utterances at once: longer than any one of them.
+      if (audio.length > longest) {
+        revised++
+        if (speaking) revisedInSpeech++
+      }
+      return transcribe(audio, rate, options)
+    }
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      partialIntervalMs: 0,
+      reviseMaxMs: 5000,
+    })
+    const events = collect(session)
+    const wait = () => new Promise((resolve) => setTimeout(resolve, 30))
+    // Each utterance starts as the one before ends: its final (and a block that falls due
+    // with it) is decoded while the next utterance is open.
+    for (const s of SENTENCES) {
+      session.pushAudio(voice.speak(s, 100, 200).audio)
+      speaking = true
+      await wait()
+      session.endUtterance()
+      speaking = false
+    }
+    await session.end()
+    expectEachFinalRevisedOnce(await events)
+    expect(revised).toBeGreaterThan(1)
+    expect(revisedInSpeech).toBe(0)
+  })
+
+  it('revisions do not starve in speech without pauses: a second due block runs while an utterance is open', async () => {
+    const backend = await fake({ delayMs: 5 })
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      partialIntervalMs: 0,
+      reviseMaxMs: 5000,
+    })
+    const events: SessionEvent[] = []
+    const reading = (async () => {
+      for await (const e of session) events.push(e)
+    })()
+    for (const s of [...SENTENCES, ...SENTENCES, ...SENTENCES]) {
+      session.pushAudio(voice.speak(s, 100, 200).audio)
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      session.endUtterance()
+    }
+    const before = revisions(events).length
+    await session.end()
+    await reading
+    expect(before).toBeGreaterThan(0)
+    expectEachFinalRevisedOnce(events)
+  })
+
   it('a final does not wait behind a revision the backend can stop: the revision runs again after it', async () => {
     const backend = await fake({ delayMs: 40, stopsRunningCalls: true })
     const session = new StreamingSession({

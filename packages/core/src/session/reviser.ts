@@ -9,6 +9,12 @@ import type { RevisionEvent, SessionErrorEvent } from './events.js'
 import { acquireTurn, type InferenceGate } from './scheduler.js'
 
 const SR = WHISPER_SAMPLE_RATE
+/**
+ * Due blocks kept at most: a session whose revisions cannot keep up (a machine overloaded,
+ * where partials and finals come first) drops the oldest block, whose finals then stand,
+ * instead of holding ever more audio.
+ */
+const MAX_BACKLOG = 4
 
 export interface ReviserOptions {
   backend: WhisperBackend
@@ -70,6 +76,11 @@ export class Reviser {
   /** A block waits for its decoding. */
   get due(): boolean {
     return this.#due.length > 0
+  }
+
+  /** Blocks waiting for their decoding. */
+  get backlog(): number {
+    return this.#due.length
   }
 
   /** Every sample the session received, in order: the pauses of a block come from here. */
@@ -169,5 +180,12 @@ export class Reviser {
       end = p.start + p.audio.length
     }
     this.#due.push({ utteranceIds: pieces.map((p) => p.utteranceId), audio, start })
+    if (this.#due.length > MAX_BACKLOG) {
+      const dropped = this.#due.shift()!
+      this.#o.logger.warn(
+        { utteranceIds: dropped.utteranceIds },
+        'revisions behind; the oldest block is not revised',
+      )
+    }
   }
 }
