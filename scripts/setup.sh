@@ -71,6 +71,17 @@ node packages/backend-faster/dist/cli.js setup "${models[@]}"
 step "whisper.cpp model: ${WHISPER_MODEL:-tiny.en} (ggml)"
 node packages/models/dist/cli.js fetch --format ggml "${WHISPER_MODEL:-tiny.en}" >/dev/null
 
+# The voice pipeline's tests speak with espeak-ng (its default text-to-speech).
+if [ -n "${WS_SETUP_VOICE:-}" ] && ! command -v espeak-ng >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    step "Installing espeak-ng (Debian package), for the voice pipeline's tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null
+  else
+    echo "espeak-ng is not installed and cannot be installed here (needs root and apt-get)" >&2
+  fi
+fi
+
 # The demo page's test runs in a real browser: Debian's Chromium.
 if [ -n "${WS_SETUP_BROWSER:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ -z "${CHROMIUM_PATH:-}" ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

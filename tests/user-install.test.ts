@@ -118,6 +118,9 @@ describe.each(['npm', 'pnpm'] as const)('a user project installed with %s', (man
     sizes.everything = await addPackages(project, {
       ...Object.fromEntries(rest.map((n) => [n, ''])),
       openai: '^7',
+      // @ws/voice's local chat model (an optional peer) and the WebSocket client of its README.
+      'node-llama-cpp': '3.22.1',
+      ws: '^8.18.3',
       typescript: '~5.9.3',
       '@types/node': '^20.19.0',
     })

@@ -8,6 +8,7 @@ import { cacheDir } from '@ws/models'
 import { createServer } from '@ws/server'
 import { SileroVad } from '@ws/vad-silero'
 import { WebRtcVad } from '@ws/vad-webrtc'
+import { OpenAiChatModel } from '@ws/voice'
 import { WhisperModel } from '@ws/whispercpp-addon'
 
 export function make(): unknown[] {
@@ -22,5 +23,6 @@ export function make(): unknown[] {
     SileroVad.create(),
     WebRtcVad.create(),
     WhisperModel.load('ggml-tiny.en.bin'),
+    new OpenAiChatModel({ baseUrl: 'http://127.0.0.1:8080/v1', model: 'm' }),
   ]
 }

@@ -11,6 +11,7 @@ import { cacheDir, type ProgressEvent, resolveGgmlModel } from '@ws/models'
 import { createServer, type ServerOptions } from '@ws/server'
 import { SileroVad, type SileroVadOptions } from '@ws/vad-silero'
 import { WebRtcVad } from '@ws/vad-webrtc'
+import { createVoiceServer, EspeakSynthesizer, LocalChatModel, type VoiceServerMessage } from '@ws/voice'
 import { WhisperModel } from '@ws/whispercpp-addon'
 
 const cpp: WhisperCppOptions = { beamSize: 1 }
@@ -32,5 +33,27 @@ const wer: number = wordErrorRate('a b', 'a c').wer
 const code: number = EXIT_CODES.usage
 const error = new WsError('invalid_config', 'x')
 runCli('consumer', async () => EXIT_CODES.ok)
+const voice = createVoiceServer({
+  backend: backends[0]!,
+  chat: new LocalChatModel(),
+  tts: new EspeakSynthesizer(),
+})
+const spoken = (m: VoiceServerMessage): string => (m.type === 'audio_chunk' ? m.url : '')
 
-export { backends, cacheDir, client, code, error, fake, ggml, handle, model, sent, server, session, wer }
+export {
+  backends,
+  cacheDir,
+  client,
+  code,
+  error,
+  fake,
+  ggml,
+  handle,
+  model,
+  sent,
+  server,
+  session,
+  spoken,
+  voice,
+  wer,
+}

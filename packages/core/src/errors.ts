@@ -29,6 +29,10 @@ export const ERROR_CODES = [
   'slow_consumer',
   'connection_failed',
   'not_found',
+  // voice pipelines (@ws/voice)
+  'llm_unavailable',
+  'llm_failed',
+  'tts_failed',
   // lifecycle
   'aborted',
   'closed',

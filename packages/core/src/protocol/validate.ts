@@ -212,3 +212,17 @@ export function errorMessage(
     ...extra,
   }
 }
+
+/**
+ * The target of an HTTP request (`req.url`: `/path?query`) as a URL, for any string a client
+ * sends: `new URL(target, base)` throws on some (`//`), which in a request handler would end
+ * the process.
+ */
+export function requestUrl(target: string | undefined): URL {
+  const t = target ?? '/'
+  try {
+    return new URL(`http://localhost${t.startsWith('/') ? '' : '/'}${t}`)
+  } catch {
+    return new URL('http://localhost/.invalid-request-target')
+  }
+}
