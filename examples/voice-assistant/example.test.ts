@@ -22,26 +22,30 @@ interface Seen {
 
 describe.skipIf(!CHROMIUM_PATH)('example: voice-assistant', () => {
   let child: ChildProcess
-  let url = ''
-  let mic: Awaited<ReturnType<typeof launchPlaying>>
-  let browser: Browser
-  let page: Page
-
-  beforeAll(async () => {
-    child = spawn(process.execPath, [join(here, 'server.mjs'), '--port', '0'], {
+  /** `npm start` as a user runs it (here `node server.mjs`), on `port`; its URL once it listens. */
+  const startExample = async (port: string) => {
+    child = spawn(process.execPath, [join(here, 'server.mjs'), '--port', port], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let log = ''
     child.stderr!.on('data', (d) => {
       log += d
     })
-    url = await new Promise<string>((resolve, reject) => {
+    return new Promise<string>((resolve, reject) => {
       child.stdout!.on('data', (d) => {
         const m = /Voice assistant: (\S+)/.exec(String(d))
         if (m) resolve(m[1]!)
       })
       child.on('exit', (code) => reject(new Error(`the example exited ${code}: ${log}`)))
     })
+  }
+  let url = ''
+  let mic: Awaited<ReturnType<typeof launchPlaying>>
+  let browser: Browser
+  let page: Page
+
+  beforeAll(async () => {
+    url = await startExample('0')
     const question = await spokenQuestion('What is the capital of France?')
     const loop = new Float32Array(question.length + 10 * 16_000)
     loop.set(question)
@@ -136,4 +140,20 @@ describe.skipIf(!CHROMIUM_PATH)('example: voice-assistant', () => {
     expect(late).toEqual([])
     await page.locator('.state[data-state="ready"]').waitFor()
   }, 60_000)
+
+  it('reconnects with backoff when the server goes away, and works again once it is back', async () => {
+    const readies = (await seen()).filter((m) => m.type === 'ready').length
+    const port = new URL(url).port
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+    await page.locator('.state[data-state="connecting"]').waitFor({ timeout: 10_000 })
+    await startExample(port)
+    await page.locator('.state[data-state="ready"]').waitFor({ timeout: 60_000 })
+    expect((await seen()).filter((m) => m.type === 'ready').length).toBe(readies + 1)
+    await page.fill('input[aria-label="question"]', 'Say hello.')
+    const before = (await seen()).length
+    await page.click('form button[type="submit"]')
+    await waitFor((x) => x.slice(before).some((m) => m.type === 'response_complete'))
+  }, 120_000)
 })
