@@ -24,7 +24,12 @@ export function App({ url }) {
       >
         {recording ? 'Stop and send' : 'Speak'}
       </button>{' '}
-      <button type="button" className="cancel" disabled={voice.state !== 'processing'} onClick={voice.cancel}>
+      <button
+        type="button"
+        className="cancel"
+        disabled={voice.state !== 'processing' && !voice.playback.playing}
+        onClick={voice.cancel}
+      >
         Stop answer
       </button>{' '}
       {voice.state === 'disconnected' ? (
