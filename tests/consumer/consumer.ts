@@ -2,6 +2,7 @@
 // installed from the tarballs (tests/user-install.test.ts) with --strict and without
 // skipLibCheck, under node16 and bundler resolution. Not run: its types are the test.
 import { FasterWhisperBackend, type FasterWhisperOptions } from '@ws/backend-faster'
+import { OpenAiBackend } from '@ws/backend-openai'
 import { WhisperCppBackend, type WhisperCppOptions } from '@ws/backend-whispercpp'
 import { connect, readAudio, streamAudio } from '@ws/client'
 import { type SessionEvent, StreamingSession, type WhisperBackend, WsError, wordErrorRate } from '@ws/core'
@@ -16,7 +17,11 @@ import { WhisperModel } from '@ws/whispercpp-addon'
 
 const cpp: WhisperCppOptions = { beamSize: 1 }
 const faster: FasterWhisperOptions = { beamSize: 1 }
-const backends: WhisperBackend[] = [new WhisperCppBackend(cpp), new FasterWhisperBackend(faster)]
+const backends: WhisperBackend[] = [
+  new WhisperCppBackend(cpp),
+  new FasterWhisperBackend(faster),
+  new OpenAiBackend({ baseUrl: 'http://127.0.0.1:8765/v1' }),
+]
 const silero: SileroVadOptions = { threshold: 0.5 }
 const vads = [await SileroVad.create(silero), await WebRtcVad.create({ sampleRate: 16_000 })]
 const options: ServerOptions = { backend: 'whispercpp', port: 0, vad: async () => vads[0]! }

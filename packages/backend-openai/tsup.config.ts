@@ -1,0 +1,3 @@
+import { defineWsConfig } from '../../tsup.shared'
+
+export default defineWsConfig({ index: 'src/index.ts' })
