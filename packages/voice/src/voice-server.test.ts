@@ -33,6 +33,18 @@ let chat: Recorded
 let server: VoiceServer
 let url: string
 let question: Float32Array
+/** VADs the server made, and closed: each recording's own, closed with it. */
+const vads = { made: 0, closed: 0 }
+const countedVad = async () => {
+  const vad = await createVad()
+  vads.made++
+  const close = vad.close.bind(vad)
+  vad.close = () => {
+    vads.closed++
+    return close()
+  }
+  return vad
+}
 const QUESTION = 'What is the capital of France?'
 
 beforeAll(async () => {
@@ -43,7 +55,7 @@ beforeAll(async () => {
   chat = new Recorded(local)
   server = createVoiceServer({
     backend,
-    createVad,
+    createVad: countedVad,
     chat,
     tts: new EspeakSynthesizer(),
     port: 0,
@@ -98,6 +110,7 @@ describe('/voice/stream', () => {
     console.log(`spoken: "${final.text}" (WER ${(wer * 100).toFixed(0)} %)`)
     expect(wer).toBeLessThanOrEqual(0.34)
     expect(client.of('partial_transcript').length).toBeGreaterThan(0)
+    expect(vads).toEqual({ made: 1, closed: 1 })
     const done = await client.next('response_complete')
     expect(done.text.length).toBeGreaterThan(0)
     expect(chat.calls.at(-1)!.at(-1)).toEqual({ role: 'user', content: final.text })

@@ -6,6 +6,7 @@ import {
   readWavMono,
   StreamingSession,
   toWsError,
+  type VadBackend,
   WsError,
   writeWav,
 } from '@ws/core'
@@ -24,6 +25,8 @@ export interface Conversation {
 
 interface Recording {
   session: StreamingSession
+  /** This recording's own VAD, closed with it. */
+  vad: VadBackend | undefined
   encoding: AudioEncoding
   finals: string[]
   reading: Promise<void>
@@ -75,6 +78,7 @@ export class VoiceSession {
     const recording = this.#recording
     this.#recording = undefined
     await recording?.session.close()
+    await recording?.vad?.close?.()
   }
 
   #send(message: VoiceServerMessage): void {
@@ -128,20 +132,27 @@ export class VoiceSession {
   async #startRecording(encoding: AudioEncoding, sampleRate: number): Promise<void> {
     const o = this.#o
     let session: StreamingSession
+    let vad: VadBackend | undefined
     try {
+      vad = o.createVad ? await o.createVad() : undefined
       session = new StreamingSession({
         backend: o.backend,
         strategy: o.strategy,
         sampleRate,
         partialIntervalMs: o.partialIntervalMs,
-        ...(o.createVad ? { vad: await o.createVad() } : {}),
+        ...(vad ? { vad } : {}),
         ...(o.gate ? { gate: o.gate } : {}),
         ...(o.logger ? { logger: o.logger } : {}),
       })
     } catch (err) {
+      await vad?.close?.()
       return this.#error(err, 'invalid_config')
     }
-    if (this.#closed) return void session.close()
+    if (this.#closed) {
+      await session.close()
+      await vad?.close?.()
+      return
+    }
     const finals: string[] = []
     const reading = (async () => {
       for await (const e of session) {
@@ -156,7 +167,7 @@ export class VoiceSession {
         } else if (e.type === 'error') this.#error(e.error, 'backend_failed')
       }
     })()
-    this.#recording = { session, encoding, finals, reading }
+    this.#recording = { session, vad, encoding, finals, reading }
     this.#warnedNoRecording = false
   }
 
@@ -195,6 +206,7 @@ export class VoiceSession {
     this.#recording = undefined
     await r.session.end()
     await r.reading
+    await r.vad?.close?.()
     if (this.#closed) return
     const text = r.finals.join(' ').trim()
     this.#send({ type: 'final_transcript', text, is_final: true })
