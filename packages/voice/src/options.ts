@@ -32,7 +32,7 @@ export interface VoiceOptions {
   systemPrompt?: string
   /** Longest answer, in tokens (default 120). */
   maxTokens?: number
-  /** Earlier messages sent to the model with each question (default 12). */
+  /** Earlier messages sent to the model with each question, at most (default 12; past it the older half is dropped). */
   maxHistoryMessages?: number
   /** Transcription strategy (default `prompt`). */
   strategy?: StrategyName

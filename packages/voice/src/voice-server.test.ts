@@ -188,6 +188,33 @@ describe('/voice/stream', () => {
   }, 60_000)
 })
 
+describe('/voice/stream conversation', () => {
+  it('sends the history with each question, and past maxHistoryMessages drops its older half at once', async () => {
+    const short = createVoiceServer({
+      backend,
+      chat,
+      tts: new EspeakSynthesizer(),
+      port: 0,
+      maxTokens: 8,
+      maxHistoryMessages: 4,
+    })
+    await short.listen()
+    const client = new VoiceTestClient(`${short.url.replace('http', 'ws')}/voice/stream`)
+    await client.next('ready')
+    const sizes: number[] = []
+    for (const q of ['One?', 'Two?', 'Three?', 'Four?']) {
+      client.send({ type: 'text', content: q })
+      await client.next('response_complete')
+      sizes.push(chat.calls.at(-1)!.length)
+    }
+    // system + history + question: 0, 2, 4 earlier messages; then 6 > 4 keeps the last 2.
+    expect(sizes).toEqual([2, 4, 6, 4])
+    expect(chat.calls.at(-1)![1]).toEqual({ role: 'user', content: 'Three?' })
+    client.close()
+    await short.close()
+  }, 60_000)
+})
+
 describe('/voice/stream when a stage fails', () => {
   it('reports an unreachable chat model as llm_unavailable and a broken TTS as tts_failed; the session survives both', async () => {
     const broken = createVoiceServer({
