@@ -5,7 +5,6 @@ import {
   type IncomingMessage,
   type Server,
   type ServerResponse,
-  STATUS_CODES,
 } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
@@ -14,7 +13,6 @@ import type { Duplex } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import {
   CLOSE_CODES,
-  errorMessage,
   InferenceScheduler,
   type Logger,
   parseQueryConfig,
@@ -25,6 +23,7 @@ import {
   toWsError,
   WsError,
 } from '@ws/core'
+import { refuseUpgrade } from '@ws/core/node'
 import { pino } from 'pino'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { Connection } from './connection.js'
@@ -355,22 +354,6 @@ export class WhisperStreamServer {
     })
     connection.start()
   }
-}
-
-/** Answers an upgrade request with an HTTP error instead of a handshake, and closes the socket. */
-function refuseUpgrade(socket: Duplex, status: number, error: WsError, retryAfterMs?: number): void {
-  if (!socket.writable) return void socket.destroy()
-  const body = JSON.stringify(
-    errorMessage(error, retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs }),
-  )
-  const headers = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-    'Connection: close',
-    'Content-Type: application/json',
-    `Content-Length: ${Buffer.byteLength(body)}`,
-    ...(retryAfterMs === undefined ? [] : [`Retry-After: ${Math.ceil(retryAfterMs / 1000)}`]),
-  ]
-  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`)
 }
 
 /** Makes a server; call `listen()` to load the model and start it. */

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { isWsError } from '@ws/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { OpenAiChatModel } from './chat-model.js'
+import { codeOf } from './test-support.js'
 
 // The OpenAI-compatible client against a real HTTP server on loopback that answers as the
 // chat-completions API does: server-sent events, an error status, a stream cut short.
@@ -61,12 +61,6 @@ async function collect(model: string, signal?: AbortSignal) {
     out.push(t)
   return out
 }
-
-const codeOf = async (p: Promise<unknown>) =>
-  p.then(
-    () => 'none',
-    (e) => (isWsError(e) ? e.code : `untyped: ${e}`),
-  )
 
 describe('OpenAiChatModel', () => {
   it('streams the deltas of /chat/completions and sends the model, messages, token limit and key', async () => {

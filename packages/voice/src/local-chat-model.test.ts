@@ -1,18 +1,12 @@
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
-import { isWsError } from '@ws/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { LocalChatModel } from './local-chat-model.js'
+import { codeOf } from './test-support.js'
 
 // The real SmolLM2-135M-Instruct through node-llama-cpp, in its own process, beside whisper.cpp
 // in this one (in one process the two ggml builds clash: a failed load or a crash).
 const chat = new LocalChatModel({ temperature: 0 })
 afterAll(() => chat.close())
-
-const codeOf = async (p: Promise<unknown>) =>
-  p.then(
-    () => 'none',
-    (e) => (isWsError(e) ? e.code : `untyped: ${e}`),
-  )
 
 describe('LocalChatModel', () => {
   it('answers beside whisper.cpp loaded in the same process, streaming several chunks', async () => {

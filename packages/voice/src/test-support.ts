@@ -1,5 +1,5 @@
 // What the voice tests share (not part of the package: no entry point imports it).
-import { readWavMono, resample } from '@ws/core'
+import { isWsError, readWavMono, resample } from '@ws/core'
 import WebSocket from 'ws'
 import type { VoiceServerMessage } from './protocol.js'
 import { EspeakSynthesizer } from './tts.js'
@@ -103,3 +103,10 @@ export async function spokenQuestion(text: string): Promise<Float32Array> {
   out.set(speech, 8000)
   return out
 }
+
+/** The code of the WsError a promise rejects with ('none' if it resolves). */
+export const codeOf = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'none',
+    (e) => (isWsError(e) ? e.code : `untyped: ${e}`),
+  )

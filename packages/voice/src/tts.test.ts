@@ -1,13 +1,8 @@
-import { isWsError, readWavMono, writeWav } from '@ws/core'
+import { readWavMono, writeWav } from '@ws/core'
 import { describe, expect, it } from 'vitest'
 import { AudioStore } from './audio-store.js'
+import { codeOf } from './test-support.js'
 import { EspeakSynthesizer, fixStreamedWav } from './tts.js'
-
-const codeOf = async (p: Promise<unknown>) =>
-  p.then(
-    () => 'none',
-    (e) => (isWsError(e) ? e.code : `untyped: ${e}`),
-  )
 
 describe('EspeakSynthesizer', () => {
   it('speaks a sentence as a WAV whose length fits the text, and text never reaches its command line', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { errorMessage, noopLogger, requestUrl, WsError } from '@ws/core'
+import { refuseUpgrade } from '@ws/core/node'
 import { WebSocketServer } from 'ws'
 import { AudioStore } from './audio-store.js'
 import { type ResolvedVoiceOptions, type VoiceOptions, validateVoiceOptions } from './options.js'
@@ -40,7 +41,7 @@ export class VoiceEndpoint {
     const url = requestUrl(req.url)
     if (url.pathname !== this.options.path) return false
     if (this.#closed) {
-      refuse(
+      refuseUpgrade(
         socket,
         503,
         new WsError('server_busy', 'The voice endpoint is shutting down', { retryable: true }),
@@ -48,7 +49,7 @@ export class VoiceEndpoint {
       return true
     }
     if (this.#sessions.size >= this.options.maxSessions) {
-      refuse(
+      refuseUpgrade(
         socket,
         503,
         new WsError('server_busy', `The voice endpoint is full (${this.options.maxSessions} sessions)`, {
@@ -59,7 +60,7 @@ export class VoiceEndpoint {
     }
     const asked = url.searchParams.get('session_id')
     if (asked !== null && !SESSION_ID.test(asked)) {
-      refuse(socket, 400, new WsError('invalid_config', 'session_id is the id a ready message gave'))
+      refuseUpgrade(socket, 400, new WsError('invalid_config', 'session_id is the id a ready message gave'))
       return true
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -119,11 +120,4 @@ export class VoiceEndpoint {
     for (const [id, e] of this.#conversations)
       if (e.open === 0 && e.expires < now) this.#conversations.delete(id)
   }
-}
-
-function refuse(socket: Duplex, status: number, error: WsError): void {
-  const body = JSON.stringify(errorMessage(error))
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Service Unavailable'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  )
 }

@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join, normalize, sep } from 'node:path'
 import { errorMessage, requestUrl, WsError } from '@ws/core'
+import { refuseUpgrade } from '@ws/core/node'
 import type { VoiceOptions } from './options.js'
 import { VoiceEndpoint } from './voice-endpoint.js'
 
@@ -58,14 +59,8 @@ export class VoiceServer {
       })
     })
     this.#http.on('upgrade', (req, socket, head) => {
-      if (!this.endpoint.handleUpgrade(req, socket, head)) {
-        const body = JSON.stringify(
-          errorMessage(new WsError('not_found', `No WebSocket endpoint at ${req.url}`)),
-        )
-        socket.end(
-          `HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-        )
-      }
+      if (!this.endpoint.handleUpgrade(req, socket, head))
+        refuseUpgrade(socket, 404, new WsError('not_found', `No WebSocket endpoint at ${req.url}`))
     })
   }
 

@@ -11,3 +11,4 @@ export {
   UsageError,
 } from './cli.js'
 export { decodeAudio } from './decode-audio.js'
+export { refuseUpgrade } from './refuse-upgrade.js'
