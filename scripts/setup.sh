@@ -92,3 +92,19 @@ if [ -n "${WS_SETUP_BROWSER:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ 
     echo "Chromium is not installed and cannot be installed here (needs root and apt-get); set CHROMIUM_PATH" >&2
   fi
 fi
+
+# The scale-out tests: whisper.cpp's whisper-cli and whisper-server (built from the addon's
+# sources, reusing its build) and HAProxy (Debian) in front of two servers.
+if [ -n "${WS_SETUP_SCALE:-}" ]; then
+  step "whisper.cpp's whisper-cli and whisper-server, for the CLI and server modes' tests"
+  node packages/whispercpp-addon/dist/cli.js tools >/dev/null
+  if ! command -v haproxy >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      step "Installing HAProxy (Debian package), for the load-balancing test"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+    else
+      echo "HAProxy is not installed and cannot be installed here (needs root and apt-get)" >&2
+    fi
+  fi
+fi

@@ -6,52 +6,16 @@ import {
 } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { WhisperCppBackend } from '@ws/backend-whispercpp'
 import { isWsError, WHISPER_SAMPLE_RATE } from '@ws/core'
-import { backendConformance, loadSpeechFixtures, registerConformance } from '@ws/core/testing'
-import { createServer, type WhisperStreamServer } from '@ws/server'
-import { pino } from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadSpeechFixtures } from '@ws/core/testing'
+import { describe, expect, it } from 'vitest'
 import { OpenAiBackend } from './backend.js'
 
-// Against real servers on loopback: @ws/server's OpenAI-compatible REST with whisper.cpp and
-// tiny.en (the conformance suite), and small HTTP servers that fail the way real ones do.
+// Small HTTP servers on loopback that fail the way real ones do. The conformance suite runs
+// against real servers: @ws/server's REST (tests/remote-backend.test.ts) and whisper.cpp's
+// whisper-server (whisper-server.test.ts).
 const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
 const english = loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-'))
-const [kubernetes] = loadSpeechFixtures(FIXTURES, (f) => f.name === 'probe-kubernetes')
-
-let engine: WhisperCppBackend
-let remote: WhisperStreamServer
-let base = ''
-
-beforeAll(async () => {
-  engine = new WhisperCppBackend()
-  await engine.loadModel('tiny.en')
-  remote = createServer({ backend: engine, port: 0, logger: pino({ level: 'silent' }), maxClients: 64 })
-  await remote.listen()
-  base = `${remote.url}/v1`
-}, 300_000)
-
-afterAll(async () => {
-  await remote?.close()
-  await engine?.close()
-})
-
-registerConformance(
-  backendConformance({
-    createBackend: () => new OpenAiBackend({ baseUrl: base }),
-    model: 'tiny.en',
-    fixtures: english.map((f) => ({ name: f.name, audio: f.audio, text: f.text })),
-    maxWer: 0.25,
-    // Through 16-bit WAV the prompted decode writes "Kubernete's" (in process: "Kubernetes"):
-    // the prompt arrives all the same; unprompted, tiny.en hears no such word.
-    promptProbe: { audio: kubernetes!.audio, prompt: 'Names: Kubernetes.', expect: 'Kubernete' },
-    onMeasure: ({ wer }) =>
-      console.log(`remote (@ws/server REST, whisper.cpp tiny.en): corpus WER ${(wer * 100).toFixed(1)}%`),
-  }),
-  { describe, it, beforeAll, afterAll },
-  180_000,
-)
 
 /** A loopback server answering each request with the next of `replies` (the last repeats). */
 async function scripted(replies: ((req: IncomingMessage, res: ServerResponse) => void)[]): Promise<{
@@ -180,7 +144,8 @@ describe('OpenAiBackend against servers that fail', () => {
   })
 
   it('refuses word times where the server offers none, and an unreachable server at load', async () => {
-    const b = new OpenAiBackend({ baseUrl: base, wordTimestamps: false })
+    const plain = await scripted([(_req, res) => res.end('{"text":""}')])
+    const b = new OpenAiBackend({ baseUrl: plain.url, wordTimestamps: false })
     await b.loadModel('tiny.en')
     expect(await codeOf(b.transcribe(audio, WHISPER_SAMPLE_RATE, { wordTimestamps: true }))).toBe(
       'invalid_config',
@@ -190,5 +155,7 @@ describe('OpenAiBackend against servers that fail', () => {
       'model_load_failed',
     )
     expect(() => new OpenAiBackend({ baseUrl: 'nope' })).toThrow(/baseUrl/)
+    expect(plain.hits).toHaveLength(0)
+    await plain.close()
   })
 })

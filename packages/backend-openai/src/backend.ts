@@ -2,6 +2,7 @@ import {
   abortError,
   BackendBase,
   isWsError,
+  Limiter,
   type Logger,
   type Segment,
   type TranscribeOptions,
@@ -11,20 +12,34 @@ import {
   WsError,
   writeWav,
 } from '@ws/core'
-import { Agent, FormData, fetch } from 'undici'
+import { Agent, fetch } from 'undici'
 import {
   DEFAULT_RETRY_POLICY,
-  Limiter,
   type RetryPolicy,
   retryAfterMs,
   retryableStatus,
   retryDelayMs,
   sleep,
 } from './retry.js'
+import { fromWhisperServer, openAiForm, type VerboseJson, whisperServerForm } from './whisper-server.js'
 
 export interface OpenAiBackendOptions {
-  /** The API's base URL, up to `/v1` (e.g. `https://api.openai.com/v1`, `http://127.0.0.1:8765/v1`). */
+  /**
+   * The API's base URL: up to `/v1` for `api: 'openai'` (e.g. `https://api.openai.com/v1`,
+   * `http://127.0.0.1:8765/v1`), the server's root for `api: 'whisper-server'`.
+   */
   baseUrl: string
+  /**
+   * `openai` (default): `POST {baseUrl}/audio/transcriptions` (and `/translations`) as OpenAI
+   * defines them. `whisper-server`: whisper.cpp's server, `POST {baseUrl}/inference` with its
+   * own form (its tokens become words); it serves the one model it was started with.
+   */
+  api?: 'openai' | 'whisper-server'
+  /**
+   * The model a `whisper-server` was started with (e.g. `tiny.en`): `loadModel` of another
+   * name is `model_not_found`. Default: any name is taken (the server does not say).
+   */
+  servedModel?: string
   /** Sent as `Authorization: Bearer …` when set. */
   apiKey?: string
   /**
@@ -45,22 +60,16 @@ export interface OpenAiBackendOptions {
 }
 
 export const DEFAULT_OPENAI_BACKEND_OPTIONS = {
+  api: 'openai',
   wordTimestamps: true,
   concurrency: 4,
   timeoutMs: 60_000,
 } as const
 
 type Resolved = OpenAiBackendOptions &
-  Required<Pick<OpenAiBackendOptions, 'wordTimestamps' | 'concurrency' | 'timeoutMs'>> & {
+  Required<Pick<OpenAiBackendOptions, 'api' | 'wordTimestamps' | 'concurrency' | 'timeoutMs'>> & {
     retryPolicy: RetryPolicy
   }
-
-interface VerboseJson {
-  text?: string
-  language?: string
-  segments?: { start: number; end: number; text: string }[]
-  words?: { word: string; start: number; end: number; probability?: number }[]
-}
 
 /**
  * A {@link WhisperBackend} on any OpenAI-compatible `POST /audio/transcriptions`: OpenAI,
@@ -85,6 +94,11 @@ export class OpenAiBackend extends BackendBase<Resolved> {
       throw new WsError('invalid_config', `baseUrl is not a URL: ${JSON.stringify(options.baseUrl)}`)
     }
     if (!/^https?:$/.test(url.protocol)) throw new WsError('invalid_config', 'baseUrl must be http(s)')
+    if (o.api !== 'openai' && o.api !== 'whisper-server')
+      throw new WsError(
+        'invalid_config',
+        `api must be 'openai' or 'whisper-server', not ${JSON.stringify(o.api)}`,
+      )
     if (!(Number.isInteger(o.concurrency) && o.concurrency >= 1))
       throw new WsError('invalid_config', 'concurrency must be a positive integer')
     if (!(o.timeoutMs > 0)) throw new WsError('invalid_config', 'timeoutMs must be positive')
@@ -111,9 +125,12 @@ export class OpenAiBackend extends BackendBase<Resolved> {
    */
   protected async loadModelImpl(model: string): Promise<void> {
     const o = this.options
+    if (o.api === 'whisper-server' && o.servedModel !== undefined && model !== o.servedModel)
+      throw new WsError('model_not_found', `${o.baseUrl} serves "${o.servedModel}", not "${model}"`)
     let res: Awaited<ReturnType<typeof fetch>>
     try {
-      res = await fetch(`${o.baseUrl}/models`, {
+      // whisper-server answers /health 503 while its model loads; OpenAI's API lists models.
+      res = await fetch(`${o.baseUrl}/${o.api === 'whisper-server' ? 'health' : 'models'}`, {
         headers: this.#headers(),
         dispatcher: this.#agent,
         signal: AbortSignal.timeout(o.timeoutMs),
@@ -126,7 +143,17 @@ export class OpenAiBackend extends BackendBase<Resolved> {
     }
     if (res.status === 401 || res.status === 403)
       throw new WsError('unauthorized', `${o.baseUrl} refused the API key (${res.status})`)
-    if (res.ok) {
+    if (o.api === 'whisper-server' && !res.ok) {
+      await res.body?.cancel()
+      throw new WsError(
+        'model_load_failed',
+        `${o.baseUrl}/health answered ${res.status} (model still loading?)`,
+        {
+          retryable: true,
+        },
+      )
+    }
+    if (res.ok && o.api === 'openai') {
       const body = (await res.json().catch(() => ({}))) as { data?: { id?: string }[] }
       const ids = (body.data ?? []).map((m) => m.id)
       if (ids.length > 0 && !ids.includes(model))
@@ -206,20 +233,18 @@ export class OpenAiBackend extends BackendBase<Resolved> {
 
   async #attempt(wav: Uint8Array, options: TranscribeOptions, words: boolean): Promise<VerboseJson> {
     const o = this.options
-    const form = new FormData()
-    form.set('file', new Blob([wav], { type: 'audio/wav' }), 'audio.wav')
-    form.set('model', this.#model!)
-    form.set('response_format', 'verbose_json')
-    form.append('timestamp_granularities[]', 'segment')
-    if (words) form.append('timestamp_granularities[]', 'word')
-    if (options.language) form.set('language', options.language)
-    if (options.initialPrompt) form.set('prompt', options.initialPrompt)
+    const server = o.api === 'whisper-server'
+    const form = server
+      ? whisperServerForm(wav, options, words, this.#multilingual ?? false)
+      : openAiForm(wav, this.#model!, options, words)
     const timeout = AbortSignal.timeout(o.timeoutMs)
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
-    const path = options.task === 'translate' ? 'translations' : 'transcriptions'
+    const path = server
+      ? 'inference'
+      : `audio/${options.task === 'translate' ? 'translations' : 'transcriptions'}`
     let res: Awaited<ReturnType<typeof fetch>>
     try {
-      res = await fetch(`${o.baseUrl}/audio/${path}`, {
+      res = await fetch(`${o.baseUrl}/${path}`, {
         method: 'POST',
         body: form,
         headers: this.#headers(),
@@ -233,7 +258,10 @@ export class OpenAiBackend extends BackendBase<Resolved> {
     }
     if (res.ok) {
       try {
-        return (await res.json()) as VerboseJson
+        const body = await res.json()
+        return server
+          ? fromWhisperServer(body as Parameters<typeof fromWhisperServer>[0], words)
+          : (body as VerboseJson)
       } catch (err) {
         if (options.signal?.aborted) throw abortError(options.signal, 'transcription')
         throw new WsError('backend_failed', `${o.baseUrl} sent a body that is not JSON`, {
@@ -259,7 +287,8 @@ export class OpenAiBackend extends BackendBase<Resolved> {
 /** The `error.message` of an OpenAI-style error body, else the body. */
 function apiMessage(body: string): string {
   try {
-    return (JSON.parse(body) as { error?: { message?: string } }).error?.message ?? body
+    const error = (JSON.parse(body) as { error?: string | { message?: string } }).error
+    return (typeof error === 'string' ? error : error?.message) ?? body
   } catch {
     return body
   }

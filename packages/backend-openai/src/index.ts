@@ -6,7 +6,6 @@ export {
 } from './backend.js'
 export {
   DEFAULT_RETRY_POLICY,
-  Limiter,
   type RetryPolicy,
   retryAfterMs,
   retryableStatus,

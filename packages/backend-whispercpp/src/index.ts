@@ -1,1 +1,2 @@
 export { DEFAULT_WHISPER_CPP_OPTIONS, hasLoop, WhisperCppBackend, type WhisperCppOptions } from './backend.js'
+export { DEFAULT_WHISPER_CLI_OPTIONS, WhisperCliBackend, type WhisperCliOptions } from './cli-backend.js'

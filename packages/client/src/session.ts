@@ -63,6 +63,8 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
   /** Where the current connection's timeline starts, in stream seconds. */
   #offset = 0
   #finalEnd = 0
+  /** Stream seconds the last connection's server said it received and finalised (`session_end`). */
+  #receivedEnd: number | undefined
   #ended: Promise<void>
   #resolveEnded!: () => void
 
@@ -275,12 +277,18 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
         this.#readyMessage = message
         if (this.#state === 'connecting' || this.#state === 'reconnecting') this.#state = 'open'
         this.#resolveReady(message)
+        // What the last server said it finalised, else what its finals covered.
+        const lostFrom = this.#receivedEnd ?? this.#finalEnd
+        this.#receivedEnd = undefined
         if (reconnected) {
+          // The new connection's timeline starts here: audio sent before this ready (while
+          // reconnecting) reached no server.
+          this.#offset = this.#audioSeconds
           this.#emit({
             type: 'reconnected',
             session_id: message.session_id,
             attempt,
-            lost: { start: this.#finalEnd, end: this.#offset },
+            lost: { start: lostFrom, end: this.#offset },
           })
           return
         }
@@ -309,6 +317,10 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
       case 'speech_start':
       case 'speech_end':
         message = { ...message, t: message.t + o }
+        break
+      case 'session_end':
+        message = { ...message, audio_end: message.audio_end + o }
+        this.#receivedEnd = message.audio_end
         break
       case 'error':
         this.#lastError = message
@@ -339,8 +351,6 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
       this.#emit({ type: 'reconnecting', attempt: next, delay_ms: delay, code })
       setTimeout(() => {
         if (this.#state !== 'reconnecting') return
-        // The new connection's timeline starts where the audio sent so far ends.
-        this.#offset = this.#audioSeconds
         this.#open(next)
       }, delay)
       return

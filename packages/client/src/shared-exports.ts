@@ -5,6 +5,7 @@ export {
   type ConnectOptions,
   DEFAULT_RECONNECT_OPTIONS,
   DEFAULT_STRATEGY,
+  type EventOf,
   type ReconnectedEvent,
   type ReconnectingEvent,
   type ReconnectOptions,

@@ -12,7 +12,12 @@ Real-time Whisper transcription over WebSocket, with an OpenAI-compatible REST e
 Prometheus metrics and a demo page. The model is provisioned on first run.
 
 Options (each also read from the environment variable in brackets; flags win):
-  --backend <name>             whispercpp (default) or faster          [WHISPER_BACKEND]
+  --backend <name>             whispercpp (default), faster, or remote engines:
+                               openai or whisper-server                [WHISPER_BACKEND]
+  --backend-url <url>          the remote engines' URL (openai: up to /v1; whisper-server:
+                               its root); a load balancer for a pool   [WHISPER_BACKEND_URL]
+  --backend-concurrency <n>    requests in flight to them (4)   [WHISPER_BACKEND_CONCURRENCY]
+                               (API key: WHISPER_BACKEND_API_KEY)
   --model <name|path>          model name or file/directory (tiny.en)  [WHISPER_MODEL]
   --vad <name>                 webrtc (default) or silero              [VAD_BACKEND]
   --host <address>             address to listen on (127.0.0.1)        [HOST]
@@ -29,12 +34,16 @@ Options (each also read from the environment variable in brackets; flags win):
   --speculative-final-ms <n>   compute a final ahead after this silence, 0 = off (60)
   --revise-max-ms <n>          decode finished utterances again in blocks of up to n ms
                                (revision messages), 0 = off (28000)
+  --drain-delay-ms <n>         on SIGTERM, answer /ready with 503 for n ms (still taking
+                               sessions) before stopping, for load balancers (0)
+  --shutdown-grace-ms <n>      time open sessions get to finalise on shutdown (10000)
   --offline                    use only cached or offline model sources
   --no-demo                    do not serve the demo page
   -h, --help                   show this help
   -v, --version                show the version
 
 Logs are JSON lines (pino) on stdout; LOG_LEVEL sets the level (info).
+SIGTERM drains (see --drain-delay-ms), finalises open sessions and closes them with 1001.
 Endpoints: ws://HOST:PORT/ws/transcribe/{${STRATEGY_NAMES.join('|')}}, POST /v1/audio/transcriptions,
 GET /health, /ready, /metrics, and the demo page at /.
 Exit codes: 0 stopped, 1 failure (could not start), 2 bad usage or option.`
@@ -56,6 +65,10 @@ const FLAGS = {
   'max-load': 'maxLoad',
   'speculative-final-ms': 'speculativeFinalMs',
   'revise-max-ms': 'reviseMaxMs',
+  'drain-delay-ms': 'drainDelayMs',
+  'backend-url': 'backendUrl',
+  'backend-concurrency': 'backendConcurrency',
+  'shutdown-grace-ms': 'shutdownGraceMs',
 } as const satisfies Record<string, keyof ServerOptions>
 
 function fail(message: string, code: number = EXIT_CODES.usage): never {
@@ -109,8 +122,12 @@ async function main(): Promise<void> {
       process.exit(1)
     }
     stopping = true
-    process.stderr.write(`${signal}: finishing open sessions, then stopping\n`)
-    server.close().then(
+    // SIGTERM (an orchestrator or load balancer stopping a replica) drains first; Ctrl-C does not.
+    const drainDelayMs = signal === 'SIGTERM' ? server.options.drainDelayMs : 0
+    process.stderr.write(
+      `${signal}: ${drainDelayMs > 0 ? `draining for ${drainDelayMs} ms, ` : ''}finishing open sessions, then stopping\n`,
+    )
+    server.close({ drainDelayMs }).then(
       () => process.exit(0),
       () => process.exit(1),
     )

@@ -11,6 +11,7 @@ import {
   parseClientMessage,
   type ServerMessage,
   type SessionConfig,
+  type SessionEndMessage,
   type StrategyName,
   StreamingSession,
   sessionEventToMessage,
@@ -94,7 +95,7 @@ export class Connection {
         this.#sendError(
           new WsError('session_timeout', `The session reached its ${o.sessionTimeoutS} s limit`),
         )
-        void this.finish(CLOSE_CODES.normal, 'session timeout')
+        void this.finish(CLOSE_CODES.normal, 'session timeout', 'timeout')
       }, o.sessionTimeoutS * 1000)
     }
     this.#touch()
@@ -111,8 +112,12 @@ export class Connection {
     this.#log.info({ config: this.#config }, 'session opened')
   }
 
-  /** Finalises what was received, sends the finals, then closes the socket. */
-  async finish(code: number = CLOSE_CODES.normal, reason = ''): Promise<void> {
+  /** Finalises what was received, sends the finals and `session_end`, then closes the socket. */
+  async finish(
+    code: number = CLOSE_CODES.normal,
+    reason = '',
+    why: SessionEndMessage['reason'] = 'end',
+  ): Promise<void> {
     if (this.#state !== 'open') return this.#closed
     this.#state = 'finishing'
     this.#clearTimers()
@@ -122,6 +127,7 @@ export class Connection {
       await this.#session.end()
     }
     await this.#sending
+    this.#send({ type: 'session_end', reason: why, audio_end: this.#session?.receivedSeconds ?? 0 })
     this.#ws.close(code, reason)
     return this.#closed
   }
@@ -140,7 +146,7 @@ export class Connection {
       this.#sendError(
         new WsError('idle_timeout', `No message for ${seconds} s; send keepalive to stay connected`),
       )
-      void this.finish(CLOSE_CODES.normal, 'idle timeout')
+      void this.finish(CLOSE_CODES.normal, 'idle timeout', 'timeout')
     }, seconds * 1000)
   }
 
@@ -202,7 +208,7 @@ export class Connection {
           return
         case 'end':
           this.#utteranceEndedAt = performance.now()
-          void this.finish(CLOSE_CODES.normal, 'end')
+          void this.finish(CLOSE_CODES.normal, 'end', 'end')
           return
       }
     } catch (err) {

@@ -80,7 +80,23 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
   }
   let backend: WhisperBackend
   let concurrency: number
-  if (o.backend === 'faster') {
+  if (o.backend === 'openai' || o.backend === 'whisper-server') {
+    const { OpenAiBackend } = await importAdapter(
+      () => import('@ws/backend-openai'),
+      '@ws/backend-openai',
+      `backend ${o.backend}`,
+    )
+    const b = new OpenAiBackend({
+      baseUrl: o.backendUrl!,
+      api: o.backend,
+      logger,
+      ...(o.backendApiKey ? { apiKey: o.backendApiKey } : {}),
+      ...(o.backendConcurrency ? { concurrency: o.backendConcurrency } : {}),
+    })
+    backend = b
+    // Requests in flight at once, each on a remote engine.
+    concurrency = b.options.concurrency
+  } else if (o.backend === 'faster') {
     const { FasterWhisperBackend } = await importAdapter(
       () => import('@ws/backend-faster'),
       '@ws/backend-faster',

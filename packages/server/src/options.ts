@@ -1,14 +1,25 @@
 import type { Logger, VadBackend, WhisperBackend } from '@ws/core'
 import { checkSessionOption, SESSION_OPTIONS, WsError } from '@ws/core'
 
-export const BACKEND_NAMES = ['whispercpp', 'faster'] as const
+export const BACKEND_NAMES = ['whispercpp', 'faster', 'openai', 'whisper-server'] as const
 export type BackendName = (typeof BACKEND_NAMES)[number]
 export const VAD_NAMES = ['webrtc', 'silero'] as const
 export type VadName = (typeof VAD_NAMES)[number]
 
 export interface ServerOptions {
-  /** `whispercpp` (default), `faster`, or a backend instance (its model already loaded). */
+  /**
+   * `whispercpp` (default), `faster`, or a backend instance (its model already loaded).
+   * `openai` and `whisper-server` send inference to remote engines at `backendUrl`
+   * (`@ws/backend-openai`): an OpenAI-compatible API (another `@ws/server`, a pool of them
+   * behind a load balancer, vLLM, speaches, OpenAI) or whisper.cpp's `whisper-server`.
+   */
   backend?: BackendName | WhisperBackend
+  /** The remote engines' URL for `openai` (up to `/v1`) or `whisper-server` (its root). */
+  backendUrl?: string
+  /** Sent to the remote engines as a bearer token. */
+  backendApiKey?: string
+  /** Requests in flight to the remote engines at once (default 4; about the engines' total cores / 2 for tiny.en). */
+  backendConcurrency?: number
   /** Model name or path (default `tiny.en`); ignored for a backend instance. */
   model?: string
   /** `webrtc` (default), `silero`, or a factory making one VAD per session. */
@@ -57,6 +68,13 @@ export interface ServerOptions {
   /** Grace for open sessions to finalise on close (default 10 000 ms). */
   shutdownGraceMs?: number
   /**
+   * On close, `/ready` answers 503 for this long while the server still takes sessions, so a
+   * load balancer's health check takes it out of rotation before it stops listening; then
+   * open sessions finalise and close with 1001 (default 0; behind HAProxy checking every
+   * second, 3000; on Kubernetes a `preStop` sleep does the same).
+   */
+  drainDelayMs?: number
+  /**
    * Revisions: finished utterances decoded again in blocks of up to this much of the stream,
    * sent as `revision` messages that replace their finals (default 28 000; 0 = off; a client
    * turns them off for its session with `revisions=false`; see @ws/core's `reviseMaxMs`).
@@ -85,6 +103,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   demo: true,
   offline: false,
   shutdownGraceMs: 10_000,
+  drainDelayMs: 0,
   beamSize: 1,
   speculativeFinalMs: 60,
   reviseMaxMs: 28_000,
@@ -109,6 +128,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   const o = { ...DEFAULT_SERVER_OPTIONS, ...defined } as ResolvedServerOptions
   if (typeof o.backend === 'string' && !(BACKEND_NAMES as readonly string[]).includes(o.backend))
     bad(`backend must be one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`)
+  if ((o.backend === 'openai' || o.backend === 'whisper-server') && !o.backendUrl)
+    bad(`backend ${o.backend} needs backendUrl (--backend-url, WHISPER_BACKEND_URL)`)
+  if (o.backendConcurrency !== undefined) checkInt('backendConcurrency', o.backendConcurrency, 1, 1024)
   if (typeof o.backend === 'object' && typeof o.backend?.transcribe !== 'function')
     bad('backend must be a backend name or a WhisperBackend')
   if (typeof o.vad === 'string' && !(VAD_NAMES as readonly string[]).includes(o.vad))
@@ -132,6 +154,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   checkInt('maxBufferedBytes', o.maxBufferedBytes, 1024, 1024 * 1024 * 1024)
   checkInt('maxUploadBytes', o.maxUploadBytes, 1024, 4 * 1024 * 1024 * 1024)
   checkInt('shutdownGraceMs', o.shutdownGraceMs, 0, 600_000)
+  checkInt('drainDelayMs', o.drainDelayMs, 0, 600_000)
   checkInt('speculativeFinalMs', o.speculativeFinalMs, 0, 10_000)
   if (o.reviseMaxMs !== 0) checkInt('reviseMaxMs', o.reviseMaxMs, 5000, 30_000)
   checkInt('beamSize', o.beamSize, 1, 16)
@@ -144,6 +167,9 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
 /** Environment variables the server reads (the seeds' names), and the option each sets. */
 export const ENVIRONMENT = {
   WHISPER_BACKEND: 'backend',
+  WHISPER_BACKEND_URL: 'backendUrl',
+  WHISPER_BACKEND_API_KEY: 'backendApiKey',
+  WHISPER_BACKEND_CONCURRENCY: 'backendConcurrency',
   WHISPER_MODEL: 'model',
   VAD_BACKEND: 'vad',
   HOST: 'host',
@@ -156,6 +182,7 @@ export const ENVIRONMENT = {
   WS_AUTH_TOKEN: 'authToken',
   WHISPER_BEAM_SIZE: 'beamSize',
   WHISPER_THREADS: 'threads',
+  DRAIN_DELAY_MS: 'drainDelayMs',
 } as const satisfies Record<string, keyof ServerOptions>
 
 const NUMERIC = new Set<keyof ServerOptions>([
@@ -170,6 +197,9 @@ const NUMERIC = new Set<keyof ServerOptions>([
   'maxUtteranceS',
   'beamSize',
   'threads',
+  'drainDelayMs',
+  'shutdownGraceMs',
+  'backendConcurrency',
 ])
 
 /** Converts a flag or variable's text to the option's type; throws `invalid_config`. */

@@ -72,6 +72,8 @@ export class WhisperStreamServer {
   #live: Live | undefined
   readonly #connections = new Set<Connection>()
   #state: 'new' | 'starting' | 'listening' | 'closing' | 'closed' = 'new'
+  /** Closing, and still taking sessions while load balancers see `/ready` fail. */
+  #draining = false
   #closing: Promise<void> | undefined
 
   constructor(options: ServerOptions = {}) {
@@ -139,15 +141,22 @@ export class WhisperStreamServer {
   }
 
   /**
-   * Stops accepting, lets open sessions finalise what they received (up to
-   * `shutdownGraceMs`), closes them with 1001, and releases the backend. Idempotent.
+   * Drains: `/ready` answers 503 for `drainDelayMs` (sessions are still taken), then the
+   * server stops accepting, lets open sessions finalise what they received (up to
+   * `shutdownGraceMs`), sends each `session_end`, closes them with 1001, and releases the
+   * backend. Idempotent. `drainDelayMs` here overrides the option (e.g. 0 on Ctrl-C).
    */
-  close(): Promise<void> {
-    this.#closing ??= this.#close()
+  close(options: { drainDelayMs?: number } = {}): Promise<void> {
+    this.#closing ??= this.#close(options.drainDelayMs ?? this.options.drainDelayMs)
     return this.#closing
   }
 
-  async #close(): Promise<void> {
+  async #close(drainDelayMs: number): Promise<void> {
+    if (this.#state === 'listening' && drainDelayMs > 0) {
+      this.#draining = true
+      this.logger.info({ sessions: this.#connections.size, drainDelayMs }, 'draining: /ready answers 503')
+      await new Promise((resolve) => setTimeout(resolve, drainDelayMs))
+    }
     const wasListening = this.#state === 'listening'
     this.#state = 'closing'
     const live = this.#live
@@ -157,7 +166,7 @@ export class WhisperStreamServer {
     if (wasListening) this.logger.info({ sessions: this.#connections.size }, 'shutting down')
     const grace = this.options.shutdownGraceMs
     const finishing = Promise.all(
-      [...this.#connections].map((c) => c.finish(CLOSE_CODES.goingAway, 'server shutting down')),
+      [...this.#connections].map((c) => c.finish(CLOSE_CODES.goingAway, 'server shutting down', 'shutdown')),
     )
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([
@@ -205,9 +214,13 @@ export class WhisperStreamServer {
           case '/health':
             return json(200, { status: 'ok' })
           case '/ready': {
-            const ready = this.#state === 'listening'
+            const ready = this.#state === 'listening' && !this.#draining
             return json(ready ? 200 : 503, {
-              status: ready ? 'ready' : this.#state,
+              status: ready
+                ? 'ready'
+                : this.#draining && this.#state === 'listening'
+                  ? 'draining'
+                  : this.#state,
               backend: live.engine.backendName,
               model: this.options.model,
               sessions: this.#connections.size,

@@ -3,7 +3,8 @@
 // every ggml CPU variant for this architecture, and the Node-API module, then copies the
 // binaries into --out (default: this package's build/). The CMake build directory is kept in
 // the cache directory, so a second run only rebuilds what changed.
-//   node scripts/build.mjs [--out DIR] [--jobs N]
+//   node scripts/build.mjs [--out DIR] [--jobs N] [--tools]
+// --tools builds whisper.cpp's whisper-cli and whisper-server instead of the addon.
 import { execFileSync, spawn } from 'node:child_process'
 import {
   copyFileSync,
@@ -67,11 +68,22 @@ function run(command, args) {
   })
 }
 
-export async function build({
-  out = join(root, 'build'),
-  jobs = availableParallelism(),
-  log = console.error,
-} = {}) {
+/** whisper.cpp's tools that `buildTools` makes. */
+export const TOOLS = ['whisper-cli', 'whisper-server']
+
+export async function build(options = {}) {
+  return compile(['whisper_addon'], { ...options, out: options.out ?? join(root, 'build') })
+}
+
+/**
+ * Builds whisper.cpp's `whisper-cli` and `whisper-server` from the same sources, into `out`
+ * with the libraries and CPU variants they load (default: this package's tools/).
+ */
+export async function buildTools(options = {}) {
+  return compile(TOOLS, { ...options, out: options.out ?? join(root, 'tools') })
+}
+
+async function compile(targets, { out, jobs = availableParallelism(), log = console.error }) {
   if (!has('cmake')) {
     throw new Error(
       'Building whisper.cpp from source needs CMake 3.18+ and a C++17 compiler (none found: install cmake and g++ or clang)',
@@ -98,19 +110,24 @@ export async function build({
   log(`Configuring whisper.cpp ${SOURCE.whisperCpp} (build directory ${dir})`)
   await run('cmake', configure)
   log(`Compiling with ${jobs} jobs (all CPU variants: several minutes the first time)`)
-  await run('cmake', ['--build', dir, '--target', 'whisper_addon', '--parallel', String(jobs)])
+  await run('cmake', ['--build', dir, '--target', ...targets, '--parallel', String(jobs)])
   const bin = join(dir, 'bin')
   rmSync(out, { recursive: true, force: true })
   mkdirSync(out, { recursive: true })
-  const files = readdirSync(bin).filter(isBinaryFile)
+  // The targets, and the shared libraries they load (not another target's module).
+  const files = readdirSync(bin).filter(
+    (f) => targets.includes(f.replace(/\.(exe|node)$/, '')) || (isBinaryFile(f) && !f.endsWith('.node')),
+  )
   for (const f of files) copyFileSync(join(bin, f), join(out, f))
   log(`Built ${files.length} files into ${out}`)
   return out
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, jobs: { type: 'string' } } })
-  await build({
+  const { values } = parseArgs({
+    options: { out: { type: 'string' }, jobs: { type: 'string' }, tools: { type: 'boolean' } },
+  })
+  await (values.tools ? buildTools : build)({
     out: values.out ? resolve(values.out) : undefined,
     jobs: values.jobs ? Number(values.jobs) : undefined,
   })

@@ -37,6 +37,21 @@ const KEEP = [
   'ggml/cmake',
   'ggml/include',
   'ggml/src',
+  // whisper.cpp's command-line tool and HTTP server, built on request (`ws-whispercpp tools`).
+  'examples/cli/cli.cpp',
+  'examples/server/server.cpp',
+  'examples/server/httplib.h',
+  'examples/common.cpp',
+  'examples/common.h',
+  'examples/common-ggml.cpp',
+  'examples/common-ggml.h',
+  'examples/common-whisper.cpp',
+  'examples/common-whisper.h',
+  'examples/grammar-parser.cpp',
+  'examples/grammar-parser.h',
+  'examples/json.hpp',
+  'examples/miniaudio.h',
+  'examples/stb_vorbis.c',
 ]
 const DROP = [
   'src/coreml',
@@ -225,7 +240,7 @@ export function sync(from, to) {
 }
 
 export function vendor() {
-  const want = JSON.stringify({ ...SOURCE, patches: PATCHES.length })
+  const want = JSON.stringify({ ...SOURCE, patches: PATCHES.length, keep: KEEP.length })
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return dest
   const tmp = mkdtempSync(join(tmpdir(), 'ws-whisper-src-'))
   try {

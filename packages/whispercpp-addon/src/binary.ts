@@ -123,3 +123,40 @@ export async function buildFromSource(
     )
   }
 }
+
+/** whisper.cpp's tools: the command-line transcriber and the HTTP server. */
+export type WhisperTool = 'whisper-cli' | 'whisper-server'
+
+/** Where `ws-whispercpp tools` puts whisper.cpp's tools, inside this package. */
+export const toolsDir = join(packageRoot, 'tools')
+
+/** The path of a tool built by {@link buildWhisperTools}, or undefined when not built here. */
+export function whisperToolPath(tool: WhisperTool): string | undefined {
+  const file = join(toolsDir, process.platform === 'win32' ? `${tool}.exe` : tool)
+  return existsSync(file) ? file : undefined
+}
+
+/**
+ * Builds whisper.cpp's `whisper-cli` and `whisper-server` from this package's sources into
+ * {@link toolsDir} (CMake and a C++17 compiler; reuses the addon's build, else several
+ * minutes). Resolves with the directory.
+ */
+export async function buildWhisperTools(
+  onProgress: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<string> {
+  const script = join(packageRoot, 'scripts', 'build.mjs')
+  const { buildTools } = (await import(pathToFileURL(script).href)) as {
+    buildTools: (o: { out: string; log: (l: string) => void }) => Promise<string>
+  }
+  try {
+    return await buildTools({ out: toolsDir, log: onProgress })
+  } catch (err) {
+    throw new WhisperAddonError(
+      'no_binary',
+      `Building whisper.cpp's tools failed: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    )
+  }
+}

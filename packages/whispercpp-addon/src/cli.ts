@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { buildFromSource, loadAddon, prebuiltPackageName } from './binary.js'
+import {
+  buildFromSource,
+  buildWhisperTools,
+  loadAddon,
+  prebuiltPackageName,
+  whisperToolPath,
+} from './binary.js'
 import { WhisperAddonError } from './errors.js'
 
 const HELP = `Usage: ws-whispercpp <command>
@@ -14,6 +20,9 @@ Commands:
   build    build the addon from its bundled sources now (CMake and a C++17 compiler;
            several minutes), then use that build (set WS_WHISPERCPP_BUILD=source to
            prefer it over the prebuilt ${prebuiltPackageName()})
+  tools    build whisper.cpp's whisper-cli and whisper-server from the same sources (for
+           the CLI and server modes of @ws/backend-whispercpp and @ws/backend-openai),
+           then print their paths
 
 Options:
   -h, --help       show this help
@@ -44,9 +53,14 @@ async function main(): Promise<number> {
     return 0
   }
   const [command, ...rest] = parsed.positionals
-  if (rest.length > 0 || (command !== 'info' && command !== 'build')) {
-    process.stderr.write(`ws-whispercpp: expected "info" or "build"\n${HELP}\n`)
+  if (rest.length > 0 || (command !== 'info' && command !== 'build' && command !== 'tools')) {
+    process.stderr.write(`ws-whispercpp: expected "info", "build" or "tools"\n${HELP}\n`)
     return 2
+  }
+  if (command === 'tools') {
+    await buildWhisperTools()
+    for (const tool of ['whisper-cli', 'whisper-server'] as const) console.log(whisperToolPath(tool))
+    return 0
   }
   if (command === 'build') await buildFromSource()
   const { info } = await loadAddon({ build: command === 'build' ? 'source' : 'auto' })

@@ -2,11 +2,15 @@ export {
   type BinaryInfo,
   type BinarySource,
   buildFromSource,
+  buildWhisperTools,
   DEFAULT_LOAD_ADDON_OPTIONS,
   type LoadAddonOptions,
   loadAddon,
   prebuiltPackageName,
   sourceBuildDir,
+  toolsDir,
+  type WhisperTool,
+  whisperToolPath,
 } from './binary.js'
 export { WhisperAddonError, type WhisperAddonErrorCode } from './errors.js'
 export { setWhisperLogger, type WhisperLogLevel } from './log.js'

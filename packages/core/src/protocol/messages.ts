@@ -105,6 +105,17 @@ export interface ErrorMessage {
   audio_start?: number
   audio_end?: number
 }
+/**
+ * The server ends the connection: every second of audio it received (`audio_end`, from the
+ * start of this connection's audio) has been finalised and sent. A client that reconnects
+ * knows exactly which audio it must send again or report lost. Sent before the server
+ * closes the socket itself (after `end`, a shutdown, a timeout); not after a refusal.
+ */
+export interface SessionEndMessage {
+  type: 'session_end'
+  reason: 'end' | 'shutdown' | 'timeout'
+  audio_end: number
+}
 export type ServerMessage =
   | ReadyMessage
   | PartialMessage
@@ -113,6 +124,7 @@ export type ServerMessage =
   | SpeechStartMessage
   | SpeechEndMessage
   | ErrorMessage
+  | SessionEndMessage
 
 /** WebSocket close codes the server uses. */
 export const CLOSE_CODES = {

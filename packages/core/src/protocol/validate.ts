@@ -152,6 +152,10 @@ export function parseServerMessage(text: string): ServerMessage {
     case 'speech_end':
       num(data, 't')
       return data as unknown as ServerMessage
+    case 'session_end':
+      str(data, 'reason')
+      num(data, 'audio_end')
+      return data as unknown as ServerMessage
     case 'error': {
       const code = str(data, 'code')
       if (!(ERROR_CODES as readonly string[]).includes(code)) invalid(`Unknown error code "${code}"`)
