@@ -12,7 +12,7 @@
 // no machine noise. Real-time mode: the server in a child process, N clients sending 20 ms
 // frames at real-time pace over WebSocket; the load generator's own CPU is reported.
 // Output: bench/results/latest.json and latest.md.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -33,6 +33,8 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --long-minutes <m>      the long-form run: a real-time prompt session of m minutes of the
                           speech fixtures (both voices) joined by 0.3-2 s of silence, per
                           minute (default 10; 0 = skip)
+  --skip-scale            skip the scale-out part (bench/scale.mjs: the remote backend over
+                          in process, sessions held by one replica and by two behind HAProxy)
   --skip-engine           skip the whisper.cpp engine checks (CPU contention; a plain npm
                           install from tarballs against the workspace build)
   --revise-ms <n>         revisions: blocks of up to n ms decoded again (default 28000, the
@@ -49,6 +51,7 @@ const { values: args } = parseArgs({
     'capacity-max': { type: 'string', default: '6' },
     compare: { type: 'string', default: '--beam-size 1|--beam-size 5' },
     'skip-engine': { type: 'boolean' },
+    'skip-scale': { type: 'boolean' },
     'long-minutes': { type: 'string', default: '10' },
     'revise-ms': { type: 'string', default: '28000' },
     out: { type: 'string', default: fileURLToPath(new URL('results', import.meta.url)) },
@@ -774,6 +777,23 @@ if (report.engine) {
     '',
     `Installed as a user would (${i.manager}, tarballs, default settings; binary: ${i.source}; install ${i.installSeconds} s): ten sentences in ${i.installedMs} ms against ${i.workspaceMs} ms for the workspace build, ratio ${i.ratio}.`,
   )
+}
+// Scale-out, in its own process (it starts replicas and HAProxy): its tables join this report.
+if (!smoke && !args['skip-scale']) {
+  const out = `${args.out}/scale`
+  const run = spawnSync(
+    process.execPath,
+    [fileURLToPath(new URL('scale.mjs', import.meta.url)), '--out', out],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  )
+  if (run.status === 0) {
+    report.scale = JSON.parse(readFileSync(`${out}/latest.json`, 'utf8'))
+    // Its tables under one heading (its own title and date line left out: they are this run's).
+    const lines = readFileSync(`${out}/latest.md`, 'utf8').trim().split('\n').slice(3)
+    md.push('', '## Scale-out (bench/scale.mjs)', ...lines.map((l) => l.replace(/^## /, '### ')))
+  } else console.error(`bench/scale.mjs failed (exit ${run.status})`)
 }
 mkdirSync(args.out, { recursive: true })
 writeFileSync(`${args.out}/latest.json`, `${JSON.stringify(report, null, 2)}\n`)

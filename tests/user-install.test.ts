@@ -168,7 +168,19 @@ console.log(JSON.stringify({ text: r.text, segments: r.segments?.length }))
       expect(server).toBeDefined()
       // What the samples expect in the working directory: speech.wav and ggml-tiny.en.bin (put
       // there once, in beforeAll), and a server at 127.0.0.1:8765 (the one started above).
-      const samples = runnableSamples(readFileSync(join(ROOT, readme), 'utf8'))
+      const text = readFileSync(join(ROOT, readme), 'utf8')
+      const samples = runnableSamples(text)
+      // A README that says to build whisper.cpp's tools first (its sh block): as a user would.
+      if (text.includes('npx ws-whispercpp tools'))
+        await run(
+          process.execPath,
+          [join(project.dir, 'node_modules/@ws/whispercpp-addon/dist/cli.js'), 'tools'],
+          {
+            cwd: project.dir,
+            env: project.env,
+            timeout: 900_000,
+          },
+        )
       for (const [i, code] of samples.entries()) {
         const file = join(project.dir, `sample-${i}.mjs`)
         writeFileSync(file, code.replaceAll('127.0.0.1:8765', `127.0.0.1:${server!.port}`))
