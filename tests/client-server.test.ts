@@ -163,6 +163,9 @@ describe('connect()', () => {
     const reconnected = events.find((e) => e.type === 'reconnected')!
     expect(reconnected.lost.end).toBeGreaterThan(reconnected.lost.start)
     expect(reconnected.lost.end).toBeCloseTo((one.length + SR / 2) / SR, 2)
+    // The first server said what it received and finalised: all of `one`, to the sample.
+    expect(events.find((e) => e.type === 'session_end')).toMatchObject({ reason: 'shutdown' })
+    expect(reconnected.lost.start).toBeCloseTo(one.length / SR, 6)
     const finals = events.filter((e) => e.type === 'final')
     // The second server's final is placed after the gap on the stream's timeline.
     expect(finals.at(-1)!.audio_start).toBeGreaterThanOrEqual(reconnected.lost.end - 1e-6)
