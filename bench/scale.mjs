@@ -10,7 +10,6 @@
 //   node bench/scale.mjs [--out bench/results/scale] [--max-sessions 8]
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,7 +17,7 @@ import { parseArgs } from 'node:util'
 import { OpenAiBackend } from '@ws/backend-openai'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
 import { connect, streamAudio } from '@ws/client'
-import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
+import { composeUtterances, freePort, loadSpeechFixtures, waitUntil } from '@ws/core/testing'
 
 const { values: args } = parseArgs({
   options: {
@@ -34,26 +33,7 @@ const maxSessions = Number(args['max-sessions'])
 const q = (xs, p) => (xs.length ? Math.round(xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]) : null)
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-async function freePort() {
-  const s = createServer()
-  await new Promise((r) => s.listen(0, '127.0.0.1', r))
-  const { port } = s.address()
-  await new Promise((r) => s.close(r))
-  return port
-}
-async function waitReady(url) {
-  for (let i = 0; i < 1200; i++) {
-    if (
-      await fetch(url).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return
-    await sleep(100)
-  }
-  throw new Error(`${url} never became ready`)
-}
+const waitReady = (url) => waitUntil(url, () => fetch(url).then((r) => r.ok))
 
 /** A replica as deployed (the CLI), pinned to `cores` when given. */
 async function replica({ cores, threads, extra = [] } = {}) {

@@ -1,11 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { writeWav } from '@ws/core'
-import { loadSpeechFixtures } from '@ws/core/testing'
+import { freePort, loadSpeechFixtures } from '@ws/core/testing'
 import { optionsFromEnv } from '@ws/server'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -46,14 +45,6 @@ function envOf(stage: { op: string; args: string }[], args: Record<string, strin
     }
   }
   return env
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise((r) => server.close(r))
-  return port
 }
 
 const dirs: string[] = []

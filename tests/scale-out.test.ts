@@ -1,12 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type ClientEvent, connect, type EventOf, streamAudio, type TranscriptionSession } from '@ws/client'
 import { corpusWordErrorRate } from '@ws/core'
-import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
+import { composeUtterances, freePort, loadSpeechFixtures, waitUntil } from '@ws/core/testing'
 import { createServer as createWsServer } from '@ws/server'
 import { pino } from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -31,22 +30,6 @@ function haproxyBinary(): string | undefined {
     } catch {}
   }
   return undefined
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise((r) => server.close(r))
-  return port
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
 }
 
 const ok = (url: string) => fetch(url).then((r) => r.ok)
@@ -105,9 +88,9 @@ async function startCluster(envs: Record<string, string>[]): Promise<{ replicas:
   children.push(
     spawn(haproxy!, ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'inherit'] }),
   )
-  for (const r of replicas) await waitFor(`replica ${r.port}`, () => ok(`http://127.0.0.1:${r.port}/ready`))
+  for (const r of replicas) await waitUntil(`replica ${r.port}`, () => ok(`http://127.0.0.1:${r.port}/ready`))
   const front = `http://127.0.0.1:${frontPort}`
-  await waitFor('HAProxy', () => ok(`${front}/ready`))
+  await waitUntil('HAProxy', () => ok(`${front}/ready`))
   // Every replica in rotation (rise 2 at 1 s).
   await new Promise((r) => setTimeout(r, 2500))
   return { replicas, front }

@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { isWsError, WHISPER_SAMPLE_RATE } from '@ws/core'
-import { backendConformance, loadSpeechFixtures, registerConformance } from '@ws/core/testing'
+import { backendConformance, freePort, loadSpeechFixtures, registerConformance } from '@ws/core/testing'
 import { resolveGgmlModel } from '@ws/models'
 import { buildWhisperTools, whisperToolPath } from '@ws/whispercpp-addon'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,14 +15,6 @@ const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.u
 const english = loadSpeechFixtures(FIXTURES, (f) => f.name.startsWith('harvard-'))
 const [kubernetes] = loadSpeechFixtures(FIXTURES, (f) => f.name === 'probe-kubernetes')
 const [german] = loadSpeechFixtures(FIXTURES, (f) => f.name === 'german-01')
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise((r) => server.close(r))
-  return port
-}
 
 const children: ChildProcess[] = []
 

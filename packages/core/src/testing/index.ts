@@ -29,5 +29,6 @@ export {
 export { FakeBackend, type FakeBackendCall, type FakeBackendOptions } from './fake-backend.js'
 export { EnergyVad, type EnergyVadOptions } from './fake-vad.js'
 export { type LoadedSpeechFixture, loadSpeechFixtures, type SpeechFixtureInfo } from './fixtures.js'
+export { freePort, waitUntil } from './net.js'
 export { type SynthesizedSpeech, SyntheticVoice, type SyntheticVoiceOptions } from './synthetic-voice.js'
 export { type VadConformanceOptions, type VadSpeechFixture, vadConformance } from './vad-conformance.js'
