@@ -136,43 +136,59 @@ describe('connect()', () => {
     await session.close() // idempotent
   })
 
-  it('reconnects after a server restart, and reports the audio it could not transcribe', async () => {
-    const first = await start()
-    const port = first.address()!.port
-    const session = connect(first.url, { strategy: 'prompt', reconnect: { initialDelayMs: 100 } })
-    await session.ready
-    const events: ClientEvent[] = []
-    const reading = (async () => {
-      for await (const e of session) events.push(e)
-    })()
-    const one = harvard[3]!.audio
-    const two = harvard[4]!.audio
-    await streamAudio(session, one)
-    const received = async () => (await first.metrics!.audioSeconds.get()).values[0]?.value ?? 0
-    await expect.poll(received, { timeout: 10_000 }).toBeCloseTo(one.length / SR, 2)
-    await first.close() // finalises what it received, then closes with 1001
-    expect(events.filter((e) => e.type === 'final')).toHaveLength(1)
-    await streamAudio(session, new Float32Array(SR / 2)) // sent while the server is down
-    const second = createServer({ backend, port, logger: pino({ level: 'silent' }) })
-    await second.listen()
-    await expect.poll(() => events.some((e) => e.type === 'reconnected'), { timeout: 30_000 }).toBe(true)
-    await streamAudio(session, two)
-    await session.end()
-    await reading
-    await second.close()
-    const reconnected = events.find((e) => e.type === 'reconnected')!
-    expect(reconnected.lost.end).toBeGreaterThan(reconnected.lost.start)
-    expect(reconnected.lost.end).toBeCloseTo((one.length + SR / 2) / SR, 2)
-    // The first server said what it received and finalised: all of `one`, to the sample.
-    expect(events.find((e) => e.type === 'session_end')).toMatchObject({ reason: 'shutdown' })
-    expect(reconnected.lost.start).toBeCloseTo(one.length / SR, 6)
-    const finals = events.filter((e) => e.type === 'final')
-    // The second server's final is placed after the gap on the stream's timeline.
-    expect(finals.at(-1)!.audio_start).toBeGreaterThanOrEqual(reconnected.lost.end - 1e-6)
-    const text = finals.map((f) => f.text).join(' ')
-    const expected = `${harvard[3]!.text} ${harvard[4]!.text}`
-    expect(corpusWordErrorRate([{ reference: expected, hypothesis: text }])).toBeLessThanOrEqual(MAX_WER)
-  }, 120_000)
+  it.each([
+    { replaySeconds: 30, what: 'sends again the audio the server missed' },
+    { replaySeconds: 0, what: 'without a replay buffer, reports the audio it could not transcribe' },
+  ])(
+    'reconnects after a server restart and $what',
+    async ({ replaySeconds }) => {
+      const first = await start()
+      const port = first.address()!.port
+      const session = connect(first.url, {
+        strategy: 'prompt',
+        reconnect: { initialDelayMs: 100, replaySeconds },
+      })
+      await session.ready
+      const events: ClientEvent[] = []
+      const reading = (async () => {
+        for await (const e of session) events.push(e)
+      })()
+      const one = harvard[3]!.audio
+      const two = harvard[4]!.audio
+      await streamAudio(session, one)
+      const received = async () => (await first.metrics!.audioSeconds.get()).values[0]?.value ?? 0
+      await expect.poll(received, { timeout: 10_000 }).toBeCloseTo(one.length / SR, 2)
+      await first.close() // finalises what it received, then closes with 1001
+      expect(events.filter((e) => e.type === 'final')).toHaveLength(1)
+      await streamAudio(session, new Float32Array(SR / 2)) // sent while the server is down
+      const second = createServer({ backend, port, logger: pino({ level: 'silent' }) })
+      await second.listen()
+      await expect.poll(() => events.some((e) => e.type === 'reconnected'), { timeout: 30_000 }).toBe(true)
+      await streamAudio(session, two)
+      await session.end()
+      await reading
+      await second.close()
+      const reconnected = events.find((e) => e.type === 'reconnected')!
+      // The first server said what it received and finalised: all of `one`, to the sample.
+      expect(events.find((e) => e.type === 'session_end')).toMatchObject({ reason: 'shutdown' })
+      expect(reconnected.lost.start).toBeCloseTo(one.length / SR, 6)
+      if (replaySeconds > 0) {
+        // The half second sent while the server was down went to the new one: nothing lost.
+        expect(reconnected.lost.end).toBe(reconnected.lost.start)
+        expect(reconnected.replayed).toBeCloseTo(0.5, 2)
+      } else {
+        expect(reconnected.lost.end).toBeCloseTo((one.length + SR / 2) / SR, 2)
+        expect(reconnected.replayed).toBe(0)
+      }
+      const finals = events.filter((e) => e.type === 'final')
+      // The second server's final is placed after the gap on the stream's timeline.
+      expect(finals.at(-1)!.audio_start).toBeGreaterThanOrEqual(reconnected.lost.end - 1e-6)
+      const text = finals.map((f) => f.text).join(' ')
+      const expected = `${harvard[3]!.text} ${harvard[4]!.text}`
+      expect(corpusWordErrorRate([{ reference: expected, hypothesis: text }])).toBeLessThanOrEqual(MAX_WER)
+    },
+    120_000,
+  )
 
   it('gives typed errors: a bad URL, a refused token, a full server', async () => {
     const nowhere = connect('ws://127.0.0.1:9', {})

@@ -113,101 +113,120 @@ interface Client {
 }
 
 describe.skipIf(!haproxy)('two replicas behind HAProxy', () => {
-  it('a replica drained mid-stream: finals for what it received, reconnection to the other, the lost audio exact', async () => {
-    const { replicas, front } = await startCluster([{}, {}])
-    const clients: Client[] = []
-    for (let i = 0; i < 4; i++) {
-      const chosen = Array.from({ length: 5 }, (_, k) => harvard[(i * 2 + k) % harvard.length]!)
-      const { audio, utterances } = composeUtterances(chosen, [1.2], { leadSeconds: 0.5, trailSeconds: 1.5 })
-      const session = connect(`${front.replace('http', 'ws')}/ws/transcribe/prompt`, {
-        reconnect: { initialDelayMs: 200, maxAttempts: 8 },
-      })
-      const client: Client = {
-        session,
-        events: [],
-        audio,
-        utterances: utterances.map((u, k) => ({ ...u, text: chosen[k]!.text })),
+  it.each([
+    { replaySeconds: 30, what: 'nothing lost (the client sends again what it did not finalise)' },
+    { replaySeconds: 0, what: 'without a replay buffer, the lost audio reported exactly' },
+  ])(
+    'a replica drained mid-stream: finals for what it received, reconnection to the other, $what',
+    async ({ replaySeconds }) => {
+      const { replicas, front } = await startCluster([{}, {}])
+      const clients: Client[] = []
+      for (let i = 0; i < 4; i++) {
+        const chosen = Array.from({ length: 5 }, (_, k) => harvard[(i * 2 + k) % harvard.length]!)
+        const { audio, utterances } = composeUtterances(chosen, [1.2], {
+          leadSeconds: 0.5,
+          trailSeconds: 1.5,
+        })
+        const session = connect(`${front.replace('http', 'ws')}/ws/transcribe/prompt`, {
+          reconnect: { initialDelayMs: 200, maxAttempts: 8, replaySeconds },
+        })
+        const client: Client = {
+          session,
+          events: [],
+          audio,
+          utterances: utterances.map((u, k) => ({ ...u, text: chosen[k]!.text })),
+        }
+        session.on('reconnected', () => {
+          client.sentAtReconnect = session.audioSeconds
+        })
+        void (async () => {
+          for await (const e of session) client.events.push(e)
+        })().catch(() => {})
+        await session.ready
+        clients.push(client)
       }
-      session.on('reconnected', () => {
-        client.sentAtReconnect = session.audioSeconds
-      })
-      void (async () => {
-        for await (const e of session) client.events.push(e)
-      })().catch(() => {})
-      await session.ready
-      clients.push(client)
-    }
-    // leastconn: two sessions on each replica.
-    expect(await Promise.all(replicas.map((r) => activeSessions(r.port)))).toEqual([2, 2])
+      // leastconn: two sessions on each replica.
+      expect(await Promise.all(replicas.map((r) => activeSessions(r.port)))).toEqual([2, 2])
 
-    const streams = clients.map((c) => streamAudio(c.session, c.audio, { realtime: true }))
-    await new Promise((r) => setTimeout(r, SIGTERM_AT_S * 1000))
-    const drained = replicas[0]!
-    for (const c of clients) c.sentAtSigterm = c.session.audioSeconds
-    drained.child.kill('SIGTERM')
-    await Promise.all(streams)
-    await Promise.all(clients.map((c) => c.session.end()))
-    expect(await drained.exited).toBe(0)
+      const streams = clients.map((c) => streamAudio(c.session, c.audio, { realtime: true }))
+      await new Promise((r) => setTimeout(r, SIGTERM_AT_S * 1000))
+      const drained = replicas[0]!
+      for (const c of clients) c.sentAtSigterm = c.session.audioSeconds
+      drained.child.kill('SIGTERM')
+      await Promise.all(streams)
+      await Promise.all(clients.map((c) => c.session.end()))
+      expect(await drained.exited).toBe(0)
 
-    const moved = clients.filter((c) =>
-      c.events.some((e) => e.type === 'session_end' && e.reason === 'shutdown'),
-    )
-    const stayed = clients.filter((c) => !moved.includes(c))
-    expect(moved).toHaveLength(2)
-    const transcripts: { reference: string; hypothesis: string }[] = []
-    for (const c of clients) {
-      const types = c.events.map((e) => e.type)
-      // Nobody refused, nothing failed.
-      expect(c.events.filter((e) => e.type === 'error')).toEqual([])
-      const finals = c.events.filter((e): e is EventOf<'final'> => e.type === 'final')
-      if (stayed.includes(c)) {
-        expect(types).not.toContain('reconnected')
-        continue
-      }
-      const endAt = types.indexOf('session_end')
-      const end = c.events[endAt] as EventOf<'session_end'>
-      const reconnected = c.events.find((e): e is EventOf<'reconnected'> => e.type === 'reconnected')!
-      expect(reconnected, types.join(' ')).toBeDefined()
-      // Everything sent before the drain began reached the replica, and it finalised all it received.
-      expect(end.audio_end).toBeGreaterThanOrEqual(c.sentAtSigterm! - 0.05)
-      const before = finals.filter((f) => c.events.indexOf(f) < endAt)
-      for (const u of c.utterances.filter((u) => u.start < end.audio_end - 0.3)) {
-        expect(
-          before.some((f) => f.audio_end > u.start && f.audio_start < u.end),
-          `an utterance at ${u.start.toFixed(1)} s, before the cut at ${end.audio_end.toFixed(2)} s, has a final`,
-        ).toBe(true)
-      }
-      // The report is exact: from where the first replica stopped to where the second began.
-      expect(reconnected.lost.start).toBeCloseTo(end.audio_end, 6)
-      expect(reconnected.lost.end).toBeCloseTo(c.sentAtReconnect!, 6)
-      expect(reconnected.lost.end).toBeGreaterThan(reconnected.lost.start)
-      const after = finals.filter((f) => c.events.indexOf(f) > types.indexOf('reconnected'))
-      expect(after.length).toBeGreaterThan(0)
-      for (const f of after) expect(f.audio_start).toBeGreaterThanOrEqual(reconnected.lost.end - 1e-6)
-      // What was transcribed reads as what was said, away from the utterances the cut touched.
-      const lost = reconnected.lost
-      const touched = c.utterances.filter((u) => u.end > lost.start - 0.3 && u.start < lost.end)
-      const clear = (from: number, to: number) => touched.every((u) => to <= u.start || from >= u.end)
-      transcripts.push({
-        reference: c.utterances
-          .filter((u) => !touched.includes(u))
-          .map((u) => u.text)
-          .join(' '),
-        hypothesis: finals
-          .filter((f) => clear(f.audio_start, f.audio_end))
-          .map((f) => f.text)
-          .join(' '),
-      })
-      console.log(
-        `moved session: finalised to ${end.audio_end.toFixed(2)} s (SIGTERM at ${c.sentAtSigterm!.toFixed(2)} s), lost ${reconnected.lost.start.toFixed(2)}–${reconnected.lost.end.toFixed(2)} s`,
+      const moved = clients.filter((c) =>
+        c.events.some((e) => e.type === 'session_end' && e.reason === 'shutdown'),
       )
-    }
-    const wer = corpusWordErrorRate(transcripts)
-    console.log(`moved sessions: WER ${(wer * 100).toFixed(1)}% outside the lost audio`)
-    expect(wer).toBeLessThan(0.5)
-    // The other replica holds all four now and is still in rotation.
-    expect(await ok(`${front}/ready`)).toBe(true)
-  }, 300_000)
+      const stayed = clients.filter((c) => !moved.includes(c))
+      expect(moved).toHaveLength(2)
+      const transcripts: { reference: string; hypothesis: string }[] = []
+      for (const c of clients) {
+        const types = c.events.map((e) => e.type)
+        // Nobody refused, nothing failed.
+        expect(c.events.filter((e) => e.type === 'error')).toEqual([])
+        const finals = c.events.filter((e): e is EventOf<'final'> => e.type === 'final')
+        if (stayed.includes(c)) {
+          expect(types).not.toContain('reconnected')
+          continue
+        }
+        const endAt = types.indexOf('session_end')
+        const end = c.events[endAt] as EventOf<'session_end'>
+        const reconnected = c.events.find((e): e is EventOf<'reconnected'> => e.type === 'reconnected')!
+        expect(reconnected, types.join(' ')).toBeDefined()
+        // Everything sent before the drain began reached the replica, and it finalised all it received.
+        expect(end.audio_end).toBeGreaterThanOrEqual(c.sentAtSigterm! - 0.05)
+        const before = finals.filter((f) => c.events.indexOf(f) < endAt)
+        for (const u of c.utterances.filter((u) => u.start < end.audio_end - 0.3)) {
+          expect(
+            before.some((f) => f.audio_end > u.start && f.audio_start < u.end),
+            `an utterance at ${u.start.toFixed(1)} s, before the cut at ${end.audio_end.toFixed(2)} s, has a final`,
+          ).toBe(true)
+        }
+        // What the first replica finalised ends where it said; after it, either everything went
+        // to the second replica again, or the report says exactly what did not.
+        expect(reconnected.lost.start).toBeCloseTo(end.audio_end, 6)
+        if (replaySeconds > 0) {
+          expect(reconnected.lost.end).toBe(reconnected.lost.start)
+          expect(reconnected.replayed).toBeCloseTo(c.sentAtReconnect! - end.audio_end, 6)
+        } else {
+          expect(reconnected.lost.end).toBeCloseTo(c.sentAtReconnect!, 6)
+          expect(reconnected.lost.end).toBeGreaterThan(reconnected.lost.start)
+          expect(reconnected.replayed).toBe(0)
+        }
+        const after = finals.filter((f) => c.events.indexOf(f) > types.indexOf('reconnected'))
+        expect(after.length).toBeGreaterThan(0)
+        for (const f of after) expect(f.audio_start).toBeGreaterThanOrEqual(reconnected.lost.end - 1e-6)
+        // What was transcribed reads as what was said, away from the utterances the cut touched.
+        const lost = reconnected.lost
+        const touched = c.utterances.filter((u) => u.end > lost.start - 0.3 && u.start < lost.end)
+        const clear = (from: number, to: number) => touched.every((u) => to <= u.start || from >= u.end)
+        transcripts.push({
+          reference: c.utterances
+            .filter((u) => !touched.includes(u))
+            .map((u) => u.text)
+            .join(' '),
+          hypothesis: finals
+            .filter((f) => clear(f.audio_start, f.audio_end))
+            .map((f) => f.text)
+            .join(' '),
+        })
+        console.log(
+          `moved session: finalised to ${end.audio_end.toFixed(2)} s (SIGTERM at ${c.sentAtSigterm!.toFixed(2)} s), lost ${reconnected.lost.start.toFixed(2)}–${reconnected.lost.end.toFixed(2)} s, sent again ${reconnected.replayed.toFixed(2)} s`,
+        )
+      }
+      const wer = corpusWordErrorRate(transcripts)
+      console.log(
+        `moved sessions (replay ${replaySeconds} s): WER ${(wer * 100).toFixed(1)}% outside the utterances cut`,
+      )
+      expect(wer).toBeLessThan(0.5)
+      // The other replica holds all four now and is still in rotation.
+      expect(await ok(`${front}/ready`)).toBe(true)
+    },
+    300_000,
+  )
 
   it('a front server sends its inference to a pool of engines behind HAProxy', async () => {
     const { replicas, front } = await startCluster([{}, {}])

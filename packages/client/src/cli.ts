@@ -147,7 +147,9 @@ async function main(): Promise<number> {
         case 'reconnected':
           if (!values.json)
             process.stderr.write(
-              `reconnected; audio from ${event.lost.start.toFixed(2)} s to ${event.lost.end.toFixed(2)} s was not transcribed\n`,
+              event.lost.end > event.lost.start
+                ? `reconnected; audio from ${event.lost.start.toFixed(2)} s to ${event.lost.end.toFixed(2)} s was not transcribed\n`
+                : `reconnected; nothing lost (${event.replayed.toFixed(2)} s sent again)\n`,
             )
           break
       }

@@ -18,13 +18,25 @@ export interface ReconnectOptions {
   /** First delay; each attempt doubles it, with ±50 % jitter (default 250). */
   initialDelayMs?: number
   maxDelayMs?: number
+  /**
+   * Seconds of the latest audio kept to send again after a reconnection (default 30; 0 =
+   * none): the new connection gets everything no server finalised, from where the old one
+   * said it stopped (`session_end`) or its last final ended, so a drained or restarted server
+   * loses nothing that recent. About 1 MB at 16 kHz PCM16.
+   */
+  replaySeconds?: number
 }
 
 /** The strategy of a session whose URL does not name one: `prompt`, the cheapest, with the
  * lowest latency, and as accurate as the others on the project's benchmark. */
 export const DEFAULT_STRATEGY: StrategyName = 'prompt'
 
-export const DEFAULT_RECONNECT_OPTIONS = { maxAttempts: 5, initialDelayMs: 250, maxDelayMs: 10_000 } as const
+export const DEFAULT_RECONNECT_OPTIONS = {
+  maxAttempts: 5,
+  initialDelayMs: 250,
+  maxDelayMs: 10_000,
+  replaySeconds: 30,
+} as const
 
 export interface ConnectOptions extends SessionConfig {
   /** The strategy, when `url` is the server's base URL (default {@link DEFAULT_STRATEGY}). */
@@ -44,12 +56,17 @@ export interface ConnectOptions extends SessionConfig {
   socket?: SocketFactory
 }
 
-/** A new connection replaced a lost one; the audio in `lost` (stream seconds) was not transcribed. */
+/**
+ * A new connection replaced a lost one. The audio in `lost` (stream seconds; empty when
+ * `start` equals `end`) was not transcribed; `replayed` seconds after it, which no server had
+ * finalised, were sent again to the new connection.
+ */
 export interface ReconnectedEvent {
   type: 'reconnected'
   session_id: string
   attempt: number
   lost: { start: number; end: number }
+  replayed: number
 }
 
 /** The connection was lost and a new one is being made. */

@@ -26,6 +26,7 @@ import {
   refusalError,
   sessionUrl,
 } from './options.js'
+import { ReplayBuffer } from './replay-buffer.js'
 import type { ClientSocket, SocketFactory } from './socket.js'
 
 /**
@@ -65,6 +66,8 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
   #finalEnd = 0
   /** Stream seconds the last connection's server said it received and finalised (`session_end`). */
   #receivedEnd: number | undefined
+  /** What was sent lately, to send again after a reconnection. */
+  readonly #replay: ReplayBuffer | undefined
   #ended: Promise<void>
   #resolveEnded!: () => void
 
@@ -78,6 +81,10 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
         : options.reconnect
           ? { ...DEFAULT_RECONNECT_OPTIONS, ...options.reconnect }
           : undefined
+    if (this.#reconnect && this.#reconnect.replaySeconds > 0) {
+      const f32 = (options.encoding ?? DEFAULT_SESSION_CONFIG.encoding) === 'pcm_f32le'
+      this.#replay = new ReplayBuffer(this.#reconnect.replaySeconds, this.sampleRate, f32 ? 4 : 2)
+    }
     this.#events = new EventQueue<ClientEvent>(() => void this.close())
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve
@@ -136,6 +143,7 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
     } else {
       throw new WsError('invalid_audio', 'Audio must be an Int16Array, a Float32Array or a Buffer')
     }
+    this.#replay?.push(this.#audioSeconds, bytes, samples / this.sampleRate)
     this.#audioSeconds += samples / this.sampleRate
     if (this.#state === 'open' && this.#ws?.isOpen) this.#ws.send(bytes)
   }
@@ -281,14 +289,17 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
         const lostFrom = this.#receivedEnd ?? this.#finalEnd
         this.#receivedEnd = undefined
         if (reconnected) {
-          // The new connection's timeline starts here: audio sent before this ready (while
-          // reconnecting) reached no server.
-          this.#offset = this.#audioSeconds
+          // The new connection's timeline starts where the audio sent to it again starts:
+          // what no server finalised, as far as the replay buffer reaches; the rest is lost.
+          const replay = this.#replay?.since(lostFrom) ?? { start: this.#audioSeconds, chunks: [] }
+          this.#offset = replay.start
+          for (const chunk of replay.chunks) this.#ws?.send(chunk)
           this.#emit({
             type: 'reconnected',
             session_id: message.session_id,
             attempt,
-            lost: { start: lostFrom, end: this.#offset },
+            lost: { start: lostFrom, end: replay.start },
+            replayed: this.#audioSeconds - replay.start,
           })
           return
         }

@@ -77,7 +77,9 @@ function onEvent(event) {
       break
     case 'reconnected':
       status(
-        `Reconnected; ${(event.lost.end - event.lost.start).toFixed(1)} s of audio were not transcribed.`,
+        event.lost.end > event.lost.start
+          ? `Reconnected; ${(event.lost.end - event.lost.start).toFixed(1)} s of audio were not transcribed.`
+          : 'Reconnected; no audio lost.',
       )
       break
     case 'error':
