@@ -35,6 +35,7 @@ const HELP = `Usage: node bench/stream.mjs [options]
                           minute (default 10; 0 = skip)
   --skip-scale            skip the scale-out part (bench/scale.mjs: the remote backend over
                           in process, sessions held by one replica and by two behind HAProxy)
+  --scale-max-sessions <n>  the scale-out part's largest N (default 8)
   --skip-engine           skip the whisper.cpp engine checks (CPU contention; a plain npm
                           install from tarballs against the workspace build)
   --revise-ms <n>         revisions: blocks of up to n ms decoded again (default 28000, the
@@ -52,6 +53,7 @@ const { values: args } = parseArgs({
     compare: { type: 'string', default: '--beam-size 1|--beam-size 5' },
     'skip-engine': { type: 'boolean' },
     'skip-scale': { type: 'boolean' },
+    'scale-max-sessions': { type: 'string', default: '8' },
     'long-minutes': { type: 'string', default: '10' },
     'revise-ms': { type: 'string', default: '28000' },
     out: { type: 'string', default: fileURLToPath(new URL('results', import.meta.url)) },
@@ -783,7 +785,13 @@ if (!smoke && !args['skip-scale']) {
   const out = `${args.out}/scale`
   const run = spawnSync(
     process.execPath,
-    [fileURLToPath(new URL('scale.mjs', import.meta.url)), '--out', out],
+    [
+      fileURLToPath(new URL('scale.mjs', import.meta.url)),
+      '--out',
+      out,
+      '--max-sessions',
+      args['scale-max-sessions'],
+    ],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
     },

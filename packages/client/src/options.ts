@@ -97,6 +97,12 @@ export function sessionUrl(url: string, options: ConnectOptions = {}): string {
   return u.toString()
 }
 
+/** A server's error message as a {@link WsError}; a refusal's `retry_after_ms` is in `details`. */
+export function errorOf(m: ErrorMessage): WsError {
+  const details = m.retry_after_ms === undefined ? {} : { details: { retry_after_ms: m.retry_after_ms } }
+  return new WsError(m.code, m.message, { retryable: m.retryable ?? false, ...details })
+}
+
 /** The error of a refused upgrade: the server's error message, else one made from the status. */
 export function refusalError(status: number, body: string): ErrorMessage {
   try {

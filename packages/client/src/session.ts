@@ -22,6 +22,7 @@ import {
   type ConnectOptions,
   DEFAULT_RECONNECT_OPTIONS,
   type EventOf,
+  errorOf,
   type ReconnectOptions,
   refusalError,
   sessionUrl,
@@ -391,12 +392,6 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
     this.#events.end()
     this.#resolveEnded()
   }
-}
-
-/** A server's error message as a {@link WsError}; a refusal's `retry_after_ms` is in `details`. */
-function errorOf(m: ErrorMessage): WsError {
-  const details = m.retry_after_ms === undefined ? {} : { details: { retry_after_ms: m.retry_after_ms } }
-  return new WsError(m.code, m.message, { retryable: m.retryable ?? false, ...details })
 }
 
 export type { ErrorMessage, FinalMessage, PartialMessage, ReadyMessage, SpeechEndMessage, SpeechStartMessage }
