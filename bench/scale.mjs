@@ -8,8 +8,8 @@
 //     final latency p95 under 1 s after the end of speech.
 //
 //   node bench/scale.mjs [--out bench/results/scale] [--max-sessions 8]
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +18,7 @@ import { OpenAiBackend } from '@ws/backend-openai'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
 import { connect, streamAudio } from '@ws/client'
 import { composeUtterances, freePort, loadSpeechFixtures, waitUntil } from '@ws/core/testing'
+import { haproxyBinary, loopbackConfig } from './haproxy.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -182,22 +183,16 @@ await oneCore.stop()
 const pair = [await replica({ cores: '0', threads: 1 }), await replica({ cores: '1', threads: 1 })]
 const dir = mkdtempSync(join(tmpdir(), 'ws-bench-haproxy-'))
 const frontPort = await freePort()
-const cfg = readFileSync(join(ROOT, 'deploy/haproxy/haproxy.cfg'), 'utf8')
-  .replace(/^\s*bind .*$/m, `    bind 127.0.0.1:${frontPort}`)
-  .replace(
-    /^(\s*server .*\n?)+/m,
-    `${pair.map((r, i) => `    server replica-${i + 1} 127.0.0.1:${r.port} check`).join('\n')}\n`,
-  )
-writeFileSync(join(dir, 'haproxy.cfg'), cfg)
-const haproxyBin = ['haproxy', '/usr/sbin/haproxy'].find((b) => {
-  try {
-    execFileSync(b, ['-v'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
+writeFileSync(
+  join(dir, 'haproxy.cfg'),
+  loopbackConfig(
+    frontPort,
+    pair.map((r) => r.port),
+  ),
+)
+const balancer = spawn(haproxyBinary() ?? 'haproxy', ['-db', '-f', join(dir, 'haproxy.cfg')], {
+  stdio: 'ignore',
 })
-const balancer = spawn(haproxyBin, ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: 'ignore' })
 const front = `http://127.0.0.1:${frontPort}`
 await waitReady(`${front}/ready`)
 await sleep(2500)

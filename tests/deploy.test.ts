@@ -8,6 +8,7 @@ import { freePort, loadSpeechFixtures } from '@ws/core/testing'
 import { optionsFromEnv } from '@ws/server'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
+import { haproxyBinary } from '../bench/haproxy.mjs'
 
 // deploy/: no container engine runs here, so the image's own steps are run as its Dockerfile
 // says (pnpm deploy of @ws/server, the model fetched at build time, the final stage's ENV and
@@ -177,13 +178,9 @@ describe('deploy/', () => {
   })
 
   it('haproxy.cfg is valid for HAProxy itself', () => {
-    let haproxy = 'haproxy'
-    try {
-      execFileSync(haproxy, ['-v'], { stdio: 'ignore' })
-    } catch {
-      haproxy = '/usr/sbin/haproxy'
-    }
+    const haproxy = haproxyBinary()
+    expect(haproxy, 'HAProxy is installed (scripts/setup.sh, WS_SETUP_SCALE)').toBeDefined()
     // Exit 0: valid (the replica names resolve only inside compose; HAProxy starts without them).
-    execFileSync(haproxy, ['-c', '-f', join(DEPLOY, 'haproxy/haproxy.cfg')], { stdio: 'ignore' })
+    execFileSync(haproxy!, ['-c', '-f', join(DEPLOY, 'haproxy/haproxy.cfg')], { stdio: 'ignore' })
   })
 })

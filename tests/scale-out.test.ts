@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +9,7 @@ import { composeUtterances, freePort, loadSpeechFixtures, waitUntil } from '@ws/
 import { createServer as createWsServer } from '@ws/server'
 import { pino } from 'pino'
 import { afterAll, describe, expect, it } from 'vitest'
+import { haproxyBinary, loopbackConfig } from '../bench/haproxy.mjs'
 
 // Two @ws/server replicas (the CLI, as deployed: whisper.cpp tiny.en, one thread each)
 // behind HAProxy with the shipped deploy/haproxy/haproxy.cfg (only its addresses changed),
@@ -21,16 +22,6 @@ const SERVER_CLI = join(ROOT, 'packages/server/dist/cli.js')
 const harvard = loadSpeechFixtures(join(ROOT, 'fixtures/speech'), (f) => f.name.startsWith('harvard-'))
 const DRAIN_DELAY_MS = 2500
 const SIGTERM_AT_S = 11
-
-function haproxyBinary(): string | undefined {
-  for (const candidate of ['haproxy', '/usr/sbin/haproxy']) {
-    try {
-      execFileSync(candidate, ['-v'], { stdio: 'ignore' })
-      return candidate
-    } catch {}
-  }
-  return undefined
-}
 
 const ok = (url: string) => fetch(url).then((r) => r.ok)
 
@@ -78,13 +69,13 @@ async function startCluster(envs: Record<string, string>[]): Promise<{ replicas:
   for (const env of envs) replicas.push(startReplica(await freePort(), env))
   children.push(...replicas.map((r) => r.child))
   const frontPort = await freePort()
-  const shipped = readFileSync(join(ROOT, 'deploy/haproxy/haproxy.cfg'), 'utf8')
-  const servers = replicas.map((r, i) => `    server replica-${i + 1} 127.0.0.1:${r.port} check`).join('\n')
-  const cfg = shipped
-    .replace(/^\s*bind .*$/m, `    bind 127.0.0.1:${frontPort}`)
-    .replace(/^(\s*server .*\n?)+/m, `${servers}\n`)
-  expect(cfg).toContain(`127.0.0.1:${replicas.at(-1)!.port}`)
-  writeFileSync(join(dir, 'haproxy.cfg'), cfg)
+  writeFileSync(
+    join(dir, 'haproxy.cfg'),
+    loopbackConfig(
+      frontPort,
+      replicas.map((r) => r.port),
+    ),
+  )
   children.push(
     spawn(haproxy!, ['-db', '-f', join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'inherit'] }),
   )

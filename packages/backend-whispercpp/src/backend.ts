@@ -17,7 +17,7 @@ import {
   WhisperAddonError,
   WhisperModel,
 } from '@ws/whispercpp-addon'
-import { alignmentHeads, findLoop, firstWords, hasLoop, wordsFromTokens } from './results.js'
+import { alignmentHeads, findLoop, firstWords, hasLoop, paddedToMinimum, wordsFromTokens } from './results.js'
 import { SerialQueue } from './serial-queue.js'
 
 export { hasLoop }
@@ -64,18 +64,9 @@ const AUTO_CTX_MARGIN = 128
 const PREVIEW_CTX_MARGIN = 64
 /** Tokens a second of speech never exceeds (fast speech is about four). */
 const MAX_TOKENS_PER_SECOND = 10
-/** whisper.cpp refuses input under 1000 ms; short audio is padded to this. */
-const MIN_SAMPLES = 16_800
-
 /** An encoder window shorter than Whisper's 30 s (0 is the full window). */
 function isReduced(audioCtx: number): boolean {
   return audioCtx !== 0 && audioCtx < MAX_AUDIO_CTX
-}
-
-function padded(audio: Float32Array, length: number): Float32Array {
-  const out = new Float32Array(length)
-  out.set(audio)
-  return out
 }
 
 function validate(options: WhisperCppOptions) {
@@ -172,8 +163,7 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     if (!model) throw new WsError('closed', 'The backend is closed')
     const o = this.options
     const seconds = input.length / 16_000
-    // whisper.cpp returns nothing for less than a second of audio: pad short audio with silence.
-    const audio = input.length >= MIN_SAMPLES ? input : padded(input, MIN_SAMPLES)
+    const audio = paddedToMinimum(input)
     const words = options.wordTimestamps ?? false
     const encoderWindow = (margin: number) =>
       o.audioCtx === 'full'

@@ -17,7 +17,7 @@ import {
 import { type GgmlFileInfo, type ModelSourceOptions, modelSource, resolveGgmlModel } from '@ws/models'
 import { whisperToolPath } from '@ws/whispercpp-addon'
 import { execa } from 'execa'
-import { alignmentHeads, wordsFromTokens } from './results.js'
+import { alignmentHeads, paddedToMinimum, wordsFromTokens } from './results.js'
 
 /** Also `modelsDir`, `offline`, `onProgress` (model download or conversion) and `env`. */
 export interface WhisperCliOptions extends ModelSourceOptions {
@@ -68,9 +68,6 @@ interface CliJson {
     tokens?: { text: string; p: number; t_dtw: number; offsets: { from: number; to: number } }[]
   }[]
 }
-
-/** whisper.cpp refuses input under 1000 ms; short audio is padded to this. */
-const MIN_SAMPLES = 16_800
 
 /**
  * Whisper through whisper.cpp's `whisper-cli`, one process per call: each call writes a WAV
@@ -136,12 +133,7 @@ export class WhisperCliBackend extends BackendBase<ReturnType<typeof validate>> 
     const dir = await mkdtemp(join(tmpdir(), 'ws-whisper-cli-'))
     const started = performance.now()
     try {
-      let input = audio
-      if (audio.length < MIN_SAMPLES) {
-        input = new Float32Array(MIN_SAMPLES)
-        input.set(audio)
-      }
-      await writeFile(join(dir, 'in.wav'), writeWav(input, WHISPER_SAMPLE_RATE))
+      await writeFile(join(dir, 'in.wav'), writeWav(paddedToMinimum(audio), WHISPER_SAMPLE_RATE))
       const args = ['-m', this.#file!, '-f', join(dir, 'in.wav'), '-of', join(dir, 'out'), '-ojf', '-np']
       args.push('-t', String(o.threads), '-bs', String(o.beamSize), '-bo', String(o.beamSize))
       args.push('-l', options.language ?? (this.multilingual ? 'auto' : 'en'))

@@ -101,3 +101,14 @@ export function alignmentHeads(h: GgmlFileInfo['hparams']): AlignmentHeads | { t
   }
   return { topLayers: Math.max(1, Math.ceil(h.nTextLayer / 2)) }
 }
+
+/** whisper.cpp refuses input under 1000 ms (and returns nothing): short audio is padded to this. */
+export const MIN_SAMPLES = 16_800
+
+/** `audio`, padded with silence to {@link MIN_SAMPLES} when shorter. */
+export function paddedToMinimum(audio: Float32Array): Float32Array {
+  if (audio.length >= MIN_SAMPLES) return audio
+  const out = new Float32Array(MIN_SAMPLES)
+  out.set(audio)
+  return out
+}

@@ -1,0 +1,2 @@
+export function haproxyBinary(): string | undefined
+export function loopbackConfig(frontPort: number, replicaPorts: number[]): string
