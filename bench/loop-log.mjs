@@ -7,7 +7,7 @@ export function loopCatcher() {
     looped: undefined,
     logger: {
       debug: (details, message) => {
-        if (message?.startsWith('repetition')) catcher.looped = details.text
+        if (message?.startsWith('repetition')) catcher.looped ??= details.text
       },
       info: noop,
       warn: noop,

@@ -13,7 +13,7 @@
 // frames at real-time pace over WebSocket; the load generator's own CPU is reported.
 // Output: bench/results/latest.json and latest.md.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -40,6 +40,8 @@ const HELP = `Usage: node bench/stream.mjs [options]
                           install from tarballs against the workspace build)
   --revise-ms <n>         revisions: blocks of up to n ms decoded again (default 28000, the
                           server's default; 0: off)
+  --server-log <file>     append the servers' logs at debug level to this file (each call's
+                          timing, loops decoded again) to trace a slow final
   --out <dir>             where latest.json and latest.md go (default bench/results)`
 
 const { values: args } = parseArgs({
@@ -56,6 +58,7 @@ const { values: args } = parseArgs({
     'scale-max-sessions': { type: 'string', default: '8' },
     'long-minutes': { type: 'string', default: '10' },
     'revise-ms': { type: 'string', default: '28000' },
+    'server-log': { type: 'string' },
     out: { type: 'string', default: fileURLToPath(new URL('results', import.meta.url)) },
     help: { type: 'boolean', short: 'h' },
   },
@@ -355,7 +358,10 @@ async function startServer(backend, extra = []) {
       args['revise-ms'],
       ...extra,
     ],
-    { env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    {
+      env: { ...process.env, LOG_LEVEL: args['server-log'] ? 'debug' : 'warn' },
+      stdio: ['ignore', args['server-log'] ? openSync(args['server-log'], 'a') : 'ignore', 'pipe'],
+    },
   )
   let stderr = ''
   const url = await new Promise((resolve, reject) => {
@@ -422,7 +428,9 @@ async function realtimeClient(url, strategy, audio, c, refs = []) {
       ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }, refs[k]),
     }
   })
-  return { text: finals.map((f) => f.text).join(' '), revised: revisedText(events), per }
+  // What was going on around each final: the revisions that arrived, to explain a slow one.
+  const revisions = events.filter((e) => e.type === 'revision').map((e) => e.at - offset)
+  return { text: finals.map((f) => f.text).join(' '), revised: revisedText(events), per, revisions }
 }
 
 async function realtimeRun(server, strategy, n, c, audio, refs = []) {
@@ -463,7 +471,20 @@ async function longRun(server, backendName, lc, offlineText) {
   }, 5000)
   const run = await realtimeRun(server, 'prompt', 1, lc, lc.audio)
   clearInterval(sampler)
-  const { per, text, revised } = run.results[0]
+  const { per, text, revised, revisions } = run.results[0]
+  // Each final slower than 1 s after its speech ended, with what it covered and cost.
+  const slow = per
+    .map((p, k) => ({ p, u: lc.utterances[k] }))
+    .filter(({ p }) => p.finalLatency !== null && p.finalLatency > 1)
+    .map(({ p, u }) => ({
+      speechEndS: round(u.end, 1),
+      latencyMs: ms(p.finalLatency),
+      processingMs: p.final.processing_time_ms,
+      audioS: round(p.final.audio_end - p.final.audio_start, 1),
+      reason: p.final.reason,
+      revisionWithin2s: revisions.some((t) => t > u.end - 2 && t < u.end + p.finalLatency),
+      text: p.final.text,
+    }))
   const minutes = Math.ceil(lc.audio.length / SR / 60)
   const series = Array.from({ length: minutes }, (_, m) => {
     const own = per.filter((_p, k) => Math.floor(lc.utterances[k].end / 60) === m)
@@ -494,6 +515,7 @@ async function longRun(server, backendName, lc, offlineText) {
     werRevisedVsOffline: round(wer(offlineText, revised) * 100, 1),
     serverCpuPerAudioSecond: round(run.serverCpuPerAudioSecond, 3),
     series,
+    slowFinals: slow,
   }
   console.error(`long ${backendName}: ${JSON.stringify(row)}`)
   return row
@@ -759,6 +781,18 @@ for (const r of report.long) {
         `| ${x.minute} | ${x.finals} | ${x.joined} | ${x.missing} | ${cell(x.finalP50Ms, ' ms')} | ${cell(x.finalP95Ms, ' ms')} | ${cell(x.lagP50Ms, ' ms')} | ${cell(x.lagMaxMs, ' ms')} | ${cell(x.rssMb, ' MB')} |`,
     ),
   )
+  if (r.slowFinals?.length) {
+    md.push(
+      '',
+      'Finals over 1 s after the speech (trace one with `--server-log`):',
+      '',
+      '| speech end | latency | processing | audio | text |',
+      '|---:|---:|---:|---:|---|',
+      ...r.slowFinals.map(
+        (f) => `| ${f.speechEndS} s | ${f.latencyMs} ms | ${f.processingMs} ms | ${f.audioS} s | ${f.text} |`,
+      ),
+    )
+  }
 }
 if (report.compare) {
   const k = report.compare

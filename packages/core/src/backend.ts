@@ -16,6 +16,11 @@ export interface TranscribeOptions {
    * carefully (greedy, no temperature fallback).
    */
   preview?: boolean
+  /**
+   * Nobody waits for this result (a session's revision of earlier finals): a backend may
+   * spend less CPU on it at the cost of wall time (whisper.cpp: fewer threads).
+   */
+  background?: boolean
   signal?: AbortSignal
 }
 

@@ -188,6 +188,47 @@ const PATCHES = [
     find: 'n_state_head, n_ctx_pad, n_head,',
     replace: 'n_state_head, n_ctx, n_head,',
   },
+  // A decoder pass computes logits (a product with the 51 864-token embedding) for every token
+  // of its batch, though only the flagged ones are read: for the prompt pass (the previous
+  // text, up to ~50 tokens) and DTW's pass over the result, only the last one or none. Compute
+  // only the last row when that is all the batch asks for (worst-case graphs keep every row).
+  {
+    file: 'src/whisper.cpp',
+    find: `    //cur = ggml_view_2d(ctx0, cur, cur->ne[0], 1, cur->nb[1], (cur->ne[1] - 1)*cur->nb[1]);
+`,
+    replace: `    //cur = ggml_view_2d(ctx0, cur, cur->ne[0], 1, cur->nb[1], (cur->ne[1] - 1)*cur->nb[1]);
+    if (!worst_case && ws_last_logits_only(batch)) {
+        cur = ggml_view_2d(ctx0, cur, cur->ne[0], 1, cur->nb[1], (cur->ne[1] - 1)*cur->nb[1]);
+    }
+`,
+  },
+  {
+    file: 'src/whisper.cpp',
+    find: `static struct ggml_cgraph * whisper_build_graph_decoder(
+`,
+    replace: `// More than one token, and logits wanted for none of them or for the last one only.
+static bool ws_last_logits_only(const whisper_batch & batch) {
+    if (batch.n_tokens < 2) {
+        return false;
+    }
+    for (int i = 0; i < batch.n_tokens - 1; ++i) {
+        if (batch.logits[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static struct ggml_cgraph * whisper_build_graph_decoder(
+`,
+  },
+  {
+    file: 'src/whisper.cpp',
+    find: `        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*i), sizeof(float)*n_vocab);`,
+    replace: `        // one row when only the last token's logits were computed (ws_last_logits_only)
+        const size_t row = logits->ne[1] == 1 ? 0 : i;
+        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*row), sizeof(float)*n_vocab);`,
+  },
   {
     file: 'ggml/src/ggml-cpu/ggml-cpu.c',
     find: `    while (atomic_load_explicit(&tp->n_barrier_passed, memory_order_relaxed) == n_passed) {

@@ -68,6 +68,8 @@ describe('revisions', () => {
     // Each block after the first is prompted with the revised text before it.
     const decodes = backend.calls.filter((c) => c.samples > 0 && c.options.initialPrompt !== undefined)
     expect(decodes.some((c) => String(c.options.initialPrompt).endsWith(r[0]!.text))).toBe(true)
+    // Nobody waits for a revision: each is asked as background work, no final is.
+    expect(backend.calls.filter((c) => c.options.background === true)).toHaveLength(r.length)
   })
 
   it('are off by default, and refuse a block too short to help', async () => {

@@ -133,6 +133,7 @@ export class Reviser {
         ...(this.#o.language ? { language: this.#o.language } : {}),
         ...(this.#o.task ? { task: this.#o.task } : {}),
         ...(prompt ? { initialPrompt: prompt } : {}),
+        background: true,
         signal,
       })
       const text = result.text.trim()

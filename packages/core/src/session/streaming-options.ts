@@ -63,9 +63,10 @@ export interface StreamingSessionOptions extends Omit<StrategyOptions, 'backend'
    * stream, and each block's `revision` event replaces their finals (default 0: off; 28 000
    * is the measured choice). Whisper is much more accurate with half a minute of context than
    * on one sentence; the finals still come at once, the revision when the block is full or
-   * the stream ends. It costs about as much CPU again as the session (measured on tiny.en,
-   * 2 cores), at the priority of partials; on a backend that cannot stop running calls a
-   * final may wait behind a revision.
+   * the stream ends. Revisions are asked as `background` work (whisper.cpp: one thread) at
+   * the priority of partials: about a fifth of a session's CPU (tiny.en, 2 cores: 0.28 CPU-s
+   * per audio s with them, 0.22 without); on a backend that cannot stop running calls a final
+   * may wait behind a revision.
    */
   reviseMaxMs?: number
   logger?: Logger
