@@ -428,9 +428,7 @@ async function realtimeClient(url, strategy, audio, c, refs = []) {
       ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }, refs[k]),
     }
   })
-  // What was going on around each final: the revisions that arrived, to explain a slow one.
-  const revisions = events.filter((e) => e.type === 'revision').map((e) => e.at - offset)
-  return { text: finals.map((f) => f.text).join(' '), revised: revisedText(events), per, revisions }
+  return { text: finals.map((f) => f.text).join(' '), revised: revisedText(events), per }
 }
 
 async function realtimeRun(server, strategy, n, c, audio, refs = []) {
@@ -471,7 +469,7 @@ async function longRun(server, backendName, lc, offlineText) {
   }, 5000)
   const run = await realtimeRun(server, 'prompt', 1, lc, lc.audio)
   clearInterval(sampler)
-  const { per, text, revised, revisions } = run.results[0]
+  const { per, text, revised } = run.results[0]
   // Each final slower than 1 s after its speech ended, with what it covered and cost.
   const slow = per
     .map((p, k) => ({ p, u: lc.utterances[k] }))
@@ -481,8 +479,6 @@ async function longRun(server, backendName, lc, offlineText) {
       latencyMs: ms(p.finalLatency),
       processingMs: p.final.processing_time_ms,
       audioS: round(p.final.audio_end - p.final.audio_start, 1),
-      reason: p.final.reason,
-      revisionWithin2s: revisions.some((t) => t > u.end - 2 && t < u.end + p.finalLatency),
       text: p.final.text,
     }))
   const minutes = Math.ceil(lc.audio.length / SR / 60)

@@ -34,8 +34,9 @@ export interface WhisperCppOptions extends ModelSourceOptions {
   previewThreads?: number
   /**
    * Threads for a call nobody waits for (`background`: a session's revision), at most
-   * `threads` (default 1): a 21 s revision block took 1.0 CPU-s on one thread against
-   * 1.5 on two (tiny.en, 2 cores), for 1.0 instead of 0.8 s.
+   * `threads` (default 1). tiny.en, 2 cores, 20.8 s of speech: alone, 1.06 CPU-s on one
+   * thread against 1.14–1.18 on two, 1.06 instead of 0.6 s of wall time; inside a real-time
+   * session, whose other work shares the cores, 1.1–1.3 against 1.5–1.6 CPU-s.
    */
   backgroundThreads?: number
   /** Beam size (default 5; 1 is greedy). */
