@@ -7,6 +7,7 @@ import { Connection } from './connection.js'
 import type { Engine } from './engine.js'
 import { ServerMetrics } from './metrics.js'
 import { resolveServerOptions } from './options.js'
+import { SessionSlots } from './slots.js'
 
 // Backpressure toward a client that does not read, with a stand-in socket whose queued
 // bytes the test sets (a real socket needs megabytes queued in the kernel first).
@@ -70,6 +71,7 @@ async function open(limit: number, more: Parameters<typeof resolveServerOptions>
       metrics: new ServerMetrics(scheduler),
       options,
       logger: noopLogger,
+      slots: new SessionSlots(options.maxClients, scheduler),
     },
   )
   connection.start()

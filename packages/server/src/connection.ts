@@ -4,7 +4,6 @@ import {
   decodeAudioFrame,
   decodePcm16le,
   decodePcmF32le,
-  errorMessage,
   type InferenceScheduler,
   type Logger,
   PROTOCOL_VERSION,
@@ -24,6 +23,9 @@ import type { RawData, WebSocket } from 'ws'
 import type { Engine } from './engine.js'
 import type { ServerMetrics } from './metrics.js'
 import type { ResolvedServerOptions } from './options.js'
+import { Outbox } from './outbox.js'
+import { Presence } from './presence.js'
+import type { SessionSlots } from './slots.js'
 
 export interface ConnectionContext {
   engine: Engine
@@ -31,13 +33,19 @@ export interface ConnectionContext {
   metrics: ServerMetrics
   options: ResolvedServerOptions
   logger: Logger
+  slots: SessionSlots
 }
+
+type Timer = NodeJS.Timeout | undefined
 
 /**
  * One WebSocket client and its streaming session. Messages are handled one at a time, in
  * order; transcript events are sent as they come, partials skipped while the client reads
  * slowly (finals never). The session is made at the first audio or control message, so a
- * `config` message may come first.
+ * `config` message may come first. Audio takes one of the server's session slots (see
+ * {@link SessionSlots}); a connection quiet for `noAudioTimeoutS` finalises what it said and
+ * gives its slot back.
+ * Everything sent passes one slow-consumer guard (an {@link Outbox}).
  */
 export class Connection {
   readonly id: string
@@ -48,13 +56,18 @@ export class Connection {
   #config: SessionConfig
   #session: StreamingSession | undefined
   #vad: VadBackend | undefined
+  readonly #out: Outbox
   #inbox: Promise<void> = Promise.resolve()
   #sending: Promise<void> = Promise.resolve()
-  #idleTimer: NodeJS.Timeout | undefined
-  #sessionTimer: NodeJS.Timeout | undefined
+  readonly #presence: Presence
+  #sessionTimer: Timer
   #state: 'open' | 'finishing' | 'closed' = 'open'
   #paused = false
+  #invalid = 0
+  #closingNow = false
   #utteranceEndedAt: number | undefined
+  /** When the socket closed and the session's release began (`performance.now()`), until it ends. */
+  closingSince: number | undefined
   #closed: Promise<void>
   #resolveClosed!: () => void
 
@@ -74,6 +87,30 @@ export class Connection {
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
     })
+    this.#out = new Outbox({
+      ws,
+      metrics: ctx.metrics,
+      maxBufferedBytes: ctx.options.maxBufferedBytes,
+      logger: this.#log,
+      onSlowConsumer: () => this.#closeNow(CLOSE_CODES.policyViolation, 'slow consumer'),
+    })
+    this.#presence = new Presence({
+      options: ctx.options,
+      slots: ctx.slots,
+      metrics: ctx.metrics,
+      logger: this.#log,
+      onIdle: (seconds, holding) => {
+        const what = holding ? 'message' : 'audio or keepalive'
+        this.#sendError(
+          new WsError('idle_timeout', `No ${what} for ${seconds} s; send keepalive to stay connected`),
+        )
+        void this.finish(CLOSE_CODES.normal, 'idle timeout', 'timeout')
+      },
+      // What was said is finalised now: nobody waits for more audio of it.
+      onQuiet: () => {
+        if (this.#session && !this.#session.closed && this.#state === 'open') this.#session.endUtterance()
+      },
+    })
   }
 
   /** Resolves once the socket is closed and the session released. */
@@ -81,11 +118,17 @@ export class Connection {
     return this.#closed
   }
 
+  /** Whether the connection holds a session slot (it sent audio and has not gone quiet). */
+  get transcribing(): boolean {
+    return this.#presence.holding
+  }
+
   start(): void {
     const ws = this.#ws
     const o = this.#ctx.options
     ws.on('message', (data, isBinary) => {
-      this.#touch()
+      if (this.#state === 'closed') return
+      this.#presence.touch()
       this.#inbox = this.#inbox.then(() => this.#handle(data, isBinary)).catch((err) => this.#fail(err))
     })
     ws.on('close', () => void this.#release())
@@ -98,7 +141,7 @@ export class Connection {
         void this.finish(CLOSE_CODES.normal, 'session timeout', 'timeout')
       }, o.sessionTimeoutS * 1000)
     }
-    this.#touch()
+    this.#presence.touch()
     const ready: ServerMessage = {
       type: 'ready',
       session_id: this.id,
@@ -108,7 +151,7 @@ export class Connection {
       sample_rate: this.#config.sample_rate ?? DEFAULT_SESSION_CONFIG.sample_rate,
       protocol_version: PROTOCOL_VERSION,
     }
-    this.#send(ready)
+    this.#out.send(ready)
     this.#log.info({ config: this.#config }, 'session opened')
   }
 
@@ -127,7 +170,7 @@ export class Connection {
       await this.#session.end()
     }
     await this.#sending
-    this.#send({ type: 'session_end', reason: why, audio_end: this.#session?.receivedSeconds ?? 0 })
+    this.#out.send({ type: 'session_end', reason: why, audio_end: this.#session?.receivedSeconds ?? 0 })
     this.#ws.close(code, reason)
     return this.#closed
   }
@@ -138,41 +181,35 @@ export class Connection {
     void this.#release()
   }
 
-  #touch(): void {
-    const seconds = this.#ctx.options.idleTimeoutS
-    if (seconds === 0 || this.#state !== 'open') return
-    clearTimeout(this.#idleTimer)
-    this.#idleTimer = setTimeout(() => {
-      this.#sendError(
-        new WsError('idle_timeout', `No message for ${seconds} s; send keepalive to stay connected`),
-      )
-      void this.finish(CLOSE_CODES.normal, 'idle timeout', 'timeout')
-    }, seconds * 1000)
+  /** Audio came: false (and the client is closed with 1013) when no session slot fits it. */
+  #takeSlot(): boolean {
+    const refusal = this.#presence.audio()
+    if (!refusal) return true
+    this.#sendError(refusal.error, { retry_after_ms: refusal.retryAfterMs })
+    void this.finish(CLOSE_CODES.tryAgainLater, 'server busy', 'busy')
+    return false
   }
 
   #clearTimers(): void {
-    clearTimeout(this.#idleTimer)
     clearTimeout(this.#sessionTimer)
+    this.#presence.stop()
   }
 
   async #handle(data: RawData, isBinary: boolean): Promise<void> {
     if (this.#state !== 'open') return
     const bytes = toBytes(data)
-    if (bytes.byteLength > this.#ctx.options.maxMessageBytes) {
-      this.#sendError(
-        new WsError(
+    try {
+      if (bytes.byteLength > this.#ctx.options.maxMessageBytes) {
+        throw new WsError(
           isBinary ? 'audio_too_large' : 'invalid_message',
           `Message of ${bytes.byteLength} bytes is over the ${this.#ctx.options.maxMessageBytes}-byte limit; send smaller frames`,
-        ),
-      )
-      return
-    }
-    try {
+        )
+      }
       if (isBinary) {
-        const session = await this.#ensureSession()
         const encoding = this.#config.encoding ?? DEFAULT_SESSION_CONFIG.encoding
         const samples = encoding === 'pcm_f32le' ? decodePcmF32le(bytes) : decodePcm16le(bytes)
-        this.#push(session, samples)
+        if (!this.#takeSlot()) return
+        this.#push(await this.#ensureSession(), samples)
         return
       }
       const message = parseClientMessage(Buffer.from(bytes).toString('utf8'))
@@ -193,8 +230,9 @@ export class Connection {
               `audio_frame sample_rate ${message.sample_rate} differs from the session's ${rate} Hz; set sample_rate in config`,
             )
           }
-          const session = await this.#ensureSession()
-          this.#push(session, decodeAudioFrame(message))
+          const samples = decodeAudioFrame(message)
+          if (!this.#takeSlot()) return
+          this.#push(await this.#ensureSession(), samples)
           return
         }
         case 'vad_end':
@@ -212,9 +250,33 @@ export class Connection {
           return
       }
     } catch (err) {
-      const error = toWsError(err, 'invalid_message')
-      this.#sendError(error)
+      this.#invalidInput(toWsError(err, 'invalid_message'))
     }
+  }
+
+  /** A message not taken gets its typed error; the `maxInvalidMessages`th also closes with 1008. */
+  #invalidInput(error: WsError): void {
+    const max = this.#ctx.options.maxInvalidMessages
+    this.#invalid++
+    if (this.#invalid < max) {
+      this.#sendError(error)
+      return
+    }
+    if (this.#invalid > max) return
+    this.#sendError(
+      new WsError(error.code, `${error.message} (${max} invalid messages: closing the connection)`),
+    )
+    this.#closeNow(CLOSE_CODES.policyViolation, 'too many invalid messages')
+  }
+
+  /** Closes without finalising (the client broke the protocol or stopped reading). */
+  #closeNow(code: number, reason: string): void {
+    if (this.#state === 'closed' || this.#closingNow) return
+    this.#closingNow = true
+    this.#state = 'finishing'
+    this.#clearTimers()
+    this.#ws.close(code, reason)
+    void this.#session?.close()
   }
 
   #push(session: StreamingSession, samples: Float32Array): void {
@@ -267,21 +329,9 @@ export class Connection {
   async #forward(session: StreamingSession): Promise<void> {
     const m = this.#ctx.metrics
     for await (const event of session) {
-      if (this.#ws.bufferedAmount > this.#ctx.options.maxBufferedBytes * 8 && this.#state === 'open') {
-        this.#sendError(new WsError('slow_consumer', 'The client is not reading its messages; closing'))
-        this.#state = 'finishing'
-        this.#ws.close(CLOSE_CODES.policyViolation, 'slow consumer')
-        void session.close()
-        return
-      }
       if (event.type === 'speech_end') this.#utteranceEndedAt = performance.now()
-      if (event.type === 'partial') {
+      if (event.type === 'partial')
         m.transcriptionSeconds.observe({ kind: 'partial' }, event.processingTimeMs / 1000)
-        if (this.#ws.bufferedAmount > this.#ctx.options.maxBufferedBytes) {
-          m.partialsSkipped.inc()
-          continue
-        }
-      }
       if (event.type === 'revision')
         m.transcriptionSeconds.observe({ kind: 'revision' }, event.processingTimeMs / 1000)
       if (event.type === 'final') {
@@ -291,19 +341,12 @@ export class Connection {
           this.#utteranceEndedAt = undefined
         }
       }
-      this.#send(sessionEventToMessage(event))
+      this.#out.send(sessionEventToMessage(event))
     }
   }
 
-  #send(message: ServerMessage): void {
-    if (this.#ws.readyState !== this.#ws.OPEN) return
-    if (message.type === 'error') this.#ctx.metrics.errors.inc({ code: message.code })
-    this.#ws.send(JSON.stringify(message))
-  }
-
-  #sendError(error: WsError): void {
-    this.#log.info({ code: error.code, message: error.message }, 'error sent to client')
-    this.#send(errorMessage(error))
+  #sendError(error: WsError, extra: { retry_after_ms?: number } = {}): void {
+    this.#out.sendError(error, extra)
   }
 
   #fail(err: unknown): void {
@@ -311,18 +354,38 @@ export class Connection {
     this.#sendError(toWsError(err))
   }
 
+  /**
+   * The socket closed (or was terminated): the session stops — queued finals and revisions
+   * dropped, inference in flight aborted — and its slot is given back. Waiting for the session
+   * is bounded by `closeTimeoutMs`: a backend call that cannot be stopped (faster-whisper's
+   * worker) keeps its scheduler turn until it returns, but never the slot.
+   */
   async #release(): Promise<void> {
     if (this.#state === 'closed') return
     this.#state = 'closed'
+    this.closingSince = performance.now()
     this.#clearTimers()
-    await this.#session?.close()
-    await this.#sending.catch(() => {})
+    const settled = Promise.all([this.#session?.close(), this.#sending.catch(() => {})]).then(() => true)
+    let timer: Timer
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#ctx.options.closeTimeoutMs)
+    })
+    const inTime = await Promise.race([settled, timedOut])
+    clearTimeout(timer)
+    if (!inTime) {
+      this.#log.warn(
+        { closeTimeoutMs: this.#ctx.options.closeTimeoutMs },
+        'the session did not stop in time; its slot is released (its backend call ends on its own)',
+      )
+    }
+    this.#presence.release()
     try {
       await this.#vad?.close?.()
     } catch (err) {
       this.#log.warn({ err }, 'closing the VAD failed')
     }
     this.#log.info({ receivedSeconds: this.#session?.receivedSeconds ?? 0 }, 'session closed')
+    this.closingSince = undefined
     this.#resolveClosed()
   }
 }

@@ -59,36 +59,118 @@ describe('server limits', () => {
     await server.close()
   })
 
-  it('refuses a session the backend could not keep up with (admission from the real-time factor)', async () => {
-    const backend = new FakeBackend({ voice, delayMs: 400 })
+  it('refuses a session the backend could not keep up with (admission from the cost of a second of audio)', async () => {
+    const backend = new FakeBackend({ voice, delayMs: 900 })
     const server = await serverWith(backend, { maxClients: 10, maxLoad: 1.1, partialIntervalMs: 0 })
     const url = `${server.url.replace('http', 'ws')}/ws/transcribe/prompt?vad=off`
     const first = new TestClient(url)
     await first.next('ready')
-    // One second of speech takes 0.4 s: a real-time factor of 0.4 after the first final.
-    first.ws.send(encodePcm16le(voice.speak('the quick brown fox', 0, 0).audio.subarray(0, SR)))
+    // Two seconds of audio whose final takes 0.9 s: 0.45 s of backend per audio second.
+    first.ws.send(encodePcm16le(silenceAround(voice.speak('the quick brown fox', 0, 0).audio, 2)))
     first.send({ type: 'vad_end' })
     await first.next('final')
-    const rtf = server.scheduler!.finalRtf!
-    expect(rtf).toBeGreaterThanOrEqual(0.4) // the fake's delay is a minimum
-    const second = new TestClient(url) // 2 × rtf ≤ 1.1 (unless timers ran 150 ms late)
+    const cost = server.scheduler!.finalRtf!
+    expect(cost).toBeGreaterThanOrEqual(0.45) // the fake's delay is a minimum
+    // A connection takes a slot with its audio: 2 × 0.45 ≤ 1.1 (unless timers ran 100 ms late).
+    const second = new TestClient(url)
     await second.next('ready', 10_000)
-    const third = new TestClient(url) // 3 × rtf ≥ 1.2 > 1.1: refused
+    second.ws.send(encodePcm16le(new Float32Array(1600)))
+    await expect.poll(() => server.sessions).toBe(2)
+    const third = new TestClient(url) // 3 × 0.45 > 1.1: refused before the handshake
     await third.closed
     expect(third.refusal?.status).toBe(503)
     const refusal = third.of('error')[0]!
     expect(refusal).toMatchObject({ code: 'server_busy', retryable: true })
-    // When to ask again: when the estimate ages out (30 s) unless a final refreshes it.
+    // When to ask again: when enough of the window's cost has aged out (30 s), or sooner if a
+    // session ends.
     expect(refusal.retry_after_ms).toBeGreaterThanOrEqual(1000)
-    expect(refusal.retry_after_ms).toBeLessThanOrEqual(30_000)
+    expect(refusal.retry_after_ms).toBeLessThanOrEqual(31_000)
     expect(Number(third.refusal?.retryAfter)).toBe(Math.ceil(refusal.retry_after_ms! / 1000))
     await Promise.all([first.end(), second.end()])
     await expect.poll(() => server.sessions).toBe(0)
-    // Nothing open: admitted whatever the estimate says (it was not refreshed in between).
+    // Nothing transcribing: admitted whatever the estimate says.
     server.scheduler!.observeFinal(10, 1)
     const alone = new TestClient(url)
     await alone.next('ready', 10_000)
     await alone.end()
     await server.close()
   })
+
+  it('admits by audio, not by final: sessions of short commands with pauses do not look like load', async () => {
+    // Each final takes 0.3 s for a 0.5 s command (0.6 per second of utterance: per final, a
+    // second session would not fit 0.8); with the 1.5 s pauses, 0.15 per second of stream.
+    const backend = new FakeBackend({ voice, delayMs: 300 })
+    const server = await serverWith(backend, { maxClients: 10, maxLoad: 0.8, partialIntervalMs: 0 })
+    const url = `${server.url.replace('http', 'ws')}/ws/transcribe/prompt?vad=off`
+    const command = voice.speak('the quick', 0, 0).audio.subarray(0, SR / 2)
+    const first = new TestClient(url)
+    await first.next('ready')
+    for (let i = 0; i < 4; i++) {
+      first.ws.send(encodePcm16le(command))
+      first.send({ type: 'vad_end' })
+      first.ws.send(encodePcm16le(new Float32Array(1.5 * SR))) // the pause: no final for it
+      first.send({ type: 'cancel' })
+    }
+    await expect.poll(() => first.of('final').length, { timeout: 10_000 }).toBe(4)
+    expect(server.scheduler!.finalRtf!).toBeLessThan(0.2)
+    // Three more sessions fit (4 × 0.15 ≤ 0.8); each takes its slot with audio.
+    const others = [new TestClient(url), new TestClient(url), new TestClient(url)]
+    for (const [i, c] of others.entries()) {
+      await c.next('ready', 10_000)
+      c.ws.send(encodePcm16le(command))
+      await expect.poll(() => server.sessions).toBe(2 + i)
+    }
+    expect(server.sessions).toBe(4)
+    expect(others.every((c) => c.refusal === undefined)).toBe(true)
+    await Promise.all([first.end(), ...others.map((c) => c.end())])
+    await server.close()
+  })
 })
+
+describe('a session that cannot stop at once', () => {
+  it('gives its slot back after closeTimeoutMs, and the watchdog metrics show it closing meanwhile', async () => {
+    // A backend call that no abort stops (as faster-whisper's worker): it returns when told.
+    let finish!: () => void
+    const blocked = new Promise<void>((resolve) => {
+      finish = resolve
+    })
+    let running = 0
+    const backend = new FakeBackend({
+      respond: async () => {
+        running++
+        await blocked
+        return []
+      },
+    })
+    const server = await serverWith(backend, { maxClients: 1, partialIntervalMs: 0, closeTimeoutMs: 1000 })
+    const url = `${server.url.replace('http', 'ws')}/ws/transcribe/prompt?vad=off&revisions=false`
+    const client = new TestClient(url)
+    await client.next('ready')
+    client.ws.send(encodePcm16le(voice.speak('the quick brown fox', 0, 0).audio))
+    client.send({ type: 'vad_end' })
+    await expect.poll(() => running).toBe(1)
+    client.ws.terminate()
+    const gauge = async (name: string) =>
+      (await server.metrics!.registry.getMetricsAsJSON()).find((m) => m.name === name)!.values[0]!.value
+    await expect.poll(() => gauge('ws_sessions_closing')).toBe(1)
+    await expect.poll(() => gauge('ws_sessions_closing_oldest_seconds')).toBeGreaterThan(0.2)
+    // The slot comes back after the bound, while the call still runs; the next client is served.
+    await expect.poll(() => [server.sessions, server.connections], { timeout: 5000 }).toEqual([0, 0])
+    expect(await gauge('ws_sessions_closing')).toBe(0)
+    expect(server.scheduler!.stats.running).toBe(1) // its turn ends when the call does
+    const next = new TestClient(url)
+    await next.next('ready')
+    finish()
+    next.ws.send(encodePcm16le(voice.speak('jumps over', 0, 0).audio))
+    expect((await next.end()).code).toBe(CLOSE_CODES.normal)
+    expect(server.scheduler!.stats.running).toBe(0)
+    await server.close()
+  })
+})
+
+/** `audio` followed by silence up to `seconds`. */
+function silenceAround(audio: Float32Array, seconds: number): Float32Array {
+  const out = new Float32Array(Math.max(audio.length, Math.round(seconds * SR)))
+  out.set(audio)
+  return out
+}

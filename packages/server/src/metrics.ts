@@ -3,10 +3,17 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30]
 
+/** What the gauges read from the server when scraped. */
+export interface MetricSources {
+  /** Sessions holding a slot. */
+  slots: () => number
+  /** Open connections; `closingSince` is set while one is being released. */
+  connections: () => Iterable<{ closingSince: number | undefined }>
+}
+
 /** The server's Prometheus metrics, in a registry of its own (several servers may share a process). */
 export class ServerMetrics {
   readonly registry = new Registry()
-  readonly sessionsActive: Gauge
   readonly sessionsTotal: Counter<'strategy'>
   readonly refusals: Counter<'reason'>
   readonly audioSeconds: Counter
@@ -17,13 +24,50 @@ export class ServerMetrics {
   readonly errors: Counter<'code'>
   readonly restRequests: Counter<'status'>
 
-  constructor(scheduler: InferenceScheduler) {
+  constructor(
+    scheduler: InferenceScheduler,
+    sources: MetricSources = { slots: () => 0, connections: () => [] },
+  ) {
     const registers = [this.registry]
     collectDefaultMetrics({ register: this.registry, prefix: 'ws_' })
-    this.sessionsActive = new Gauge({
+    new Gauge({
       name: 'ws_sessions_active',
-      help: 'Open streaming sessions',
+      help: 'Sessions transcribing: holding a slot (they sent audio and did not go quiet)',
       registers,
+      collect() {
+        this.set(sources.slots())
+      },
+    })
+    new Gauge({
+      name: 'ws_connections_open',
+      help: 'Open WebSocket connections, transcribing or not',
+      registers,
+      collect() {
+        let n = 0
+        for (const _ of sources.connections()) n++
+        this.set(n)
+      },
+    })
+    new Gauge({
+      name: 'ws_sessions_closing',
+      help: 'Connections whose session is being stopped after their socket closed (should be 0 within closeTimeoutMs)',
+      registers,
+      collect() {
+        let n = 0
+        for (const c of sources.connections()) if (c.closingSince !== undefined) n++
+        this.set(n)
+      },
+    })
+    new Gauge({
+      name: 'ws_sessions_closing_oldest_seconds',
+      help: 'How long the oldest closing session has been closing (0 when none): a stuck close shows here',
+      registers,
+      collect() {
+        let oldest: number | undefined
+        for (const c of sources.connections())
+          if (c.closingSince !== undefined) oldest = Math.min(oldest ?? Infinity, c.closingSince)
+        this.set(oldest === undefined ? 0 : (performance.now() - oldest) / 1000)
+      },
     })
     this.sessionsTotal = new Counter({
       name: 'ws_sessions_total',
@@ -33,7 +77,7 @@ export class ServerMetrics {
     })
     this.refusals = new Counter({
       name: 'ws_refusals_total',
-      help: 'Connections refused, by reason (capacity, load, auth, path, config, draining)',
+      help: 'Connections refused, by reason (capacity, load, connections, auth, path, config, draining)',
       labelNames: ['reason'],
       registers,
     })
@@ -98,7 +142,7 @@ export class ServerMetrics {
     })
     new Gauge({
       name: 'ws_final_real_time_factor',
-      help: 'Smoothed processing seconds per audio second of finals (admission control uses it)',
+      help: 'Backend seconds of finals per second of audio streamed, over the last 30 s (admission control uses it)',
       registers,
       collect() {
         this.set(scheduler.finalRtf ?? 0)

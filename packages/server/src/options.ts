@@ -29,8 +29,25 @@ export interface ServerOptions {
   port?: number
   /** New audio between partials; 0 turns partials off (default 500). */
   partialIntervalMs?: number
-  /** Sessions at once (default 4). More are refused with `server_busy`, close 1013. */
+  /**
+   * Sessions transcribing at once (default 4): a connection takes a slot with its first audio
+   * and gives it back when it ends or sends no audio for `noAudioTimeoutS`. Upgrades while all
+   * are taken are refused (503, `server_busy`); audio from a connection that finds none free
+   * gets `server_busy` and close 1013.
+   */
   maxClients?: number
+  /** Open WebSocket connections at once, transcribing or not (default 1000): what bounds memory and sockets. */
+  maxConnections?: number
+  /**
+   * A connection sending no audio for this long gives its session slot back (its open
+   * utterance is finalised); one that sends no audio and no keepalive for this long is closed
+   * with `idle_timeout` (default 10, as Deepgram; 0 = off).
+   */
+  noAudioTimeoutS?: number
+  /** Invalid messages one connection may send; the last gets its error and close 1008 (default 20). */
+  maxInvalidMessages?: number
+  /** How long a closed connection waits for its session to stop before its slot is given back anyway (default 5000). */
+  closeTimeoutMs?: number
   /** Admission control: the share of the backend's time the finals of all sessions may use (default 0.8). */
   maxLoad?: number
   /** Longest session; then it is finalised and closed with `session_timeout` (default 3600; 0 = none). */
@@ -45,10 +62,20 @@ export interface ServerOptions {
   maxPendingS?: number
   /** Bytes queued to a client above which partials are skipped (default 1 MiB); at 8× the session is closed with `slow_consumer`. */
   maxBufferedBytes?: number
-  /** Largest upload to the REST endpoint (default 25 MiB, as OpenAI's). */
+  /** Largest upload to the REST endpoint (default 25 MiB, as OpenAI's); a larger declared body is refused unread. */
   maxUploadBytes?: number
+  /** Longest audio the REST endpoint transcribes, in seconds (default 7200: two hours). */
+  maxFileSeconds?: number
+  /** REST transcriptions at once (default 2); more get 429 with `Retry-After`. */
+  maxRestJobs?: number
   /** When set, connections and REST calls need it (`?token=`, or `Authorization: Bearer`). */
   authToken?: string
+  /**
+   * Under `authToken`, whether `/metrics` and `/v1/models` stay public (default true: a
+   * Prometheus scraper and a model list need no secret; false puts them behind the token too).
+   * `/health`, `/ready` and the demo page are always public.
+   */
+  publicInfo?: boolean
   /**
    * Beam size of the backend (default 1: greedy). Measured with whisper.cpp tiny.en on this
    * project's streaming benchmark, greedy finals were no less accurate than beam 5, and
@@ -92,6 +119,10 @@ export const DEFAULT_SERVER_OPTIONS = {
   port: 8765,
   partialIntervalMs: SESSION_OPTIONS.partial_interval_ms.default,
   maxClients: 4,
+  maxConnections: 1000,
+  noAudioTimeoutS: 10,
+  maxInvalidMessages: 20,
+  closeTimeoutMs: 5000,
   maxLoad: 0.8,
   sessionTimeoutS: 3600,
   idleTimeoutS: 60,
@@ -100,7 +131,10 @@ export const DEFAULT_SERVER_OPTIONS = {
   maxPendingS: 60,
   maxBufferedBytes: 1024 * 1024,
   maxUploadBytes: 25 * 1024 * 1024,
+  maxFileSeconds: 7200,
+  maxRestJobs: 2,
   demo: true,
+  publicInfo: true,
   offline: false,
   shutdownGraceMs: 10_000,
   drainDelayMs: 0,
@@ -143,6 +177,12 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     bad(`partialIntervalMs must be 0 (off) or an integer from 50 to 60000, got ${o.partialIntervalMs}`)
   }
   checkInt('maxClients', o.maxClients, 1, 10_000)
+  checkInt('maxConnections', o.maxConnections, 1, 100_000)
+  if (o.maxConnections < o.maxClients)
+    bad(`maxConnections (${o.maxConnections}) must be at least maxClients (${o.maxClients})`)
+  checkInt('noAudioTimeoutS', o.noAudioTimeoutS, 0, 86_400)
+  checkInt('maxInvalidMessages', o.maxInvalidMessages, 1, 1_000_000)
+  checkInt('closeTimeoutMs', o.closeTimeoutMs, 100, 600_000)
   if (!(o.maxLoad > 0 && o.maxLoad <= 8)) bad(`maxLoad must be in (0, 8], got ${o.maxLoad}`)
   checkInt('sessionTimeoutS', o.sessionTimeoutS, 0, 7 * 86_400)
   checkInt('idleTimeoutS', o.idleTimeoutS, 0, 86_400)
@@ -153,6 +193,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     bad(`maxPendingS must be at least maxUtteranceS (${o.maxUtteranceS})`)
   checkInt('maxBufferedBytes', o.maxBufferedBytes, 1024, 1024 * 1024 * 1024)
   checkInt('maxUploadBytes', o.maxUploadBytes, 1024, 4 * 1024 * 1024 * 1024)
+  checkInt('maxFileSeconds', o.maxFileSeconds, 1, 86_400)
+  checkInt('maxRestJobs', o.maxRestJobs, 1, 1024)
   checkInt('shutdownGraceMs', o.shutdownGraceMs, 0, 600_000)
   checkInt('drainDelayMs', o.drainDelayMs, 0, 600_000)
   checkInt('speculativeFinalMs', o.speculativeFinalMs, 0, 10_000)
@@ -176,6 +218,10 @@ export const ENVIRONMENT = {
   PORT: 'port',
   PARTIAL_INTERVAL_MS: 'partialIntervalMs',
   MAX_CLIENTS: 'maxClients',
+  MAX_CONNECTIONS: 'maxConnections',
+  NO_AUDIO_TIMEOUT_S: 'noAudioTimeoutS',
+  MAX_FILE_SECONDS: 'maxFileSeconds',
+  MAX_REST_JOBS: 'maxRestJobs',
   SESSION_TIMEOUT_S: 'sessionTimeoutS',
   IDLE_TIMEOUT_S: 'idleTimeoutS',
   MAX_UTTERANCE_S: 'maxUtteranceS',
@@ -192,6 +238,13 @@ const NUMERIC = new Set<keyof ServerOptions>([
   'port',
   'partialIntervalMs',
   'maxClients',
+  'maxConnections',
+  'noAudioTimeoutS',
+  'maxInvalidMessages',
+  'closeTimeoutMs',
+  'maxFileSeconds',
+  'maxRestJobs',
+  'maxUploadBytes',
   'sessionTimeoutS',
   'idleTimeoutS',
   'maxUtteranceS',

@@ -2,15 +2,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   type InferenceScheduler,
   type Logger,
+  readWavHeader,
   type Segment,
   type TranscriptResult,
   toWsError,
-  WHISPER_SAMPLE_RATE,
   WsError,
 } from '@ws/core'
-import { decodeAudio } from '@ws/core/node'
+import { decodeAudioStream } from '@ws/core/node'
 import type { Engine } from './engine.js'
 import type { ServerMetrics } from './metrics.js'
+import type { RestJobs } from './rest-jobs.js'
+import { transcribeInWindows } from './windows.js'
 
 export const RESPONSE_FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const
 export type ResponseFormat = (typeof RESPONSE_FORMATS)[number]
@@ -20,8 +22,14 @@ export interface RestContext {
   scheduler: InferenceScheduler
   metrics: ServerMetrics
   maxUploadBytes: number
+  /** Longest audio transcribed, in seconds (checked from a WAV header before decoding). */
+  maxFileSeconds: number
+  jobs: RestJobs
   logger: Logger
 }
+
+/** Names a client may ask for: OpenAI's transcription models, all served by this server's model. */
+export const OPENAI_MODEL_ALIASES = ['whisper-1', 'gpt-4o-transcribe', 'gpt-4o-mini-transcribe'] as const
 
 const STATUS: Partial<Record<string, number>> = {
   invalid_message: 400,
@@ -32,12 +40,21 @@ const STATUS: Partial<Record<string, number>> = {
   audio_too_large: 413,
   unauthorized: 401,
   not_found: 404,
+  model_not_found: 404,
   server_busy: 503,
+  aborted: 499,
 }
 
 /** Sends an error as OpenAI's API does: `{ error: { message, type, param, code } }`. */
-export function sendApiError(res: ServerResponse, error: WsError, param: string | null = null): number {
-  const status = STATUS[error.code] ?? 500
+export function sendApiError(
+  res: ServerResponse,
+  error: WsError,
+  param: string | null = null,
+  headers: Record<string, string> = {},
+): number {
+  const detail = error.details?.status
+  const status = typeof detail === 'number' ? detail : (STATUS[error.code] ?? 500)
+  if (res.headersSent || res.destroyed) return status
   const body = {
     error: {
       message: error.message,
@@ -46,14 +63,18 @@ export function sendApiError(res: ServerResponse, error: WsError, param: string 
       code: error.code,
     },
   }
-  res.writeHead(status, { 'content-type': 'application/json' })
+  res.writeHead(status, { 'content-type': 'application/json', ...headers })
   res.end(JSON.stringify(body))
   return status
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+async function readBody(req: IncomingMessage, limit: number, res: ServerResponse): Promise<Buffer> {
   const declared = Number(req.headers['content-length'])
-  if (declared > limit) throw tooLarge(limit)
+  if (declared > limit) {
+    // Not read: the refusal goes out with Connection: close and the socket ends after it.
+    res.once('finish', () => req.destroy())
+    throw tooLarge(limit)
+  }
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of req) {
@@ -73,7 +94,14 @@ function stringField(form: FormData, name: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 
-/** `POST /v1/audio/transcriptions`, OpenAI-compatible. */
+/**
+ * `POST /v1/audio/transcriptions`, OpenAI-compatible, bounded: at most `jobs.max` at once (429
+ * with `Retry-After` past that; the body is discarded unread), a body of at most `maxUploadBytes`
+ * (refused from `Content-Length` without reading it: the connection is closed), audio of at
+ * most `maxFileSeconds`, decoded a piece at a time off the event loop's critical path and
+ * transcribed in windows at pauses, each after the live sessions' finals. The job stops when
+ * its client leaves, and gets a typed 503 when the server shuts down under it.
+ */
 export async function handleTranscription(
   req: IncomingMessage,
   res: ServerResponse,
@@ -81,12 +109,29 @@ export async function handleTranscription(
 ): Promise<void> {
   const started = performance.now()
   let status = 200
+  const job = ctx.jobs.start()
+  if ('refusal' in job) {
+    // The body is discarded as it comes (not kept): clients read the answer after uploading.
+    req.resume()
+    status = sendApiError(res, job.refusal, null, {
+      'retry-after': String(Math.ceil(job.retryAfterMs / 1000)),
+    })
+    ctx.metrics.restRequests.inc({ status: String(status) })
+    return
+  }
+  // A client that leaves stops its job (the body unread, the decoding, the windows left).
+  const left = new AbortController()
+  const onClose = () => {
+    if (!res.writableFinished) left.abort(new WsError('aborted', 'The client left'))
+  }
+  res.once('close', onClose)
+  const signal = AbortSignal.any([job.signal, left.signal])
   try {
     const type = req.headers['content-type'] ?? ''
     if (!type.startsWith('multipart/form-data')) {
       throw new WsError('invalid_message', 'Send multipart/form-data with a "file" field')
     }
-    const body = await readBody(req, ctx.maxUploadBytes)
+    const body = await readBody(req, ctx.maxUploadBytes, res)
     let form: FormData
     try {
       form = await new Response(body, { headers: { 'content-type': type } }).formData()
@@ -95,6 +140,7 @@ export async function handleTranscription(
     }
     const file = form.get('file')
     if (!file || typeof file === 'string') throw new WsError('invalid_message', 'The "file" field is missing')
+    checkModel(stringField(form, 'model'), ctx.engine.model)
     const format = (stringField(form, 'response_format') ?? 'json') as ResponseFormat
     if (!RESPONSE_FORMATS.includes(format)) {
       throw new WsError('invalid_config', `response_format must be one of ${RESPONSE_FORMATS.join(', ')}`)
@@ -115,32 +161,60 @@ export async function handleTranscription(
     if (temperature !== undefined && !(Number(temperature) >= 0 && Number(temperature) <= 1)) {
       throw new WsError('invalid_config', 'temperature must be from 0 to 1')
     }
-    const audio = await decodeAudio(new Uint8Array(await file.arrayBuffer()))
-    if (audio.length === 0) throw new WsError('invalid_audio', 'The file holds no audio')
-
-    const ticket = await ctx.scheduler.gate().acquire('final')
-    let result: TranscriptResult
-    try {
-      result = await ctx.engine.backend.transcribe(audio, WHISPER_SAMPLE_RATE, {
-        ...(language ? { language } : {}),
-        ...(prompt ? { initialPrompt: prompt } : {}),
-        wordTimestamps: words,
-      })
-    } finally {
-      ticket.release(audio.length / WHISPER_SAMPLE_RATE)
-    }
+    const bytes = new Uint8Array(await file.arrayBuffer())
+    if (bytes.length >= 12 && String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF')
+      job.totalSeconds = readWavHeader(bytes).durationSeconds
+    let decoded = 0
+    const chunks = (async function* () {
+      for await (const chunk of decodeAudioStream(bytes, { maxSeconds: ctx.maxFileSeconds, signal })) {
+        decoded += chunk.length
+        yield chunk
+      }
+    })()
+    const result = await transcribeInWindows(chunks, {
+      backend: ctx.engine.backend,
+      gate: ctx.scheduler.gate({ bulk: true }),
+      signal,
+      language,
+      prompt,
+      wordTimestamps: words,
+      onProgress: (seconds) => {
+        job.doneSeconds = seconds
+      },
+    })
+    const duration = decoded / 16_000
+    if (duration === 0) throw new WsError('invalid_audio', 'The file holds no audio')
     ctx.metrics.transcriptionSeconds.observe({ kind: 'rest' }, (performance.now() - started) / 1000)
-    const duration = audio.length / WHISPER_SAMPLE_RATE
     const [contentType, text] = formatTranscript(result, format, duration, words)
     res.writeHead(200, { 'content-type': contentType })
     res.end(text)
   } catch (err) {
-    const error = toWsError(err)
+    const reason: unknown = job.signal.reason
+    // Shut down under it: the server's own typed error, not "aborted".
+    const error = job.signal.aborted && reason instanceof WsError ? reason : toWsError(err)
     if (error.code === 'internal_error') ctx.logger.error({ err }, 'REST transcription failed')
-    status = sendApiError(res, error)
+    if (left.signal.aborted) ctx.logger.info('REST client left; its transcription stopped')
+    status = left.signal.aborted ? 499 : sendApiError(res, error, null, closeAfter(error))
   } finally {
+    res.off('close', onClose)
+    job.done()
     ctx.metrics.restRequests.inc({ status: String(status) })
   }
+}
+
+/** An upload refused before it was read whole: the connection closes instead of reading the rest. */
+function closeAfter(error: WsError): Record<string, string> {
+  return error.code === 'audio_too_large' ? { connection: 'close' } : {}
+}
+
+/** The `model` field: OpenAI's names and the served model's name; any other is `model_not_found`. */
+function checkModel(asked: string | undefined, served: string): void {
+  if (asked === undefined || asked === served) return
+  if ((OPENAI_MODEL_ALIASES as readonly string[]).includes(asked)) return
+  throw new WsError(
+    'model_not_found',
+    `This server transcribes with "${served}"; ask for it or for ${OPENAI_MODEL_ALIASES.join(', ')} (got "${asked}")`,
+  )
 }
 
 /** The response body for a `response_format`. */

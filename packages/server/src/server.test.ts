@@ -212,6 +212,7 @@ describe('bad input and limits', () => {
     // A session that stays open through all of this, then gets its final.
     const steady = new TestClient(url('/ws/transcribe/hybrid?token=sesame&vad=off&encoding=pcm_f32le'))
     await steady.next('ready')
+    steady.ws.send(encodePcmF32le(new Float32Array(1600))) // audio takes a session slot
 
     const refused = async (path: string) => {
       const c = new TestClient(url(path))
@@ -255,7 +256,9 @@ describe('bad input and limits', () => {
       'unsupported_sample_rate',
     )
 
-    // Over capacity: two sessions are open.
+    // Over capacity: two sessions transcribe (each sent audio).
+    c.ws.send(encodePcmF32le(new Float32Array(1600)))
+    await expect.poll(() => limited.sessions).toBe(2)
     const busy = await refused('/ws/transcribe/prompt?token=sesame')
     expect([busy.status, busy.error?.code, busy.retryAfter]).toEqual([503, 'server_busy', '5'])
     expect(busy.error?.retryable).toBe(true)

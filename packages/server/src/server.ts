@@ -31,6 +31,8 @@ import { createEngine, type Engine } from './engine.js'
 import { ServerMetrics } from './metrics.js'
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.js'
 import { handleTranscription, sendApiError } from './rest.js'
+import { RestJobs } from './rest-jobs.js'
+import { SessionSlots } from './slots.js'
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url))
 /** The demo page, on @ws/client's browser build (one client for pages and Node). */
@@ -50,6 +52,8 @@ const STATIC_FILES: Record<string, [path: string, type: string]> = {
 interface Live {
   engine: Engine
   scheduler: InferenceScheduler
+  slots: SessionSlots
+  jobs: RestJobs
   metrics: ServerMetrics
   http: Server
   wss: WebSocketServer
@@ -83,8 +87,13 @@ export class WhisperStreamServer {
       (pino({ level: process.env.LOG_LEVEL ?? 'info', name: 'ws-server' }) as unknown as Logger)
   }
 
-  /** Open streaming sessions. */
+  /** Sessions transcribing now (holding a slot: they sent audio and did not go quiet). */
   get sessions(): number {
+    return this.#live?.slots.held ?? 0
+  }
+
+  /** Open WebSocket connections, transcribing or not. */
+  get connections(): number {
     return this.#connections.size
   }
 
@@ -127,7 +136,12 @@ export class WhisperStreamServer {
     })
     const http = createHttpServer((req, res) => void this.#route(req, res))
     http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head))
-    this.#live = { engine, scheduler, metrics: new ServerMetrics(scheduler), http, wss }
+    const slots = new SessionSlots(o.maxClients, scheduler)
+    const metrics = new ServerMetrics(scheduler, {
+      slots: () => slots.held,
+      connections: () => this.#connections,
+    })
+    this.#live = { engine, scheduler, slots, jobs: new RestJobs(o.maxRestJobs), metrics, http, wss }
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject)
       http.listen(o.port, o.host, () => {
@@ -165,6 +179,9 @@ export class WhisperStreamServer {
     http?.closeIdleConnections()
     if (wasListening) this.logger.info({ sessions: this.#connections.size }, 'shutting down')
     const grace = this.options.shutdownGraceMs
+    const shutdown = new WsError('server_busy', 'The server is shutting down', { retryable: true })
+    // REST calls finish within the same grace, or are stopped and answered with a typed 503.
+    const restDone = live?.jobs.close(grace, shutdown)
     const finishing = Promise.all(
       [...this.#connections].map((c) => c.finish(CLOSE_CODES.goingAway, 'server shutting down', 'shutdown')),
     )
@@ -180,6 +197,7 @@ export class WhisperStreamServer {
       this.logger.warn({ sessions: this.#connections.size }, 'sessions did not finish in time; closing them')
       for (const c of this.#connections) c.terminate()
     }
+    await restDone
     live?.wss.close()
     http?.closeAllConnections()
     await stopped
@@ -198,6 +216,14 @@ export class WhisperStreamServer {
     const a = Buffer.from(given)
     const b = Buffer.from(token)
     return a.length === b.length && timingSafeEqual(a, b)
+  }
+
+  /** `/metrics` and `/v1/models`: public unless `publicInfo` is false under a token. */
+  #publicOrAuthorized(req: IncomingMessage, url: URL, res: ServerResponse): boolean {
+    if (this.options.publicInfo || this.#authorized(req, url)) return true
+    this.#live?.metrics.refusals.inc({ reason: 'auth' })
+    sendApiError(res, new WsError('unauthorized', 'A valid token is needed (Authorization: Bearer …)'))
+    return false
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -223,16 +249,19 @@ export class WhisperStreamServer {
                   : this.#state,
               backend: live.engine.backendName,
               model: this.options.model,
-              sessions: this.#connections.size,
+              sessions: live.slots.held,
+              connections: this.#connections.size,
             })
           }
           case '/metrics': {
+            if (!this.#publicOrAuthorized(req, url, res)) return
             const registry = live.metrics.registry
             res.writeHead(200, { 'content-type': registry.contentType })
             res.end(await registry.metrics())
             return
           }
           case '/v1/models':
+            if (!this.#publicOrAuthorized(req, url, res)) return
             return json(200, {
               object: 'list',
               data: [{ id: this.options.model, object: 'model', owned_by: live.engine.backendName }],
@@ -261,6 +290,8 @@ export class WhisperStreamServer {
           scheduler: live.scheduler,
           metrics: live.metrics,
           maxUploadBytes: this.options.maxUploadBytes,
+          maxFileSeconds: this.options.maxFileSeconds,
+          jobs: live.jobs,
           logger: this.logger,
         })
         return
@@ -326,22 +357,17 @@ export class WhisperStreamServer {
         503,
       )
     }
-    const active = this.#connections.size
-    if (active >= this.options.maxClients) {
-      const error = new WsError('server_busy', `The server is full (${this.options.maxClients} sessions)`, {
-        retryable: true,
-      })
-      return refuse('capacity', error, 503, 5000)
-    }
-    if (!live.scheduler.canAdmit(active)) {
-      const retryAfterMs = live.scheduler.retryAfterMs()
+    if (this.#connections.size >= this.options.maxConnections) {
       const error = new WsError(
         'server_busy',
-        `The backend cannot keep up with one more real-time session (${active} open, real-time factor ${live.scheduler.finalRtf?.toFixed(2)}); retry in ${Math.ceil(retryAfterMs / 1000)} s or when a session ends`,
+        `The server has all the connections it takes (${this.options.maxConnections})`,
         { retryable: true },
       )
-      return refuse('load', error, 503, retryAfterMs)
+      return refuse('connections', error, 503, 5000)
     }
+    // Refused before the handshake when audio could not be transcribed now either.
+    const full = live.slots.refusal()
+    if (full) return refuse(full.reason, full.error, 503, full.retryAfterMs)
     try {
       return { live, strategy, config: parseQueryConfig(url.searchParams) }
     } catch (err) {
@@ -356,15 +382,11 @@ export class WhisperStreamServer {
       metrics: live.metrics,
       options: this.options,
       logger: this.logger,
+      slots: live.slots,
     })
     this.#connections.add(connection)
-    const m = live.metrics
-    m.sessionsActive.set(this.#connections.size)
-    m.sessionsTotal.inc({ strategy })
-    void connection.closed.then(() => {
-      this.#connections.delete(connection)
-      m.sessionsActive.set(this.#connections.size)
-    })
+    live.metrics.sessionsTotal.inc({ strategy })
+    void connection.closed.then(() => this.#connections.delete(connection))
     connection.start()
   }
 }

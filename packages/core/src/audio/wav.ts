@@ -34,8 +34,22 @@ function fourcc(view: DataView, offset: number): string {
   )
 }
 
-/** Parses a WAV file. Throws `invalid_wav` for anything it cannot read exactly. */
-export function readWav(bytes: Uint8Array): WavAudio {
+/** What a WAV file holds, read from its header: enough to know its duration before decoding. */
+export interface WavHeader {
+  sampleRate: number
+  channels: number
+  encoding: 'pcm' | 'float' | 'mulaw' | 'alaw'
+  bitsPerSample: number
+  /** Sample frames (one sample per channel each) in the data chunk. */
+  frames: number
+  /** Seconds of audio. */
+  durationSeconds: number
+  /** Where the data chunk's bytes are in the file. */
+  dataOffset: number
+}
+
+/** Parses a WAV file's header. Throws `invalid_wav` for anything it cannot read exactly. */
+export function readWavHeader(bytes: Uint8Array): WavHeader {
   if (!(bytes instanceof Uint8Array)) fail('expected bytes (a Uint8Array or Buffer)')
   if (bytes.byteLength < 12) fail(`file is ${bytes.byteLength} bytes, too short for a RIFF header`)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -82,7 +96,6 @@ export function readWav(bytes: Uint8Array): WavAudio {
   const { format, channels, sampleRate, blockAlign, bits } = fmt
   if (channels < 1) fail('zero channels')
   if (sampleRate < 1) fail('sample rate is zero')
-  const bytesPerSample = bits / 8
   const encoding =
     format === FORMAT_PCM
       ? 'pcm'
@@ -95,32 +108,77 @@ export function readWav(bytes: Uint8Array): WavAudio {
             : fail(`unsupported format tag ${format} (PCM, IEEE float, μ-law and A-law are read)`)
   const supportedBits = { pcm: [8, 16, 24, 32], float: [32, 64], mulaw: [8], alaw: [8] }[encoding]
   if (!supportedBits.includes(bits)) fail(`${bits}-bit ${encoding} is not supported`)
-  if (blockAlign !== channels * bytesPerSample) {
+  if (blockAlign !== channels * (bits / 8)) {
     fail(`block align ${blockAlign} does not match ${channels} channel(s) of ${bits} bits`)
   }
   if (data.length % blockAlign !== 0)
     fail(`truncated: data is not a whole number of ${blockAlign}-byte frames`)
-
   const frames = data.length / blockAlign
+  return {
+    sampleRate,
+    channels,
+    encoding,
+    bitsPerSample: bits,
+    frames,
+    durationSeconds: frames / sampleRate,
+    dataOffset: data.offset,
+  }
+}
+
+/**
+ * Reads `count` sample frames from `first` of a file whose header is `header`, one
+ * Float32Array per channel: a long file can be read a piece at a time.
+ */
+export function readWavFrames(
+  bytes: Uint8Array,
+  header: WavHeader,
+  first: number,
+  count: number,
+): Float32Array[] {
+  const { channels, encoding, bitsPerSample: bits } = header
+  const frames = Math.max(0, Math.min(count, header.frames - first))
+  const bytesPerSample = bits / 8
+  const start = header.dataOffset + first * channels * bytesPerSample
   const out = Array.from({ length: channels }, () => new Float32Array(frames))
-  const raw = new Uint8Array(bytes.buffer, bytes.byteOffset + data.offset, data.length)
   if (encoding === 'mulaw' || encoding === 'alaw') {
+    const raw = bytes.subarray(start, start + frames * channels)
     const decoded = encoding === 'mulaw' ? decodeMulaw(raw) : decodeAlaw(raw)
     for (let f = 0; f < frames; f++)
       for (let c = 0; c < channels; c++) out[c]![f] = decoded[f * channels + c]!
-  } else {
-    const read = sampleReader(view, encoding, bits)
-    let p = data.offset
-    for (let f = 0; f < frames; f++) {
-      for (let c = 0; c < channels; c++) {
-        const s = read(p)
-        if (!Number.isFinite(s)) fail(`sample ${f} of channel ${c} is not finite`)
-        out[c]![f] = s
-        p += bytesPerSample
-      }
+    return out
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const read = sampleReader(view, encoding, bits)
+  let p = start
+  for (let f = 0; f < frames; f++) {
+    for (let c = 0; c < channels; c++) {
+      const s = read(p)
+      if (!Number.isFinite(s)) fail(`sample ${first + f} of channel ${c} is not finite`)
+      out[c]![f] = s
+      p += bytesPerSample
     }
   }
-  return { sampleRate, channels: out, format: { encoding, bitsPerSample: bits } }
+  return out
+}
+
+/** Parses a WAV file. Throws `invalid_wav` for anything it cannot read exactly. */
+export function readWav(bytes: Uint8Array): WavAudio {
+  const header = readWavHeader(bytes)
+  return {
+    sampleRate: header.sampleRate,
+    channels: readWavFrames(bytes, header, 0, header.frames),
+    format: { encoding: header.encoding, bitsPerSample: header.bitsPerSample },
+  }
+}
+
+/** Averages channels into one (the first array, reused when there is only one). */
+export function mixToMono(channels: readonly Float32Array[]): Float32Array {
+  const [first, ...rest] = channels
+  if (rest.length === 0) return first!
+  const samples = new Float32Array(first!.length)
+  for (const ch of channels) for (let i = 0; i < ch.length; i++) samples[i]! += ch[i]!
+  for (let i = 0; i < samples.length; i++) samples[i]! /= channels.length
+  return samples
 }
 
 function sampleReader(view: DataView, encoding: 'pcm' | 'float', bits: number): (offset: number) => number {
@@ -145,12 +203,7 @@ function sampleReader(view: DataView, encoding: 'pcm' | 'float', bits: number): 
 /** Reads a WAV file and averages its channels into one. */
 export function readWavMono(bytes: Uint8Array): { sampleRate: number; samples: Float32Array } {
   const wav = readWav(bytes)
-  const [first, ...rest] = wav.channels
-  if (rest.length === 0) return { sampleRate: wav.sampleRate, samples: first! }
-  const samples = new Float32Array(first!.length)
-  for (const ch of wav.channels) for (let i = 0; i < ch.length; i++) samples[i]! += ch[i]!
-  for (let i = 0; i < samples.length; i++) samples[i]! /= wav.channels.length
-  return { sampleRate: wav.sampleRate, samples }
+  return { sampleRate: wav.sampleRate, samples: mixToMono(wav.channels) }
 }
 
 export interface WriteWavOptions {

@@ -10,5 +10,5 @@ export {
   runCli,
   UsageError,
 } from './cli.js'
-export { decodeAudio } from './decode-audio.js'
+export { type DecodeAudioOptions, decodeAudio, decodeAudioStream } from './decode-audio.js'
 export { refuseUpgrade } from './refuse-upgrade.js'

@@ -1,5 +1,4 @@
-import type { TranscriptEventFields } from '../session/events.js'
-import type { SessionEvent } from '../session/streaming-session.js'
+import type { SessionEvent, TranscriptEventFields } from '../session/events.js'
 import type { ServerMessage, TranscriptFields } from './messages.js'
 import { errorMessage } from './validate.js'
 

@@ -113,7 +113,8 @@ export interface ErrorMessage {
  */
 export interface SessionEndMessage {
   type: 'session_end'
-  reason: 'end' | 'shutdown' | 'timeout'
+  /** `busy`: the client sent audio again after going quiet and no session slot was free. */
+  reason: 'end' | 'shutdown' | 'timeout' | 'busy'
   audio_end: number
 }
 export type ServerMessage =

@@ -1,12 +1,12 @@
 import { type ErrorCode, WsError } from '../errors.js'
-import type { StreamingSessionOptions } from '../session/streaming-session.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 
 /**
  * The session options of protocol v1, each described once: wire name, values, default, the
- * {@link StreamingSessionOptions} field it sets, and what it means. Validation
+ * `StreamingSessionOptions` field it sets, and what it means. Validation
  * ({@link checkSessionOption}), query parsing, the client's URL ({@link sessionConfigQuery})
- * and the server's mapping ({@link streamingOptionsOf}) are all derived from this table.
+ * and the session's mapping (`streamingOptionsOf`, beside `StreamingSessionOptions`) are
+ * all derived from this table.
  */
 export const ENCODINGS = ['pcm_s16le', 'pcm_f32le'] as const
 export type Encoding = (typeof ENCODINGS)[number]
@@ -32,8 +32,11 @@ export interface SessionOptionSpec {
   values?: readonly string[]
   /** The error code of a bad value (default `invalid_config`). */
   code?: ErrorCode
-  /** The {@link StreamingSessionOptions} field it sets, if any. */
-  session?: keyof StreamingSessionOptions
+  /**
+   * The `StreamingSessionOptions` field it sets, if any (checked to be one where that type is
+   * declared: the protocol does not depend on the session).
+   */
+  session?: string
 }
 
 export const SESSION_OPTIONS = {
@@ -179,17 +182,4 @@ export function sessionConfigQuery(config: SessionConfig): [string, string][] {
     const value = config[name]
     return value === undefined ? [] : [[name, String(value)] as [string, string]]
   })
-}
-
-/** The {@link StreamingSessionOptions} a session config sets (`language: "auto"` sets none). */
-export function streamingOptionsOf(config: SessionConfig): Partial<StreamingSessionOptions> {
-  const out: Record<string, unknown> = {}
-  for (const name of SESSION_OPTION_NAMES) {
-    const spec: SessionOptionSpec = SESSION_OPTIONS[name]
-    const value = config[name]
-    if (spec.session === undefined || value === undefined) continue
-    if (name === 'language' && value === 'auto') continue
-    out[spec.session] = value
-  }
-  return out as Partial<StreamingSessionOptions>
 }

@@ -51,7 +51,8 @@ export function parseQueryConfig(
   params: URLSearchParams,
   ignore: readonly string[] = ['token'],
 ): SessionConfig {
-  const raw: Json = {}
+  // No prototype: `__proto__` is a key like any other (and an unknown one), not a setter.
+  const raw: Json = Object.create(null)
   for (const [key, value] of params) {
     if (ignore.includes(key)) continue
     raw[key] = isSessionOptionName(key) ? sessionOptionFromQuery(key, value) : value
@@ -171,7 +172,12 @@ export function parseServerMessage(text: string): ServerMessage {
 export function parseTranscribePath(pathname: string): StrategyName {
   const match = /^\/ws\/transcribe\/([^/]+)\/?$/.exec(pathname)
   if (!match) throw new WsError('not_found', `No WebSocket endpoint at ${pathname}`)
-  const name = decodeURIComponent(match[1]!)
+  let name: string
+  try {
+    name = decodeURIComponent(match[1]!)
+  } catch {
+    throw new WsError('not_found', `No WebSocket endpoint at ${pathname} (bad percent-encoding)`)
+  }
   if (!isStrategyName(name)) {
     throw new WsError('not_found', `Unknown strategy "${name}"; use prompt, context, hybrid or agreement`)
   }

@@ -86,9 +86,14 @@ export class InferenceLoop {
     this.#o = options
   }
 
-  /** Working, or finals (or revisions) still queued. */
+  /**
+   * Working, or finals (or revisions) still queued. Once the session closed, only a call still
+   * running counts: what was queued will never run, so closing cannot wait for it.
+   */
   get busy(): boolean {
-    return this.#working || this.#finals.length > 0 || (this.#o.reviser?.due ?? false)
+    if (this.#working) return true
+    if (this.#o.signal.aborted) return false
+    return this.#finals.length > 0 || (this.#o.reviser?.due ?? false)
   }
 
   /** The stream ended: after the last final, the reviser's open block is revised too. */
@@ -204,10 +209,16 @@ export class InferenceLoop {
     void this.#work()
   }
 
-  /** The session closed: queued finals are dropped, a running partial is stopped. */
+  /**
+   * The session closed: queued finals and revisions are dropped; a running partial, revision
+   * or final computed ahead is stopped (the session's signal stops the rest).
+   */
   stop(): void {
     this.#finals = []
     this.#open?.partialAbort?.abort()
+    this.#open?.speculation?.stop()
+    this.#revision?.abort()
+    this.#o.reviser?.stop()
   }
 
   #end(u: TrackedUtterance): Job | undefined {

@@ -73,9 +73,9 @@ export class Reviser {
     this.#o = options
   }
 
-  /** A block waits for its decoding. */
+  /** A block waits for its decoding (never once the session closed). */
   get due(): boolean {
-    return this.#due.length > 0
+    return this.#due.length > 0 && !this.#o.signal.aborted
   }
 
   /** Blocks waiting for their decoding. */
@@ -98,6 +98,13 @@ export class Reviser {
     const first = this.#block[0]
     if (first && start + audio.length - first.start > this.#o.maxBlockSamples) this.#close()
     this.#block.push({ utteranceId, audio: audio.slice(), start })
+  }
+
+  /** The session closed: nothing is revised any more; blocks waiting and the open block are dropped. */
+  stop(): void {
+    this.#due = []
+    this.#block = []
+    this.#stream.clear()
   }
 
   /** The stream ended: the open block is due. */

@@ -62,47 +62,129 @@ describe('InferenceScheduler', () => {
   })
 
   it('admits sessions while the finals of one more would fit the load bound', () => {
-    const scheduler = new InferenceScheduler({ maxLoad: 0.8 })
+    let now = 0
+    const scheduler = new InferenceScheduler({ maxLoad: 0.8, now: () => now })
     expect(scheduler.canAdmit(10)).toBe(true) // nothing measured yet
-    scheduler.observeFinal(0.5, 5) // rtf 0.1
+    scheduler.observeFinal(0.5, 5) // 0.1 s per audio second
     expect(scheduler.canAdmit(7)).toBe(true) // 8 × 0.1 ≤ 0.8
     expect(scheduler.canAdmit(8)).toBe(false)
-    scheduler.observeFinal(2, 5) // rtf 0.4 → smoothed 0.16
-    expect(scheduler.finalRtf).toBeCloseTo(0.16)
-    expect(scheduler.canAdmit(3)).toBe(true)
-    expect(scheduler.canAdmit(5)).toBe(false)
+    now = 1500
+    scheduler.observeFinal(2, 5) // the window: 2.5 s for 10 s of audio
+    expect(scheduler.finalRtf).toBeCloseTo(0.25)
+    expect(scheduler.canAdmit(2)).toBe(true)
+    expect(scheduler.canAdmit(3)).toBe(false)
+  })
+
+  it('measures per second of audio sent, so short utterances in a stream do not look like load', async () => {
+    let now = 0
+    const scheduler = new InferenceScheduler({ maxLoad: 0.8, now: () => now })
+    // Two sessions of 0.5 s commands with pauses: each final takes 0.3 s of the backend (0.6
+    // per second of utterance, its fixed overhead included), one every 2 s of each stream.
+    const gates = [scheduler.gate(), scheduler.gate()]
+    for (let second = 0; second < 20; second++) {
+      now = second * 1000
+      for (const gate of gates) {
+        gate.observeAudio!(1)
+        if (second % 2 === 0) continue
+        const ticket = await gate.acquire('final')
+        now += 300
+        ticket.release(0.5)
+      }
+    }
+    // 20 finals × 0.3 s for 40 s of audio: 0.15 s per second, where per final it is 0.6 (and
+    // two sessions would not fit at all: 2 × 0.6 > 0.8).
+    expect(scheduler.finalRtf).toBeCloseTo(0.15)
+    expect(scheduler.canAdmit(2)).toBe(true) // 3 × 0.15 ≤ 0.8
+    expect(scheduler.canAdmit(4)).toBe(true) // 5 × 0.15 ≤ 0.8
+    expect(scheduler.canAdmit(5)).toBe(false) // 6 × 0.15 > 0.8
+    // A REST job's ticket (no audio seconds: nobody streamed it) is not a stream's cost.
+    const rest = await gates[0]!.acquire('final')
+    now += 5000
+    rest.release()
+    expect(scheduler.finalRtf).toBeCloseTo(0.15)
   })
 
   it('admits the first session whatever the estimate says', () => {
     const scheduler = new InferenceScheduler({ maxLoad: 0.8 })
-    scheduler.observeFinal(3.74, 1) // a slow burst: 3.74 s per audio second
+    scheduler.observeFinal(7.48, 2) // a slow burst: 3.74 s per audio second
     expect(scheduler.canAdmit(1)).toBe(false)
     expect(scheduler.canAdmit(0)).toBe(true)
   })
 
-  it('lets an estimate no final refreshed age out, and then measures afresh', () => {
+  it('lets the window slide: a refusal says when the cost that refused will have aged out', () => {
     let now = 0
-    const scheduler = new InferenceScheduler({ maxLoad: 0.8, rtfMaxAgeMs: 30_000, now: () => now })
-    scheduler.observeFinal(2.46, 1) // inflated (a slow start)
+    const scheduler = new InferenceScheduler({ maxLoad: 0.8, loadWindowMs: 30_000, now: () => now })
+    scheduler.observeFinal(4.92, 2) // inflated (a slow start)
     expect(scheduler.canAdmit(1)).toBe(false)
     now = 10_000
-    expect(scheduler.retryAfterMs()).toBe(20_000)
-    now = 29_000
-    expect(scheduler.canAdmit(1)).toBe(false) // still fresh
-    expect(scheduler.retryAfterMs()).toBe(1000) // never sooner than a second
-    now = 30_001
-    expect(scheduler.finalRtf).toBeUndefined()
+    expect(scheduler.retryAfterMs(1)).toBe(21_000) // the bucket [0, 1 s) leaves at 31 s
+    now = 20_500
+    scheduler.observeFinal(0.1, 10) // cheap audio since: still over the bound with the old cost
+    expect(scheduler.canAdmit(1)).toBe(false)
+    expect(scheduler.retryAfterMs(1)).toBe(10_500)
+    now = 30_500
+    expect(scheduler.retryAfterMs(1)).toBe(1000) // never sooner than a second
+    now = 31_001
+    expect(scheduler.finalRtf).toBeCloseTo(0.01)
     expect(scheduler.canAdmit(3)).toBe(true)
-    expect(scheduler.retryAfterMs()).toBe(0)
-    // The next final is a fresh measurement, not averaged with the stale one.
-    scheduler.observeFinal(0.1, 1)
-    expect(scheduler.finalRtf).toBeCloseTo(0.1)
-    expect(scheduler.stats.finalRtf).toBeCloseTo(0.1)
+    expect(scheduler.retryAfterMs(3)).toBe(0)
+    now = 100_000
+    expect(scheduler.finalRtf).toBeUndefined() // nobody streamed for a window
+    expect(scheduler.stats.finalRtf).toBeUndefined()
+  })
+
+  it('serves real-time sessions before bulk work and sessions sending ahead of real time', async () => {
+    let now = 0
+    const scheduler = new InferenceScheduler({ now: () => now })
+    const live = scheduler.gate()
+    const flood = scheduler.gate() // 60 s of audio in its first second: ahead
+    const rest = scheduler.gate({ bulk: true })
+    live.observeAudio!(1)
+    flood.observeAudio!(60)
+    now = 1000
+    const running = await live.acquire('final')
+    const order: string[] = []
+    const take = (name: string, gate: typeof live, kind: 'final' | 'partial') =>
+      gate.acquire(kind).then((t) => {
+        order.push(name)
+        t.release()
+      })
+    const all = Promise.all([
+      take('rest final', rest, 'final'),
+      take('flood final', flood, 'final'),
+      take('flood partial', flood, 'partial'),
+      take('live partial', live, 'partial'),
+      take('live final', live, 'final'),
+    ])
+    running.release()
+    await all
+    expect(order[0]).toBe('live final')
+    expect(order[1]).toBe('live partial')
+    expect(order.slice(2, 4).sort()).toEqual(['flood final', 'rest final'])
+    expect(order[4]).toBe('flood partial')
+    // Once the wall clock caught up with what it sent, the flood is a real-time session again.
+    now = 58_000
+    const held = await rest.acquire('final')
+    const again: string[] = []
+    const p = Promise.all([
+      rest.acquire('final').then((t) => {
+        again.push('rest')
+        t.release()
+      }),
+      flood.acquire('final').then((t) => {
+        again.push('flood')
+        t.release()
+      }),
+    ])
+    held.release()
+    await p
+    expect(again).toEqual(['flood', 'rest'])
   })
 
   it('validates its options', () => {
-    expect(() => new InferenceScheduler({ rtfMaxAgeMs: 0 })).toThrow(/rtfMaxAgeMs/)
+    expect(() => new InferenceScheduler({ loadWindowMs: 0 })).toThrow(/loadWindowMs/)
     expect(() => new InferenceScheduler({ concurrency: 0 })).toThrow(/concurrency/)
+    expect(() => new InferenceScheduler({ aheadSlackS: -1 })).toThrow(/aheadSlackS/)
     expect(() => new InferenceScheduler({ maxLoad: 0 })).toThrow(/maxLoad/)
   })
 })

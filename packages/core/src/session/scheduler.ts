@@ -1,4 +1,5 @@
 import { isWsError, WsError } from '../errors.js'
+import { LoadEstimate } from './load-estimate.js'
 
 /** What an inference request is for: a final is owed to the client, a partial is a courtesy. */
 export type InferenceKind = 'partial' | 'final'
@@ -7,7 +8,10 @@ export type InferenceKind = 'partial' | 'final'
 export interface InferenceTicket {
   /** Seconds the request waited for its turn. */
   readonly waitedMs: number
-  /** Ends the turn. `audioSeconds` (of a final) feeds the real-time-factor estimate. Idempotent. */
+  /**
+   * Ends the turn. `audioSeconds`, for a final of streamed audio, counts its time in the load
+   * estimate (work nobody streamed, such as a REST file, passes nothing). Idempotent.
+   */
   release(audioSeconds?: number): void
 }
 
@@ -21,6 +25,8 @@ export interface InferenceGate {
   acquire(kind: InferenceKind, signal?: AbortSignal): Promise<InferenceTicket>
   /** True when the backend has a free slot and nothing waits: optional work costs nobody. */
   idle?(): boolean
+  /** The session received `seconds` of audio (what admission measures the cost of). */
+  observeAudio?(seconds: number): void
 }
 
 /**
@@ -51,23 +57,33 @@ export interface InferenceSchedulerOptions {
   concurrency?: number
   /** Admission: the share of the backend's time the finals of all sessions may use (default 0.8; the rest is for partials). */
   maxLoad?: number
-  /** Weight of the newest final in the real-time-factor average (default 0.2). */
-  rtfSmoothing?: number
   /**
-   * How long a real-time-factor estimate counts without a new final to refresh it (default
-   * 30 000). An older one refuses nobody, and the next final measures afresh: a slow burst
-   * (or a slow start) cannot lock the server out once its sessions are gone.
+   * The window of the load estimate, in milliseconds (default 30 000): backend seconds of
+   * finals per second of audio the sessions sent in it. An estimate older than that (nobody
+   * streamed) refuses nobody, so a slow burst cannot lock the server out once its sessions
+   * are gone.
    */
-  rtfMaxAgeMs?: number
+  loadWindowMs?: number
+  /**
+   * Seconds of audio a session may be ahead of the wall clock (since its first audio) and
+   * still count as real time (default 3). A session further ahead (a file sent faster than
+   * real time) and a bulk gate's requests go after the requests of real-time sessions.
+   */
+  aheadSlackS?: number
   /** The clock, in milliseconds (default `performance.now`; tests pass their own). */
   now?: () => number
+}
+
+export interface InferenceGateOptions {
+  /** Work nobody waits for in real time (a REST file): served after real-time sessions. */
+  bulk?: boolean
 }
 
 export const DEFAULT_INFERENCE_SCHEDULER_OPTIONS = {
   concurrency: 1,
   maxLoad: 0.8,
-  rtfSmoothing: 0.2,
-  rtfMaxAgeMs: 30_000,
+  loadWindowMs: 30_000,
+  aheadSlackS: 3,
   now: () => performance.now(),
 } as const satisfies InferenceSchedulerOptions
 
@@ -84,6 +100,10 @@ interface SessionSlot {
   id: number
   lastServed: number
   partial: Waiter | undefined
+  bulk: boolean
+  /** When the session's first audio came (the clock's ms), and how much came since. */
+  firstAudioAt: number | undefined
+  audioSeconds: number
 }
 
 export interface InferenceSchedulerStats {
@@ -94,7 +114,7 @@ export interface InferenceSchedulerStats {
   started: { partial: number; final: number }
   /** Partial requests replaced by a newer one of the same session before they ran. */
   superseded: number
-  /** Smoothed processing seconds per audio second of finals (undefined before the first, or aged out). */
+  /** Backend seconds of finals per second of audio sent, over the window (undefined while unmeasured). */
   finalRtf: number | undefined
 }
 
@@ -102,10 +122,13 @@ export interface InferenceSchedulerStats {
  * One per backend: orders every session's requests for it. Finals go before partials; among
  * requests of one kind the session served longest ago goes first (round robin), so no
  * session can starve another; a session has at most one partial waiting, and a newer one
- * replaces it. Admission control uses the measured real-time factor of finals: one more
- * real-time stream is admitted while the finals of all of them would take at most `maxLoad`
- * of the backend's time. The first session is always admitted, and an estimate no final has
- * refreshed for `rtfMaxAgeMs` refuses nobody.
+ * replaces it. Sessions sending faster than real time (by more than `aheadSlackS`) and bulk
+ * gates come after every real-time session's requests, so a flood of audio waits for the
+ * live streams instead of delaying them (by at most the one request of it running). Admission control uses the measured cost of a second of audio (a
+ * {@link LoadEstimate}: backend seconds of finals per second of audio the sessions sent, over
+ * `loadWindowMs`): one more real-time stream is admitted while the finals of all of them would
+ * take at most `maxLoad` of the backend's time. The first session is always admitted, and a
+ * window with too little audio refuses nobody.
  *
  * Pure logic, no timers: it is driven by `acquire` and `release`.
  */
@@ -118,8 +141,7 @@ export class InferenceScheduler {
   #tick = 0
   #started = { partial: 0, final: 0 }
   #superseded = 0
-  #rtf: number | undefined
-  #rtfAt = 0
+  readonly #load: LoadEstimate
 
   constructor(options: InferenceSchedulerOptions = {}) {
     const o = { ...DEFAULT_INFERENCE_SCHEDULER_OPTIONS, ...options }
@@ -127,19 +149,32 @@ export class InferenceScheduler {
       throw new WsError('invalid_config', `concurrency must be 1 to 64, got ${o.concurrency}`)
     if (!(o.maxLoad > 0 && o.maxLoad <= 8))
       throw new WsError('invalid_config', `maxLoad must be in (0, 8], got ${o.maxLoad}`)
-    if (!(o.rtfSmoothing > 0 && o.rtfSmoothing <= 1))
-      throw new WsError('invalid_config', `rtfSmoothing must be in (0, 1], got ${o.rtfSmoothing}`)
-    if (!(o.rtfMaxAgeMs > 0))
-      throw new WsError('invalid_config', `rtfMaxAgeMs must be > 0, got ${o.rtfMaxAgeMs}`)
+    if (!(o.aheadSlackS >= 0))
+      throw new WsError('invalid_config', `aheadSlackS must be ≥ 0, got ${o.aheadSlackS}`)
+    if (!(o.loadWindowMs >= 1000 && o.loadWindowMs <= 3_600_000))
+      throw new WsError('invalid_config', `loadWindowMs must be from 1000 to 3600000, got ${o.loadWindowMs}`)
     this.options = o
+    this.#load = new LoadEstimate({ windowMs: o.loadWindowMs, now: o.now })
   }
 
-  /** A gate for one session. */
-  gate(): InferenceGate {
-    const session: SessionSlot = { id: ++this.#sessions, lastServed: -1, partial: undefined }
+  /** A gate for one session (or, `bulk`, for work nobody waits for in real time). */
+  gate(options: InferenceGateOptions = {}): InferenceGate {
+    const session: SessionSlot = {
+      id: ++this.#sessions,
+      lastServed: -1,
+      partial: undefined,
+      bulk: options.bulk ?? false,
+      firstAudioAt: undefined,
+      audioSeconds: 0,
+    }
     return {
       acquire: (kind, signal) => this.#acquire(session, kind, signal),
       idle: () => this.idle,
+      observeAudio: (seconds) => {
+        session.firstAudioAt ??= this.options.now()
+        session.audioSeconds += seconds
+        this.observeAudio(seconds)
+      },
     }
   }
 
@@ -151,21 +186,26 @@ export class InferenceScheduler {
   }
 
   /**
-   * Processing seconds per audio second of finals, smoothed; undefined until one was
-   * measured, and again once `rtfMaxAgeMs` passed without a final.
+   * Backend seconds of finals per second of audio the sessions sent, over the window;
+   * undefined until enough audio was measured, and again once nobody streamed for a window.
    */
   get finalRtf(): number | undefined {
-    return this.#age() <= this.options.rtfMaxAgeMs ? this.#rtf : undefined
+    return this.#load.perAudioSecond
   }
 
-  /** Feeds the real-time-factor estimate (each final does; a warm-up transcription may seed it). */
+  /** Sessions sent `seconds` of audio (the load estimate's denominator). */
+  observeAudio(seconds: number): void {
+    this.#load.observeAudio(seconds)
+  }
+
+  /**
+   * Feeds the load estimate with a final's backend time and its audio, as if a session had
+   * sent only that audio (a warm-up transcription may seed it; tests use it).
+   */
   observeFinal(processingSeconds: number, audioSeconds: number): void {
     if (!(audioSeconds > 0) || !(processingSeconds >= 0)) return
-    const rtf = processingSeconds / audioSeconds
-    const a = this.options.rtfSmoothing
-    const previous = this.finalRtf
-    this.#rtf = previous === undefined ? rtf : a * rtf + (1 - a) * previous
-    this.#rtfAt = this.options.now()
+    this.#load.observeWork(processingSeconds)
+    this.#load.observeAudio(audioSeconds)
   }
 
   /**
@@ -173,20 +213,22 @@ export class InferenceScheduler {
    * true while unmeasured, else `(activeSessions + 1) × finalRtf ≤ maxLoad × concurrency`.
    */
   canAdmit(activeSessions: number): boolean {
-    if (activeSessions === 0) return true
-    const rtf = this.finalRtf
-    if (rtf === undefined) return true
-    return (activeSessions + 1) * rtf <= this.options.maxLoad * this.options.concurrency
+    return this.#fits(activeSessions, this.finalRtf)
   }
 
   /**
    * After a refusal by {@link canAdmit}: when asking again may succeed, in milliseconds —
-   * when the estimate ages out unless a final refreshes it (a session that ends frees room
-   * sooner).
+   * when, with nothing new measured, enough of the window's cost has aged out for one more
+   * session (a session that ends frees room sooner); at least a second.
    */
-  retryAfterMs(): number {
-    if (this.finalRtf === undefined) return 0
-    return Math.max(1000, Math.ceil(this.options.rtfMaxAgeMs - this.#age()))
+  retryAfterMs(activeSessions: number): number {
+    const ms = this.#load.msUntil((rtf) => this.#fits(activeSessions, rtf))
+    return ms === 0 ? 0 : Math.max(1000, ms)
+  }
+
+  #fits(activeSessions: number, rtf: number | undefined): boolean {
+    if (activeSessions === 0 || rtf === undefined) return true
+    return (activeSessions + 1) * rtf <= this.options.maxLoad * this.options.concurrency
   }
 
   get stats(): InferenceSchedulerStats {
@@ -200,17 +242,13 @@ export class InferenceScheduler {
     }
   }
 
-  #age(): number {
-    return this.options.now() - this.#rtfAt
-  }
-
   #acquire(session: SessionSlot, kind: InferenceKind, signal?: AbortSignal): Promise<InferenceTicket> {
     if (signal?.aborted) return Promise.reject(abortReason(signal))
     return new Promise<InferenceTicket>((resolve, reject) => {
       const waiter: Waiter = {
         session,
         kind,
-        enqueuedAt: performance.now(),
+        enqueuedAt: this.options.now(),
         resolve,
         reject,
         cleanup: () => {},
@@ -247,22 +285,37 @@ export class InferenceScheduler {
     return true
   }
 
-  /** The waiter of the session served longest ago (first come among equals). */
-  #next(queue: Waiter[]): Waiter | undefined {
+  /** Whether a session's requests wait for the real-time sessions' (bulk, or sending ahead). */
+  #behind(session: SessionSlot): boolean {
+    if (session.bulk) return true
+    if (session.firstAudioAt === undefined) return false
+    const elapsed = (this.options.now() - session.firstAudioAt) / 1000
+    return session.audioSeconds - elapsed > this.options.aheadSlackS
+  }
+
+  /** Of the waiters of real-time sessions (or the others), the session served longest ago's. */
+  #next(queue: Waiter[], behind: boolean): Waiter | undefined {
     let best: Waiter | undefined
-    for (const w of queue) if (!best || w.session.lastServed < best.session.lastServed) best = w
+    for (const w of queue) {
+      if (this.#behind(w.session) !== behind) continue
+      if (!best || w.session.lastServed < best.session.lastServed) best = w
+    }
     return best
   }
 
   #dispatch(): void {
     while (this.#running < this.options.concurrency) {
-      const waiter = this.#next(this.#finals) ?? this.#next(this.#partials)
+      const waiter =
+        this.#next(this.#finals, false) ??
+        this.#next(this.#partials, false) ??
+        this.#next(this.#finals, true) ??
+        this.#next(this.#partials, true)
       if (!waiter) return
       this.#remove(waiter)
       this.#running++
       this.#started[waiter.kind]++
       waiter.session.lastServed = ++this.#tick
-      const startedAt = performance.now()
+      const startedAt = this.options.now()
       let released = false
       waiter.resolve({
         waitedMs: startedAt - waiter.enqueuedAt,
@@ -270,8 +323,9 @@ export class InferenceScheduler {
           if (released) return
           released = true
           this.#running--
+          // A final of streamed audio (its audio was counted as it came) costs the stream.
           if (waiter.kind === 'final' && audioSeconds !== undefined) {
-            this.observeFinal((performance.now() - startedAt) / 1000, audioSeconds)
+            this.#load.observeWork((this.options.now() - startedAt) / 1000)
           }
           this.#dispatch()
         },

@@ -1,7 +1,13 @@
 import type { WhisperBackend } from '../backend.js'
 import { WsError } from '../errors.js'
 import type { Logger } from '../logger.js'
-import { checkSessionOption, SESSION_OPTIONS } from '../protocol/session-options.js'
+import {
+  checkSessionOption,
+  SESSION_OPTION_NAMES,
+  SESSION_OPTIONS,
+  type SessionConfig,
+  type SessionOptionSpec,
+} from '../protocol/session-options.js'
 import {
   DEFAULT_STRATEGY_OPTIONS,
   isStrategyName,
@@ -124,4 +130,24 @@ export function validateStreamingSessionOptions(options: StreamingSessionOptions
   if (o.vad && !(Number.isInteger(o.vad.frameSamples) && o.vad.frameSamples > 0))
     bad('VAD frameSamples must be positive')
   return o
+}
+
+/** Every session option that sets a session field names a field of {@link StreamingSessionOptions}. */
+type SessionTargets = {
+  [K in keyof typeof SESSION_OPTIONS]: (typeof SESSION_OPTIONS)[K] extends { session: infer T } ? T : never
+}[keyof typeof SESSION_OPTIONS]
+const sessionTargetsAreFields: SessionTargets extends keyof StreamingSessionOptions ? true : never = true
+void sessionTargetsAreFields
+
+/** The {@link StreamingSessionOptions} a session config sets (`language: "auto"` sets none). */
+export function streamingOptionsOf(config: SessionConfig): Partial<StreamingSessionOptions> {
+  const out: Record<string, unknown> = {}
+  for (const name of SESSION_OPTION_NAMES) {
+    const spec: SessionOptionSpec = SESSION_OPTIONS[name]
+    const value = config[name]
+    if (spec.session === undefined || value === undefined) continue
+    if (name === 'language' && value === 'auto') continue
+    out[spec.session] = value
+  }
+  return out as Partial<StreamingSessionOptions>
 }

@@ -190,7 +190,9 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     }
     if (floats.length === 0) return
     const resampled = this.#resampler ? this.#resampler.process(floats) : floats.slice()
-    if (resampled.length > 0) this.#command({ kind: 'audio', samples: resampled })
+    if (resampled.length === 0) return
+    this.options.gate?.observeAudio?.(resampled.length / SR)
+    this.#command({ kind: 'audio', samples: resampled })
   }
 
   /** The current utterance is over (the protocol's `vad_end`): finalise it now. */
