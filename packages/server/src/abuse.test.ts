@@ -163,4 +163,17 @@ describe('malformed targets', () => {
     expect(proto.of('error')[0]!.message).toMatch(/__proto__/)
     await server.close()
   })
+
+  it('keeps /metrics and /v1/models public under a token unless publicInfo is false', async () => {
+    for (const publicInfo of [true, false]) {
+      const server = await serverWith({ authToken: 'sesame', publicInfo })
+      for (const path of ['/metrics', '/v1/models']) {
+        expect((await fetch(`${server.url}${path}`)).status).toBe(publicInfo ? 200 : 401)
+        const bearer = { headers: { authorization: 'Bearer sesame' } }
+        expect((await fetch(`${server.url}${path}`, bearer)).status).toBe(200)
+      }
+      expect((await fetch(`${server.url}/health`)).status).toBe(200)
+      await server.close()
+    }
+  })
 })

@@ -23,7 +23,13 @@ Options (each also read from the environment variable in brackets; flags win):
   --host <address>             address to listen on (127.0.0.1)        [HOST]
   --port <n>                   port (8765; 0 picks a free one)         [PORT]
   --partial-interval-ms <n>    audio between partials, 0 = none (500)  [PARTIAL_INTERVAL_MS]
-  --max-clients <n>            sessions at once (4)                    [MAX_CLIENTS]
+  --max-clients <n>            sessions transcribing at once: audio takes a slot,
+                               idle and keepalive-only sockets take none (4) [MAX_CLIENTS]
+  --max-connections <n>        open WebSocket connections at once (1000) [MAX_CONNECTIONS]
+  --no-audio-timeout-s <n>     no audio for n s gives the slot back; no audio and no
+                               keepalive closes the socket, 0 = off (10) [NO_AUDIO_TIMEOUT_S]
+  --max-file-seconds <n>       longest audio a REST call transcribes (7200) [MAX_FILE_SECONDS]
+  --max-rest-jobs <n>          REST transcriptions at once; more get 429 (2) [MAX_REST_JOBS]
   --session-timeout-s <n>      longest session, 0 = none (3600)        [SESSION_TIMEOUT_S]
   --idle-timeout-s <n>         close silent connections, 0 = never (60) [IDLE_TIMEOUT_S]
   --max-utterance-s <n>        force a final after this long (25)      [MAX_UTTERANCE_S]
@@ -39,6 +45,7 @@ Options (each also read from the environment variable in brackets; flags win):
   --shutdown-grace-ms <n>      time open sessions get to finalise on shutdown (10000)
   --offline                    use only cached or offline model sources
   --no-demo                    do not serve the demo page
+  --private-info               under --token, /metrics and /v1/models need it too
   -h, --help                   show this help
   -v, --version                show the version
 
@@ -56,6 +63,10 @@ const FLAGS = {
   port: 'port',
   'partial-interval-ms': 'partialIntervalMs',
   'max-clients': 'maxClients',
+  'max-connections': 'maxConnections',
+  'no-audio-timeout-s': 'noAudioTimeoutS',
+  'max-file-seconds': 'maxFileSeconds',
+  'max-rest-jobs': 'maxRestJobs',
   'session-timeout-s': 'sessionTimeoutS',
   'idle-timeout-s': 'idleTimeoutS',
   'max-utterance-s': 'maxUtteranceS',
@@ -102,6 +113,7 @@ async function main(): Promise<void> {
     }
     if (values.offline) options.offline = true
     if (values['no-demo']) options.demo = false
+    if (values['private-info']) options.publicInfo = false
   } catch (err) {
     fail(isWsError(err) ? err.message : String(err))
   }
@@ -158,6 +170,7 @@ function parse() {
       ...Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])),
       offline: { type: 'boolean' },
       'no-demo': { type: 'boolean' },
+      'private-info': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
