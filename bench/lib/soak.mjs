@@ -70,7 +70,7 @@ const fixtures = [
   ...loadSpeechFixtures(`${ROOT}fixtures/wer`),
 ]
 /** `n` sentences from `from`, with varied pauses. */
-function stream(from, n) {
+export function stream(from, n) {
   const picked = Array.from({ length: n }, (_, i) => fixtures[(from + i) % fixtures.length])
   return composeUtterances(
     picked,
@@ -79,7 +79,7 @@ function stream(from, n) {
   )
 }
 
-function open(url) {
+export function open(url) {
   const ws = new WebSocket(url)
   const messages = []
   const refused = new Promise((resolve) =>
@@ -96,7 +96,7 @@ function open(url) {
   return { ws, messages, opened, closed, refused }
 }
 
-async function sendPaced(ws, audio, speed, stopAtSeconds = Infinity) {
+export async function sendPaced(ws, audio, speed, stopAtSeconds = Infinity) {
   const t0 = performance.now()
   const frame = 320
   for (let i = 0; i < audio.length && i / SR < stopAtSeconds; i += frame) {

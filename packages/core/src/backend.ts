@@ -21,6 +21,13 @@ export interface TranscribeOptions {
    * spend less CPU on it at the cost of wall time (whisper.cpp: fewer threads).
    */
   background?: boolean
+  /**
+   * A live stream waits for this result (a streaming session's final): a backend may trade
+   * encoder work for latency where that was shown not to cost accuracy (whisper.cpp: an
+   * encoder window sized to the audio). Without it (and without `preview`) nobody waits in
+   * real time — a file, a REST call — and the backend decodes for accuracy.
+   */
+  live?: boolean
   signal?: AbortSignal
 }
 

@@ -137,7 +137,7 @@ class BoundaryStrategy implements Strategy {
           ...(o.task ? { task: o.task } : {}),
           // Word times let the context be cut exactly, inside a segment.
           wordTimestamps: o.wordTimestamps || context.length > 0,
-          ...(isFinal ? {} : { preview: true }),
+          ...(isFinal ? { live: true } : { preview: true }),
           ...(signal ? { signal } : {}),
         },
       )
@@ -215,7 +215,7 @@ class AgreementStrategy implements Strategy {
         ...(o.language ? { language: o.language } : {}),
         ...(o.task ? { task: o.task } : {}),
         wordTimestamps: true,
-        ...(preview ? { preview: true } : {}),
+        ...(preview ? { preview: true } : { live: true }),
         ...(signal ? { signal } : {}),
       })
       language = result.language
