@@ -10,13 +10,17 @@ import { open, sendPaced, startDefaultServer, stream } from './lib/soak.mjs'
 import { quantile } from './lib/stats.mjs'
 
 const { values: args } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, help: { type: 'boolean', default: false } },
+  options: {
+    rounds: { type: 'string', default: '3' },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
 })
 if (args.help) {
-  process.stdout.write('Usage: node bench/flood.mjs [--rounds 3]\n')
+  process.stdout.write('Usage: node bench/flood.mjs [--rounds 3] [--out dir]\n')
   process.exit(0)
 }
-const OUT = fileURLToPath(new URL('./results/flood/', import.meta.url))
+const OUT = args.out ? `${args.out}/` : fileURLToPath(new URL('./results/flood/', import.meta.url))
 
 /** One live session over 8 sentences in real time; its finals' latencies (s). */
 async function live(server, from) {
