@@ -82,6 +82,14 @@ if [ -n "${WS_SETUP_VOICE:-}" ] && ! command -v espeak-ng >/dev/null 2>&1; then
   fi
 fi
 
+# Real human speech for the tests and the benchmark: recordings with their text from Debian
+# packages (Asterisk's prompts, Fish Fillets NG's Dutch dub), checked against the sha256 in
+# fixtures/real/sources.json and built into <cache>/real-speech/ (installs sox when missing).
+if [ -n "${WS_SETUP_REAL_SPEECH:-}" ]; then
+  step "Real speech corpora (Debian packages, into the cache; later runs only verify)"
+  node scripts/real-speech.mjs
+fi
+
 # The demo page's test runs in a real browser: Debian's Chromium.
 if [ -n "${WS_SETUP_BROWSER:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ -z "${CHROMIUM_PATH:-}" ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

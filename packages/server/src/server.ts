@@ -357,6 +357,13 @@ export class WhisperStreamServer {
         503,
       )
     }
+    // A bad query is the client's to fix, whatever the load: 400 before any 503.
+    let config: SessionConfig
+    try {
+      config = parseQueryConfig(url.searchParams)
+    } catch (err) {
+      return refuse('config', toWsError(err, 'invalid_config'), 400)
+    }
     if (this.#connections.size >= this.options.maxConnections) {
       const error = new WsError(
         'server_busy',
@@ -368,11 +375,7 @@ export class WhisperStreamServer {
     // Refused before the handshake when audio could not be transcribed now either.
     const full = live.slots.refusal()
     if (full) return refuse(full.reason, full.error, 503, full.retryAfterMs)
-    try {
-      return { live, strategy, config: parseQueryConfig(url.searchParams) }
-    } catch (err) {
-      return refuse('config', toWsError(err, 'invalid_config'), 400)
-    }
+    return { live, strategy, config }
   }
 
   #accept(live: Live, ws: WebSocket, strategy: StrategyName, config: SessionConfig) {

@@ -83,7 +83,7 @@ export function backendConformance(options: BackendConformanceOptions): Conforma
   /** Checks that `text` is (nearly) what `f` gives alone. */
   const checkSameAsAlone = async (f: (typeof o.fixtures)[number], text: string, what: string) => {
     const reference = await aloneText(f)
-    const drift = wordErrorRate(reference, text).wer
+    const drift = wordErrorRate(reference, text, { language: o.language }).wer
     check(
       drift <= o.maxDrift,
       `${what} (${f.name}): "${text}" differs from the transcript alone "${reference}" (${(drift * 100).toFixed(1)}%)`,
@@ -146,7 +146,7 @@ export function backendConformance(options: BackendConformanceOptions): Conforma
             const result = await transcribe(f.audio)
             check(typeof result.text === 'string', `${f.name}: text must be a string`)
             alone.set(f.name, result.text)
-            const w = wordErrorRate(f.text, result.text)
+            const w = wordErrorRate(f.text, result.text, { language: o.language })
             errors += w.substitutions + w.deletions + w.insertions
             words += w.referenceWords
             measured.push({
@@ -186,7 +186,7 @@ export function backendConformance(options: BackendConformanceOptions): Conforma
           check(words.length > 0, 'no words in the segments although wordTimestamps was true')
           for (const s of result.segments) {
             check(s.words && s.words.length > 0, `segment "${s.text}" has no words`)
-            const w = wordErrorRate(s.text, textOfWords(s.words))
+            const w = wordErrorRate(s.text, textOfWords(s.words), { language: o.language })
             check(
               w.wer <= 0.2,
               `the words of segment "${s.text}" do not spell its text: "${textOfWords(s.words)}"`,
@@ -233,8 +233,8 @@ export function backendConformance(options: BackendConformanceOptions): Conforma
           const prompt = 'The following is a recording of careful speech.'
           const result = await transcribe(f.audio, { initialPrompt: prompt })
           check(!result.text.includes(prompt), 'the prompt leaked into the transcript')
-          const w = wordErrorRate(f.text, result.text).wer
-          const without = wordErrorRate(f.text, await aloneText(f)).wer
+          const w = wordErrorRate(f.text, result.text, { language: o.language }).wer
+          const without = wordErrorRate(f.text, await aloneText(f), { language: o.language }).wer
           check(
             w <= without + o.maxDrift,
             `with a prompt, WER ${(w * 100).toFixed(1)}% against ${(without * 100).toFixed(1)}% without: "${result.text}"`,

@@ -30,5 +30,16 @@ export { FakeBackend, type FakeBackendCall, type FakeBackendOptions } from './fa
 export { EnergyVad, type EnergyVadOptions } from './fake-vad.js'
 export { type LoadedSpeechFixture, loadSpeechFixtures, type SpeechFixtureInfo } from './fixtures.js'
 export { freePort, waitUntil } from './net.js'
+export {
+  hasRealSpeech,
+  type LoadedRealSpeech,
+  REAL_SPEECH_CORPORA,
+  REAL_SPEECH_SETUP,
+  type RealSpeechCorpus,
+  type RealSpeechInfo,
+  type RealSpeechSegment,
+  realSpeechDir,
+  realSpeechFixtures,
+} from './real-speech.js'
 export { type SynthesizedSpeech, SyntheticVoice, type SyntheticVoiceOptions } from './synthetic-voice.js'
 export { type VadConformanceOptions, type VadSpeechFixture, vadConformance } from './vad-conformance.js'

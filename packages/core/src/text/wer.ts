@@ -1,4 +1,31 @@
+import { englishWords, removeDiacritics } from './english-normalizer.js'
 import { normalizedWords } from './normalize.js'
+
+export interface WerOptions {
+  /**
+   * The language of the text, a code such as `en` or `es` (default `en`). English text is
+   * compared after {@link normalizeEnglish} (Whisper's English rules: `ten` = `10`,
+   * `Mr.` = `mister`, `colour` = `color`, …); any other language on {@link normalizedWords}
+   * (case and punctuation ignored, nothing else).
+   */
+  language?: string
+  /**
+   * Other languages only: drop diacritics too (`número` = `numero`), for references written
+   * without them. English always drops them.
+   */
+  foldDiacritics?: boolean
+}
+
+/** Whether a language code names English: `en`, `en-US`, `eng`, `english` (and no code at all). */
+export function isEnglishLanguage(language: string | undefined): boolean {
+  return language === undefined || /^(en|eng|english)([-_].*)?$/i.test(language)
+}
+
+/** The words that WER compares, normalised for `options.language`. */
+export function werWords(text: string, options: WerOptions = {}): string[] {
+  if (isEnglishLanguage(options.language)) return englishWords(text)
+  return normalizedWords(options.foldDiacritics ? removeDiacritics(text) : text)
+}
 
 export interface WerResult {
   /** (substitutions + deletions + insertions) / reference words; 0 when both are empty. */
@@ -11,12 +38,13 @@ export interface WerResult {
 }
 
 /**
- * Word error rate of `hypothesis` against `reference`, on normalised words (case and
- * punctuation ignored), by Levenshtein alignment.
+ * Word error rate of `hypothesis` against `reference`, on normalised words (see
+ * {@link WerOptions}: English rules unless `language` names another language), by
+ * Levenshtein alignment.
  */
-export function wordErrorRate(reference: string, hypothesis: string): WerResult {
-  const ref = normalizedWords(reference)
-  const hyp = normalizedWords(hypothesis)
+export function wordErrorRate(reference: string, hypothesis: string, options: WerOptions = {}): WerResult {
+  const ref = werWords(reference, options)
+  const hyp = werWords(hypothesis, options)
   const n = ref.length
   const m = hyp.length
   // cost[j] and the op counts for the current row
@@ -48,11 +76,14 @@ export function wordErrorRate(reference: string, hypothesis: string): WerResult 
 }
 
 /** WER over several pairs, weighted by reference length (the usual corpus WER). */
-export function corpusWordErrorRate(pairs: readonly { reference: string; hypothesis: string }[]): number {
+export function corpusWordErrorRate(
+  pairs: readonly { reference: string; hypothesis: string }[],
+  options: WerOptions = {},
+): number {
   let errors = 0
   let words = 0
   for (const { reference, hypothesis } of pairs) {
-    const r = wordErrorRate(reference, hypothesis)
+    const r = wordErrorRate(reference, hypothesis, options)
     errors += r.substitutions + r.deletions + r.insertions
     words += r.referenceWords
   }
