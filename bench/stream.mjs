@@ -42,6 +42,9 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --skip-scale            skip the scale-out part (bench/scale.mjs: the remote backend over
                           in process, sessions held by one replica and by two behind HAProxy)
   --scale-max-sessions <n>  the scale-out part's largest N (default 8)
+  --skip-accuracy         skip the accuracy part (bench/accuracy.mjs: WER per corpus —
+                          real English, Spanish, Dutch, synthetic — whole clips by window,
+                          streams offline against finals and revisions per strategy)
   --skip-soak             skip the soak and abuse run (bench/soak.mjs: live sessions beside
                           clients that vanish, flood, squat and upload; then bench/flood.mjs)
   --soak-minutes <m>      the soak run's length (default 20)
@@ -66,6 +69,7 @@ const { values: args } = parseArgs({
     'skip-scale': { type: 'boolean' },
     'scale-max-sessions': { type: 'string', default: '8' },
     'skip-soak': { type: 'boolean' },
+    'skip-accuracy': { type: 'boolean' },
     'soak-minutes': { type: 'string', default: '20' },
     'long-minutes': { type: 'string', default: '10' },
     'revise-ms': { type: 'string', default: '28000' },
@@ -318,12 +322,19 @@ if (!smoke && !args['skip-scale']) {
     md.push('', '## Scale-out (bench/scale.mjs)', ...lines.map((l) => l.replace(/^## /, '### ')))
   } else console.error(`bench/scale.mjs failed (exit ${run.status})`)
 }
-// The soak and abuse run, then a live session beside a 50× flooder, each in its own process.
-if (!smoke && !args['skip-soak']) {
-  for (const [script, extra] of [
-    ['soak', ['--minutes', args['soak-minutes']]],
-    ['flood', []],
-  ]) {
+// Accuracy per corpus; the soak and abuse run, then a live session beside a 50× flooder; each
+// in its own process.
+if (!smoke) {
+  const parts = [
+    ...(args['skip-accuracy'] ? [] : [['accuracy', []]]),
+    ...(args['skip-soak']
+      ? []
+      : [
+          ['soak', ['--minutes', args['soak-minutes']]],
+          ['flood', []],
+        ]),
+  ]
+  for (const [script, extra] of parts) {
     const out = `${args.out}/${script}`
     const run = spawnSync(
       process.execPath,

@@ -73,7 +73,14 @@ export function tracked(backend) {
  * A StreamingSession in this process on a clock driven by the audio (each transcription
  * completes before more audio is pushed). `reviseMs`: the session's `reviseMaxMs`.
  */
-export async function virtualRun(backend, strategy, audio, c, refs, { reviseMs = 28000 } = {}) {
+export async function virtualRun(
+  backend,
+  strategy,
+  audio,
+  c,
+  refs,
+  { reviseMs = 28000, language, revisePromptChars } = {},
+) {
   const { createVad } = await import('@ws/vad-webrtc')
   const { wrapper, settle } = tracked(backend)
   const session = new StreamingSession({
@@ -81,6 +88,8 @@ export async function virtualRun(backend, strategy, audio, c, refs, { reviseMs =
     strategy,
     vad: await createVad(),
     reviseMaxMs: Number(reviseMs),
+    ...(language ? { language } : {}),
+    ...(revisePromptChars === undefined ? {} : { revisePromptChars }),
   })
   let now = 0
   const events = []

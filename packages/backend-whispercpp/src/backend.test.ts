@@ -78,13 +78,13 @@ describe('WhisperCppBackend', () => {
       const p = await backend.transcribe(
         f.audio,
         WHISPER_SAMPLE_RATE,
-        previous ? { initialPrompt: previous } : {},
+        previous ? { initialPrompt: previous, live: true } : { live: true },
       )
       expect(hasLoop(p.segments), p.text).toBe(false)
       prompted.push({ reference: f.text, hypothesis: p.text })
       plain.push({
         reference: f.text,
-        hypothesis: (await backend.transcribe(f.audio, WHISPER_SAMPLE_RATE)).text,
+        hypothesis: (await backend.transcribe(f.audio, WHISPER_SAMPLE_RATE, { live: true })).text,
       })
     }
     const [w1, w0] = [corpusWordErrorRate(prompted), corpusWordErrorRate(plain)]
@@ -113,7 +113,7 @@ describe('WhisperCppBackend', () => {
     await backend.loadModel('tiny.en')
     for (const c of cases) {
       const audio = readWavMono(readFileSync(`${dir}${c.file}`)).samples
-      const r = await backend.transcribe(audio, WHISPER_SAMPLE_RATE, { initialPrompt: c.prompt })
+      const r = await backend.transcribe(audio, WHISPER_SAMPLE_RATE, { initialPrompt: c.prompt, live: true })
       expect(degenerateText(r.text, audio.length / WHISPER_SAMPLE_RATE), r.text).toBeUndefined()
     }
     console.log(`retries at audio_ctx ${retries.join(', ')}`)

@@ -15,7 +15,7 @@ const SENTENCES = [
 ]
 
 /** Six utterances ended by vad_end, one after another; every event once the session ends. */
-async function run(options: { reviseMaxMs?: number } = {}) {
+async function run(options: { reviseMaxMs?: number; revisePromptChars?: number } = {}) {
   const backend = await fake()
   const session = new StreamingSession({ backend, strategy: 'prompt', partialIntervalMs: 0, ...options })
   const events = collect(session)
@@ -65,11 +65,21 @@ describe('revisions', () => {
     }
     // The session's end waited for the last block: it is the last event.
     expect(events.at(-1)!.type).toBe('revision')
-    // Each block after the first is prompted with the revised text before it.
-    const decodes = backend.calls.filter((c) => c.samples > 0 && c.options.initialPrompt !== undefined)
-    expect(decodes.some((c) => String(c.options.initialPrompt).endsWith(r[0]!.text))).toBe(true)
+    // By default a block is decoded without the text before it as prompt (the carry-over of
+    // a misrecognition into the next sentence): no revision call has a prompt.
+    const revisionCalls = backend.calls.filter((c) => c.options.background === true)
+    expect(revisionCalls.every((c) => c.options.initialPrompt === undefined)).toBe(true)
     // Nobody waits for a revision: each is asked as background work, no final is.
     expect(backend.calls.filter((c) => c.options.background === true)).toHaveLength(r.length)
+  })
+
+  it('prompt each block after the first with the revised text before it when revisePromptChars is set', async () => {
+    const { events, backend } = await run({ reviseMaxMs: 5000, revisePromptChars: 200 })
+    const r = revisions(events)
+    const decodes = backend.calls.filter(
+      (c) => c.options.background === true && c.options.initialPrompt !== undefined,
+    )
+    expect(decodes.some((c) => String(c.options.initialPrompt).endsWith(r[0]!.text))).toBe(true)
   })
 
   it('are off by default, and refuse a block too short to help', async () => {

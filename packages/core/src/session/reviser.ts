@@ -27,7 +27,7 @@ export interface ReviserOptions {
   keepSamples: number
   language?: string | undefined
   task?: Task | undefined
-  /** Characters of the revised text before a block that prompt its decoding. */
+  /** Characters of the revised text before a block that prompt its decoding (0: none). */
   maxPromptChars: number
   emit: (event: RevisionEvent | SessionErrorEvent) => void
 }
@@ -134,7 +134,8 @@ export class Reviser {
     const started = performance.now()
     const { audio } = block
     const offset = block.start / SR
-    const prompt = this.#revised.slice(-this.#o.maxPromptChars)
+    const prompt = this.#o.maxPromptChars > 0 ? this.#revised.slice(-this.#o.maxPromptChars) : ''
+
     try {
       const result = await this.#o.backend.transcribe(audio, SR, {
         ...(this.#o.language ? { language: this.#o.language } : {}),
@@ -149,7 +150,7 @@ export class Reviser {
         this.#o.logger.warn({ utteranceIds: block.utteranceIds }, 'degenerate revision dropped')
         return
       }
-      this.#revised = `${this.#revised} ${text}`.trim().slice(-4 * this.#o.maxPromptChars)
+      this.#revised = `${this.#revised} ${text}`.trim().slice(-4 * Math.max(1, this.#o.maxPromptChars))
       this.#o.emit({
         type: 'revision',
         utteranceIds: block.utteranceIds,

@@ -75,6 +75,12 @@ export interface StreamingSessionOptions extends Omit<StrategyOptions, 'backend'
    * may wait behind a revision.
    */
   reviseMaxMs?: number
+  /**
+   * Characters of the revised text before a block that prompt its revision (default 0: none).
+   * A block is up to 28 s of the stream, context enough; prompted with the text before, a
+   * revision copied the previous sentence's misrecognition into the next on real read speech.
+   */
+  revisePromptChars?: number
   logger?: Logger
   /**
    * Where each transcription waits for its turn (an {@link InferenceScheduler}'s gate, shared
@@ -95,6 +101,7 @@ export const DEFAULT_STREAMING_SESSION_OPTIONS = {
   maxUtteranceMs: 25_000,
   speculativeFinalMs: 60,
   reviseMaxMs: 0,
+  revisePromptChars: 0,
   wordTimestamps: SESSION_OPTIONS.word_timestamps.default,
   contextMs: DEFAULT_STRATEGY_OPTIONS.contextMs,
   maxPromptChars: DEFAULT_STRATEGY_OPTIONS.maxPromptChars,
@@ -118,6 +125,8 @@ export function validateStreamingSessionOptions(options: StreamingSessionOptions
   if (!(o.speculativeFinalMs >= 0)) bad('speculativeFinalMs must be >= 0 (0 is off)')
   if (!(o.reviseMaxMs === 0 || (o.reviseMaxMs >= 5000 && o.reviseMaxMs <= WHISPER_WINDOW_SECONDS * 1000)))
     bad(`reviseMaxMs must be 0 (off) or from 5000 to ${WHISPER_WINDOW_SECONDS * 1000}`)
+  if (!(Number.isInteger(o.revisePromptChars) && o.revisePromptChars >= 0 && o.revisePromptChars <= 2000))
+    bad('revisePromptChars must be an integer from 0 to 2000')
   const windowMs = WHISPER_WINDOW_SECONDS * 1000
   const contextMs = o.strategy === 'context' || o.strategy === 'hybrid' ? o.contextMs : 0
   if (!(o.maxUtteranceMs >= 1000 && o.maxUtteranceMs + contextMs <= windowMs)) {

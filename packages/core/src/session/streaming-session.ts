@@ -100,7 +100,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
             keepSamples: 2 * samples(o.reviseMaxMs),
             language: o.language,
             task: o.task,
-            maxPromptChars: o.maxPromptChars,
+            maxPromptChars: o.revisePromptChars,
             emit: (event) => this.#emit(event),
           })
         : undefined

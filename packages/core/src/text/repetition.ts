@@ -64,3 +64,26 @@ export function loopFreeLength(words: readonly string[], options?: RepetitionOpt
   const run = findRepetitionRun(words, options)
   return run ? run.start + run.ngram : words.length
 }
+
+/**
+ * Where a text ends with a phrase of at least `minWords` words said twice back to back ("ten
+ * of clubs ten of clubs", "call forward on busy call forward on busy"): the index of the
+ * second occurrence's first word, or undefined. Twice is not a loop (people repeat
+ * themselves), but at a reduced encoder window Whisper says a short sentence twice when it was
+ * said once: a final that ends so is worth decoding again on a wider window.
+ */
+export function doubledTail(words: readonly string[], minWords = 3): number | undefined {
+  const norm = words.map(normalizeWord)
+  const len = norm.length
+  for (let n = Math.floor(len / 2); n >= minWords; n--) {
+    let same = true
+    for (let k = 0; k < n; k++) {
+      if (norm[len - 2 * n + k] !== norm[len - n + k]) {
+        same = false
+        break
+      }
+    }
+    if (same) return len - n
+  }
+  return undefined
+}

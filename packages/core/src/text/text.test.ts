@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { findRepetitionRun } from './repetition.js'
+import { doubledTail, findRepetitionRun } from './repetition.js'
 import { corpusWordErrorRate, wordErrorRate } from './wer.js'
 import { segmentsFromWords, tailText, wordsOf } from './words.js'
 
@@ -57,5 +57,18 @@ describe('words', () => {
     ])
     expect(segs.map((s) => s.text)).toEqual(['Hi.', 'How are', 'you'])
     expect(tailText('one two three four', 11)).toBe('three four')
+  })
+})
+
+describe('doubledTail', () => {
+  it('finds a phrase of three or more words said twice at the end, not once or a shorter echo', () => {
+    const words = (t: string) => t.split(' ')
+    expect(doubledTail(words('Call forward on busy. Call forward on busy.'))).toBe(4)
+    expect(doubledTail(words('press 1 ten of clubs 10 of clubs'))).toBeUndefined() // "ten" ≠ "10" here: words as written
+    expect(doubledTail(words('ten of clubs ten of clubs'))).toBe(3)
+    expect(doubledTail(words('no no'))).toBeUndefined()
+    expect(doubledTail(words('I said it, I said it'))).toBe(3)
+    expect(doubledTail(words('the conference is now muted'))).toBeUndefined()
+    expect(doubledTail([])).toBeUndefined()
   })
 })

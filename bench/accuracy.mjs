@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// Accuracy per corpus (issue: real speech): `node bench/accuracy.mjs [--backends whispercpp,faster]`.
+// 1. Whole clips: each backend's default for a clip nobody waits for, against its full window
+//    and its streaming (reduced) window, on real English telephone prompts and on espeak.
+// 2. Streams: the same model offline (full window, the whole stream) against streaming finals
+//    and the revised text, per strategy, on real English streams (30 s, 2 min) and an espeak
+//    stream; real Spanish and Dutch streams with the multilingual `base`.
+// Writes bench/results/accuracy/latest.{json,md}. Needs the real-speech corpora (the setup).
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { corpusWordErrorRate } from '@ws/core'
+import { loadSpeechFixtures, realSpeechFixtures } from '@ws/core/testing'
+import { virtualRun } from './lib/clients.mjs'
+import { corpus, FIXTURES, harvardFixtures } from './lib/corpus.mjs'
+
+const HELP = `Usage: node bench/accuracy.mjs [options]
+
+  --backends <list>     whispercpp,faster (default both)
+  --strategies <list>   prompt,context,hybrid,agreement (default all)
+  --skip-clips          skip the whole-clip part
+  --skip-languages      skip the Spanish and Dutch streams (base)
+  --out <dir>           where latest.json and latest.md go (bench/results/accuracy)
+  --help                this text
+`
+const { values: args } = parseArgs({
+  options: {
+    backends: { type: 'string', default: 'whispercpp,faster' },
+    strategies: { type: 'string', default: 'prompt,context,hybrid,agreement' },
+    'skip-clips': { type: 'boolean', default: false },
+    'skip-languages': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+})
+if (args.help) {
+  process.stdout.write(HELP)
+  process.exit(0)
+}
+const OUT = args.out ? `${args.out}/` : fileURLToPath(new URL('./results/accuracy/', import.meta.url))
+const SR = 16_000
+const pct = (x) => Number((x * 100).toFixed(1))
+const werOf = (pairs, language) => pct(corpusWordErrorRate(pairs, { language, foldDiacritics: true }))
+
+/** A backend of `name` on `model`; `window`: 'default', 'full', or 'streaming' (what a final gets). */
+async function backendOf(name, model, window = 'default', beamSize = 1) {
+  if (name === 'faster') {
+    const { FasterWhisperBackend } = await import('@ws/backend-faster')
+    const b = new FasterWhisperBackend({ beamSize, ...(window === 'full' ? { windowMarginMs: 0 } : {}) })
+    await b.loadModel(model)
+    return b
+  }
+  const { WhisperCppBackend } = await import('@ws/backend-whispercpp')
+  const b = new WhisperCppBackend({ beamSize, ...(window === 'full' ? { audioCtx: 'full' } : {}) })
+  await b.loadModel(model)
+  return b
+}
+
+const backends = args.backends.split(',')
+const strategies = args.strategies.split(',')
+const report = { machine: `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}`, clips: [], streams: [] }
+const synthetic = [...harvardFixtures(), ...loadSpeechFixtures(`${FIXTURES}wer`)]
+
+if (!args['skip-clips']) {
+  const sets = [
+    ['real English (80 telephone prompts)', realSpeechFixtures('real-en')],
+    ['synthetic (60 espeak sentences)', synthetic],
+  ]
+  for (const name of backends) {
+    for (const beamSize of [1, 5]) {
+      for (const window of ['default', 'full', 'streaming']) {
+        const b = await backendOf(name, 'tiny.en', window, beamSize)
+        const row = { backend: name, beamSize, window }
+        for (const [label, set] of sets) {
+          const pairs = []
+          for (const f of set) {
+            const r = await b.transcribe(f.audio, SR, window === 'streaming' ? { live: true } : {})
+            pairs.push({ reference: f.text, hypothesis: r.text })
+          }
+          row[label] = werOf(pairs, 'en')
+        }
+        await b.close()
+        report.clips.push(row)
+        console.error(JSON.stringify(row))
+      }
+    }
+  }
+}
+
+/** Streams: offline (full window, whole stream) against finals and revised text, per strategy. */
+async function streams(label, model, language, list, names = backends, strats = strategies) {
+  for (const name of names) {
+    const offline = await backendOf(name, model, 'full')
+    const live = await backendOf(name, model)
+    const pairs = {
+      offline: [],
+      ...Object.fromEntries(
+        strats.flatMap((s) => [
+          [`${s} finals`, []],
+          [`${s} revised`, []],
+        ]),
+      ),
+    }
+    for (const s of list) {
+      const reference = s.reference
+      const opts = language === 'en' ? {} : { language }
+      pairs.offline.push({ reference, hypothesis: (await offline.transcribe(s.audio, SR, opts)).text })
+      for (const strategy of strats) {
+        const r = await virtualRun(live, strategy, s.audio, s, [], {
+          language: language === 'en' ? undefined : language,
+        })
+        pairs[`${strategy} finals`].push({ reference, hypothesis: r.text })
+        pairs[`${strategy} revised`].push({ reference, hypothesis: r.revised })
+      }
+    }
+    const row = { corpus: label, backend: name, model }
+    for (const [k, p] of Object.entries(pairs)) row[k] = werOf(p, language)
+    await offline.close()
+    await live.close()
+    report.streams.push(row)
+    console.error(JSON.stringify(row))
+  }
+}
+
+const realLong = (corpusName) =>
+  realSpeechFixtures(corpusName).map((s) => ({
+    audio: s.audio,
+    reference: s.segments.map((x) => x.text).join(' '),
+    utterances: s.segments.map((x) => ({ start: x.start, end: x.end })),
+  }))
+await streams('real English streams (30 s + 2 min)', 'tiny.en', 'en', realLong('real-en-long'))
+const espeak = corpus(harvardFixtures(), 10)
+await streams('synthetic stream (10 sentences)', 'tiny.en', 'en', [espeak])
+if (!args['skip-languages']) {
+  await streams('real Spanish streams', 'base', 'es', realLong('real-es-long'), ['whispercpp'], ['prompt'])
+  await streams('real Dutch streams', 'base', 'nl', realLong('real-nl-long'), ['whispercpp'], ['prompt'])
+}
+
+const clipRows = report.clips.map(
+  (r) =>
+    `| ${r.backend} | ${r.beamSize} | ${r.window} | ${r['real English (80 telephone prompts)']} | ${r['synthetic (60 espeak sentences)']} |`,
+)
+const streamRows = report.streams.flatMap((r) =>
+  Object.keys(r)
+    .filter((k) => k.endsWith(' finals'))
+    .map((k) => {
+      const s = k.replace(' finals', '')
+      return `| ${r.corpus} | ${r.backend} ${r.model} | ${s} | ${r.offline} | ${r[k]} | ${r[`${s} revised`]} |`
+    }),
+)
+const md = `# Accuracy per corpus
+
+\`node bench/accuracy.mjs\` on ${report.machine}, Node ${process.versions.node}. WER (%) on Whisper's English normalisation (other languages: case, punctuation and accents ignored); greedy unless said.
+
+## Whole clips
+
+"default" is what a backend does for a clip nobody waits for in real time (a file, a REST call): whisper.cpp the full 30 s window, faster-whisper its reduced window (within 0.5 point of its full one on the real clips); "streaming" is a session's final (\`live\`: whisper.cpp's window sized to the audio).
+
+| backend | beam | window | real English | synthetic |
+| --- | --- | --- | --- | --- |
+${clipRows.join('\n')}
+
+## Streams: offline against streaming finals and revisions
+
+Offline: the same model on the whole stream at the full window. Finals and revised text from a session on a virtual clock (every call's result before the next frame; the WebRTC VAD; revisions in blocks of up to 28 s).
+
+| corpus | model | strategy | offline | finals | revised |
+| --- | --- | --- | --- | --- | --- |
+${streamRows.join('\n')}
+`
+mkdirSync(OUT, { recursive: true })
+writeFileSync(`${OUT}latest.json`, `${JSON.stringify(report, null, 1)}\n`)
+writeFileSync(`${OUT}latest.md`, md)
+process.stdout.write(md)

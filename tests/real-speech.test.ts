@@ -1,0 +1,144 @@
+import { FasterWhisperBackend } from '@ws/backend-faster'
+import { WhisperCppBackend } from '@ws/backend-whispercpp'
+import {
+  corpusWordErrorRate,
+  doubledTail,
+  noopLogger,
+  StreamingSession,
+  WHISPER_SAMPLE_RATE,
+  type WhisperBackend,
+} from '@ws/core'
+import { type LoadedSpeechFixture, realSpeechFixtures } from '@ws/core/testing'
+import { createVad } from '@ws/vad-webrtc'
+import { describe, expect, it } from 'vitest'
+
+// Real human speech (the setup's real-speech corpora: Asterisk's English telephone prompts,
+// one speaker, resampled from 8 kHz), tiny.en, greedy as the server decodes.
+const SR = WHISPER_SAMPLE_RATE
+const clips = realSpeechFixtures('real-en')
+const streams = realSpeechFixtures('real-en-long')
+
+async function corpusWer(backend: WhisperBackend, set: readonly LoadedSpeechFixture[], live = false) {
+  const pairs = []
+  for (const f of set) {
+    pairs.push({ reference: f.text, hypothesis: (await backend.transcribe(f.audio, SR, { live })).text })
+  }
+  return corpusWordErrorRate(pairs)
+}
+
+describe('whole clips of real speech decode at the full window’s accuracy', () => {
+  it('whisper.cpp: a clip nobody waits for is within 0.5 point of the full window (and better than a final’s window)', async () => {
+    const auto = new WhisperCppBackend({ beamSize: 1 })
+    const full = new WhisperCppBackend({ beamSize: 1, audioCtx: 'full' })
+    await Promise.all([auto.loadModel('tiny.en'), full.loadModel('tiny.en')])
+    try {
+      const [wAuto, wFull, wLive] = [
+        await corpusWer(auto, clips),
+        await corpusWer(full, clips),
+        await corpusWer(auto, clips, true),
+      ]
+      console.log(
+        `whisper.cpp, ${clips.length} real clips: default ${(wAuto * 100).toFixed(2)} %, full ${(wFull * 100).toFixed(2)} %, streaming final's window ${(wLive * 100).toFixed(2)} %`,
+      )
+      expect(wAuto).toBeLessThanOrEqual(wFull + 0.005)
+      expect(wAuto).toBeLessThan(0.05) // about 5 % on read English with tiny.en, as before reduced windows
+    } finally {
+      await Promise.all([auto.close(), full.close()])
+    }
+  }, 600_000)
+
+  it('faster-whisper: its default (reduced) window is within 0.5 point of its full window', async () => {
+    const auto = new FasterWhisperBackend({ beamSize: 1 })
+    const full = new FasterWhisperBackend({ beamSize: 1, windowMarginMs: 0 })
+    try {
+      await auto.loadModel('tiny.en')
+      await full.loadModel('tiny.en')
+      const [wAuto, wFull] = [await corpusWer(auto, clips), await corpusWer(full, clips)]
+      console.log(
+        `faster-whisper, real clips: default ${(wAuto * 100).toFixed(2)} %, full ${(wFull * 100).toFixed(2)} %`,
+      )
+      expect(wAuto).toBeLessThanOrEqual(wFull + 0.005)
+      expect(wAuto).toBeLessThan(0.05)
+    } finally {
+      await Promise.all([auto.close(), full.close()])
+    }
+  }, 600_000)
+})
+
+describe('streaming finals on real speech', () => {
+  it('a final said twice at the reduced window ("Call forward on busy" ×2) is decoded again and comes back once', async () => {
+    // Recorded from a `prompt` session over the two-minute stream: the utterance as the WebRTC
+    // VAD cut it, prompted with the final before it.
+    const stream = streams.find((s) => s.name.includes('2min'))!
+    const audio = stream.audio.slice(1_657_600, 1_657_600 + 32_160)
+    const retried: string[] = []
+    const { child: _, ...rest } = noopLogger
+    const logger = {
+      ...rest,
+      debug: (details: object | string, message?: string) => {
+        if (typeof details === 'object' && message?.startsWith('repetition'))
+          retried.push((details as { text: string }).text)
+      },
+    }
+    const backend = new WhisperCppBackend({ beamSize: 1, logger })
+    await backend.loadModel('tiny.en')
+    try {
+      const r = await backend.transcribe(audio, SR, {
+        live: true,
+        initialPrompt: 'Please try your call again later.',
+      })
+      console.log(`decoded again: ${JSON.stringify(retried)} → "${r.text}"`)
+      expect(retried.some((t) => doubledTail(t.split(/\s+/)) !== undefined)).toBe(true)
+      expect(doubledTail(r.text.split(/\s+/))).toBeUndefined()
+      expect(corpusWordErrorRate([{ reference: 'Call-Forward on Busy.', hypothesis: r.text }])).toBe(0)
+    } finally {
+      await backend.close()
+    }
+  }, 120_000)
+
+  it('revisions never make the text worse than the finals (both streams, prompt strategy)', async () => {
+    const backend = new WhisperCppBackend({ beamSize: 1 })
+    await backend.loadModel('tiny.en')
+    try {
+      const finals = []
+      const revised = []
+      for (const s of streams) {
+        const session = new StreamingSession({
+          backend,
+          strategy: 'prompt',
+          vad: await createVad(),
+          reviseMaxMs: 28_000,
+        })
+        const events: { type: string; text?: string; utteranceIds?: number[]; utteranceId?: number }[] = []
+        const reading = (async () => {
+          for await (const e of session) events.push(e)
+        })()
+        for (let i = 0; i < s.audio.length; i += 320) {
+          session.pushAudio(s.audio.subarray(i, i + 320))
+          await new Promise((resolve) => setImmediate(resolve))
+        }
+        await session.end()
+        await reading
+        const reference = s.segments!.map((x) => x.text).join(' ')
+        const f = events.filter((e) => e.type === 'final')
+        finals.push({ reference, hypothesis: f.map((e) => e.text).join(' ') })
+        // The revised text: each final replaced by the revision that names it.
+        const byFinal = new Map<number, string>()
+        for (const r of events.filter((e) => e.type === 'revision')) {
+          for (const [k, id] of r.utteranceIds!.entries()) byFinal.set(id, k === 0 ? r.text! : '')
+        }
+        revised.push({
+          reference,
+          hypothesis: f
+            .map((e) => (byFinal.has(e.utteranceId!) ? byFinal.get(e.utteranceId!)! : e.text))
+            .join(' '),
+        })
+      }
+      const [wf, wr] = [corpusWordErrorRate(finals), corpusWordErrorRate(revised)]
+      console.log(`real streams: finals ${(wf * 100).toFixed(1)} %, revised ${(wr * 100).toFixed(1)} %`)
+      expect(wr).toBeLessThanOrEqual(wf)
+    } finally {
+      await backend.close()
+    }
+  }, 600_000)
+})
