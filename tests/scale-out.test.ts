@@ -30,6 +30,12 @@ async function activeSessions(port: number): Promise<number> {
   return Number(/^ws_sessions_active(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? Number.NaN)
 }
 
+/** Open WebSocket connections of a replica (sessions take a slot only with their audio). */
+async function openConnections(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  return Number(/^ws_connections_open(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? Number.NaN)
+}
+
 async function restTranscriptions(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
   return [...text.matchAll(/^ws_rest_transcriptions_total(?:\{[^}]*\})? (\d+)/gm)].reduce(
@@ -136,8 +142,8 @@ describe.skipIf(!haproxy)('two replicas behind HAProxy', () => {
         await session.ready
         clients.push(client)
       }
-      // leastconn: two sessions on each replica.
-      expect(await Promise.all(replicas.map((r) => activeSessions(r.port)))).toEqual([2, 2])
+      // leastconn: two connections on each replica.
+      expect(await Promise.all(replicas.map((r) => openConnections(r.port)))).toEqual([2, 2])
 
       const streams = clients.map((c) => streamAudio(c.session, c.audio, { realtime: true }))
       await new Promise((r) => setTimeout(r, SIGTERM_AT_S * 1000))
@@ -261,6 +267,14 @@ describe.skipIf(!haproxy)('two replicas behind HAProxy', () => {
     for (let i = 0; i < 4; i++) {
       const session = connect(`${front.replace('http', 'ws')}/ws/transcribe/prompt`)
       await session.ready
+      // A session takes its replica's slot with its first audio, as a client streaming at once does.
+      session.sendAudio(new Float32Array(1600))
+      await waitUntil(
+        `session ${i + 1} transcribing`,
+        async () =>
+          (await Promise.all(replicas.map((r) => activeSessions(r.port)))).reduce((a, b) => a + b) === i + 1,
+        30_000,
+      )
       sessions.push(session)
     }
     expect(await Promise.all(replicas.map((r) => activeSessions(r.port)))).toEqual([1, 3])
