@@ -112,6 +112,23 @@ describe('dropContext', () => {
       expect(text('The hogs were fed corn and garbage.')).toBe('corn and garbage. Four hours')
     })
 
+    it('drops words just after the context that say the previous final’s last words again, however the context was heard', () => {
+      // Real telephone speech: the context ("…or unmute yourself") heard as "or unmeet", and
+      // "yourself" timed just after it, where the new utterance starts.
+      const echo = one(
+        w(0.2, 0.4, 'or'),
+        w(0.4, 0.9, 'unmeet'),
+        w(0.95, 1.4, 'yourself,'),
+        w(1.6, 1.8, '2'),
+        w(1.8, 1.9, 'to'),
+        w(1.9, 2.2, 'lock'),
+      )
+      expect(joined(dropContext(echo, 1.0, 'Please press 1 to mute or unmute yourself.'))).toBe('2 to lock')
+      // Said again on purpose, later than the late-word bound: kept.
+      const later = one(w(0.2, 0.9, 'unmute'), w(1.9, 2.3, 'yourself'), w(2.3, 2.6, 'now'))
+      expect(joined(dropContext(later, 1.0, 'mute or unmute yourself.'))).toBe('yourself now')
+    })
+
     it('drops context heard differently from the previous final (the time rule)', () => {
       const text = (previous: string) => joined(dropContext(cut, 1.0, previous))
       expect(text('by the parked, the truck, hogs')).toBe('were fed') // the same words, not in line

@@ -90,6 +90,13 @@ function lateRepeats(
     )
       return late.slice(0, k)
   }
+  // The context heard differently (or not at all), but the first words after it say the
+  // previous text's last words again: "…unmute yourself" then "yourself, 2 to lock…" (real
+  // telephone speech, the reduced window timing the context's last word just after it).
+  for (let k = Math.min(late.length, previous.length); k >= 1; k--) {
+    const run = late.slice(0, k).map((w) => normalizeWord(w.text))
+    if (run.every((w, i) => w && w === previous[previous.length - k + i])) return late.slice(0, k)
+  }
   return []
 }
 
