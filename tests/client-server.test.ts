@@ -205,6 +205,9 @@ describe('connect()', () => {
     await expect(iterate(refused)).rejects.toSatisfy((e) => isWsError(e, 'unauthorized'))
     const holder = connect(guarded.url, { token: 'sesame' })
     await holder.ready
+    // A session holds the server's one slot once it sends audio.
+    holder.sendAudio(new Float32Array(1600))
+    await expect.poll(() => guarded.sessions).toBe(1)
     const busy = connect(guarded.url, { token: 'sesame' })
     const error = await busy.ready.catch((e: unknown) => e)
     expect(isWsError(error, 'server_busy') && error.retryable).toBe(true)
