@@ -34,33 +34,16 @@ export function children(pid) {
 }
 
 /**
- * Starts the server with this backend on a free port; `extra` flags go last. `reviseMs` is its
- * `--revise-max-ms`; with `serverLog` its log (debug level) is appended to that file, otherwise
- * it logs warnings only, to nowhere.
+ * Starts `ws-server` with `args` (after `--port 0 --no-demo`); resolves once it listens, with
+ * its streaming URL (`ws://…`), HTTP URL, pid, CPU and memory (`stats`) and `stop` (SIGTERM).
+ * With `serverLog` its log (debug level) is appended to that file, otherwise it logs warnings
+ * only, to nowhere.
  */
-export async function startServer(backend, extra = [], { reviseMs = 28000, serverLog } = {}) {
-  const child = spawn(
-    process.execPath,
-    [
-      SERVER_CLI,
-      '--port',
-      '0',
-      '--backend',
-      backend,
-      '--max-clients',
-      '64',
-      '--max-load',
-      '8',
-      '--no-demo',
-      '--revise-max-ms',
-      String(reviseMs),
-      ...extra,
-    ],
-    {
-      env: { ...process.env, LOG_LEVEL: serverLog ? 'debug' : 'warn' },
-      stdio: ['ignore', serverLog ? openSync(serverLog, 'a') : 'ignore', 'pipe'],
-    },
-  )
+export async function spawnServer(args, { serverLog } = {}) {
+  const child = spawn(process.execPath, [SERVER_CLI, '--port', '0', '--no-demo', ...args], {
+    env: { ...process.env, LOG_LEVEL: serverLog ? 'debug' : 'warn' },
+    stdio: ['ignore', serverLog ? openSync(serverLog, 'a') : 'ignore', 'pipe'],
+  })
   let stderr = ''
   const url = await new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => {
@@ -72,6 +55,7 @@ export async function startServer(backend, extra = [], { reviseMs = 28000, serve
   })
   return {
     url,
+    http: url.replace(/^ws/, 'http'),
     pid: child.pid,
     stats: () => {
       const own = procStat(child.pid)
@@ -88,4 +72,26 @@ export async function startServer(backend, extra = [], { reviseMs = 28000, serve
         child.kill('SIGTERM')
       }),
   }
+}
+
+/**
+ * Starts the server with this backend for the streaming benchmark (64 clients, admission
+ * relaxed: the benchmark measures, the server does not refuse); `extra` flags go last.
+ * `reviseMs` is its `--revise-max-ms`.
+ */
+export function startServer(backend, extra = [], { reviseMs = 28000, serverLog } = {}) {
+  return spawnServer(
+    [
+      '--backend',
+      backend,
+      '--max-clients',
+      '64',
+      '--max-load',
+      '8',
+      '--revise-max-ms',
+      String(reviseMs),
+      ...extra,
+    ],
+    { serverLog },
+  )
 }

@@ -1,47 +1,21 @@
 // The soak and abuse run: live real-time sessions beside clients that misbehave, against one
 // server process; what it reports is flat memory and descriptors, live latency, every slot
 // given back, and nothing lost. Used by bench/soak.mjs (minutes) and tests/soak.test.ts (one).
-import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
-import { fileURLToPath } from 'node:url'
 import { encodePcm16le, writeWav } from '@ws/core'
 import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
 import WebSocket from 'ws'
+import { FIXTURES } from './corpus.mjs'
+import { spawnServer } from './server-process.mjs'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const SR = 16_000
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-/** Starts `ws-server` with its defaults (plus `extra` flags); resolves with its URLs and pid. */
-export async function startDefaultServer(extra = [], env = {}) {
-  const child = spawn(
-    process.execPath,
-    [`${ROOT}packages/server/dist/cli.js`, '--port', '0', '--no-demo', ...extra],
-    {
-      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  )
-  let stderr = ''
-  const ws = await new Promise((resolve, reject) => {
-    child.stderr.on('data', (d) => {
-      stderr += d.toString()
-      const m = /streaming\s+(ws:\/\/[^/\s]+)/.exec(stderr)
-      if (m) resolve(m[1])
-    })
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${stderr.slice(-500)}`)))
-  })
-  return {
-    ws,
-    http: ws.replace(/^ws/, 'http'),
-    pid: child.pid,
-    stop: () =>
-      new Promise((resolve) => {
-        child.on('exit', resolve)
-        child.kill('SIGTERM')
-      }),
-  }
+/** Starts `ws-server` with its defaults (plus `extra` flags): `{ ws, http, pid, stop }`. */
+export async function startDefaultServer(extra = []) {
+  const server = await spawnServer(extra)
+  return { ...server, ws: server.url }
 }
 
 /** Resident memory (MB) and open descriptors of a process. */
@@ -66,8 +40,8 @@ export async function scrape(httpUrl) {
 }
 
 const fixtures = [
-  ...loadSpeechFixtures(`${ROOT}fixtures/speech`, (f) => f.name.startsWith('harvard-')),
-  ...loadSpeechFixtures(`${ROOT}fixtures/wer`),
+  ...loadSpeechFixtures(`${FIXTURES}speech`, (f) => f.name.startsWith('harvard-')),
+  ...loadSpeechFixtures(`${FIXTURES}wer`),
 ]
 /** `n` sentences from `from`, with varied pauses. */
 export function stream(from, n) {

@@ -1,15 +1,11 @@
 import { fileURLToPath } from 'node:url'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
-import {
-  corpusWordErrorRate,
-  type TranscribeOptions,
-  type TranscriptResult,
-  type WhisperBackend,
-} from '@ws/core'
+import { corpusWordErrorRate } from '@ws/core'
 import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type WhisperStreamServer } from './server.js'
+import { type CallKind, WatchedBackend } from './test-backend.js'
 import { TestClient } from './test-client.js'
 
 // Clients that leave mid-stream, against real sockets and the real whisper.cpp backend
@@ -27,47 +23,6 @@ const long = composeUtterances(
   { leadSeconds: 0.3, trailSeconds: 0.8 },
 )
 
-type Kind = 'revision' | 'final' | 'partial'
-
-/** The real backend, noting which kinds of call are running (what the client leaves in the middle of). */
-class RunningCalls implements WhisperBackend {
-  readonly name: string
-  readonly stopsRunningCalls: boolean | undefined
-  readonly running = new Map<Kind, number>()
-  readonly started = new Map<Kind, number>()
-  readonly #inner: WhisperBackend
-
-  constructor(inner: WhisperBackend) {
-    this.#inner = inner
-    this.name = inner.name
-    this.stopsRunningCalls = inner.stopsRunningCalls
-  }
-  loadModel(model: string) {
-    return this.#inner.loadModel(model)
-  }
-  close() {
-    return this.#inner.close()
-  }
-  async transcribe(
-    audio: Float32Array,
-    rate: number,
-    options: TranscribeOptions = {},
-  ): Promise<TranscriptResult> {
-    const kind: Kind = options.background ? 'revision' : options.preview ? 'partial' : 'final'
-    const bump = (map: Map<Kind, number>, by: number) => map.set(kind, (map.get(kind) ?? 0) + by)
-    bump(this.running, 1)
-    bump(this.started, 1)
-    try {
-      return await this.#inner.transcribe(audio, rate, options)
-    } finally {
-      bump(this.running, -1)
-    }
-  }
-  isRunning(kind: Kind) {
-    return (this.running.get(kind) ?? 0) > 0
-  }
-}
-
 type Way = 'close' | 'terminate' | 'socket destroyed'
 
 function leave(client: TestClient, way: Way) {
@@ -78,7 +33,7 @@ function leave(client: TestClient, way: Way) {
 }
 
 let whisper: WhisperCppBackend
-let backend: RunningCalls
+let backend: WatchedBackend
 let server: WhisperStreamServer
 
 // A minute for a closed session to stop before its slot is given back anyway: here every
@@ -111,7 +66,7 @@ async function expectReleased(s: WhisperStreamServer) {
 beforeAll(async () => {
   whisper = new WhisperCppBackend()
   await whisper.loadModel('tiny.en')
-  backend = new RunningCalls(whisper)
+  backend = new WatchedBackend(whisper)
   server = await start()
 }, 300_000)
 
@@ -126,7 +81,7 @@ describe('a client that leaves mid-stream', () => {
 
   for (const revisions of [true, false]) {
     for (const way of ['close', 'terminate', 'socket destroyed'] as const) {
-      const moment: Kind = revisions ? 'revision' : 'final'
+      const moment: CallKind = revisions ? 'revision' : 'final'
       it(`sending faster than real time, leaving by ${way} mid-${moment} (revisions ${revisions ? 'on' : 'off'}): its session ends`, async () => {
         const started = backend.started.get(moment) ?? 0
         const client = new TestClient(url(server, `revisions=${revisions}`))
@@ -134,7 +89,7 @@ describe('a client that leaves mid-stream', () => {
         void client.stream(long.audio).catch(() => {})
         // Leave while a call of that kind (a new one, of this session) is running.
         await expect
-          .poll(() => (backend.started.get(moment) ?? 0) > started && backend.isRunning(moment), {
+          .poll(() => (backend.started.get(moment) ?? 0) > started && backend.running(moment) > 0, {
             timeout: 60_000,
             interval: 5,
           })

@@ -26,6 +26,8 @@ export interface PresenceOptions {
 export class Presence {
   readonly #o: PresenceOptions
   #idle: Timer
+  /** What the idle timer was set for: its length and whether a slot was held. */
+  #idleFor = ''
   #quiet: Timer
   #holding = false
   #stopped = false
@@ -45,7 +47,15 @@ export class Presence {
     const o = this.#o.options
     const holding = this.#holding || o.noAudioTimeoutS === 0
     const seconds = holding ? o.idleTimeoutS : Math.min(o.idleTimeoutS || Infinity, o.noAudioTimeoutS)
+    // Every message comes here: the same timer is pushed back rather than made again.
+    const idleFor = `${seconds} ${holding}`
+    if (this.#idle && idleFor === this.#idleFor) {
+      this.#idle.refresh()
+      return
+    }
     clearTimeout(this.#idle)
+    this.#idle = undefined
+    this.#idleFor = idleFor
     if (seconds === 0) return
     this.#idle = setTimeout(() => this.#o.onIdle(seconds, holding), seconds * 1000)
   }
@@ -64,15 +74,17 @@ export class Presence {
       this.touch()
     }
     const seconds = this.#o.options.noAudioTimeoutS
-    if (seconds > 0) {
-      clearTimeout(this.#quiet)
+    if (seconds === 0) return undefined
+    // Every audio frame comes here: the same timer is pushed back rather than made again.
+    if (this.#quiet) this.#quiet.refresh()
+    else
       this.#quiet = setTimeout(() => {
+        this.#quiet = undefined
         this.#o.logger.info({ seconds }, 'no audio for a while; the session slot is given back')
         this.release()
         this.touch()
         this.#o.onQuiet()
       }, seconds * 1000)
-    }
     return undefined
   }
 
@@ -86,6 +98,7 @@ export class Presence {
   /** Gives the slot back, if held. */
   release(): void {
     clearTimeout(this.#quiet)
+    this.#quiet = undefined
     if (!this.#holding) return
     this.#holding = false
     this.#o.slots.give()

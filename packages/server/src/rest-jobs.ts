@@ -27,7 +27,7 @@ export class RestJobs {
     return this.#jobs.size
   }
 
-  /** A new job, or the refusal (`server_busy`, retryable, with `retryAfterMs`) when `max` run. */
+  /** A new job, or the refusal (`server_busy`, retryable, with `retryAfterMs`: a 429) when `max` run. */
   start(): RestJob | { refusal: WsError; retryAfterMs: number } {
     if (this.#jobs.size >= this.max) {
       const retryAfterMs = this.#retryAfterMs()
@@ -35,7 +35,7 @@ export class RestJobs {
         refusal: new WsError(
           'server_busy',
           `${this.max} transcriptions are under way; retry in ${Math.ceil(retryAfterMs / 1000)} s`,
-          { retryable: true, details: { status: 429 } },
+          { retryable: true },
         ),
         retryAfterMs,
       }

@@ -1,18 +1,12 @@
 import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
-import {
-  corpusWordErrorRate,
-  encodePcm16le,
-  type TranscribeOptions,
-  type TranscriptResult,
-  type WhisperBackend,
-  writeWav,
-} from '@ws/core'
+import { corpusWordErrorRate, encodePcm16le, writeWav } from '@ws/core'
 import { composeUtterances, loadSpeechFixtures } from '@ws/core/testing'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type WhisperStreamServer } from './server.js'
+import { WatchedBackend } from './test-backend.js'
 import { TestClient } from './test-client.js'
 
 // The REST endpoint's bounds, on the real whisper.cpp backend (tiny.en) and real sockets.
@@ -30,44 +24,13 @@ const long = composeUtterances(
 )
 const longText = sentences.map((s) => s.text).join(' ')
 
-/** The real backend, counting its calls. */
-class Counting implements WhisperBackend {
-  readonly name: string
-  readonly stopsRunningCalls: boolean | undefined
-  calls = 0
-  running = 0
-  constructor(readonly inner: WhisperBackend) {
-    this.name = inner.name
-    this.stopsRunningCalls = inner.stopsRunningCalls
-  }
-  loadModel(model: string) {
-    return this.inner.loadModel(model)
-  }
-  close() {
-    return this.inner.close()
-  }
-  async transcribe(
-    audio: Float32Array,
-    rate: number,
-    options?: TranscribeOptions,
-  ): Promise<TranscriptResult> {
-    this.calls++
-    this.running++
-    try {
-      return await this.inner.transcribe(audio, rate, options)
-    } finally {
-      this.running--
-    }
-  }
-}
-
 let whisper: WhisperCppBackend
-let backend: Counting
+let backend: WatchedBackend
 
 beforeAll(async () => {
   whisper = new WhisperCppBackend()
   await whisper.loadModel('tiny.en')
-  backend = new Counting(whisper)
+  backend = new WatchedBackend(whisper)
 }, 300_000)
 
 afterAll(async () => {
@@ -162,7 +125,7 @@ describe('REST bounds', () => {
   it('lets live finals run between the windows of a long file', async () => {
     const server = await start()
     const rest = transcribe(server, writeWav(long.audio, SR)).then(() => performance.now())
-    await expect.poll(() => backend.running, { timeout: 10_000, interval: 5 }).toBe(1)
+    await expect.poll(() => backend.running(), { timeout: 10_000, interval: 5 }).toBe(1)
     const client = new TestClient(`${server.url.replace(/^http/, 'ws')}/ws/transcribe/prompt?vad=off`)
     await client.next('ready')
     client.ws.send(encodePcm16le(sentences[0]!.audio))
@@ -180,20 +143,20 @@ describe('REST bounds', () => {
     // A client that leaves after its first window started: no further window runs.
     const leaving = new AbortController()
     const gone = transcribe(server, file, {}, leaving.signal).catch((e: unknown) => e)
-    await expect.poll(() => backend.running, { timeout: 10_000, interval: 5 }).toBe(1)
+    await expect.poll(() => backend.running(), { timeout: 10_000, interval: 5 }).toBe(1)
     const busy = await transcribe(server, file)
     expect(busy.status).toBe(429)
     expect(Number(busy.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     expect(((await busy.json()) as { error: { code: string } }).error.code).toBe('server_busy')
     leaving.abort()
     await gone
-    await expect.poll(() => backend.running, { timeout: 10_000 }).toBe(0)
+    await expect.poll(() => backend.running(), { timeout: 10_000 }).toBe(0)
     const callsAfterLeaving = backend.calls
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(backend.calls).toBe(callsAfterLeaving)
     // The slot is free again; a job under way when the server shuts down gets a typed 503.
     const cut = transcribe(server, file)
-    await expect.poll(() => backend.running, { timeout: 10_000, interval: 5 }).toBe(1)
+    await expect.poll(() => backend.running(), { timeout: 10_000, interval: 5 }).toBe(1)
     const closing = server.close()
     const res = await cut
     expect(res.status).toBe(503)

@@ -2,10 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
   type InferenceScheduler,
   type Logger,
-  readWavHeader,
   type Segment,
   type TranscriptResult,
   toWsError,
+  WHISPER_SAMPLE_RATE,
   WsError,
 } from '@ws/core'
 import { decodeAudioStream } from '@ws/core/node'
@@ -45,15 +45,17 @@ const STATUS: Partial<Record<string, number>> = {
   aborted: 499,
 }
 
-/** Sends an error as OpenAI's API does: `{ error: { message, type, param, code } }`. */
+/**
+ * Sends an error as OpenAI's API does: `{ error: { message, type, param, code } }`, with the
+ * code's HTTP status unless `status` says otherwise (429 for too many jobs at once).
+ */
 export function sendApiError(
   res: ServerResponse,
   error: WsError,
-  param: string | null = null,
-  headers: Record<string, string> = {},
+  options: { param?: string | null; headers?: Record<string, string>; status?: number } = {},
 ): number {
-  const detail = error.details?.status
-  const status = typeof detail === 'number' ? detail : (STATUS[error.code] ?? 500)
+  const { param = null, headers = {} } = options
+  const status = options.status ?? STATUS[error.code] ?? 500
   if (res.headersSent || res.destroyed) return status
   const body = {
     error: {
@@ -113,8 +115,9 @@ export async function handleTranscription(
   if ('refusal' in job) {
     // The body is discarded as it comes (not kept): clients read the answer after uploading.
     req.resume()
-    status = sendApiError(res, job.refusal, null, {
-      'retry-after': String(Math.ceil(job.retryAfterMs / 1000)),
+    status = sendApiError(res, job.refusal, {
+      status: 429,
+      headers: { 'retry-after': String(Math.ceil(job.retryAfterMs / 1000)) },
     })
     ctx.metrics.restRequests.inc({ status: String(status) })
     return
@@ -162,11 +165,16 @@ export async function handleTranscription(
       throw new WsError('invalid_config', 'temperature must be from 0 to 1')
     }
     const bytes = new Uint8Array(await file.arrayBuffer())
-    if (bytes.length >= 12 && String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF')
-      job.totalSeconds = readWavHeader(bytes).durationSeconds
+    const decoding = {
+      maxSeconds: ctx.maxFileSeconds,
+      signal,
+      onDuration: (seconds: number) => {
+        job.totalSeconds = seconds
+      },
+    }
     let decoded = 0
     const chunks = (async function* () {
-      for await (const chunk of decodeAudioStream(bytes, { maxSeconds: ctx.maxFileSeconds, signal })) {
+      for await (const chunk of decodeAudioStream(bytes, decoding)) {
         decoded += chunk.length
         yield chunk
       }
@@ -182,7 +190,7 @@ export async function handleTranscription(
         job.doneSeconds = seconds
       },
     })
-    const duration = decoded / 16_000
+    const duration = decoded / WHISPER_SAMPLE_RATE
     if (duration === 0) throw new WsError('invalid_audio', 'The file holds no audio')
     ctx.metrics.transcriptionSeconds.observe({ kind: 'rest' }, (performance.now() - started) / 1000)
     const [contentType, text] = formatTranscript(result, format, duration, words)
@@ -194,7 +202,7 @@ export async function handleTranscription(
     const error = job.signal.aborted && reason instanceof WsError ? reason : toWsError(err)
     if (error.code === 'internal_error') ctx.logger.error({ err }, 'REST transcription failed')
     if (left.signal.aborted) ctx.logger.info('REST client left; its transcription stopped')
-    status = left.signal.aborted ? 499 : sendApiError(res, error, null, closeAfter(error))
+    status = left.signal.aborted ? 499 : sendApiError(res, error, { headers: closeAfter(error) })
   } finally {
     res.off('close', onClose)
     job.done()

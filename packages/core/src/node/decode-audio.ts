@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { setImmediate as nextTurn } from 'node:timers/promises'
+import { concatFloat32 } from '../audio/pcm.js'
 import { Resampler } from '../audio/resample.js'
 import { mixToMono, readWavFrames, readWavHeader } from '../audio/wav.js'
 import { abortError, WsError } from '../errors.js'
@@ -13,6 +14,8 @@ export interface DecodeAudioOptions {
   maxSeconds?: number
   /** Stops decoding (and ffmpeg) with `aborted`. */
   signal?: AbortSignal
+  /** Told the audio's duration in seconds as soon as it is known (a WAV file's header). */
+  onDuration?: (seconds: number) => void
 }
 
 /** Input decoded between two turns of the event loop, in seconds of audio. */
@@ -43,19 +46,8 @@ export async function decodeAudio(
   options: DecodeAudioOptions = {},
 ): Promise<Float32Array> {
   const chunks: Float32Array[] = []
-  let length = 0
-  for await (const chunk of decodeAudioStream(bytes, options)) {
-    chunks.push(chunk)
-    length += chunk.length
-  }
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Float32Array(length)
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.length
-  }
-  return out
+  for await (const chunk of decodeAudioStream(bytes, options)) chunks.push(chunk)
+  return chunks.length === 1 ? chunks[0]! : concatFloat32(chunks)
 }
 
 function tooLong(seconds: number, max: number): WsError {
@@ -67,6 +59,7 @@ function tooLong(seconds: number, max: number): WsError {
 
 async function* decodeWav(bytes: Uint8Array, options: DecodeAudioOptions): AsyncGenerator<Float32Array> {
   const header = readWavHeader(bytes)
+  options.onDuration?.(header.durationSeconds)
   const max = options.maxSeconds
   if (max !== undefined && header.durationSeconds > max) {
     throw new WsError(

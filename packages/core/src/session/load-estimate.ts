@@ -61,13 +61,8 @@ export class LoadEstimate {
    */
   get perAudioSecond(): number | undefined {
     this.#prune()
-    let busy = 0
-    let audio = 0
-    for (const b of this.#buckets) {
-      busy += b.busySeconds
-      audio += b.audioSeconds
-    }
-    return audio >= this.options.minAudioSeconds ? busy / audio : undefined
+    const { busy, audio } = this.#totals()
+    return this.#ratio(busy, audio)
   }
 
   /**
@@ -76,20 +71,29 @@ export class LoadEstimate {
    */
   msUntil(fits: (perAudioSecond: number | undefined) => boolean): number {
     if (fits(this.perAudioSecond)) return 0
+    let { busy, audio } = this.#totals()
+    const now = this.options.now()
+    for (const b of this.#buckets) {
+      busy -= b.busySeconds
+      audio -= b.audioSeconds
+      if (fits(this.#ratio(busy, audio)))
+        return Math.max(0, Math.ceil(b.at + BUCKET_MS + this.options.windowMs - now))
+    }
+    return this.options.windowMs
+  }
+
+  #totals(): { busy: number; audio: number } {
     let busy = 0
     let audio = 0
     for (const b of this.#buckets) {
       busy += b.busySeconds
       audio += b.audioSeconds
     }
-    const now = this.options.now()
-    for (const b of this.#buckets) {
-      busy -= b.busySeconds
-      audio -= b.audioSeconds
-      const left = audio >= this.options.minAudioSeconds ? busy / audio : undefined
-      if (fits(left)) return Math.max(0, Math.ceil(b.at + BUCKET_MS + this.options.windowMs - now))
-    }
-    return this.options.windowMs
+    return { busy, audio }
+  }
+
+  #ratio(busy: number, audio: number): number | undefined {
+    return audio >= this.options.minAudioSeconds ? busy / audio : undefined
   }
 
   #bucket(): Bucket {

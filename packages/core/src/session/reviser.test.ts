@@ -3,16 +3,7 @@ import { isWsError } from '../errors.js'
 import type { RevisionEvent, SessionEvent } from './events.js'
 import { Reviser } from './reviser.js'
 import { StreamingSession } from './streaming-session.js'
-import { collect, fake, finals, SR, voice } from './test-support.js'
-
-const SENTENCES = [
-  'the quick brown fox',
-  'jumps over the lazy dog',
-  'and then runs away',
-  'into the forest',
-  'where it sleeps until morning',
-  'comes again',
-]
+import { collect, fake, finals, SENTENCES, SR, voice } from './test-support.js'
 
 /** Six utterances ended by vad_end, one after another; every event once the session ends. */
 async function run(options: { reviseMaxMs?: number; revisePromptChars?: number } = {}) {

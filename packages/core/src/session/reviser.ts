@@ -134,8 +134,7 @@ export class Reviser {
     const started = performance.now()
     const { audio } = block
     const offset = block.start / SR
-    const prompt = this.#o.maxPromptChars > 0 ? this.#revised.slice(-this.#o.maxPromptChars) : ''
-
+    const prompt = this.#revised.slice(-this.#o.maxPromptChars)
     try {
       const result = await this.#o.backend.transcribe(audio, SR, {
         ...(this.#o.language ? { language: this.#o.language } : {}),
@@ -150,7 +149,9 @@ export class Reviser {
         this.#o.logger.warn({ utteranceIds: block.utteranceIds }, 'degenerate revision dropped')
         return
       }
-      this.#revised = `${this.#revised} ${text}`.trim().slice(-4 * Math.max(1, this.#o.maxPromptChars))
+      // The text before the next block, kept only as far as it prompts.
+      if (this.#o.maxPromptChars > 0)
+        this.#revised = `${this.#revised} ${text}`.trim().slice(-4 * this.#o.maxPromptChars)
       this.#o.emit({
         type: 'revision',
         utteranceIds: block.utteranceIds,

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { InferenceScheduler } from './scheduler.js'
 import { StreamingSession } from './streaming-session.js'
-import { fake, voice } from './test-support.js'
-
-const SENTENCES = [
-  'the quick brown fox',
-  'jumps over the lazy dog',
-  'and then runs away',
-  'into the forest',
-  'where it sleeps until morning',
-  'comes again',
-]
+import { fake, SENTENCES, voice } from './test-support.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -118,7 +109,6 @@ describe('closing a session always settles', () => {
   })
 })
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await sleep(10)
-  if (!condition()) throw new Error('the condition never held')
-}
+/** Until `condition` holds (5 s at most, then the test fails). */
+const waitFor = (condition: () => boolean) =>
+  expect.poll(condition, { timeout: 5000, interval: 10 }).toBe(true)

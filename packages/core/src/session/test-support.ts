@@ -6,6 +6,16 @@ import type { FinalEvent, PartialEvent, SessionEvent } from './events.js'
 import type { StreamingSession } from './streaming-session.js'
 
 export const voice = new SyntheticVoice({ vocabulary: TEST_VOCABULARY })
+
+/** Six short sentences of the test vocabulary, spoken one utterance each. */
+export const SENTENCES = [
+  'the quick brown fox',
+  'jumps over the lazy dog',
+  'and then runs away',
+  'into the forest',
+  'where it sleeps until morning',
+  'comes again',
+]
 export const SR = 16_000
 
 /** A fake backend that hears {@link voice}, its model loaded. */
