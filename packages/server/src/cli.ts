@@ -34,6 +34,8 @@ Options (each also read from the environment variable in brackets; flags win):
   --idle-timeout-s <n>         close silent connections, 0 = never (60) [IDLE_TIMEOUT_S]
   --max-utterance-s <n>        force a final after this long (25)      [MAX_UTTERANCE_S]
   --token <secret>             require this token from clients         [WS_AUTH_TOKEN]
+  --tls-cert <file>            PEM certificate: serve https and wss on the port [WS_TLS_CERT]
+  --tls-key <file>             its PEM private key                     [WS_TLS_KEY]
   --beam-size <n>              decoder beam size (1: greedy)           [WHISPER_BEAM_SIZE]
   --threads <n>                inference threads (all cores)           [WHISPER_THREADS]
   --max-load <x>               admission: finals' share of the backend (0.8)
@@ -51,8 +53,9 @@ Options (each also read from the environment variable in brackets; flags win):
 
 Logs are JSON lines (pino) on stdout; LOG_LEVEL sets the level (info).
 SIGTERM drains (see --drain-delay-ms), finalises open sessions and closes them with 1001.
-Endpoints: ws://HOST:PORT/ws/transcribe/{${STRATEGY_NAMES.join('|')}}, POST /v1/audio/transcriptions,
-GET /health, /ready, /metrics, and the demo page at /.
+Endpoints: ws://HOST:PORT/ws/transcribe/{${STRATEGY_NAMES.join('|')}}; drop-in OpenAI Realtime
+(ws /v1/realtime) and Deepgram live (ws /v1/listen); POST /v1/audio/transcriptions,
+/v1/audio/translations, /v1/listen; GET /health, /ready, /metrics, and the demo page at /.
 Exit codes: 0 stopped, 1 failure (could not start), 2 bad usage or option.`
 
 const FLAGS = {
@@ -71,6 +74,8 @@ const FLAGS = {
   'idle-timeout-s': 'idleTimeoutS',
   'max-utterance-s': 'maxUtteranceS',
   token: 'authToken',
+  'tls-cert': 'tlsCert',
+  'tls-key': 'tlsKey',
   'beam-size': 'beamSize',
   threads: 'threads',
   'max-load': 'maxLoad',
@@ -158,7 +163,8 @@ async function main(): Promise<void> {
     `whisper-stream server ready (${server.engine?.backendName}, ${server.options.model}, VAD ${server.engine?.vadName})`,
     server.options.demo ? `  demo page      ${base}/` : '',
     `  streaming      ${ws}/ws/transcribe/{${STRATEGY_NAMES.join('|')}}`,
-    `  REST           POST ${base}/v1/audio/transcriptions`,
+    `  OpenAI Realtime ${ws}/v1/realtime   Deepgram live ${ws}/v1/listen`,
+    `  REST           POST ${base}/v1/audio/transcriptions  /v1/audio/translations  /v1/listen`,
     `  health         ${base}/health  ${base}/ready  ${base}/metrics`,
   ].filter(Boolean)
   process.stderr.write(`${lines.join('\n')}\n`)

@@ -7,6 +7,7 @@ import { Connection } from './connection.js'
 import type { Engine } from './engine.js'
 import { ServerMetrics } from './metrics.js'
 import { resolveServerOptions } from './options.js'
+import { NativeProtocol } from './protocols/native.js'
 import { SessionSlots } from './slots.js'
 
 // Backpressure toward a client that does not read, with a stand-in socket whose queued
@@ -63,8 +64,7 @@ async function open(limit: number, more: Parameters<typeof resolveServerOptions>
   const connection = new Connection(
     socket as unknown as WebSocket,
     'test',
-    'prompt',
-    { vad: 'off' },
+    new NativeProtocol('prompt', { vad: 'off' }),
     {
       engine,
       scheduler,

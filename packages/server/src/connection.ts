@@ -1,19 +1,11 @@
 import {
   CLOSE_CODES,
   DEFAULT_SESSION_CONFIG,
-  decodeAudioFrame,
-  decodePcm16le,
-  decodePcmF32le,
   type InferenceScheduler,
   type Logger,
-  PROTOCOL_VERSION,
-  parseClientMessage,
-  type ServerMessage,
-  type SessionConfig,
   type SessionEndMessage,
   type StrategyName,
   StreamingSession,
-  sessionEventToMessage,
   streamingOptionsOf,
   toWsError,
   type VadBackend,
@@ -25,6 +17,7 @@ import type { ServerMetrics } from './metrics.js'
 import type { ResolvedServerOptions } from './options.js'
 import { Outbox } from './outbox.js'
 import { Presence } from './presence.js'
+import type { Command, WireProtocol } from './protocols/protocol.js'
 import type { SessionSlots } from './slots.js'
 
 export interface ConnectionContext {
@@ -39,21 +32,21 @@ export interface ConnectionContext {
 type Timer = NodeJS.Timeout | undefined
 
 /**
- * One WebSocket client and its streaming session. Messages are handled one at a time, in
- * order; transcript events are sent as they come, partials skipped while the client reads
- * slowly (finals never). The session is made at the first audio or control message, so a
- * `config` message may come first. Audio takes one of the server's session slots (see
+ * One WebSocket client and its streaming session, in any wire protocol (a {@link WireProtocol}
+ * turns messages into commands and session events into messages; everything else is done
+ * here, the same for all). Messages are handled one at a time, in order; transcript events
+ * are sent as they come, partials skipped while the client reads slowly (finals never). The
+ * session is made at the first audio or control message, so settings may come first. Audio takes one of the server's session slots (see
  * {@link SessionSlots}); a connection quiet for `noAudioTimeoutS` finalises what it said and
  * gives its slot back.
  * Everything sent passes one slow-consumer guard (an {@link Outbox}).
  */
 export class Connection {
   readonly id: string
-  readonly strategy: StrategyName
+  readonly protocol: WireProtocol
   readonly #ws: WebSocket
   readonly #ctx: ConnectionContext
   readonly #log: Logger
-  #config: SessionConfig
   #session: StreamingSession | undefined
   #vad: VadBackend | undefined
   readonly #out: Outbox
@@ -71,19 +64,13 @@ export class Connection {
   #closed: Promise<void>
   #resolveClosed!: () => void
 
-  constructor(
-    ws: WebSocket,
-    id: string,
-    strategy: StrategyName,
-    config: SessionConfig,
-    ctx: ConnectionContext,
-  ) {
+  constructor(ws: WebSocket, id: string, protocol: WireProtocol, ctx: ConnectionContext) {
     this.#ws = ws
     this.id = id
-    this.strategy = strategy
-    this.#config = config
+    this.protocol = protocol
     this.#ctx = ctx
-    this.#log = ctx.logger.child ? ctx.logger.child({ session: id, strategy }) : ctx.logger
+    const fields = { session: id, protocol: protocol.name, strategy: this.strategy }
+    this.#log = ctx.logger.child ? ctx.logger.child(fields) : ctx.logger
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
     })
@@ -93,6 +80,7 @@ export class Connection {
       maxBufferedBytes: ctx.options.maxBufferedBytes,
       logger: this.#log,
       onSlowConsumer: () => this.#closeNow(CLOSE_CODES.policyViolation, 'slow consumer'),
+      errorOf: (error, extra) => protocol.error(error, extra),
     })
     this.#presence = new Presence({
       options: ctx.options,
@@ -104,13 +92,18 @@ export class Connection {
         this.#sendError(
           new WsError('idle_timeout', `No ${what} for ${seconds} s; send keepalive to stay connected`),
         )
-        void this.finish(CLOSE_CODES.normal, 'idle timeout', 'timeout')
+        void this.finish(protocol.closeCodes.idle, 'idle timeout', 'timeout')
       },
       // What was said is finalised now: nobody waits for more audio of it.
       onQuiet: () => {
         if (this.#session && !this.#session.closed && this.#state === 'open') this.#session.endUtterance()
       },
     })
+  }
+
+  /** The session's strategy. */
+  get strategy(): StrategyName {
+    return this.protocol.session().strategy
   }
 
   /** Resolves once the socket is closed and the session released. */
@@ -142,17 +135,9 @@ export class Connection {
       }, o.sessionTimeoutS * 1000)
     }
     this.#presence.touch()
-    const ready: ServerMessage = {
-      type: 'ready',
-      session_id: this.id,
-      strategy: this.strategy,
-      backend: this.#ctx.engine.backendName,
-      model: this.#ctx.engine.model,
-      sample_rate: this.#config.sample_rate ?? DEFAULT_SESSION_CONFIG.sample_rate,
-      protocol_version: PROTOCOL_VERSION,
-    }
-    this.#out.send(ready)
-    this.#log.info({ config: this.#config }, 'session opened')
+    const info = { sessionId: this.id, backend: this.#ctx.engine.backendName, model: this.#ctx.engine.model }
+    for (const message of this.protocol.open(info)) this.#out.send(message)
+    this.#log.info({ config: this.protocol.session().config }, 'session opened')
   }
 
   /** Finalises what was received, sends the finals and `session_end`, then closes the socket. */
@@ -170,7 +155,8 @@ export class Connection {
       await this.#session.end()
     }
     await this.#sending
-    this.#out.send({ type: 'session_end', reason: why, audio_end: this.#session?.receivedSeconds ?? 0 })
+    const audioEndS = this.#session?.receivedSeconds ?? 0
+    for (const message of this.protocol.end({ reason: why, audioEndS })) this.#out.send(message)
     this.#ws.close(code, reason)
     return this.#closed
   }
@@ -205,68 +191,61 @@ export class Connection {
           `Message of ${bytes.byteLength} bytes is over the ${this.#ctx.options.maxMessageBytes}-byte limit; send smaller frames`,
         )
       }
-      if (isBinary) {
-        const encoding = this.#config.encoding ?? DEFAULT_SESSION_CONFIG.encoding
-        const samples = encoding === 'pcm_f32le' ? decodePcmF32le(bytes) : decodePcm16le(bytes)
-        if (!this.#takeSlot()) return
-        this.#push(await this.#ensureSession(), samples)
-        return
-      }
-      const message = parseClientMessage(Buffer.from(bytes).toString('utf8'))
-      switch (message.type) {
-        case 'config': {
-          if (this.#session) {
-            throw new WsError('invalid_message', 'config must come before the first audio or control message')
-          }
-          const { type: _type, ...config } = message
-          this.#config = { ...this.#config, ...config }
-          return
-        }
-        case 'audio_frame': {
-          const rate = this.#config.sample_rate ?? DEFAULT_SESSION_CONFIG.sample_rate
-          if (message.sample_rate !== undefined && message.sample_rate !== rate) {
-            throw new WsError(
-              'unsupported_sample_rate',
-              `audio_frame sample_rate ${message.sample_rate} differs from the session's ${rate} Hz; set sample_rate in config`,
-            )
-          }
-          const samples = decodeAudioFrame(message)
-          if (!this.#takeSlot()) return
-          this.#push(await this.#ensureSession(), samples)
-          return
-        }
-        case 'vad_end':
-          ;(await this.#ensureSession()).endUtterance()
-          this.#utteranceEndedAt = performance.now()
-          return
-        case 'cancel':
-          ;(await this.#ensureSession()).cancelUtterance()
-          return
-        case 'keepalive':
-          return
-        case 'end':
-          this.#utteranceEndedAt = performance.now()
-          void this.finish(CLOSE_CODES.normal, 'end', 'end')
-          return
+      for (const command of this.protocol.receive(bytes, isBinary)) {
+        if (this.#state !== 'open') return
+        await this.#run(command)
       }
     } catch (err) {
       this.#invalidInput(toWsError(err, 'invalid_message'))
     }
   }
 
-  /** A message not taken gets its typed error; the `maxInvalidMessages`th also closes with 1008. */
+  async #run(command: Command): Promise<void> {
+    switch (command.type) {
+      case 'audio':
+        if (!this.#takeSlot()) return
+        this.#push(await this.#ensureSession(), command.samples)
+        return
+      case 'config':
+        if (this.#session) {
+          throw new WsError('invalid_message', 'config must come before the first audio or control message')
+        }
+        return
+      case 'end_utterance':
+        ;(await this.#ensureSession()).endUtterance()
+        this.#utteranceEndedAt = performance.now()
+        return
+      case 'cancel':
+        ;(await this.#ensureSession()).cancelUtterance()
+        return
+      case 'keepalive':
+        return
+      case 'end':
+        this.#utteranceEndedAt = performance.now()
+        void this.finish(CLOSE_CODES.normal, 'end', 'end')
+        return
+      case 'reply':
+        for (const message of command.messages) this.#out.send(message)
+        return
+    }
+  }
+
+  /**
+   * A message not taken gets its typed error; the `maxInvalidMessages`th (the protocol's own
+   * limit, if lower) also closes, with the protocol's code (1008).
+   */
   #invalidInput(error: WsError): void {
-    const max = this.#ctx.options.maxInvalidMessages
+    const max = Math.min(this.#ctx.options.maxInvalidMessages, this.protocol.maxInvalidMessages ?? Infinity)
     this.#invalid++
     if (this.#invalid < max) {
       this.#sendError(error)
       return
     }
     if (this.#invalid > max) return
-    this.#sendError(
-      new WsError(error.code, `${error.message} (${max} invalid messages: closing the connection)`),
-    )
-    this.#closeNow(CLOSE_CODES.policyViolation, 'too many invalid messages')
+    const closing =
+      max > 1 ? `${error.message} (${max} invalid messages: closing the connection)` : error.message
+    this.#sendError(new WsError(error.code, closing))
+    this.#closeNow(this.protocol.closeCodes.invalid, max > 1 ? 'too many invalid messages' : error.message)
   }
 
   /** Closes without finalising (the client broke the protocol or stopped reading). */
@@ -275,13 +254,13 @@ export class Connection {
     this.#closingNow = true
     this.#state = 'finishing'
     this.#clearTimers()
-    this.#ws.close(code, reason)
+    this.#ws.close(code, closeReason(reason))
     void this.#session?.close()
   }
 
   #push(session: StreamingSession, samples: Float32Array): void {
     session.pushAudio(samples)
-    const rate = this.#config.sample_rate ?? DEFAULT_SESSION_CONFIG.sample_rate
+    const rate = this.protocol.session().config.sample_rate ?? DEFAULT_SESSION_CONFIG.sample_rate
     this.#ctx.metrics.audioSeconds.inc(samples.length / rate)
     if (!this.#paused && session.pendingSeconds > this.#ctx.options.maxPendingS) {
       // Bounded memory without loss: stop reading; TCP pushes back on the client. Reading
@@ -305,12 +284,14 @@ export class Connection {
   async #ensureSession(): Promise<StreamingSession> {
     if (this.#session) return this.#session
     const o = this.#ctx.options
-    const c = this.#config
+    const setup = this.protocol.session()
+    const c = setup.config
     if ((c.vad ?? DEFAULT_SESSION_CONFIG.vad) === 'server') this.#vad = await this.#ctx.engine.createVad()
+    const vadSegmenter = { ...this.#ctx.engine.vadSegmenter, ...setup.vadSegmenter }
     const session = new StreamingSession({
       backend: this.#ctx.engine.backend,
       gate: this.#ctx.scheduler.gate(),
-      strategy: this.strategy,
+      strategy: setup.strategy,
       // The server's defaults, then what the client asked for.
       partialIntervalMs: o.partialIntervalMs,
       ...streamingOptionsOf(c),
@@ -318,7 +299,7 @@ export class Connection {
       speculativeFinalMs: o.speculativeFinalMs,
       reviseMaxMs: c.revisions === false ? 0 : o.reviseMaxMs,
       ...(this.#vad ? { vad: this.#vad } : {}),
-      ...(this.#ctx.engine.vadSegmenter ? { vadSegmenter: this.#ctx.engine.vadSegmenter } : {}),
+      ...(Object.keys(vadSegmenter).length > 0 ? { vadSegmenter } : {}),
       logger: this.#log,
     })
     this.#session = session
@@ -341,7 +322,7 @@ export class Connection {
           this.#utteranceEndedAt = undefined
         }
       }
-      this.#out.send(sessionEventToMessage(event))
+      for (const message of this.protocol.event(event)) this.#out.send(message)
     }
   }
 
@@ -388,6 +369,17 @@ export class Connection {
     this.closingSince = undefined
     this.#resolveClosed()
   }
+}
+
+/** A close frame's reason is at most 123 bytes. */
+function closeReason(reason: string): string {
+  const bytes = Buffer.from(reason)
+  return bytes.length <= 123
+    ? reason
+    : bytes
+        .subarray(0, 120)
+        .toString('utf8')
+        .replace(/\uFFFD+$/, '')
 }
 
 function toBytes(data: RawData): Uint8Array {

@@ -68,8 +68,20 @@ export interface ServerOptions {
   maxFileSeconds?: number
   /** REST transcriptions at once (default 2); more get 429 with `Retry-After`. */
   maxRestJobs?: number
-  /** When set, connections and REST calls need it (`?token=`, or `Authorization: Bearer`). */
+  /**
+   * When set, connections and REST calls need it: `Authorization: Bearer|Token`, `?token=`,
+   * or where each drop-in protocol's official client puts its key (OpenAI's `api-key` header
+   * and `openai-insecure-api-key.` subprotocol, Deepgram's `token`/`bearer` subprotocols).
+   */
   authToken?: string
+  /**
+   * A PEM certificate (chain) file: with `tlsKey`, every route — REST, WebSocket, the demo
+   * page — is served over HTTPS / WSS on the same port. OpenAI's Node client only speaks `wss:`
+   * to a realtime server; a browser needs a secure page for the microphone off localhost.
+   */
+  tlsCert?: string
+  /** The PEM private key file of `tlsCert`. */
+  tlsKey?: string
   /**
    * Under `authToken`, whether `/metrics` and `/v1/models` stay public (default true: a
    * Prometheus scraper and a model list need no secret; false puts them behind the token too).
@@ -203,6 +215,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256)
   if (o.authToken !== undefined && (typeof o.authToken !== 'string' || o.authToken.length < 1))
     bad('authToken must be a non-empty string')
+  if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) bad('tlsCert and tlsKey go together')
   return o
 }
 
@@ -226,6 +239,8 @@ export const ENVIRONMENT = {
   IDLE_TIMEOUT_S: 'idleTimeoutS',
   MAX_UTTERANCE_S: 'maxUtteranceS',
   WS_AUTH_TOKEN: 'authToken',
+  WS_TLS_CERT: 'tlsCert',
+  WS_TLS_KEY: 'tlsKey',
   WHISPER_BEAM_SIZE: 'beamSize',
   WHISPER_THREADS: 'threads',
   DRAIN_DELAY_MS: 'drainDelayMs',

@@ -1,4 +1,4 @@
-import { randomUUID, timingSafeEqual } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import {
   createServer as createHttpServer,
@@ -6,23 +6,13 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import type { Duplex } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import {
-  CLOSE_CODES,
-  InferenceScheduler,
-  type Logger,
-  parseQueryConfig,
-  parseTranscribePath,
-  requestUrl,
-  type SessionConfig,
-  type StrategyName,
-  toWsError,
-  WsError,
-} from '@ws/core'
+import { CLOSE_CODES, InferenceScheduler, type Logger, requestUrl, toWsError, WsError } from '@ws/core'
 import { refuseUpgrade } from '@ws/core/node'
 import { pino } from 'pino'
 import { type WebSocket, WebSocketServer } from 'ws'
@@ -30,6 +20,8 @@ import { Connection } from './connection.js'
 import { createEngine, type Engine } from './engine.js'
 import { ServerMetrics } from './metrics.js'
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.js'
+import type { WireProtocol } from './protocols/protocol.js'
+import { carriesToken, protocolFor, refusalStatus, routeOf, selectProtocol } from './protocols/route.js'
 import { handleTranscription, sendApiError } from './rest.js'
 import { RestJobs } from './rest-jobs.js'
 import { SessionSlots } from './slots.js'
@@ -114,12 +106,13 @@ export class WhisperStreamServer {
     return a && typeof a === 'object' ? a : null
   }
 
-  /** The base URL, e.g. `http://127.0.0.1:8765`; empty before `listen()`. */
+  /** The base URL, e.g. `http://127.0.0.1:8765` (`https:` with TLS); empty before `listen()`. */
   get url(): string {
     const a = this.address()
     if (!a) return ''
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address
-    return `http://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${a.port}`
+    const scheme = this.options.tlsCert ? 'https' : 'http'
+    return `${scheme}://${host === '0.0.0.0' || host === '[::]' ? 'localhost' : host}:${a.port}`
   }
 
   /** Loads the backend's model (provisioning it on first run), then listens. */
@@ -133,8 +126,12 @@ export class WhisperStreamServer {
       noServer: true,
       maxPayload: o.maxMessageBytes * 4,
       perMessageDeflate: false,
+      handleProtocols: selectProtocol,
     })
-    const http = createHttpServer((req, res) => void this.#route(req, res))
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.#route(req, res)
+    const http = o.tlsCert
+      ? createHttpsServer({ cert: await readFile(o.tlsCert), key: await readFile(o.tlsKey!) }, handler)
+      : createHttpServer(handler)
     http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head))
     const slots = new SessionSlots(o.maxClients, scheduler)
     const metrics = new ServerMetrics(scheduler, {
@@ -207,15 +204,10 @@ export class WhisperStreamServer {
 
   // ---- HTTP -------------------------------------------------------------------------------
 
+  /** The server's token, in any place a protocol carries its key (see `credentialsOf`). */
   #authorized(req: IncomingMessage, url: URL): boolean {
     const token = this.options.authToken
-    if (!token) return true
-    const header = req.headers.authorization
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : url.searchParams.get('token')
-    if (!given) return false
-    const a = Buffer.from(given)
-    const b = Buffer.from(token)
-    return a.length === b.length && timingSafeEqual(a, b)
+    return !token || carriesToken(req, url, token)
   }
 
   /** `/metrics` and `/v1/models`: public unless `publicInfo` is false under a token. */
@@ -322,9 +314,7 @@ export class WhisperStreamServer {
       return
     }
     const live = refusal.live
-    live.wss.handleUpgrade(req, socket, head, (ws) =>
-      this.#accept(live, ws, refusal.strategy, refusal.config),
-    )
+    live.wss.handleUpgrade(req, socket, head, (ws) => this.#accept(live, ws, refusal.protocol))
   }
 
   #refusal(
@@ -332,13 +322,13 @@ export class WhisperStreamServer {
     url: URL,
   ):
     | { refuse: { reason: string; error: WsError; status: number; retryAfterMs?: number } }
-    | { live: Live; strategy: StrategyName; config: SessionConfig } {
+    | { live: Live; protocol: WireProtocol } {
     const refuse = (reason: string, error: WsError, status: number, retryAfterMs?: number) => ({
       refuse: { reason, error, status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
     })
-    let strategy: StrategyName
+    let route: ReturnType<typeof routeOf>
     try {
-      strategy = parseTranscribePath(url.pathname)
+      route = routeOf(url.pathname)
     } catch (err) {
       return refuse('path', toWsError(err), 404)
     }
@@ -358,11 +348,12 @@ export class WhisperStreamServer {
       )
     }
     // A bad query is the client's to fix, whatever the load: 400 before any 503.
-    let config: SessionConfig
+    let protocol: WireProtocol
     try {
-      config = parseQueryConfig(url.searchParams)
+      protocol = protocolFor(route, url, req)
     } catch (err) {
-      return refuse('config', toWsError(err, 'invalid_config'), 400)
+      const error = toWsError(err, 'invalid_config')
+      return refuse('config', error, refusalStatus(error))
     }
     if (this.#connections.size >= this.options.maxConnections) {
       const error = new WsError(
@@ -375,11 +366,11 @@ export class WhisperStreamServer {
     // Refused before the handshake when audio could not be transcribed now either.
     const full = live.slots.refusal()
     if (full) return refuse(full.reason, full.error, 503, full.retryAfterMs)
-    return { live, strategy, config }
+    return { live, protocol }
   }
 
-  #accept(live: Live, ws: WebSocket, strategy: StrategyName, config: SessionConfig) {
-    const connection = new Connection(ws, randomUUID(), strategy, config, {
+  #accept(live: Live, ws: WebSocket, protocol: WireProtocol) {
+    const connection = new Connection(ws, randomUUID(), protocol, {
       engine: live.engine,
       scheduler: live.scheduler,
       metrics: live.metrics,
@@ -388,7 +379,7 @@ export class WhisperStreamServer {
       slots: live.slots,
     })
     this.#connections.add(connection)
-    live.metrics.sessionsTotal.inc({ strategy })
+    live.metrics.sessionsTotal.inc({ strategy: connection.strategy })
     void connection.closed.then(() => this.#connections.delete(connection))
     connection.start()
   }
