@@ -286,7 +286,11 @@ export class Connection {
     const o = this.#ctx.options
     const setup = this.protocol.session()
     const c = setup.config
-    if ((c.vad ?? DEFAULT_SESSION_CONFIG.vad) === 'server') this.#vad = await this.#ctx.engine.createVad()
+    if ((c.vad ?? DEFAULT_SESSION_CONFIG.vad) === 'server') {
+      this.#vad = await this.#ctx.engine.createVad(
+        setup.vadThreshold === undefined ? {} : { threshold: setup.vadThreshold },
+      )
+    }
     const vadSegmenter = { ...this.#ctx.engine.vadSegmenter, ...setup.vadSegmenter }
     const session = new StreamingSession({
       backend: this.#ctx.engine.backend,

@@ -16,7 +16,11 @@ export interface Engine {
   model: string
   /** Whether `close()` of the server closes the backend (false for a backend passed in). */
   owned: boolean
-  createVad: () => Promise<VadBackend>
+  /**
+   * A VAD for one session. `threshold` (0–1, a drop-in client's speech threshold): Silero's
+   * own; the WebRTC VAD's aggressiveness from it ({@link webrtcAggressiveness}).
+   */
+  createVad: (options?: { threshold?: number }) => Promise<VadBackend>
   vadName: string
   vadSegmenter?: VadSegmenterOptions
 }
@@ -44,6 +48,18 @@ export async function importAdapter<T>(load: () => Promise<T>, pkg: string, choi
 }
 
 /**
+ * A speech threshold (0–1, OpenAI's `turn_detection.threshold`, default 0.5) as the WebRTC
+ * VAD's aggressiveness (0–3): 0.5 and above is 3, the server's own setting; each 0.15 below it
+ * one step less strict (0.35 → 2, 0.2 → 1, under 0.2 → 0), for noisy or quiet input.
+ */
+export function webrtcAggressiveness(threshold: number): number {
+  if (threshold >= 0.5) return 3
+  if (threshold >= 0.35) return 2
+  if (threshold >= 0.2) return 1
+  return 0
+}
+
+/**
  * Makes the backend (loading, and on first run provisioning, its model) and the VAD factory.
  * The adapters are imported only when chosen, so an unused one costs nothing at start.
  */
@@ -52,10 +68,14 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     typeof o.vad === 'function'
       ? o.vad
       : o.vad === 'silero'
-        ? async () =>
-            (await importAdapter(() => import('@ws/vad-silero'), '@ws/vad-silero', 'vad silero')).createVad()
-        : async () =>
-            (await importAdapter(() => import('@ws/vad-webrtc'), '@ws/vad-webrtc', 'vad webrtc')).createVad()
+        ? async ({ threshold }: { threshold?: number } = {}) =>
+            (await importAdapter(() => import('@ws/vad-silero'), '@ws/vad-silero', 'vad silero')).createVad(
+              threshold === undefined ? {} : { threshold },
+            )
+        : async ({ threshold }: { threshold?: number } = {}) =>
+            (await importAdapter(() => import('@ws/vad-webrtc'), '@ws/vad-webrtc', 'vad webrtc')).createVad(
+              threshold === undefined ? {} : { aggressiveness: webrtcAggressiveness(threshold) },
+            )
   const vadName = typeof o.vad === 'function' ? 'custom' : o.vad
   // Fail at start, not at the first session, if the VAD cannot be made.
   const probe = await createVad()

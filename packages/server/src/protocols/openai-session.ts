@@ -194,8 +194,8 @@ export function inputOf(s: RealtimeSettings): { encoding: InputEncoding; sampleR
 /**
  * The streaming session for these settings: `turn_detection` null is manual commit only (the
  * client's `commit` ends each utterance); `server_vad`'s `silence_duration_ms` is the VAD's
- * hangover (at least 100 ms) and `prefix_padding_ms` its pre-roll; `threshold` is echoed but
- * the server's VAD keeps its own (see the README).
+ * hangover (at least 100 ms), `prefix_padding_ms` its pre-roll and `threshold` its speech
+ * threshold (Silero's own; the WebRTC VAD's aggressiveness, see `webrtcAggressiveness`).
  */
 export function sessionConfigOf(s: RealtimeSettings): {
   config: SessionConfig
@@ -218,5 +218,5 @@ export function sessionConfigOf(s: RealtimeSettings): {
     postPaddingMs: Math.min(150, hangoverMs),
     ...(t.type === 'server_vad' ? { prePaddingMs: t.prefix_padding_ms } : {}),
   }
-  return { config, vadSegmenter }
+  return { config, vadSegmenter, ...(t.type === 'server_vad' ? { vadThreshold: t.threshold } : {}) }
 }

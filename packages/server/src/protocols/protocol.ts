@@ -45,6 +45,8 @@ export interface SessionSetup {
   config: SessionConfig
   /** The server VAD's segmenter settings the client asked for (OpenAI `turn_detection`, Deepgram `endpointing`). */
   vadSegmenter?: VadSegmenterOptions
+  /** The speech threshold the client asked for (0–1; OpenAI `turn_detection.threshold`). */
+  vadThreshold?: number
 }
 
 export interface OpenInfo {
