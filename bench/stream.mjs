@@ -45,6 +45,9 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --skip-accuracy         skip the accuracy part (bench/accuracy.mjs: WER per corpus —
                           real English, Spanish, Dutch, synthetic — whole clips by window,
                           streams offline against finals and revisions per strategy)
+  --skip-protocols        skip the drop-in protocols (bench/protocols.mjs: OpenAI Realtime
+                          and Deepgram live through their official SDKs against the native
+                          protocol on the same real speech: final latency and WER)
   --skip-soak             skip the soak and abuse run (bench/soak.mjs: live sessions beside
                           clients that vanish, flood, squat and upload; then bench/flood.mjs)
   --soak-minutes <m>      the soak run's length (default 20)
@@ -70,6 +73,7 @@ const { values: args } = parseArgs({
     'scale-max-sessions': { type: 'string', default: '8' },
     'skip-soak': { type: 'boolean' },
     'skip-accuracy': { type: 'boolean' },
+    'skip-protocols': { type: 'boolean' },
     'soak-minutes': { type: 'string', default: '20' },
     'long-minutes': { type: 'string', default: '10' },
     'revise-ms': { type: 'string', default: '28000' },
@@ -322,11 +326,12 @@ if (!smoke && !args['skip-scale']) {
     md.push('', '## Scale-out (bench/scale.mjs)', ...lines.map((l) => l.replace(/^## /, '### ')))
   } else console.error(`bench/scale.mjs failed (exit ${run.status})`)
 }
-// Accuracy per corpus; the soak and abuse run, then a live session beside a 50× flooder; each
-// in its own process.
+// Accuracy per corpus; the drop-in protocols against the native one; the soak and abuse run,
+// then a live session beside a 50× flooder; each in its own process.
 if (!smoke) {
   const parts = [
     ...(args['skip-accuracy'] ? [] : [['accuracy', []]]),
+    ...(args['skip-protocols'] ? [] : [['protocols', []]]),
     ...(args['skip-soak']
       ? []
       : [

@@ -14,6 +14,7 @@ import {
   runnableSamples,
   startServer,
 } from '../bench/user-project.mjs'
+import { makeTestCertificates } from '../packages/server/src/protocols/sdk-clients/support.mjs'
 
 // The whole product installed as a user would (bench/user-project.mjs): every package packed,
 // then an empty project with npm and with pnpm at default settings. First the server and the
@@ -48,6 +49,9 @@ function writeSpeech(dir: string) {
 describe.each(['npm', 'pnpm'] as const)('a user project installed with %s', (manager) => {
   let project: ReturnType<typeof createUserProject>
   let server: Awaited<ReturnType<typeof startServer>> | undefined
+  // The same server on TLS (a test CA), for the samples of clients that only speak wss://.
+  let tlsServer: Awaited<ReturnType<typeof startServer>> | undefined
+  let tls: ReturnType<typeof makeTestCertificates> | undefined
   const sizes: Record<string, { seconds: number; bytes: number }> = {}
   beforeAll(async () => {
     project = createUserProject(manager, packed.tarballs)
@@ -58,6 +62,8 @@ describe.each(['npm', 'pnpm'] as const)('a user project installed with %s', (man
   }, 600_000)
   afterAll(async () => {
     await server?.stop()
+    await tlsServer?.stop()
+    if (tls) rmSync(tls.dir, { recursive: true, force: true })
     if (project) rmSync(project.dir, { recursive: true, force: true })
     const mb = (b: number) => (b / 1e6).toFixed(0)
     for (const [k, v] of Object.entries(sizes))
@@ -118,6 +124,7 @@ describe.each(['npm', 'pnpm'] as const)('a user project installed with %s', (man
     sizes.everything = await addPackages(project, {
       ...Object.fromEntries(rest.map((n) => [n, ''])),
       openai: '^7',
+      '@deepgram/sdk': '^5',
       // @ws/voice's local chat model (an optional peer) and the WebSocket client of its README.
       'node-llama-cpp': '3.22.1',
       ws: '^8.18.3',
@@ -167,9 +174,16 @@ console.log(JSON.stringify({ text: r.text, segments: r.segments?.length }))
     async (readme) => {
       expect(server).toBeDefined()
       // What the samples expect in the working directory: speech.wav and ggml-tiny.en.bin (put
-      // there once, in beforeAll), and a server at 127.0.0.1:8765 (the one started above).
+      // there once, in beforeAll), a server at 127.0.0.1:8765 (the one started above), and for
+      // the drop-in clients the server on TLS at 127.0.0.1:8443, its CA trusted as the README
+      // says (NODE_EXTRA_CA_CERTS).
       const text = readFileSync(join(ROOT, readme), 'utf8')
       const samples = runnableSamples(text)
+      if (!tlsServer && samples.some((code) => code.includes('127.0.0.1:8443'))) {
+        tls = makeTestCertificates()
+        tlsServer = await startServer(project, ['--tls-cert', tls.cert, '--tls-key', tls.key])
+      }
+      const env = tls ? { ...project.env, NODE_EXTRA_CA_CERTS: tls.ca } : project.env
       // A README that says to build whisper.cpp's tools first (its sh block): as a user would.
       if (text.includes('npx ws-whispercpp tools'))
         await run(
@@ -183,10 +197,15 @@ console.log(JSON.stringify({ text: r.text, segments: r.segments?.length }))
         )
       for (const [i, code] of samples.entries()) {
         const file = join(project.dir, `sample-${i}.mjs`)
-        writeFileSync(file, code.replaceAll('127.0.0.1:8765', `127.0.0.1:${server!.port}`))
+        writeFileSync(
+          file,
+          code
+            .replaceAll('127.0.0.1:8765', `127.0.0.1:${server!.port}`)
+            .replaceAll('127.0.0.1:8443', `127.0.0.1:${tlsServer?.port}`),
+        )
         const r = await run(process.execPath, [file], {
           cwd: project.dir,
-          env: project.env,
+          env,
           timeout: 180_000,
         }).catch((err) => {
           throw new Error(`${readme} sample ${i + 1} failed:\n${err.stdout}\n${err.stderr}`)

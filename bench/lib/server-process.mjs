@@ -48,7 +48,7 @@ export async function spawnServer(args, { serverLog } = {}) {
   const url = await new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => {
       stderr += d.toString()
-      const m = /streaming\s+(ws:\/\/[^/\s]+)/.exec(stderr)
+      const m = /streaming\s+(wss?:\/\/[^/\s]+)/.exec(stderr)
       if (m) resolve(m[1])
     })
     child.on('exit', (code) => reject(new Error(`server exited (${code}): ${stderr.slice(-500)}`)))

@@ -27,18 +27,23 @@ if (!CHROMIUM_PATH && process.env.CI)
  */
 export function launchSpeaking(
   speech: Parameters<typeof composeUtterances>[0][number],
+  args: string[] = [],
 ): Promise<{ browser: Browser; close(): Promise<void> }> {
-  return launchPlaying(composeUtterances([speech], [], { leadSeconds: 0.5, trailSeconds: 6 }).audio)
+  return launchPlaying(composeUtterances([speech], [], { leadSeconds: 0.5, trailSeconds: 6 }).audio, args)
 }
 
-/** Chromium whose microphone plays `audio` (16 kHz) in a loop; `close()` as for {@link launchSpeaking}. */
+/**
+ * Chromium whose microphone plays `audio` (16 kHz) in a loop, with more command-line `args`;
+ * `close()` as for {@link launchSpeaking}.
+ */
 export async function launchPlaying(
   audio: Float32Array,
+  args: string[] = [],
 ): Promise<{ browser: Browser; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'ws-chromium-'))
   const wav = join(dir, 'mic.wav')
   writeFileSync(wav, writeWav(audio, 16_000))
-  const browser = await launchWithMicrophone(wav).catch((err) => {
+  const browser = await launchWithMicrophone(wav, args).catch((err) => {
     rmSync(dir, { recursive: true, force: true })
     throw err
   })
@@ -52,7 +57,7 @@ export async function launchPlaying(
 }
 
 /** Chromium whose microphone plays `wav` (16-bit PCM) in a loop. */
-function launchWithMicrophone(wav: string): Promise<Browser> {
+function launchWithMicrophone(wav: string, extra: string[]): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH!,
     args: [
@@ -64,6 +69,7 @@ function launchWithMicrophone(wav: string): Promise<Browser> {
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${wav}`,
       '--autoplay-policy=no-user-gesture-required',
+      ...extra,
     ],
   })
 }

@@ -1,4 +1,5 @@
 import {
+  DEFAULT_VAD_SEGMENTER_OPTIONS,
   type Logger,
   type VadBackend,
   type VadSegmenterOptions,
@@ -23,6 +24,8 @@ export interface Engine {
   createVad: (options?: { threshold?: number }) => Promise<VadBackend>
   vadName: string
   vadSegmenter?: VadSegmenterOptions
+  /** The silence that ends an utterance on this VAD (its segmenter's hangover), in ms. */
+  vadHangoverMs?: number
 }
 
 /**
@@ -80,6 +83,7 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
   // Fail at start, not at the first session, if the VAD cannot be made.
   const probe = await createVad()
   await probe.close?.()
+  const vadHangoverMs = probe.segmenterDefaults?.hangoverMs ?? DEFAULT_VAD_SEGMENTER_OPTIONS.hangoverMs
 
   if (typeof o.backend === 'object') {
     return {
@@ -90,6 +94,7 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
       owned: false,
       createVad,
       vadName,
+      vadHangoverMs,
     }
   }
   const common = {
@@ -142,5 +147,14 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     await backend.close()
     throw err
   }
-  return { backend, concurrency, backendName: backend.name, model: o.model, owned: true, createVad, vadName }
+  return {
+    backend,
+    concurrency,
+    backendName: backend.name,
+    model: o.model,
+    owned: true,
+    createVad,
+    vadName,
+    vadHangoverMs,
+  }
 }

@@ -7,37 +7,36 @@ import {
   type ServerResponse,
 } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
-import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
-import { dirname, join } from 'node:path'
 import type { Duplex } from 'node:stream'
-import { fileURLToPath } from 'node:url'
-import { CLOSE_CODES, InferenceScheduler, type Logger, requestUrl, toWsError, WsError } from '@ws/core'
+import {
+  CLOSE_CODES,
+  InferenceScheduler,
+  type Logger,
+  requestUrl,
+  type Task,
+  toWsError,
+  WsError,
+} from '@ws/core'
 import { refuseUpgrade } from '@ws/core/node'
 import { pino } from 'pino'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { Connection } from './connection.js'
+import { STATIC_FILES } from './demo-files.js'
 import { createEngine, type Engine } from './engine.js'
 import { ServerMetrics } from './metrics.js'
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.js'
 import type { WireProtocol } from './protocols/protocol.js'
 import { carriesToken, protocolFor, refusalStatus, routeOf, selectProtocol } from './protocols/route.js'
 import { handleTranscription, sendApiError } from './rest.js'
+import { handleDeepgramListen } from './rest-deepgram.js'
 import { RestJobs } from './rest-jobs.js'
 import { SessionSlots } from './slots.js'
 
-const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url))
-/** The demo page, on @ws/client's browser build (one client for pages and Node). */
-const CLIENT_BUNDLE = join(
-  dirname(createRequire(import.meta.url).resolve('@ws/client/package.json')),
-  'dist',
-  'browser.bundle.js',
-)
-const STATIC_FILES: Record<string, [path: string, type: string]> = {
-  '/': [`${PUBLIC_DIR}index.html`, 'text/html; charset=utf-8'],
-  '/index.html': [`${PUBLIC_DIR}index.html`, 'text/html; charset=utf-8'],
-  '/app.js': [`${PUBLIC_DIR}app.js`, 'text/javascript; charset=utf-8'],
-  '/client.js': [CLIENT_BUNDLE, 'text/javascript; charset=utf-8'],
+/** OpenAI's REST routes and the task each runs. */
+const OPENAI_REST_TASKS: Record<string, Task | undefined> = {
+  '/v1/audio/transcriptions': 'transcribe',
+  '/v1/audio/translations': 'translate',
 }
 
 /** What listen() makes: everything a request needs. */
@@ -52,8 +51,9 @@ interface Live {
 }
 
 /**
- * The transcription server: WebSocket streaming at `/ws/transcribe/{strategy}`, REST at
- * `/v1/audio/transcriptions`, `/health`, `/ready`, `/metrics`, and the demo page at `/`.
+ * The transcription server: WebSocket streaming at `/ws/transcribe/{strategy}`, OpenAI Realtime
+ * at `/v1/realtime`, Deepgram live at `/v1/listen`; REST at `/v1/audio/transcriptions`,
+ * `/v1/audio/translations` and Deepgram's `POST /v1/listen`; `/health`, `/ready`, `/metrics`, and the demo page at `/`.
  *
  * ```ts
  * const server = createServer({ model: 'tiny.en', port: 0 })
@@ -267,7 +267,22 @@ export class WhisperStreamServer {
           return
         }
       }
-      if (req.method === 'POST' && url.pathname === '/v1/audio/transcriptions') {
+      const rest = {
+        engine: live.engine,
+        scheduler: live.scheduler,
+        metrics: live.metrics,
+        maxUploadBytes: this.options.maxUploadBytes,
+        maxFileSeconds: this.options.maxFileSeconds,
+        jobs: live.jobs,
+        logger: this.logger,
+      }
+      if (req.method === 'POST' && url.pathname === '/v1/listen') {
+        const closing = this.#state !== 'listening'
+        await handleDeepgramListen(req, res, { ...rest, authorized: this.#authorized(req, url), closing })
+        return
+      }
+      const task = OPENAI_REST_TASKS[url.pathname]
+      if (req.method === 'POST' && task) {
         if (!this.#authorized(req, url)) {
           live.metrics.refusals.inc({ reason: 'auth' })
           sendApiError(res, new WsError('unauthorized', 'A valid token is needed (Authorization: Bearer …)'))
@@ -277,15 +292,7 @@ export class WhisperStreamServer {
           sendApiError(res, new WsError('server_busy', 'The server is shutting down', { retryable: true }))
           return
         }
-        await handleTranscription(req, res, {
-          engine: live.engine,
-          scheduler: live.scheduler,
-          metrics: live.metrics,
-          maxUploadBytes: this.options.maxUploadBytes,
-          maxFileSeconds: this.options.maxFileSeconds,
-          jobs: live.jobs,
-          logger: this.logger,
-        })
+        await handleTranscription(req, res, rest, { task })
         return
       }
       sendApiError(res, new WsError('not_found', `Nothing at ${req.method} ${url.pathname}`))
@@ -350,7 +357,8 @@ export class WhisperStreamServer {
     // A bad query is the client's to fix, whatever the load: 400 before any 503.
     let protocol: WireProtocol
     try {
-      protocol = protocolFor(route, url, req)
+      const { vadSegmenter, vadHangoverMs } = live.engine
+      protocol = protocolFor(route, url, req, { hangoverMs: vadSegmenter?.hangoverMs ?? vadHangoverMs })
     } catch (err) {
       const error = toWsError(err, 'invalid_config')
       return refuse('config', error, refusalStatus(error))

@@ -2,6 +2,7 @@ import {
   type InferenceGate,
   type Segment,
   shiftSegment,
+  type Task,
   type TranscriptResult,
   WHISPER_SAMPLE_RATE,
   type WhisperBackend,
@@ -16,6 +17,8 @@ export interface WindowOptions {
   signal: AbortSignal
   language?: string | undefined
   prompt?: string | undefined
+  /** `translate`: English text from speech in any language (a multilingual model). */
+  task?: Task
   wordTimestamps?: boolean
   /** The longest window, in seconds (default 30: Whisper's own). */
   windowSeconds?: number
@@ -61,6 +64,7 @@ export async function transcribeInWindows(
       result = await options.backend.transcribe(audio, SR, {
         ...(language ? { language } : {}),
         ...(prompt ? { initialPrompt: prompt } : {}),
+        ...(options.task ? { task: options.task } : {}),
         wordTimestamps: options.wordTimestamps ?? false,
         signal: options.signal,
       })

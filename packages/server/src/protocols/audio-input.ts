@@ -59,8 +59,9 @@ export class AudioInput {
     let header: ReturnType<typeof readWavHeader>
     try {
       if (at < 0 || at + 8 > bytes.length) throw new Error('no data chunk in the first message')
-      const probe = bytes.slice(0, at + 8)
-      new DataView(probe.buffer).setUint32(at + 4, 0, true)
+      // A copy (a Node Buffer's slice() would share, and its buffer is a pool's).
+      const probe = new Uint8Array(bytes.subarray(0, at + 8))
+      new DataView(probe.buffer, probe.byteOffset, probe.byteLength).setUint32(at + 4, 0, true)
       header = readWavHeader(probe)
     } catch (err) {
       throw new WsError(

@@ -19,9 +19,10 @@ export interface DeepgramOptions {
 }
 
 /**
- * The least silence that ends an utterance: Deepgram's default `endpointing` is 10 ms, but
- * Whisper hears whole phrases, not words cut at every gap between them, so shorter values
- * (LiveKit sends 25) are raised to the server VAD's default hangover.
+ * The least silence that ends an utterance when the served VAD's own is not given: Deepgram's
+ * default `endpointing` is 10 ms, but Whisper hears whole phrases, not words cut at every gap
+ * between them, so shorter values (LiveKit sends 25) are raised to the VAD's hangover (the
+ * server passes its VAD's: 200 ms for WebRTC, 150 ms for Silero).
  */
 export const MIN_ENDPOINTING_MS = DEFAULT_VAD_SEGMENTER_OPTIONS.hangoverMs
 export const MAX_ENDPOINTING_MS = 10_000
@@ -47,7 +48,10 @@ function integer(value: string | null, name: string, min: number, max: number): 
  * `smart_format`, `diarize`, `keyterm`, `tag`, …) are ignored, as Deepgram ignores unknown ones;
  * a value it cannot serve is a `WsError` for a 400 before the handshake.
  */
-export function parseDeepgramQuery(query: URLSearchParams): DeepgramOptions {
+export function parseDeepgramQuery(
+  query: URLSearchParams,
+  minEndpointingMs: number = MIN_ENDPOINTING_MS,
+): DeepgramOptions {
   const asked = query.get('encoding')
   if (asked !== null && !(INPUT_ENCODINGS as readonly string[]).includes(asked)) {
     throw new WsError(
@@ -66,10 +70,10 @@ export function parseDeepgramQuery(query: URLSearchParams): DeepgramOptions {
   const endpointing = query.get('endpointing')
   let endpointingMs: number | false
   if (endpointing === 'false') endpointingMs = false
-  else if (endpointing === null || endpointing === 'true') endpointingMs = MIN_ENDPOINTING_MS
+  else if (endpointing === null || endpointing === 'true') endpointingMs = minEndpointingMs
   else {
     const ms = integer(endpointing, 'endpointing', 0, MAX_ENDPOINTING_MS)!
-    endpointingMs = Math.max(ms, MIN_ENDPOINTING_MS)
+    endpointingMs = Math.max(ms, minEndpointingMs)
   }
   const language = query.get('language') ?? undefined
   let code: string | undefined

@@ -184,6 +184,9 @@ export function gaSession(id: string, s: RealtimeSettings) {
   }
 }
 
+/** The least `silence_duration_ms` served: shorter ones are raised to it. */
+export const MIN_SILENCE_MS = 150
+
 /** The audio's encoding and rate. */
 export function inputOf(s: RealtimeSettings): { encoding: InputEncoding; sampleRate: number } {
   if (s.format === 'g711_ulaw') return { encoding: 'mulaw', sampleRate: 8000 }
@@ -194,7 +197,7 @@ export function inputOf(s: RealtimeSettings): { encoding: InputEncoding; sampleR
 /**
  * The streaming session for these settings: `turn_detection` null is manual commit only (the
  * client's `commit` ends each utterance); `server_vad`'s `silence_duration_ms` is the VAD's
- * hangover (at least 100 ms), `prefix_padding_ms` its pre-roll and `threshold` its speech
+ * hangover (at least {@link MIN_SILENCE_MS}), `prefix_padding_ms` its pre-roll and `threshold` its speech
  * threshold (Silero's own; the WebRTC VAD's aggressiveness, see `webrtcAggressiveness`).
  */
 export function sessionConfigOf(s: RealtimeSettings): {
@@ -212,10 +215,10 @@ export function sessionConfigOf(s: RealtimeSettings): {
   const t = s.turnDetection
   if (!t) return { config }
   const silence = t.type === 'semantic_vad' ? SEMANTIC_VAD_SILENCE_MS[t.eagerness] : t.silence_duration_ms
-  const hangoverMs = Math.max(100, silence)
+  // At least the longest post-padding of the VADs, which the segmenter keeps within it.
+  const hangoverMs = Math.max(MIN_SILENCE_MS, silence)
   const vadSegmenter: VadSegmenterOptions = {
     hangoverMs,
-    postPaddingMs: Math.min(150, hangoverMs),
     ...(t.type === 'server_vad' ? { prePaddingMs: t.prefix_padding_ms } : {}),
   }
   return { config, vadSegmenter, ...(t.type === 'server_vad' ? { vadThreshold: t.threshold } : {}) }

@@ -10,6 +10,7 @@ import {
   applyBetaSession,
   applyGaSession,
   DEFAULT_REALTIME_SETTINGS,
+  MIN_SILENCE_MS,
   sessionConfigOf,
 } from './openai-session.js'
 import { credentialsOf, routeOf, selectProtocol } from './route.js'
@@ -64,6 +65,9 @@ describe('Deepgram query', () => {
       sniffWav: true,
     })
     expect(parseDeepgramQuery(q('endpointing=800')).endpointingMs).toBe(800)
+    // The floor is the served VAD's hangover when the server gives it.
+    expect(parseDeepgramQuery(q(''), 200).endpointingMs).toBe(200)
+    expect(parseDeepgramQuery(q('endpointing=25'), 200).endpointingMs).toBe(200)
   })
 
   it('refuses what it cannot serve, naming what is supported', () => {
@@ -104,7 +108,7 @@ describe('OpenAI session settings', () => {
     })
     expect(sessionConfigOf(beta)).toMatchObject({
       config: { sample_rate: 24_000 },
-      vadSegmenter: { hangoverMs: 100, prePaddingMs: 100, postPaddingMs: 100 },
+      vadSegmenter: { hangoverMs: MIN_SILENCE_MS, prePaddingMs: 100 },
       vadThreshold: 0.3,
     })
     expect(sessionConfigOf(applyBetaSession(beta, { turn_detection: null })).config.vad).toBe('client')
@@ -171,6 +175,13 @@ describe('audio input', () => {
     expect(input.sampleRate).toBe(8000)
     expect(samples.length).toBe((100 - 44) / 2)
     expect(samples[0]).toBeCloseTo(0.25, 3)
+    // As ws hands it over: a Buffer inside a larger one (whose slice() shares its memory).
+    const backing = Buffer.alloc(4096)
+    Buffer.from(wav).copy(backing, 1000)
+    const pooled = new AudioInput({ encoding: 'linear16', sampleRate: 16_000, sniffWav: true })
+    expect(pooled.decode(backing.subarray(1000, 1100)).length).toBe((100 - 44) / 2)
+    expect(pooled.sampleRate).toBe(8000)
+    expect(backing.subarray(1000, 1000 + wav.length)).toEqual(Buffer.from(wav))
   })
 
   it('refuses what is not base64', () => {

@@ -21,12 +21,17 @@ export function routeOf(pathname: string): Route {
 }
 
 /** The protocol adapter for a connection; a bad query throws a `WsError` for a 400. */
-export function protocolFor(route: Route, url: URL, req: IncomingMessage): WireProtocol {
+export function protocolFor(
+  route: Route,
+  url: URL,
+  req: IncomingMessage,
+  vad: { hangoverMs?: number } = {},
+): WireProtocol {
   switch (route.protocol) {
     case 'native':
       return new NativeProtocol(route.strategy, parseQueryConfig(url.searchParams))
     case 'deepgram':
-      return new DeepgramProtocol(parseDeepgramQuery(url.searchParams))
+      return new DeepgramProtocol(parseDeepgramQuery(url.searchParams, vad.hangoverMs))
     case 'openai-realtime':
       return new OpenAIRealtimeProtocol({
         beta:
