@@ -75,7 +75,7 @@ const AUTO_CTX_MARGIN = 128
 /** The margin of a preview (a partial, replaced later): half the encoder work on a 1 s buffer for 0.5 point of WER. */
 const PREVIEW_CTX_MARGIN = 64
 /** What whisper.cpp logs when its abort callback stopped a call. */
-const ABORT_LINE = /failed to (encode|decode)/
+const ABORT_LINE = /failed to (encode|decode)|callback returned false - aborting/
 /** Encoder positions added when a final at a reduced window looped (5.12 s more silence). */
 const RETRY_CTX_MARGIN = 256
 /** Tokens a second of speech never exceeds (fast speech is about four). */
@@ -140,8 +140,9 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     let loaded: WhisperModel
     try {
       const log = this.log
-      // An aborted call makes whisper.cpp report "failed to encode/decode": the call's own
-      // rejection says what happened, so those lines are not errors of the service.
+      // An aborted call makes whisper.cpp report "failed to encode/decode" (or "encoder_begin_callback
+      // returned false - aborting"): the call's own rejection says what happened, so those lines
+      // are not errors of the service.
       await setWhisperLogger((level, line) =>
         level === 'error' && !ABORT_LINE.test(line) ? log.error(line) : log.debug(line),
       )
