@@ -23,7 +23,8 @@ Commands:
 
 Options:
   --format ct2|ggml    which files fetch provides (default ct2; ggml is whisper.cpp's format,
-                       downloaded, or converted from CTranslate2 when offline)
+                       downloaded, or converted from CTranslate2 when offline; a name with
+                       -q8_0, -q5_1 or -q4_0, e.g. base-q5_1, is quantized from the ggml model)
   --offline            skip online sources (also: WS_OFFLINE=1)
   --models-dir <dir>   the cache (default: $WS_MODELS_DIR or ~/.cache/whisper-stream/models)
   -h, --help           show this help

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { WsError } from '@ws/core'
 import { convertCt2ToGgml } from './convert/ggml.js'
 import { checkGgmlFile, type GgmlFileInfo } from './convert/ggml-check.js'
+import { parseQuantizedName, type Quantization, quantizeGgml } from './convert/quantize.js'
 import { modelsDir as defaultModelsDir } from './paths.js'
 import { modelSpec, type ResolveModelOptions, resolveCt2Model } from './provision.js'
 import { downloadToFile } from './sources/huggingface.js'
@@ -25,8 +26,10 @@ export const WHISPER_CPP_REPO = 'ggerganov/whisper.cpp'
  * Resolves a model name or a ggml file path to a whisper.cpp model file. Sources, in order:
  * an explicit path; the cache (`<modelsDir>/ggml/ggml-<name>.bin`); the official ggml file
  * from the whisper.cpp repository on Hugging Face (skipped offline, failing fast); and, as
- * the offline fallback, conversion of the CTranslate2 model (see resolveCt2Model). Every file
- * is checked (checkGgmlFile) before it is returned.
+ * the offline fallback, conversion of the CTranslate2 model (see resolveCt2Model). A quantized
+ * name (`base-q5_1`, `tiny.en-q8_0`; see {@link QUANTIZATIONS}) is made here from the float16
+ * model, as whisper.cpp's `quantize` tool makes it, and cached beside it. Every file is checked
+ * (checkGgmlFile) before it is returned.
  */
 export async function resolveGgmlModel(
   nameOrPath: string,
@@ -38,6 +41,8 @@ export async function resolveGgmlModel(
     const file = resolve(nameOrPath)
     return { name: nameOrPath, file, source: 'path', sourceLabel: file, info: await checkGgmlFile(file) }
   }
+  const quantized = parseQuantizedName(nameOrPath)
+  if (quantized) return resolveQuantized(quantized.base, quantized.quantization, options)
   const spec = modelSpec(nameOrPath)
   const dir = join(options.modelsDir ?? defaultModelsDir(env), 'ggml')
   const file = join(dir, `ggml-${spec.name}.bin`)
@@ -109,4 +114,36 @@ export async function resolveGgmlModel(
       retryable: true,
     },
   )
+}
+
+/** `<base>-<quantization>`: from the cache, or quantized from the float16 model (provisioned first). */
+async function resolveQuantized(
+  base: string,
+  quantization: Quantization,
+  options: ResolveModelOptions,
+): Promise<ResolvedGgmlModel> {
+  const spec = modelSpec(base)
+  const name = `${spec.name}-${quantization}`
+  const dir = join(options.modelsDir ?? defaultModelsDir(options.env ?? process.env), 'ggml')
+  const file = join(dir, `ggml-${name}.bin`)
+  if (existsSync(file)) {
+    try {
+      return { name, file, source: 'cache', sourceLabel: file, info: await checkGgmlFile(file) }
+    } catch {
+      await rm(file, { force: true }) // damaged: make it again
+    }
+  }
+  const f16 = await resolveGgmlModel(spec.name, options)
+  options.onProgress?.({ stage: 'convert', message: `Quantizing ${spec.name} to ${quantization}` })
+  await quantizeGgml(f16.file, file, quantization, {
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  })
+  return {
+    name,
+    file,
+    source: 'converted',
+    sourceLabel: `quantized to ${quantization} from ${f16.sourceLabel}`,
+    info: await checkGgmlFile(file),
+  }
 }

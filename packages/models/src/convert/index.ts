@@ -3,3 +3,12 @@ export { type ConvertOptions, type ConvertResult, convertCt2ToGgml, type Whisper
 export { checkGgmlFile, type GgmlFileInfo } from './ggml-check.js'
 export { floatToHalf, halfToFloat } from './half.js'
 export { whisperMelFilters } from './mel.js'
+export {
+  dequantizeBlocks,
+  parseQuantizedName,
+  QUANTIZATIONS,
+  type Quantization,
+  type QuantizeResult,
+  quantizeBlocks,
+  quantizeGgml,
+} from './quantize.js'
