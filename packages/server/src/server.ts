@@ -357,8 +357,7 @@ export class WhisperStreamServer {
     // A bad query is the client's to fix, whatever the load: 400 before any 503.
     let protocol: WireProtocol
     try {
-      const { vadSegmenter, vadHangoverMs } = live.engine
-      protocol = protocolFor(route, url, req, { hangoverMs: vadSegmenter?.hangoverMs ?? vadHangoverMs })
+      protocol = protocolFor(route, url, req, live.engine)
     } catch (err) {
       const error = toWsError(err, 'invalid_config')
       return refuse('config', error, refusalStatus(error))

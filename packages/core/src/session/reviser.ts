@@ -69,11 +69,19 @@ export class Reviser {
   readonly #stream = new SampleBuffer()
   #streamStart = 0
 
+  #language: string | undefined
+
   constructor(options: ReviserOptions) {
     this.#o = options
+    this.#language = options.language
   }
 
   /** A block waits for its decoding (never once the session closed). */
+  /** Revisions from now on decode in `language` (a session asked for `auto` detected it). */
+  setLanguage(language: string): void {
+    this.#language = language
+  }
+
   get due(): boolean {
     return this.#due.length > 0 && !this.#o.signal.aborted
   }
@@ -137,7 +145,7 @@ export class Reviser {
     const prompt = this.#revised.slice(-this.#o.maxPromptChars)
     try {
       const result = await this.#o.backend.transcribe(audio, SR, {
-        ...(this.#o.language ? { language: this.#o.language } : {}),
+        ...(this.#language ? { language: this.#language } : {}),
         ...(this.#o.task ? { task: this.#o.task } : {}),
         ...(prompt ? { initialPrompt: prompt } : {}),
         background: true,

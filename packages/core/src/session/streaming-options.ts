@@ -81,6 +81,12 @@ export interface StreamingSessionOptions extends Omit<StrategyOptions, 'backend'
    * revision copied the previous sentence's misrecognition into the next on real read speech.
    */
   revisePromptChars?: number
+  /**
+   * Without `language`, a multilingual model detects it: once a final of at least this much
+   * audio has it, the later utterances and revisions keep it, in prompts too (the final's
+   * `language`; {@link StreamingSession.language}). Default 2000; 0 detects it on every call.
+   */
+  detectLanguageMs?: number
   logger?: Logger
   /**
    * Where each transcription waits for its turn (an {@link InferenceScheduler}'s gate, shared
@@ -102,6 +108,7 @@ export const DEFAULT_STREAMING_SESSION_OPTIONS = {
   speculativeFinalMs: 60,
   reviseMaxMs: 0,
   revisePromptChars: 0,
+  detectLanguageMs: 2000,
   wordTimestamps: SESSION_OPTIONS.word_timestamps.default,
   contextMs: DEFAULT_STRATEGY_OPTIONS.contextMs,
   maxPromptChars: DEFAULT_STRATEGY_OPTIONS.maxPromptChars,
@@ -127,6 +134,14 @@ export function validateStreamingSessionOptions(options: StreamingSessionOptions
     bad(`reviseMaxMs must be 0 (off) or from 5000 to ${WHISPER_WINDOW_SECONDS * 1000}`)
   if (!(Number.isInteger(o.revisePromptChars) && o.revisePromptChars >= 0 && o.revisePromptChars <= 2000))
     bad('revisePromptChars must be an integer from 0 to 2000')
+  if (!(o.detectLanguageMs >= 0)) bad('detectLanguageMs must be >= 0 (0 detects on every call)')
+  // An English-only model hears English whatever it is told: ask for another language, typed.
+  const englishOnly = (o.backend as { multilingual?: boolean }).multilingual === false
+  if (englishOnly && o.language && o.language !== 'en')
+    bad(
+      `The model is English-only; it cannot transcribe language "${o.language}" (serve a multilingual one, e.g. base)`,
+    )
+  if (englishOnly && o.task === 'translate') bad('The model is English-only; it cannot translate')
   const windowMs = WHISPER_WINDOW_SECONDS * 1000
   const contextMs = o.strategy === 'context' || o.strategy === 'hybrid' ? o.contextMs : 0
   if (!(o.maxUtteranceMs >= 1000 && o.maxUtteranceMs + contextMs <= windowMs)) {

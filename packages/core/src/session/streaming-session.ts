@@ -6,7 +6,7 @@ import { type Logger, noopLogger } from '../logger.js'
 import { createStrategy, type Strategy } from '../strategies/strategy.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 import { EventQueue } from './event-queue.js'
-import type { SessionEvent } from './events.js'
+import type { FinalEvent, SessionEvent } from './events.js'
 import { InferenceLoop } from './inference-loop.js'
 import { Reviser } from './reviser.js'
 import { type StreamingSessionOptions, validateStreamingSessionOptions } from './streaming-options.js'
@@ -56,6 +56,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
   #commands: Command[] = []
   #backlogWaiters: { seconds: number; resolve: () => void }[] = []
   #pumping = false
+  #language: string | undefined
   #state: 'open' | 'ending' | 'closed' = 'open'
   readonly #done: Promise<void>
   #resolveDone!: () => void
@@ -63,6 +64,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
   constructor(options: StreamingSessionOptions) {
     this.options = validateStreamingSessionOptions(options)
     const o = this.options
+    this.#language = o.language
     this.#log = o.logger ?? noopLogger
     this.strategy =
       typeof o.strategy === 'string'
@@ -245,7 +247,24 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
   }
 
   #emit(event: SessionEvent): void {
+    if (event.type === 'final') this.#detected(event)
     if (this.#state !== 'closed') this.#events.push(event)
+  }
+
+  /** The language of the session: asked, or detected from a long enough final; else undefined. */
+  get language(): string | undefined {
+    return this.#language
+  }
+
+  /** A final's language is kept for what follows, once its audio is long enough to tell. */
+  #detected(event: FinalEvent): void {
+    const o = this.options
+    if (this.#language || o.detectLanguageMs === 0 || !event.language || event.lowConfidence) return
+    if ((event.audioEnd - event.audioStart) * 1000 < o.detectLanguageMs) return
+    this.#language = event.language
+    this.strategy.setLanguage?.(event.language)
+    this.#reviser?.setLanguage(event.language)
+    this.#log.info({ language: event.language, utteranceId: event.utteranceId }, 'language detected')
   }
 
   #command(command: Command): void {

@@ -89,6 +89,11 @@ export interface Strategy {
   utterance(): UtteranceTranscriber
   /** Forgets what was carried between utterances. */
   reset(): void
+  /**
+   * Keeps `language` for the utterances after this one (a session asked for `auto` once it
+   * detected it). Strategies without it detect the language on every call.
+   */
+  setLanguage?(language: string): void
 }
 
 function stripWords(segments: Segment[], keep: boolean): Segment[] {
@@ -103,10 +108,12 @@ class BoundaryStrategy implements Strategy {
   readonly #useContext: boolean
   #previousText = ''
   #previousAudio = new Float32Array(0)
+  #language: string | undefined
 
   constructor(name: Exclude<StrategyName, 'agreement'>, options: Resolved) {
     this.name = name
     this.#o = options
+    this.#language = options.language
     this.#usePrompt = name !== 'context'
     this.#useContext = name !== 'prompt'
   }
@@ -114,6 +121,10 @@ class BoundaryStrategy implements Strategy {
   reset(): void {
     this.#previousText = ''
     this.#previousAudio = new Float32Array(0)
+  }
+
+  setLanguage(language: string): void {
+    this.#language = language
   }
 
   utterance(): UtteranceTranscriber {
@@ -133,7 +144,7 @@ class BoundaryStrategy implements Strategy {
         WHISPER_SAMPLE_RATE,
         {
           ...(prompt ? { initialPrompt: prompt } : {}),
-          ...(o.language ? { language: o.language } : {}),
+          ...(this.#language ? { language: this.#language } : {}),
           ...(o.task ? { task: o.task } : {}),
           // Word times let the context be cut exactly, inside a segment.
           wordTimestamps: o.wordTimestamps || context.length > 0,
@@ -179,9 +190,11 @@ class AgreementStrategy implements Strategy {
   readonly minPartialIntervalMs: number
   readonly #o: Resolved
   #previousText = ''
+  #language: string | undefined
 
   constructor(options: Resolved) {
     this.#o = options
+    this.#language = options.language
     // Validate the policy's options now rather than at the first utterance.
     this.minPartialIntervalMs = new LocalAgreement(options.agreement).options.minChunkMs
   }
@@ -190,12 +203,17 @@ class AgreementStrategy implements Strategy {
     this.#previousText = ''
   }
 
+  setLanguage(language: string): void {
+    this.#language = language
+  }
+
   utterance(): UtteranceTranscriber {
     const o = this.#o
+    const asked = this.#language
     const policy = new LocalAgreement({ ...o.agreement, sampleRate: WHISPER_SAMPLE_RATE })
     policy.setContextText(tailText(this.#previousText, o.maxPromptChars))
     let inserted = 0 // utterance samples given to the policy
-    let language = o.language ?? ''
+    let language = asked ?? ''
     let latest: Word[] = []
 
     const feed = (audio: Float32Array) => {
@@ -212,7 +230,7 @@ class AgreementStrategy implements Strategy {
       if (request.audio.length === 0) return 0
       const result = await o.backend.transcribe(request.audio, WHISPER_SAMPLE_RATE, {
         ...(request.initialPrompt ? { initialPrompt: request.initialPrompt } : {}),
-        ...(o.language ? { language: o.language } : {}),
+        ...(asked ? { language: asked } : {}),
         ...(o.task ? { task: o.task } : {}),
         wordTimestamps: true,
         ...(preview ? { preview: true } : { live: true }),

@@ -22,6 +22,10 @@ export interface FakeBackendOptions {
   delayMs?: number
   /** Declare {@link WhisperBackend.stopsRunningCalls} (default false). */
   stopsRunningCalls?: boolean
+  /** The language results report when none is asked, as a model detects it (default `en`). */
+  detects?: string
+  /** Whether the model is multilingual (default: undefined, not said). */
+  multilingual?: boolean
 }
 
 /**
@@ -52,6 +56,10 @@ export class FakeBackend implements WhisperBackend {
 
   get model(): string | undefined {
     return this.#model
+  }
+
+  get multilingual(): boolean | undefined {
+    return this.#options.multilingual
   }
 
   /** The most calls that were in flight at once. */
@@ -91,7 +99,7 @@ export class FakeBackend implements WhisperBackend {
       return {
         text: textOfSegments(segments),
         segments,
-        language: options.language ?? 'en',
+        language: options.language ?? this.#options.detects ?? 'en',
         processingTimeMs: performance.now() - started,
       }
     } finally {

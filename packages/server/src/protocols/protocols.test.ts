@@ -13,7 +13,7 @@ import {
   MIN_SILENCE_MS,
   sessionConfigOf,
 } from './openai-session.js'
-import { credentialsOf, routeOf, selectProtocol } from './route.js'
+import { credentialsOf, protocolFor, routeOf, selectProtocol } from './route.js'
 
 // The adapters' pure logic; the protocols end to end are tested with the official clients
 // (openai-realtime.test.ts, deepgram.test.ts).
@@ -44,6 +44,28 @@ describe('routes and keys', () => {
     expect(selectProtocol(new Set(['realtime', 'openai-insecure-api-key.k1']))).toBe('realtime')
     expect(selectProtocol(new Set(['bearer', 'jwt']))).toBe('bearer')
     expect(selectProtocol(new Set(['other']))).toBe(false)
+  })
+})
+
+describe('what the served engine can do', () => {
+  it('refuses another language or a translation on an English-only model, before the handshake', () => {
+    const englishOnly = { backend: { multilingual: false } }
+    const multilingual = { backend: { multilingual: true } }
+    const at = (path: string) => new URL(`http://h${path}`)
+    const native = (query: string, engine: object) =>
+      protocolFor(routeOf('/ws/transcribe/prompt'), at(`/ws/transcribe/prompt?${query}`), req({}), engine)
+    expect(() => native('language=es', englishOnly)).toThrow(/English-only.*"es"/)
+    expect(() => native('task=translate', englishOnly)).toThrow(/English-only.*translate/)
+    expect(native('language=es', multilingual).session().config.language).toBe('es')
+    for (const query of ['language=en', 'language=auto', ''])
+      expect(() => native(query, englishOnly)).not.toThrow()
+    const deepgram = (query: string) =>
+      protocolFor(routeOf('/v1/listen'), at(`/v1/listen?${query}`), req({}), englishOnly)
+    expect(() => deepgram('language=es-ES')).toThrow(/English-only/)
+    expect(() => deepgram('language=en-US')).not.toThrow()
+    // The served VAD's hangover is Deepgram's endpointing floor.
+    const dg = protocolFor(routeOf('/v1/listen'), at('/v1/listen'), req({}), { vadHangoverMs: 200 })
+    expect(dg.session().vadSegmenter).toEqual({ hangoverMs: 200 })
   })
 })
 

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { parseQueryConfig, parseTranscribePath, type StrategyName, type WsError } from '@ws/core'
+import { parseQueryConfig, parseTranscribePath, type StrategyName, WsError } from '@ws/core'
 import { DeepgramProtocol } from './deepgram.js'
 import { parseDeepgramQuery } from './deepgram-query.js'
 import { NativeProtocol } from './native.js'
@@ -20,18 +20,50 @@ export function routeOf(pathname: string): Route {
   return { protocol: 'native', strategy: parseTranscribePath(pathname) }
 }
 
-/** The protocol adapter for a connection; a bad query throws a `WsError` for a 400. */
+/** What a connection's adapter needs to know of the engine serving it. */
+export interface ServedEngine {
+  /** An override of the VAD's segmenter (the server's option), and the VAD's own hangover. */
+  vadSegmenter?: { hangoverMs?: number } | undefined
+  vadHangoverMs?: number | undefined
+  /** The backend: whisper.cpp's and faster-whisper's say whether the model is `multilingual`. */
+  backend?: object
+}
+
+/**
+ * The protocol adapter for a connection; a bad query throws a `WsError` for a 400: one the
+ * engine cannot serve too (another language, or a translation, on an English-only model).
+ */
 export function protocolFor(
   route: Route,
   url: URL,
   req: IncomingMessage,
-  vad: { hangoverMs?: number } = {},
+  engine: ServedEngine = {},
+): WireProtocol {
+  const protocol = adapterFor(route, url, req, engine.vadSegmenter?.hangoverMs ?? engine.vadHangoverMs)
+  const { language, task } = protocol.session().config
+  if ((engine.backend as { multilingual?: boolean } | undefined)?.multilingual === false) {
+    if (language && language !== 'en' && language !== 'auto')
+      throw new WsError(
+        'invalid_config',
+        `The served model is English-only; it cannot transcribe language "${language}" (serve a multilingual one, e.g. base)`,
+      )
+    if (task === 'translate')
+      throw new WsError('invalid_config', 'The served model is English-only; it cannot translate')
+  }
+  return protocol
+}
+
+function adapterFor(
+  route: Route,
+  url: URL,
+  req: IncomingMessage,
+  hangoverMs: number | undefined,
 ): WireProtocol {
   switch (route.protocol) {
     case 'native':
       return new NativeProtocol(route.strategy, parseQueryConfig(url.searchParams))
     case 'deepgram':
-      return new DeepgramProtocol(parseDeepgramQuery(url.searchParams, vad.hangoverMs))
+      return new DeepgramProtocol(parseDeepgramQuery(url.searchParams, hangoverMs))
     case 'openai-realtime':
       return new OpenAIRealtimeProtocol({
         beta:
