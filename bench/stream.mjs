@@ -48,6 +48,8 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --skip-protocols        skip the drop-in protocols (bench/protocols.mjs: OpenAI Realtime
                           and Deepgram live through their official SDKs against the native
                           protocol on the same real speech: final latency and WER)
+  --skip-models           skip the model table (bench/models.mjs: whisper.cpp models float16
+                          and quantized: offline WER per corpus, one real-time session each)
   --skip-soak             skip the soak and abuse run (bench/soak.mjs: live sessions beside
                           clients that vanish, flood, squat and upload; then bench/flood.mjs)
   --soak-minutes <m>      the soak run's length (default 20)
@@ -74,6 +76,7 @@ const { values: args } = parseArgs({
     'skip-soak': { type: 'boolean' },
     'skip-accuracy': { type: 'boolean' },
     'skip-protocols': { type: 'boolean' },
+    'skip-models': { type: 'boolean' },
     'soak-minutes': { type: 'string', default: '20' },
     'long-minutes': { type: 'string', default: '10' },
     'revise-ms': { type: 'string', default: '28000' },
@@ -326,12 +329,13 @@ if (!smoke && !args['skip-scale']) {
     md.push('', '## Scale-out (bench/scale.mjs)', ...lines.map((l) => l.replace(/^## /, '### ')))
   } else console.error(`bench/scale.mjs failed (exit ${run.status})`)
 }
-// Accuracy per corpus; the drop-in protocols against the native one; the soak and abuse run,
+// Accuracy per corpus; the drop-in protocols against the native one; the model table; the soak and abuse run,
 // then a live session beside a 50× flooder; each in its own process.
 if (!smoke) {
   const parts = [
     ...(args['skip-accuracy'] ? [] : [['accuracy', []]]),
     ...(args['skip-protocols'] ? [] : [['protocols', []]]),
+    ...(args['skip-models'] ? [] : [['models', []]]),
     ...(args['skip-soak']
       ? []
       : [
