@@ -36,6 +36,10 @@ describe('ws-server CLI', () => {
     const { LOG_LEVEL: _level, ...env } = process.env
     const child = spawn(process.execPath, [CLI, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
+    let stdout = ''
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
     const base = await new Promise<string>((resolve, reject) => {
       child.stderr.on('data', (d: Buffer) => {
         stderr += d.toString()
@@ -56,6 +60,20 @@ describe('ws-server CLI', () => {
     const reply = await fetch(`${base}/v1/audio/transcriptions`, { method: 'POST', body: form })
     expect(((await reply.json()) as { text: string }).text.toLowerCase()).toContain('smooth')
     expect(stderr).not.toMatch(/whisper_|ggml_|load_backend/)
+    // The start-up speed check: tiny.en keeps up here, said at info level and in /metrics.
+    const logs = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; realTimeFactor?: number })
+    const speed = logs.find((l) => l.realTimeFactor !== undefined)
+    expect(speed).toMatchObject({ level: 30, msg: 'speed check: the model keeps up with live sessions' })
+    expect(speed!.realTimeFactor).toBeGreaterThan(0)
+    expect(speed!.realTimeFactor).toBeLessThan(0.3)
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    expect(Number(/^ws_model_realtime_factor (\S+)/m.exec(metrics)?.[1])).toBeCloseTo(
+      speed!.realTimeFactor!,
+      2,
+    )
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
     child.kill('SIGTERM')
     expect(await exited).toBe(0)

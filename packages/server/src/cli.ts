@@ -38,6 +38,8 @@ Options (each also read from the environment variable in brackets; flags win):
   --tls-key <file>             its PEM private key                     [WS_TLS_KEY]
   --beam-size <n>              decoder beam size (1: greedy)           [WHISPER_BEAM_SIZE]
   --threads <n>                inference threads (all cores)           [WHISPER_THREADS]
+  --compute-type <type>        faster backend: int8 (default), int8_float32, int16 or
+                               float32                            [WHISPER_COMPUTE_TYPE]
   --max-load <x>               admission: finals' share of the backend (0.8)
   --speculative-final-ms <n>   compute a final ahead after this silence, 0 = off (60)
   --revise-max-ms <n>          decode finished utterances again in blocks of up to n ms
@@ -78,6 +80,7 @@ const FLAGS = {
   'tls-key': 'tlsKey',
   'beam-size': 'beamSize',
   threads: 'threads',
+  'compute-type': 'computeType',
   'max-load': 'maxLoad',
   'speculative-final-ms': 'speculativeFinalMs',
   'revise-max-ms': 'reviseMaxMs',

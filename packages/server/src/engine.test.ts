@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url'
 import { isWsError } from '@ws/core'
+import { loadSpeechFixtures } from '@ws/core/testing'
+import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { importAdapter } from './engine.js'
+import { createEngine, importAdapter } from './engine.js'
+import { resolveServerOptions } from './options.js'
 
 describe('importAdapter', () => {
   it('names the package to install when a chosen adapter is missing', async () => {
@@ -20,5 +24,37 @@ describe('importAdapter', () => {
     await expect(importAdapter(() => Promise.reject(boom), '@ws/vad-webrtc', 'vad webrtc')).rejects.toBe(boom)
     const webrtc = await importAdapter(() => import('@ws/vad-webrtc'), '@ws/vad-webrtc', 'vad webrtc')
     expect(typeof webrtc.createVad).toBe('function')
+  })
+})
+
+describe('createEngine', () => {
+  it('runs faster-whisper at the compute type asked, checks its speed at start, and transcribes speech', async () => {
+    const options = resolveServerOptions({ backend: 'faster', computeType: 'float32', offline: true })
+    const engine = await createEngine(options, pino({ level: 'silent' }))
+    try {
+      expect(engine.backendName).toBe('faster-whisper')
+      expect((engine.backend as unknown as { options: { computeType: string } }).options.computeType).toBe(
+        'float32',
+      )
+      expect(engine.speed!.realTimeFactor).toBeGreaterThan(0)
+      expect(engine.speed!.keepsUp).toBe(true)
+      const [clip] = loadSpeechFixtures(
+        fileURLToPath(new URL('../../../fixtures/speech', import.meta.url)),
+        (f) => f.name === 'harvard-01',
+      )
+      const result = await engine.backend.transcribe(clip!.audio, 16_000)
+      expect(result.text.toLowerCase()).toContain('smooth')
+    } finally {
+      await engine.backend.close()
+    }
+  }, 300_000)
+
+  it('refuses a compute type on another backend, or one CTranslate2 does not run on a CPU', () => {
+    expect(() => resolveServerOptions({ computeType: 'float32' })).toThrow(
+      /computeType is an option of the faster backend/,
+    )
+    expect(() => resolveServerOptions({ backend: 'faster', computeType: 'float16' as 'int8' })).toThrow(
+      /computeType must be one of int8, int8_float32, int16, float32, got "float16"/,
+    )
   })
 })

@@ -7,6 +7,7 @@ import {
   WsError,
 } from '@ws/core'
 import type { ResolvedServerOptions } from './options.js'
+import { checkSpeed, type SpeedCheck, speedWarning } from './speed-check.js'
 
 /** The inference side of a server: one backend, its model, and a VAD per session. */
 export interface Engine {
@@ -26,6 +27,8 @@ export interface Engine {
   vadSegmenter?: VadSegmenterOptions
   /** The silence that ends an utterance on this VAD (its segmenter's hangover), in ms. */
   vadHangoverMs?: number
+  /** The start-up speed check of a local engine's model ({@link checkSpeed}). */
+  speed?: SpeedCheck
 }
 
 /**
@@ -127,7 +130,11 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
       '@ws/backend-faster',
       'backend faster',
     )
-    const b = new FasterWhisperBackend({ ...common, ...(o.threads ? { cpuThreads: o.threads } : {}) })
+    const b = new FasterWhisperBackend({
+      ...common,
+      ...(o.threads ? { cpuThreads: o.threads } : {}),
+      ...(o.computeType ? { computeType: o.computeType } : {}),
+    })
     backend = b
     // The worker batches requests that wait together.
     concurrency = b.options.maxBatch
@@ -141,13 +148,27 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     // One transcription at a time; each already uses every core.
     concurrency = 1
   }
+  let speed: SpeedCheck | undefined
   try {
     await backend.loadModel(o.model)
+    // A local engine's speed is this machine's: say at start when the model cannot keep up.
+    if (o.backend === 'whispercpp' || o.backend === 'faster') {
+      speed = await checkSpeed(backend, { maxLoad: o.maxLoad })
+      const fields = {
+        model: o.model,
+        realTimeFactor: Number(speed.realTimeFactor.toFixed(3)),
+        finalsLoad: Number(speed.finalsLoad.toFixed(3)),
+      }
+      const warning = speedWarning(speed, o.model, o.maxLoad)
+      if (warning) logger.warn(fields, warning)
+      else logger.info(fields, 'speed check: the model keeps up with live sessions')
+    }
   } catch (err) {
     await backend.close()
     throw err
   }
   return {
+    ...(speed ? { speed } : {}),
     backend,
     concurrency,
     backendName: backend.name,

@@ -9,6 +9,8 @@ export interface MetricSources {
   slots: () => number
   /** Open connections; `closingSince` is set while one is being released. */
   connections: () => Iterable<{ closingSince: number | undefined }>
+  /** The start-up speed check's real-time factor (backend seconds per audio second), if run. */
+  realTimeFactor?: () => number | undefined
 }
 
 /** The server's Prometheus metrics, in a registry of its own (several servers may share a process). */
@@ -36,6 +38,15 @@ export class ServerMetrics {
       registers,
       collect() {
         this.set(sources.slots())
+      },
+    })
+    new Gauge({
+      name: 'ws_model_realtime_factor',
+      help: "Backend seconds per second of audio of a live final of silence, measured at start (a local engine's speed on this machine)",
+      registers,
+      collect() {
+        const rtf = sources.realTimeFactor?.()
+        if (rtf !== undefined) this.set(rtf)
       },
     })
     new Gauge({

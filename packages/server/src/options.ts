@@ -4,6 +4,8 @@ import { checkSessionOption, SESSION_OPTIONS, WsError } from '@ws/core'
 export const BACKEND_NAMES = ['whispercpp', 'faster', 'openai', 'whisper-server'] as const
 export type BackendName = (typeof BACKEND_NAMES)[number]
 export const VAD_NAMES = ['webrtc', 'silero'] as const
+/** CTranslate2's compute types on a CPU, for `computeType`. */
+export const COMPUTE_TYPES = ['int8', 'int8_float32', 'int16', 'float32'] as const
 export type VadName = (typeof VAD_NAMES)[number]
 
 export interface ServerOptions {
@@ -96,6 +98,11 @@ export interface ServerOptions {
   beamSize?: number
   /** Threads for inference (default: the cores available). */
   threads?: number
+  /**
+   * The faster-whisper backend's CTranslate2 compute type (default: the backend's, `int8`);
+   * `float32` decodes the model unquantized. Only with `backend: 'faster'`.
+   */
+  computeType?: (typeof COMPUTE_TYPES)[number]
   /** Skip online model sources. */
   offline?: boolean
   /** Serve the demo page at `/` (default true). */
@@ -213,6 +220,11 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (o.reviseMaxMs !== 0) checkInt('reviseMaxMs', o.reviseMaxMs, 5000, 30_000)
   checkInt('beamSize', o.beamSize, 1, 16)
   if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256)
+  if (o.computeType !== undefined) {
+    if (o.backend !== 'faster') bad('computeType is an option of the faster backend (--backend faster)')
+    if (!(COMPUTE_TYPES as readonly string[]).includes(o.computeType))
+      bad(`computeType must be one of ${COMPUTE_TYPES.join(', ')}, got "${o.computeType}"`)
+  }
   if (o.authToken !== undefined && (typeof o.authToken !== 'string' || o.authToken.length < 1))
     bad('authToken must be a non-empty string')
   if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) bad('tlsCert and tlsKey go together')
@@ -243,6 +255,7 @@ export const ENVIRONMENT = {
   WS_TLS_KEY: 'tlsKey',
   WHISPER_BEAM_SIZE: 'beamSize',
   WHISPER_THREADS: 'threads',
+  WHISPER_COMPUTE_TYPE: 'computeType',
   DRAIN_DELAY_MS: 'drainDelayMs',
 } as const satisfies Record<string, keyof ServerOptions>
 

@@ -137,6 +137,7 @@ export class WhisperStreamServer {
     const metrics = new ServerMetrics(scheduler, {
       slots: () => slots.held,
       connections: () => this.#connections,
+      realTimeFactor: () => engine.speed?.realTimeFactor,
     })
     this.#live = { engine, scheduler, slots, jobs: new RestJobs(o.maxRestJobs), metrics, http, wss }
     await new Promise<void>((resolve, reject) => {
