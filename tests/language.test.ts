@@ -119,6 +119,12 @@ describe('language detection while streaming (base)', () => {
     }
   }, 300_000)
 
+  it('a language Whisper does not know is a typed error from the real engine, not a guess', async () => {
+    // whisper.cpp on its own takes "xx" and transcribes silence as "Thank you for watching."
+    const err = await base.transcribe(new Float32Array(SR), SR, { language: 'xx' }).catch((e: unknown) => e)
+    expect(isWsError(err, 'invalid_config'), String(err)).toBe(true)
+  })
+
   it('an English-only model refuses another language with a typed error', async () => {
     const english = new WhisperCppBackend({ beamSize: 1 })
     await english.loadModel('tiny.en')

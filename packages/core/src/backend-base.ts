@@ -2,6 +2,7 @@ import type { TranscribeOptions, WhisperBackend } from './backend.js'
 import { validateTranscribeInput } from './backend.js'
 import { throwIfAborted, WsError } from './errors.js'
 import { childLogger, type Logger, noopLogger } from './logger.js'
+import { isWhisperLanguage } from './text/languages.js'
 import type { TranscriptResult } from './types.js'
 
 /**
@@ -11,8 +12,8 @@ import type { TranscriptResult } from './types.js'
  *
  * - `loadModel`: `closed` after `close()`; then {@link loadModelImpl}.
  * - `transcribe`: `closed`, `model_not_loaded`, `aborted`, `unsupported_sample_rate`,
- *   `invalid_audio`, and for an English-only model a language other than English or
- *   `translate` (`invalid_config`); all as rejections, never throws; then {@link transcribeImpl}.
+ *   `invalid_audio`, a language Whisper does not know, and for an English-only model a
+ *   language other than English or `translate` (`invalid_config`); all as rejections, never throws; then {@link transcribeImpl}.
  * - `close`: once; every call returns the same promise ({@link closeImpl}).
  */
 export abstract class BackendBase<Options extends object = object> implements WhisperBackend {
@@ -51,6 +52,12 @@ export abstract class BackendBase<Options extends object = object> implements Wh
       if (!this.modelLoaded) throw new WsError('model_not_loaded', 'Call loadModel() before transcribe()')
       throwIfAborted(options.signal, 'transcription')
       validateTranscribeInput(audio, sampleRate)
+      if (options.language !== undefined && !isWhisperLanguage(options.language)) {
+        throw new WsError(
+          'invalid_config',
+          `"${options.language}" is not a language Whisper knows (a code such as "en" or "es": WHISPER_LANGUAGES)`,
+        )
+      }
       if (this.multilingual === false && options.language && options.language !== 'en') {
         throw new WsError(
           'invalid_config',

@@ -280,6 +280,7 @@ describe('POST /v1/listen', () => {
     await expectError(await listen(server, new Uint8Array(0)), 400, 'Bad Request', /empty/)
     await expectError(await listen(server, 'RIFF....WAVEjunk'), 400, 'Bad Request', /WAV|wav/)
     await expectError(await listen(server, shortWav, '?language=english!'), 400, 'Bad Request', /language/)
+    await expectError(await listen(server, shortWav, '?language=xx-YY'), 400, 'Bad Request', /Whisper knows/)
     await expectError(await listen(server, shortWav, '?punctuate=yes'), 400, 'Bad Request', /punctuate/)
     // An English-only model refuses another language (the backend's typed error).
     await expectError(await listen(server, clipWav, '?language=es'), 400, 'Bad Request', /English-only/)

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { basename } from 'node:path'
-import { type Segment, type Task, type TranscriptResult, WsError } from '@ws/core'
+import { isWhisperLanguage, type Segment, type Task, type TranscriptResult, WsError } from '@ws/core'
 import type { Engine } from './engine.js'
 import { httpStatus, type RestCall, type RestContext, runRestJob } from './rest-job.js'
 
@@ -120,8 +120,11 @@ async function readForm(
     throw new WsError('invalid_config', `response_format must be one of ${RESPONSE_FORMATS.join(', ')}`)
   }
   const language = stringField(form, 'language')
-  if (language !== undefined && !/^[a-z]{2,3}$/.test(language)) {
-    throw new WsError('invalid_config', `language must be an ISO-639-1 code such as "en", got "${language}"`)
+  if (language !== undefined && !isWhisperLanguage(language)) {
+    throw new WsError(
+      'invalid_config',
+      `language must be an ISO-639-1 code Whisper knows such as "en", got "${language}"`,
+    )
   }
   const granularities = form
     .getAll('timestamp_granularities[]')

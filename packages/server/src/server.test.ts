@@ -231,6 +231,9 @@ describe('bad input and limits', () => {
     expect([encoding.status, encoding.error?.code]).toEqual([400, 'unsupported_encoding'])
     const rate = await refused('/ws/transcribe/hybrid?token=sesame&sample_rate=12')
     expect(rate.error?.code).toBe('unsupported_sample_rate')
+    const unknown = await refused('/ws/transcribe/hybrid?token=sesame&language=xx')
+    expect([unknown.status, unknown.error?.code]).toEqual([400, 'invalid_config'])
+    expect(unknown.error?.message).toMatch(/"xx" is not a language Whisper knows/)
 
     // In-session errors: the session goes on.
     const c = new TestClient(url('/ws/transcribe/prompt?token=sesame&encoding=pcm_f32le&vad=off'))
@@ -358,6 +361,9 @@ describe('REST', () => {
     expect(((await notAudio.json()) as { error: { code: string } }).error.code).toMatch(/invalid_(wav|audio)/)
     const format = await upload({ response_format: 'xml' })
     expect(format.status).toBe(400)
+    const language = await upload({ language: 'xx' })
+    expect(language.status).toBe(400)
+    expect(((await language.json()) as { error: { message: string } }).error.message).toMatch(/Whisper knows/)
     const noFile = await fetch(`${base}/v1/audio/transcriptions`, { method: 'POST', body: new FormData() })
     expect(noFile.status).toBe(400)
     const missing = await fetch(`${base}/nowhere`)

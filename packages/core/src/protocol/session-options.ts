@@ -1,4 +1,5 @@
 import { type ErrorCode, WsError } from '../errors.js'
+import { isWhisperLanguage } from '../text/languages.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 
 /**
@@ -42,7 +43,7 @@ export interface SessionOptionSpec {
 export const SESSION_OPTIONS = {
   language: {
     kind: 'language',
-    doc: 'Language code such as "en"; "auto" (or leaving it out) detects it',
+    doc: 'Language code such as "en" (one Whisper knows; a region such as "en-US" is dropped); "auto" (or leaving it out) detects it',
     session: 'language',
   },
   sample_rate: {
@@ -139,6 +140,15 @@ export function checkSessionOption<K extends SessionOptionName>(name: K, value: 
     case 'language':
       if (typeof value !== 'string' || !(value === 'auto' || LANGUAGE.test(value)))
         refuse(`${name} must be a language code such as "en", or "auto"; got ${got}`, code)
+      if (value !== 'auto') {
+        const primary = value.split('-')[0]!
+        if (!isWhisperLanguage(primary))
+          refuse(
+            `${name} "${primary}" is not a language Whisper knows (see WHISPER_LANGUAGES); got ${got}`,
+            code,
+          )
+        return primary as ValueOf<Table[K]>
+      }
       break
     case 'integer': {
       const { min = 0, max = Number.MAX_SAFE_INTEGER, off } = spec

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { isWsError } from '../errors.js'
+import { checkSessionOption } from '../protocol/session-options.js'
 import { STRATEGY_NAMES } from '../strategies/strategy.js'
 import { FakeBackend } from '../testing/fake-backend.js'
+import { isWhisperLanguage, WHISPER_LANGUAGES } from '../text/languages.js'
 import { StreamingSession } from './streaming-session.js'
 import { collect, finals, SR } from './test-support.js'
 
@@ -72,5 +74,27 @@ describe('an English-only model', () => {
     // English, or nothing said, is fine.
     await new StreamingSession({ backend, language: 'en' }).close()
     await new StreamingSession({ backend }).close()
+  })
+})
+
+describe('a language Whisper does not know', () => {
+  it('is a typed error from the session, the wire option and every backend; a region is dropped', async () => {
+    const backend = new FakeBackend()
+    await backend.loadModel('fake')
+    const err = (() => {
+      try {
+        return new StreamingSession({ backend, language: 'xx' })
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(isWsError(err, 'invalid_config'), String(err)).toBe(true)
+    expect(String((err as Error).message)).toMatch(/"xx" is not a language Whisper knows/)
+    expect(() => checkSessionOption('language', 'qq')).toThrow(/"qq" is not a language Whisper knows/)
+    expect(checkSessionOption('language', 'es-MX')).toBe('es')
+    expect(checkSessionOption('language', 'haw')).toBe('haw')
+    expect(checkSessionOption('language', 'auto')).toBe('auto')
+    expect(WHISPER_LANGUAGES).toHaveLength(100)
+    expect(WHISPER_LANGUAGES.every(isWhisperLanguage)).toBe(true)
   })
 })

@@ -15,6 +15,7 @@ import {
   type StrategyName,
   type StrategyOptions,
 } from '../strategies/strategy.js'
+import { isWhisperLanguage } from '../text/languages.js'
 import { WHISPER_SAMPLE_RATE, WHISPER_WINDOW_SECONDS } from '../types.js'
 import type { VadSegmenterOptions } from '../vad/segmenter.js'
 import type { VadBackend } from '../vad.js'
@@ -135,6 +136,10 @@ export function validateStreamingSessionOptions(options: StreamingSessionOptions
   if (!(Number.isInteger(o.revisePromptChars) && o.revisePromptChars >= 0 && o.revisePromptChars <= 2000))
     bad('revisePromptChars must be an integer from 0 to 2000')
   if (!(o.detectLanguageMs >= 0)) bad('detectLanguageMs must be >= 0 (0 detects on every call)')
+  if (o.language !== undefined && !isWhisperLanguage(o.language))
+    bad(
+      `language "${o.language}" is not a language Whisper knows (a code such as "en" or "es": WHISPER_LANGUAGES)`,
+    )
   // An English-only model hears English whatever it is told: ask for another language, typed.
   const englishOnly = (o.backend as { multilingual?: boolean }).multilingual === false
   if (englishOnly && o.language && o.language !== 'en')
