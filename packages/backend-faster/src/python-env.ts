@@ -8,7 +8,11 @@ import { cacheDir, findPython, type ProgressListener, run } from '@ws/models'
 import { REQUIREMENTS_FILE } from './paths.js'
 
 export interface PythonEnvOptions {
-  /** Where the venv goes (default: `<cache>/venv/faster-whisper-<hash of requirements>`). */
+  /** The pinned requirements the venv installs (default: faster-whisper's, in this package). */
+  requirementsFile?: string
+  /** What the venv is for, in its directory's name and the progress messages (default `faster-whisper`). */
+  name?: string
+  /** Where the venv goes (default: `<cache>/venv/<name>-<hash of requirements>`). */
   venvDir?: string
   /** The Python that creates the venv (default: found on PATH or `$WS_PYTHON`). */
   python?: string
@@ -41,10 +45,14 @@ function venvPython(venvDir: string): string {
 export async function ensurePythonEnv(options: PythonEnvOptions = {}): Promise<PythonEnv> {
   const env = options.env ?? process.env
   const progress = options.onProgress ?? (() => {})
-  const requirements = await readFile(REQUIREMENTS_FILE, 'utf8')
+  const requirementsFile = options.requirementsFile ?? REQUIREMENTS_FILE
+  const name = options.name ?? 'faster-whisper'
+  const requirements = await readFile(requirementsFile, 'utf8')
   const digest = createHash('sha256').update(requirements).digest('hex').slice(0, 12)
   const venvDir =
-    options.venvDir ?? env.WS_FASTER_VENV ?? join(cacheDir(env), 'venv', `faster-whisper-${digest}`)
+    options.venvDir ??
+    (options.requirementsFile ? undefined : env.WS_FASTER_VENV) ??
+    join(cacheDir(env), 'venv', `${name}-${digest}`)
   const python = venvPython(venvDir)
   const ready = async () =>
     existsSync(python) && (await readFile(join(venvDir, MARKER), 'utf8').catch(() => '')) === digest
@@ -76,7 +84,7 @@ export async function ensurePythonEnv(options: PythonEnvOptions = {}): Promise<P
     const base =
       options.python ?? (await findPython({ env, minVersion: [3, 9], modules: ['venv', 'pip'] })).command
     await rm(venvDir, { recursive: true, force: true })
-    progress({ stage: 'venv', message: `Creating a Python environment for faster-whisper in ${venvDir}` })
+    progress({ stage: 'venv', message: `Creating a Python environment for ${name} in ${venvDir}` })
     const signal = options.signal ? { signal: options.signal } : {}
     const created = await run(base, ['-m', 'venv', venvDir], signal)
     if (created.code !== 0) {
@@ -87,7 +95,7 @@ export async function ensurePythonEnv(options: PythonEnvOptions = {}): Promise<P
     }
     progress({
       stage: 'install',
-      message: 'Installing faster-whisper and its dependencies with pip (a few minutes the first time)',
+      message: `Installing ${name} and its dependencies with pip (a few minutes the first time)`,
     })
     const started = Date.now()
     const heartbeat = setInterval(
@@ -110,7 +118,7 @@ export async function ensurePythonEnv(options: PythonEnvOptions = {}): Promise<P
           '--progress-bar',
           'off',
           '-r',
-          REQUIREMENTS_FILE,
+          requirementsFile,
         ],
         {
           ...signal,
@@ -125,7 +133,7 @@ export async function ensurePythonEnv(options: PythonEnvOptions = {}): Promise<P
       if (installed.code !== 0) {
         throw new WsError(
           'setup_failed',
-          `pip could not install faster-whisper: ${installed.output.trim().split('\n').slice(-3).join(' ').slice(0, 500)}`,
+          `pip could not install ${name}: ${installed.output.trim().split('\n').slice(-3).join(' ').slice(0, 500)}`,
         )
       }
     } finally {
@@ -134,7 +142,7 @@ export async function ensurePythonEnv(options: PythonEnvOptions = {}): Promise<P
     await writeFile(join(venvDir, MARKER), digest)
     progress({
       stage: 'done',
-      message: `faster-whisper is ready (${Math.round((Date.now() - started) / 1000)} s)`,
+      message: `${name} is ready (${Math.round((Date.now() - started) / 1000)} s)`,
     })
     return { venvDir, python, created: true }
   } finally {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { encodePcm16le } from '@ws/core'
 import { WebSocket } from 'ws'
 
-export { makeTestCertificates, rawAudio, runClient } from './sdk-clients/support.mjs'
+export { makeTestCertificates, rawAudio, runClient, runClientWith } from './sdk-clients/support.mjs'
 
 /**
  * The same audio through this server's own protocol (`prompt`, no revisions: what the drop-in

@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensurePythonEnv } from '@ws/backend-faster'
 import { wordErrorRate } from '@ws/core'
 import { realSpeechFixtures } from '@ws/core/testing'
-import { cacheDir, findPython, run } from '@ws/models'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, type WhisperStreamServer } from '../server.js'
-import { nativeTranscript, rawAudio } from './drop-in-test-support.js'
+import { nativeTranscript, rawAudio, runClientWith } from './drop-in-test-support.js'
 
 // A Python voice-agent framework's Deepgram STT, unmodified but for its base URL: LiveKit
 // Agents' `livekit-plugins-deepgram` (pinned in sdk-clients/livekit_deepgram.requirements.txt),
@@ -29,89 +27,30 @@ let nativeWer: number
 // biome-ignore lint/suspicious/noExplicitAny: JSON lines of several shapes, read field by field
 type Message = Record<string, any>
 
-/**
- * A venv with a pinned requirements file, under the cache dir keyed by the file's hash, as
- * @ws/backend-faster makes its own: built beside its place and renamed into it, so a run never
- * sees half of one, and made once. Fails with the failing step's last lines.
- */
-async function pythonEnv(name: string, requirementsFile: string): Promise<string> {
-  const digest = createHash('sha256').update(readFileSync(requirementsFile)).digest('hex').slice(0, 12)
-  const dir = join(cacheDir(), 'venv', `${name}-${digest}`)
-  const bin = (venv: string) =>
-    process.platform === 'win32' ? join(venv, 'Scripts', 'python.exe') : join(venv, 'bin', 'python')
-  if (existsSync(join(dir, '.ws-ready'))) return bin(dir)
-  const base = (await findPython({ minVersion: [3, 9], modules: ['venv', 'pip'] })).command
-  const building = `${dir}.building-${process.pid}`
-  rmSync(building, { recursive: true, force: true })
-  mkdirSync(join(dir, '..'), { recursive: true })
-  const step = async (what: string, command: string, args: string[]) => {
-    const { code, output } = await run(command, args)
-    if (code !== 0) {
-      rmSync(building, { recursive: true, force: true })
-      throw new Error(`${what} failed (exit ${code}):\n${output.trim().split('\n').slice(-15).join('\n')}`)
-    }
-  }
-  const started = performance.now()
-  await step(`${base} -m venv`, base, ['-m', 'venv', building])
-  await step(`pip install -r ${requirementsFile}`, bin(building), [
-    '-m',
-    'pip',
-    'install',
-    '--disable-pip-version-check',
-    '--no-input',
-    '--progress-bar',
-    'off',
-    '-r',
-    requirementsFile,
-  ])
-  writeFileSync(join(building, '.ws-ready'), digest)
-  if (!existsSync(join(dir, '.ws-ready'))) rmSync(dir, { recursive: true, force: true })
-  try {
-    renameSync(building, dir)
-  } catch (err) {
-    // Another run finished first: use its venv.
-    rmSync(building, { recursive: true, force: true })
-    if (!existsSync(join(dir, '.ws-ready'))) throw err
-  }
-  console.log(`${name}: made ${dir} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-  return bin(dir)
-}
-
 /** Runs `sdk-clients/<script>` in the venv, as a user's app runs: JSON lines on stdout. */
-function runPython(script: string, config: Record<string, unknown>) {
-  return new Promise<{ events: Message[]; stderr: string; code: number | null }>((resolve, reject) => {
-    const child = spawn(python, [join(CLIENTS, script)], {
-      cwd: CLIENTS,
-      env: { ...process.env, CLIENT: JSON.stringify(config), PYTHONUNBUFFERED: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      out += d.toString()
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d.toString()
-    })
-    child.on('error', reject)
-    child.on('close', (code) => {
-      const events = out
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => {
-          try {
-            return JSON.parse(line) as Message
-          } catch {
-            return { type: 'client.stdout', line }
-          }
-        })
-      resolve({ events, stderr, code })
-    })
-  })
+function runPython(
+  script: string,
+  config: Record<string, unknown>,
+): Promise<{ events: Message[]; stderr: string; code: number | null }> {
+  return runClientWith(python, script, config, { PYTHONUNBUFFERED: '1' }) as Promise<{
+    events: Message[]
+    stderr: string
+    code: number | null
+  }>
 }
 
 beforeAll(async () => {
-  python = await pythonEnv('livekit-deepgram', join(CLIENTS, 'livekit_deepgram.requirements.txt'))
+  // A venv keyed by the pinned file's hash, made once, as @ws/backend-faster makes its own.
+  const started = performance.now()
+  const env = await ensurePythonEnv({
+    name: 'livekit-deepgram',
+    requirementsFile: join(CLIENTS, 'livekit_deepgram.requirements.txt'),
+  })
+  if (env.created)
+    console.log(
+      `livekit-deepgram: made ${env.venvDir} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    )
+  python = env.python
   scratch = mkdtempSync(join(tmpdir(), 'ws-python-clients-'))
   pcm = join(scratch, 'speech-16k.raw')
   writeFileSync(pcm, rawAudio(stream.audio, 'pcm16', 16_000))

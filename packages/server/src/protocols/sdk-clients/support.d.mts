@@ -5,3 +5,9 @@ export function runClient(
   config: Record<string, unknown>,
   env?: Record<string, string>,
 ): Promise<{ events: Record<string, unknown>[]; stderr: string; code: number | null }>
+export function runClientWith(
+  program: string,
+  script: string,
+  config: Record<string, unknown>,
+  env?: Record<string, string>,
+): Promise<{ events: Record<string, unknown>[]; stderr: string; code: number | null }>

@@ -84,8 +84,16 @@ const CLIENTS = fileURLToPath(new URL('./', import.meta.url))
 
 /** Runs a client app (`sdk-clients/<name>.mjs`) as a user's app runs: its own Node process. */
 export function runClient(name, config, env = {}) {
+  return runClientWith(process.execPath, `${name}.mjs`, config, env)
+}
+
+/**
+ * Runs `sdk-clients/<script>` with `program` (Node, or a venv's Python), `config` in `$CLIENT`;
+ * resolves with the JSON lines it printed (`events`), its stderr and exit code.
+ */
+export function runClientWith(program, script, config, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(CLIENTS, `${name}.mjs`)], {
+    const child = spawn(program, [join(CLIENTS, script)], {
       cwd: CLIENTS,
       env: { ...process.env, ...env, CLIENT: JSON.stringify(config) },
       stdio: ['ignore', 'pipe', 'pipe'],
