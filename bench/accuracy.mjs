@@ -6,7 +6,7 @@
 //    and the revised text, per strategy, on real English streams (30 s, 2 min) and an espeak
 //    stream; real Spanish and Dutch streams with the multilingual `base`.
 // Writes bench/results/accuracy/latest.{json,md}. Needs the real-speech corpora (the setup).
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -19,7 +19,7 @@ const HELP = `Usage: node bench/accuracy.mjs [options]
 
   --backends <list>     whispercpp,faster (default both)
   --strategies <list>   prompt,context,hybrid,agreement (default all)
-  --skip-clips          skip the whole-clip part
+  --skip-clips          skip the whole-clip part (its rows kept from the last report)
   --skip-languages      skip the Spanish and Dutch streams (base)
   --out <dir>           where latest.json and latest.md go (bench/results/accuracy)
   --help                this text
@@ -62,7 +62,9 @@ const strategies = args.strategies.split(',')
 const report = { machine: `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}`, clips: [], streams: [] }
 const synthetic = [...harvardFixtures(), ...loadSpeechFixtures(`${FIXTURES}wer`)]
 
-if (!args['skip-clips']) {
+if (args['skip-clips'] && existsSync(`${OUT}latest.json`)) {
+  report.clips = JSON.parse(readFileSync(`${OUT}latest.json`, 'utf8')).clips ?? []
+} else if (!args['skip-clips']) {
   const sets = [
     ['real English (80 telephone prompts)', realSpeechFixtures('real-en')],
     ['synthetic (60 espeak sentences)', synthetic],

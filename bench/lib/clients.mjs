@@ -79,7 +79,7 @@ export async function virtualRun(
   audio,
   c,
   refs,
-  { reviseMs = 28000, language, revisePromptChars } = {},
+  { reviseMs = 28000, language, revisePromptChars, ...extra } = {},
 ) {
   const { createVad } = await import('@ws/vad-webrtc')
   const { wrapper, settle } = tracked(backend)
@@ -90,6 +90,7 @@ export async function virtualRun(
     reviseMaxMs: Number(reviseMs),
     ...(language ? { language } : {}),
     ...(revisePromptChars === undefined ? {} : { revisePromptChars }),
+    ...extra,
   })
   let now = 0
   const events = []
@@ -119,7 +120,7 @@ export async function virtualRun(
       ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }, refs[k]),
     }
   })
-  return { text, revised: revisedText(events), per, cpuSeconds: (cpu.user + cpu.system) / 1e6 }
+  return { text, finals, revised: revisedText(events), per, cpuSeconds: (cpu.user + cpu.system) / 1e6 }
 }
 
 // ---- real-time mode ----------------------------------------------------------------------

@@ -138,17 +138,40 @@ describe('dropContext', () => {
       ])
     })
 
-    it('keeps context words the previous final never had (silence, then new speech)', () => {
-      const startOfSpeech: Segment[] = [
-        {
-          start: 0.4,
-          end: 2,
-          text: 'The hogs were fed',
-          words: [w(0.45, 0.55, 'The'), w(0.55, 0.7, 'hogs'), w(0.84, 0.98, 'were'), w(1.2, 2, 'fed')],
-        },
-      ]
-      const out = dropContext(startOfSpeech, 1.0, 'The box was thrown beside the parked truck.')
-      expect(joined(out)).toBe('The hogs were fed')
+    it('drops context words that line up with nothing in the previous final', () => {
+      // Real telephone speech, whisper.cpp tiny.en: the context ("…our glorious leader
+      // arrives", then silence) heard as "After a rise", the new utterance "Message marked urgent."
+      const misheard = one(
+        w(0.22, 0.46, 'After'),
+        w(0.46, 0.9, 'a'),
+        w(0.9, 1.72, 'rise,'),
+        w(1.72, 2.24, 'message'),
+        w(2.24, 2.82, 'marked'),
+        w(2.82, 2.82, 'urgent.'),
+      )
+      const previous = 'The conference will begin when our glorious leader arrives.'
+      expect(joined(dropContext(misheard, 1.0, previous))).toBe('message marked urgent.')
+    })
+
+    it('keeps a first word pulled back over context the decode skipped', () => {
+      // A prompted decode often skips the context's words (its prompt holds them); DTW then
+      // starts the first new word at the first frame: "the" spans the context's silence.
+      const skipped = one(w(0.22, 1.6, 'the'), w(1.6, 2.1, 'party'), w(2.1, 2.4, 'rang'))
+      expect(joined(dropContext(skipped, 1.0, 'Press 2 to use the directory.'))).toBe('the party rang')
+      // The same shape, but the word is the previous final's last word: heard in the context.
+      const heard = one(w(0.62, 1.6, 'directory.'), w(1.6, 2.1, 'party'), w(2.1, 2.4, 'rang'))
+      expect(joined(dropContext(heard, 1.0, 'Press 2 to use the directory.'))).toBe('party rang')
+    })
+
+    it('drops a later word that starts in the context and runs over the pause after it', () => {
+      // A word ends where the next starts: the last context word spans the pause.
+      const spans = one(
+        w(0.36, 0.94, 'the'),
+        w(0.94, 1.66, 'conference,'),
+        w(1.66, 1.9, '7'),
+        w(1.9, 2.3, 'or'),
+      )
+      expect(joined(dropContext(spans, 1.0, 'to lock or unlock the conference.'))).toBe('7 or')
     })
   })
 })

@@ -1,18 +1,24 @@
+import { rms } from '../audio/energy.js'
 import { normalizeWord } from '../text/normalize.js'
 import { textOfWords, wordsOf } from '../text/words.js'
 import type { Segment, Word } from '../types.js'
+import { WHISPER_SAMPLE_RATE } from '../types.js'
 
 /**
  * Removes the transcript of prepended context audio and shifts times back to the new
  * audio. A segment that ends inside the context is dropped; one that starts after it is
- * kept whole; one that straddles its end keeps exactly the words whose middle lies after it
- * (the backend's word timestamps, or an even split of the segment's time when it has none).
- * Times come out relative to the end of the context, never below 0.
+ * kept whole; one that straddles its end keeps exactly the words not heard in the context
+ * ({@link heardInContext} with the backend's word timestamps; the middle of an even split of
+ * the segment's time when it has none). Times come out relative to the end of the context,
+ * never below 0.
  *
  * With `previousText` (the previous utterance's final), the words heard in the context are
  * checked against it: when they begin with the end of that text and go on with more words,
  * those further words were cut off at the boundary (Whisper drops a trailing fragment of
- * speech) and are kept, so a cut in the middle of speech loses no words. Words placed just
+ * speech) and are kept, so a cut in the middle of speech loses no words. Context words that
+ * line up with no end of that text are a different hearing of it and are dropped: on real
+ * telephone speech, keeping them put "After a rise" (for "…leader arrives") before the next
+ * final. Words placed just
  * after the context (within {@link LATE_WORD_SECONDS}) that, with the context's words, repeat
  * the end of that text exactly were heard in the context with late word times (whisper.cpp's
  * DTW times run up to a few hundred ms late) and are dropped, so no word is repeated either.
@@ -21,6 +27,7 @@ export function dropContext(
   segments: readonly Segment[],
   contextSeconds: number,
   previousText?: string,
+  audio?: Float32Array,
 ): Segment[] {
   if (contextSeconds <= 0) return segments.map((s) => ({ ...s }))
   const shiftWord = (w: Word): Word => ({
@@ -30,8 +37,19 @@ export function dropContext(
   })
   // Words (real or estimated) of each segment, and which of them lie in the context.
   const perSegment = segments.map((seg) => wordsOf([seg]))
-  const inContext = perSegment.flat().filter((w) => middle(w) < contextSeconds)
   const previous = previousText ? wordsOfText(previousText) : []
+  const first = perSegment.flat()[0]
+  const contextWords = new Set(
+    perSegment.flatMap((words, k) => {
+      const estimated = !segments[k]!.words || segments[k]!.words.length === 0
+      return words.filter((w) =>
+        estimated
+          ? middle(w) < contextSeconds
+          : heardInContext(w, w === first, contextSeconds, previous, audio),
+      )
+    }),
+  )
+  const inContext = [...contextWords]
   const rescued = new Set<Word>(previousText ? inContext.slice(matchedPrefix(inContext, previous)) : [])
   const repeated = new Set<Word>(
     rescued.size === 0 ? lateRepeats(inContext, perSegment.flat(), contextSeconds, previous) : [],
@@ -40,7 +58,7 @@ export function dropContext(
   segments.forEach((seg, i) => {
     const all = perSegment[i]!
     const estimated = !seg.words || seg.words.length === 0
-    const kept = all.filter((w) => (middle(w) >= contextSeconds && !repeated.has(w)) || rescued.has(w))
+    const kept = all.filter((w) => (!contextWords.has(w) && !repeated.has(w)) || rescued.has(w))
     if (kept.length === 0) return
     if (kept.length === all.length && seg.start >= contextSeconds) {
       const shifted: Segment = { ...seg, start: seg.start - contextSeconds, end: seg.end - contextSeconds }
@@ -59,6 +77,42 @@ export function dropContext(
   })
   return out
 }
+
+/**
+ * Whether a word was heard in the context audio. A word that ends in the context was; one that
+ * starts after it was not. One that straddles its end is decided by where its sound is: the
+ * context ends in the pause before the new speech, and backends stretch words over a pause
+ * differently (whisper.cpp ends a word where the next starts; faster-whisper may start a word
+ * where the one before ended). With the decoded audio (16 kHz, context first), the side of the
+ * end with the louder part of the word wins; without it, where the word starts. The first
+ * word is the exception: DTW alignment starts its path at the first frame, so after audio the
+ * model did not transcribe (a prompted decode often skips words its prompt holds) the first
+ * word spans the whole context. It is a context word only when it is the last word of the
+ * previous text (without one, when its middle lies in the context).
+ */
+function heardInContext(
+  w: Word,
+  first: boolean,
+  contextSeconds: number,
+  previous: readonly string[],
+  audio: Float32Array | undefined,
+): boolean {
+  // faster-whisper starts such a first word at 0 and may end it just before the context's end.
+  const pulledBack = first && w.start < PULLED_BACK_SECONDS && w.end > contextSeconds / 2
+  if (w.end <= contextSeconds && !pulledBack) return true
+  if (w.start >= contextSeconds) return false
+  if (first) {
+    if (previous.length === 0) return middle(w) < contextSeconds
+    return normalizeWord(w.text) === previous[previous.length - 1]
+  }
+  if (!audio) return true
+  const at = (t: number) => Math.min(audio.length, Math.max(0, Math.round(t * WHISPER_SAMPLE_RATE)))
+  const cut = at(contextSeconds)
+  return rms(audio.subarray(at(w.start), cut)) >= rms(audio.subarray(cut, at(w.end)))
+}
+
+/** A first word starting this close to the audio's start may have been pulled back to it. */
+const PULLED_BACK_SECONDS = 0.05
 
 /** A word's place in time: the middle of its span. */
 function middle(w: Word): number {
@@ -107,10 +161,7 @@ function wordsOfText(text: string): string[] {
 /**
  * How many leading context words repeat the end of the previous text: the largest m whose
  * first m words equal the previous text's last m words (one word may differ when m ≥ 3).
- * When no prefix lines up: if most context words occur near the end of the previous text,
- * they are a different hearing of it and all are dropped (the time rule); otherwise none of
- * them was transcribed before (the context held silence, then the start of new speech) and
- * all are kept.
+ * When no prefix lines up, the context was heard differently and all its words are dropped.
  */
 function matchedPrefix(context: readonly Word[], previous: readonly string[]): number {
   const heard = context.map((w) => normalizeWord(w.text)).filter(Boolean)
@@ -120,7 +171,5 @@ function matchedPrefix(context: readonly Word[], previous: readonly string[]): n
     for (let k = 0; k < m; k++) if (heard[k] !== previous[previous.length - m + k]) misses++
     if (misses === 0 || (m >= 3 && misses <= 1)) return m
   }
-  const tail = new Set(previous.slice(-(heard.length + 3)))
-  const seen = heard.filter((w) => tail.has(w)).length
-  return seen * 2 >= heard.length ? heard.length : 0
+  return heard.length
 }

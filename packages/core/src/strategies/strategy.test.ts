@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { TranscribeOptions, WhisperBackend } from '../backend.js'
 import { FakeBackend } from '../testing/fake-backend.js'
 import { SyntheticVoice } from '../testing/synthetic-voice.js'
 import { TEST_VOCABULARY } from '../testing/vocabulary.js'
@@ -73,6 +74,50 @@ describe('boundary strategies', () => {
     await u.final(first.audio)
     await s.utterance().partial(second.audio)
     expect(b.calls[2]!.options.initialPrompt).toBe('the quick brown fox jumps')
+  })
+})
+
+describe('a final that comes back empty with what was carried', () => {
+  // Whisper sometimes answers a prompt (or prepended context) with no text at all: real
+  // telephone speech, "press 0 to reach an operator" prompted with the final before it.
+  const speech = new Float32Array(24_000).fill(0.1)
+  const silentWhenCarried = () => {
+    const calls: TranscribeOptions[] = []
+    const b: WhisperBackend = {
+      name: 'silent-when-prompted',
+      loadModel: async () => {},
+      close: async () => {},
+      transcribe: async (audio, _sr, options = {}) => {
+        calls.push(options)
+        const carried = options.initialPrompt || audio.length > speech.length
+        const seconds = audio.length / 16_000
+        const segments = carried ? [] : [{ start: 0, end: seconds, text: 'press 0 to reach an operator' }]
+        return { text: segments.map((x) => x.text).join(' '), segments, language: 'en', processingTimeMs: 1 }
+      },
+    }
+    return { b, calls }
+  }
+
+  for (const name of ['prompt', 'context', 'hybrid'] as const) {
+    it(`${name}: is decoded again on its own audio, and its time counted`, async () => {
+      const { b, calls } = silentWhenCarried()
+      const s = createStrategy(name, { backend: b })
+      await s.utterance().final(speech)
+      expect(calls).toHaveLength(1)
+      const f = await s.utterance().final(speech)
+      expect(calls).toHaveLength(3)
+      expect(calls[2]!.initialPrompt).toBeUndefined()
+      expect(f.text).toBe('press 0 to reach an operator')
+      expect(f.processingTimeMs).toBe(2)
+    })
+  }
+
+  it('a partial (a preview) is not decoded again', async () => {
+    const { b, calls } = silentWhenCarried()
+    const s = createStrategy('prompt', { backend: b })
+    await s.utterance().final(speech)
+    expect((await s.utterance().partial(speech)).text).toBe('')
+    expect(calls).toHaveLength(2)
   })
 })
 

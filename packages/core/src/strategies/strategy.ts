@@ -96,6 +96,9 @@ export interface Strategy {
   setLanguage?(language: string): void
 }
 
+/** A final at least this long (1 s) that decodes empty with a prompt or context is decoded again without. */
+const MIN_RETRY_SAMPLES = WHISPER_SAMPLE_RATE
+
 function stripWords(segments: Segment[], keep: boolean): Segment[] {
   if (keep) return segments
   return segments.map(({ words: _words, ...rest }) => rest)
@@ -127,6 +130,32 @@ class BoundaryStrategy implements Strategy {
     this.#language = language
   }
 
+  /** One decode of `audio` after `context` (cut off again), with `prompt`. */
+  async #decode(
+    audio: Float32Array,
+    context: Float32Array,
+    prompt: string,
+    isFinal: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<{ segments: Segment[]; language: string; processingTimeMs: number }> {
+    const o = this.#o
+    const input = context.length > 0 ? concatFloat32([context, audio]) : audio
+    const result = await o.backend.transcribe(input, WHISPER_SAMPLE_RATE, {
+      ...(prompt ? { initialPrompt: prompt } : {}),
+      ...(this.#language ? { language: this.#language } : {}),
+      ...(o.task ? { task: o.task } : {}),
+      // Word times let the context be cut exactly, inside a segment.
+      wordTimestamps: o.wordTimestamps || context.length > 0,
+      ...(isFinal ? { live: true } : { preview: true }),
+      ...(signal ? { signal } : {}),
+    })
+    const contextSeconds = context.length / WHISPER_SAMPLE_RATE
+    const segments = dropContext(result.segments, contextSeconds, this.#previousText, input).filter((seg) =>
+      seg.text.trim(),
+    )
+    return { segments, language: result.language, processingTimeMs: result.processingTimeMs }
+  }
+
   utterance(): UtteranceTranscriber {
     const run = async (
       audio: Float32Array,
@@ -137,25 +166,21 @@ class BoundaryStrategy implements Strategy {
       // Partials are previews: they go without the context audio, which would need word
       // times to cut out again (a full 30 s encoder window on whisper.cpp, about 4× the cost).
       const context = this.#useContext && isFinal ? this.#previousAudio : new Float32Array(0)
-      const contextSeconds = context.length / WHISPER_SAMPLE_RATE
       const prompt = this.#usePrompt ? tailText(this.#previousText, o.maxPromptChars) : ''
-      const result = await o.backend.transcribe(
-        context.length > 0 ? concatFloat32([context, audio]) : audio,
-        WHISPER_SAMPLE_RATE,
-        {
-          ...(prompt ? { initialPrompt: prompt } : {}),
-          ...(this.#language ? { language: this.#language } : {}),
-          ...(o.task ? { task: o.task } : {}),
-          // Word times let the context be cut exactly, inside a segment.
-          wordTimestamps: o.wordTimestamps || context.length > 0,
-          ...(isFinal ? { live: true } : { preview: true }),
-          ...(signal ? { signal } : {}),
-        },
-      )
-      const segments = stripWords(
-        dropContext(result.segments, contextSeconds, this.#previousText),
-        o.wordTimestamps,
-      )
+      let result = await this.#decode(audio, context, prompt, isFinal, signal)
+      let processingTimeMs = result.processingTimeMs
+      // A final of speech that comes back empty with what was carried (Whisper sometimes
+      // answers a prompt or context with no text) is decoded again on its own audio.
+      if (
+        isFinal &&
+        result.segments.length === 0 &&
+        (context.length > 0 || prompt) &&
+        audio.length >= MIN_RETRY_SAMPLES
+      ) {
+        result = await this.#decode(audio, new Float32Array(0), '', isFinal, signal)
+        processingTimeMs += result.processingTimeMs
+      }
+      const segments = stripWords(result.segments, o.wordTimestamps)
       const text = textOfSegments(segments)
       const commit = () => {
         if (text) this.#previousText = text
@@ -169,7 +194,7 @@ class BoundaryStrategy implements Strategy {
         unstable: text,
         segments,
         language: result.language,
-        processingTimeMs: result.processingTimeMs,
+        processingTimeMs,
       }
       return { transcript, commit }
     }
