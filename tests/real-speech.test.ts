@@ -11,6 +11,7 @@ import {
 import { type LoadedSpeechFixture, realSpeechFixtures } from '@ws/core/testing'
 import { createVad } from '@ws/vad-webrtc'
 import { describe, expect, it } from 'vitest'
+import { tracked } from '../bench/lib/clients.mjs'
 
 // Real human speech (the setup's real-speech corpora: Asterisk's English telephone prompts,
 // one speaker, resampled from 8 kHz), tiny.en, greedy as the server decodes.
@@ -177,20 +178,7 @@ async function virtualFinals(
   strategy: 'prompt' | 'context' | 'hybrid',
   audio: Float32Array,
 ) {
-  let inFlight = 0
-  const wrapper: WhisperBackend = {
-    name: backend.name,
-    loadModel: (m) => backend.loadModel(m),
-    close: () => backend.close(),
-    async transcribe(...a) {
-      inFlight++
-      try {
-        return await backend.transcribe(...a)
-      } finally {
-        inFlight--
-      }
-    },
-  }
+  const { wrapper, settle } = tracked(backend)
   const session = new StreamingSession({ backend: wrapper, strategy, vad: await createVad() })
   const finals: string[] = []
   const reading = (async () => {
@@ -198,13 +186,7 @@ async function virtualFinals(
   })()
   for (let i = 0; i < audio.length; i += 320) {
     session.pushAudio(audio.subarray(i, i + 320))
-    for (let quiet = 0; quiet < 3; ) {
-      await new Promise((resolve) => setImmediate(resolve))
-      if (inFlight > 0) {
-        quiet = 0
-        await new Promise((resolve) => setTimeout(resolve, 1))
-      } else quiet++
-    }
+    await settle()
   }
   await session.end()
   await reading

@@ -18,10 +18,10 @@ import { WHISPER_SAMPLE_RATE } from '../types.js'
  * speech) and are kept, so a cut in the middle of speech loses no words. Context words that
  * line up with no end of that text are a different hearing of it and are dropped: on real
  * telephone speech, keeping them put "After a rise" (for "…leader arrives") before the next
- * final. Words placed just
- * after the context (within {@link LATE_WORD_SECONDS}) that, with the context's words, repeat
- * the end of that text exactly were heard in the context with late word times (whisper.cpp's
- * DTW times run up to a few hundred ms late) and are dropped, so no word is repeated either.
+ * final. Words placed just after the context (within {@link LATE_WORD_SECONDS}) that, with the
+ * context's words, repeat the end of that text exactly were heard in the context with late word
+ * times (whisper.cpp's DTW times run up to a few hundred ms late) and are dropped, so no word is
+ * repeated either.
  */
 export function dropContext(
   segments: readonly Segment[],
@@ -37,17 +37,17 @@ export function dropContext(
   })
   // Words (real or estimated) of each segment, and which of them lie in the context.
   const perSegment = segments.map((seg) => wordsOf([seg]))
+  const estimated = segments.map((seg) => !seg.words || seg.words.length === 0)
   const previous = previousText ? wordsOfText(previousText) : []
   const first = perSegment.flat()[0]
   const contextWords = new Set(
-    perSegment.flatMap((words, k) => {
-      const estimated = !segments[k]!.words || segments[k]!.words.length === 0
-      return words.filter((w) =>
-        estimated
+    perSegment.flatMap((words, k) =>
+      words.filter((w) =>
+        estimated[k]
           ? middle(w) < contextSeconds
           : heardInContext(w, w === first, contextSeconds, previous, audio),
-      )
-    }),
+      ),
+    ),
   )
   const inContext = [...contextWords]
   const rescued = new Set<Word>(previousText ? inContext.slice(matchedPrefix(inContext, previous)) : [])
@@ -57,7 +57,6 @@ export function dropContext(
   const out: Segment[] = []
   segments.forEach((seg, i) => {
     const all = perSegment[i]!
-    const estimated = !seg.words || seg.words.length === 0
     const kept = all.filter((w) => (!contextWords.has(w) && !repeated.has(w)) || rescued.has(w))
     if (kept.length === 0) return
     if (kept.length === all.length && seg.start >= contextSeconds) {
@@ -72,7 +71,7 @@ export function dropContext(
       end: Math.max(words[words.length - 1]!.end, seg.end - contextSeconds),
       text: textOfWords(words),
     }
-    if (!estimated) trimmed.words = words
+    if (!estimated[i]) trimmed.words = words
     out.push(trimmed)
   })
   return out
