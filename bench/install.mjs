@@ -62,10 +62,14 @@ console.log(JSON.stringify({ texts, refs: manifest.map((f) => f.text), ms: times
 export function userEnv() {
   const env = { ...process.env }
   for (const k of Object.keys(env)) {
-    if (/^(CFLAGS|CXXFLAGS|LDFLAGS|WS_WHISPERCPP_|npm_|PNPM_|ONNXRUNTIME_|COREPACK_)/i.test(k)) delete env[k]
+    if (/^(CFLAGS|CXXFLAGS|LDFLAGS|WS_WHISPERCPP_|npm_|PNPM_|ONNXRUNTIME_|COREPACK_|NODE_PATH$)/i.test(k))
+      delete env[k]
   }
   return env
 }
+
+/** A workspace package's version, as its tarball is named. */
+const version = (p) => JSON.parse(readFileSync(join(ROOT, 'packages', p, 'package.json'), 'utf8')).version
 
 /** Packs the packages (built) into a new directory; returns { dir, tarballs: { name: file } }. */
 export async function packTarballs(packages = WHISPERCPP_PACKAGES) {
@@ -74,7 +78,7 @@ export async function packTarballs(packages = WHISPERCPP_PACKAGES) {
     await run('pnpm', ['pack', '--pack-destination', dir], { cwd: join(ROOT, 'packages', p) })
   const tarballs = {}
   for (const f of readdirSync(dir)) {
-    const name = packages.find((p) => f === `ws-${p}-0.0.0.tgz`)
+    const name = packages.find((p) => f === `ws-${p}-${version(p)}.tgz`)
     if (name) tarballs[`@ws/${name}`] = join(dir, f)
   }
   if (Object.keys(tarballs).length !== packages.length)

@@ -20,8 +20,23 @@ export interface RunningServer {
 }
 export function createUserProject(manager: 'npm' | 'pnpm', tarballs: Record<string, string>): UserProject
 export function addPackages(project: UserProject, packages: Record<string, string>): Promise<InstallStep>
-export function binCommand(project: UserProject, bin: string, args: string[]): [string, string[]]
-export function runBin(project: UserProject, bin: string, args: string[], timeoutMs?: number): Promise<BinRun>
+/** What binCommand, runBin and startServer need of a project (a registry project too). */
+export interface RunnableProject {
+  dir: string
+  manager: 'npm' | 'pnpm' | 'yarn'
+  env: NodeJS.ProcessEnv
+}
+export function binCommand(project: RunnableProject, bin: string, args: string[]): [string, string[]]
+export function runBin(
+  project: RunnableProject,
+  bin: string,
+  args: string[],
+  timeoutMs?: number,
+): Promise<BinRun>
 export function freePort(): Promise<number>
-export function startServer(project: UserProject, args?: string[], timeoutMs?: number): Promise<RunningServer>
+export function startServer(
+  project: RunnableProject,
+  args?: string[],
+  timeoutMs?: number,
+): Promise<RunningServer>
 export function runnableSamples(markdown: string): string[]

@@ -58,9 +58,9 @@ export async function addPackages(project, packages) {
   return { seconds, bytes: Number(stdout.split('\t')[0]) }
 }
 
-/** The command a user of this manager types to run an installed `bin`. */
+/** The command a user of this manager types to run an installed `bin` (yarn's users: npx too). */
 export function binCommand(project, bin, args) {
-  return project.manager === 'npm' ? ['npx', [bin, ...args]] : ['pnpm', ['exec', bin, ...args]]
+  return project.manager === 'pnpm' ? ['pnpm', ['exec', bin, ...args]] : ['npx', [bin, ...args]]
 }
 
 /** Runs an installed `bin`; resolves { code, stdout, stderr } (a non-zero exit does not throw). */

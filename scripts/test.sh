@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 WS_SETUP_MODELS="tiny.en base" WS_SETUP_BROWSER=1 WS_SETUP_VOICE=1 WS_SETUP_SCALE=1 WS_SETUP_REAL_SPEECH=1 \
   bash scripts/setup.sh
 
-printf '\n\033[1m==> Typecheck and lint\033[0m\n'
+printf '\n\033[1m==> Changesets, typecheck and lint\033[0m\n'
+node scripts/changeset-check.mjs
 pnpm exec turbo run typecheck lint --output-logs=errors-only
 pnpm exec tsc -p tsconfig.json # the root's tests and benchmark
 pnpm exec biome check .

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 // What each package's tarball holds, as npm lists it before publishing: its own LICENSE and
-// README, and every file its `bin` names; and its type declarations import only what a
+// README, every file its `bin` names and no test; the manifest fields a registry shows; and its type declarations import only what a
 // consumer's install brings, so `tsc` compiles without `skipLibCheck`; and they resolve in
 // every module resolution TypeScript has, for every entry point (arethetypeswrong).
 const PACKAGES = fileURLToPath(new URL('../packages', import.meta.url))
@@ -18,6 +18,11 @@ describe.each(dirs)('packages/%s', (dir) => {
     const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
       private?: boolean
       bin?: Record<string, string>
+      engines?: { node?: string }
+      exports?: unknown
+      sideEffects?: boolean
+      repository?: unknown
+      homepage?: unknown
     }
     const [listing] = JSON.parse(
       execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd, encoding: 'utf8' }),
@@ -27,6 +32,13 @@ describe.each(dirs)('packages/%s', (dir) => {
     expect(files).toContain('README.md')
     for (const bin of Object.values(pkg.bin ?? {})) expect(files).toContain(bin.replace(/^\.\//, ''))
     expect(pkg.private).not.toBe(true)
+    // What a registry shows: the Node it needs, tree-shaking allowed for modules, and no link
+    // to a repository or home page while there is no public one.
+    expect(pkg.engines?.node).toBe('>=20.19')
+    if (pkg.exports) expect(pkg.sideEffects).toBe(false)
+    expect([pkg.repository, pkg.homepage]).toEqual([undefined, undefined])
+    // No tests or fixtures shipped.
+    expect(files.filter((f) => /(^|\/)(tests?|fixtures|__tests__)\/|\.test\.[cm]?[jt]s$/.test(f))).toEqual([])
   }, 60_000)
 
   it('declares types that import only its own dependencies, typed', () => {

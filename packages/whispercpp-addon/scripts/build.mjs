@@ -90,6 +90,54 @@ async function compile(targets, { out, jobs = availableParallelism(), log = cons
     )
   }
   vendor()
+  const release = await lock(cacheDir(), log)
+  try {
+    return await compileLocked(targets, { out, jobs, log })
+  } finally {
+    release()
+  }
+}
+
+/**
+ * One build at a time in the cache directory (two installs, or a test and a release, may ask at
+ * once; CMake's build directory is not safe to share): a lock directory holding the owner's
+ * pid; a lock whose owner is gone is taken over.
+ */
+async function lock(dir, log) {
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, 'build.lock')
+  let told = false
+  for (;;) {
+    try {
+      mkdirSync(path)
+      writeFileSync(join(path, 'pid'), String(process.pid))
+      return () => rmSync(path, { recursive: true, force: true })
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err
+    }
+    let owner = Number.NaN
+    try {
+      owner = Number(readFileSync(join(path, 'pid'), 'utf8'))
+    } catch {} // being written or removed: look again
+    if (owner && !alive(owner)) rmSync(path, { recursive: true, force: true })
+    else {
+      if (!told) log(`Waiting for another build of whisper.cpp in ${dir}${owner ? ` (pid ${owner})` : ''}`)
+      told = true
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return err.code === 'EPERM'
+  }
+}
+
+async function compileLocked(targets, { out, log, jobs }) {
   const dir = join(cacheDir(), 'build')
   const stage = stageSources(cacheDir())
   const sources = join(stage, 'vendor', 'whisper.cpp')
