@@ -21,3 +21,4 @@ export function installAndTranscribe(
   tarballs: Record<string, string>,
 ): Promise<InstallRun>
 export function transcribeInWorkspace(): Promise<TranscriptionRun>
+export const ROOT_PACKAGE: { packageManager: string; [key: string]: unknown }

@@ -29,7 +29,7 @@ export const ALL_PACKAGES = readdirSync(join(ROOT, 'packages')).filter((d) => {
 })
 const FIXTURES = join(ROOT, 'fixtures/speech')
 /** pnpm is the one this repository pins (corepack would otherwise fetch the newest). */
-const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+export const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 
 /** The user's program: the ten Harvard fixtures, three rounds; the median round's time. */
 const PROGRAM = `

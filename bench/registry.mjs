@@ -4,21 +4,12 @@
 // them from their usual registry, with only the `@ws` scope pointed here). Used by
 // tests/registry.test.ts.
 import { execFile, execFileSync, spawn } from 'node:child_process'
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { ALL_PACKAGES, userEnv } from './install.mjs'
+import { ALL_PACKAGES, ROOT_PACKAGE, userEnv } from './install.mjs'
 import { freePort } from './user-project.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -150,7 +141,6 @@ export async function runScript(dir, registry, script, args = []) {
 }
 
 const YARN = join(ROOT, 'node_modules/@yarnpkg/cli-dist/bin/yarn.js')
-const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 
 /**
  * An empty user project for `manager` (npm, pnpm or yarn 4 with the node-modules linker) whose

@@ -7,13 +7,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { userEnv } from './install.mjs'
+import { ROOT_PACKAGE, userEnv } from './install.mjs'
 
 const run = promisify(execFile)
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 
 /** A new empty project for `manager`, with every @ws package pointed at its tarball. */
 export function createUserProject(manager, tarballs) {

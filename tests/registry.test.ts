@@ -69,6 +69,16 @@ async function packument(name: string) {
   }
 }
 
+/** A throwaway npm project on the registry for one check, removed afterwards. */
+async function inNpmProject(check: (project: Project) => Promise<void>) {
+  const project = registryProject('npm', registry)
+  try {
+    await check(project)
+  } finally {
+    rmSync(project.dir, { recursive: true, force: true })
+  }
+}
+
 async function transcribe(port: number, dir: string) {
   const gap = new Float32Array(8_000)
   const wav = writeWav(concatFloat32(CLIPS.flatMap((c) => [c.audio, gap])), 16_000)
@@ -142,19 +152,15 @@ describe('a release published with pnpm release to a real registry', () => {
   })
 
   it('installs @ws/core alone with nothing else', async () => {
-    const project = registryProject('npm', registry)
-    try {
+    await inNpmProject(async (project) => {
       await installFromRegistry(project, ['@ws/core'])
       const lock = JSON.parse(readFileSync(join(project.dir, 'package-lock.json'), 'utf8'))
       expect(Object.keys(lock.packages).filter(Boolean)).toEqual(['node_modules/@ws/core'])
-    } finally {
-      rmSync(project.dir, { recursive: true, force: true })
-    }
+    })
   }, 300_000)
 
   it('falls back to the source build only when the platform package is missing', async () => {
-    const project = registryProject('npm', registry)
-    try {
+    await inNpmProject(async (project) => {
       await installFromRegistry(project, ['@ws/whispercpp-addon'], ['--omit=optional'])
       expect(readdirSync(join(project.dir, 'node_modules/@ws'))).toEqual(['whispercpp-addon'])
       // With building turned off the load names the source build instead of compiling here.
@@ -171,14 +177,11 @@ describe('a release published with pnpm release to a real registry', () => {
       expect((r as { stderr: string }).stderr).toContain(
         '@ws/whispercpp-addon-linux-x64 is not installed and nothing was built from source (run `npx ws-whispercpp build`)',
       )
-    } finally {
-      rmSync(project.dir, { recursive: true, force: true })
-    }
+    })
   }, 300_000)
 
   it('type-checks a consumer of every package under --strict against the installed types', async () => {
-    const project = registryProject('npm', registry)
-    try {
+    await inNpmProject(async (project) => {
       await installFromRegistry(project, [
         ...ALL_PACKAGES.filter((p) => !p.includes('addon-linux')).map((p) => `@ws/${p}`),
         'typescript@~5.9.3',
@@ -205,9 +208,7 @@ describe('a release published with pnpm release to a real registry', () => {
       ).catch((err) => {
         throw new Error(`tsc failed:\n${err.stdout}\n${err.stderr}`)
       })
-    } finally {
-      rmSync(project.dir, { recursive: true, force: true })
-    }
+    })
   }, 600_000)
 
   it('upgrades: a patch changeset on one package, released, moves every package with npm update', async () => {
