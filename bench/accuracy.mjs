@@ -14,6 +14,7 @@ import { corpusWordErrorRate } from '@ws/core'
 import { loadSpeechFixtures, realSpeechFixtures } from '@ws/core/testing'
 import { virtualRun } from './lib/clients.mjs'
 import { corpus, FIXTURES, harvardFixtures } from './lib/corpus.mjs'
+import { median, quantile } from './lib/stats.mjs'
 
 const HELP = `Usage: node bench/accuracy.mjs [options]
 
@@ -21,6 +22,8 @@ const HELP = `Usage: node bench/accuracy.mjs [options]
   --strategies <list>   prompt,context,hybrid,agreement (default all)
   --skip-clips          skip the whole-clip part (its rows kept from the last report)
   --skip-languages      skip the Spanish and Dutch streams (base)
+  --skip-streams        skip the streams (their rows kept from the last report)
+  --skip-full-finals    skip the finals-at-the-full-window comparison
   --out <dir>           where latest.json and latest.md go (bench/results/accuracy)
   --help                this text
 `
@@ -30,6 +33,8 @@ const { values: args } = parseArgs({
     strategies: { type: 'string', default: 'prompt,context,hybrid,agreement' },
     'skip-clips': { type: 'boolean', default: false },
     'skip-languages': { type: 'boolean', default: false },
+    'skip-streams': { type: 'boolean', default: false },
+    'skip-full-finals': { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -43,23 +48,36 @@ const SR = 16_000
 const pct = (x) => Number((x * 100).toFixed(1))
 const werOf = (pairs, language) => pct(corpusWordErrorRate(pairs, { language, foldDiacritics: true }))
 
-/** A backend of `name` on `model`; `window`: 'default', 'full', or 'streaming' (what a final gets). */
+/**
+ * A backend of `name` on `model`; `window`: 'default', 'full' (every call), 'streaming' (what
+ * a final gets) or 'full finals' (`finalWindow: 'full'`: finals full, previews fitted).
+ */
 async function backendOf(name, model, window = 'default', beamSize = 1) {
+  const finals = window === 'full finals' ? { finalWindow: 'full' } : {}
   if (name === 'faster') {
     const { FasterWhisperBackend } = await import('@ws/backend-faster')
-    const b = new FasterWhisperBackend({ beamSize, ...(window === 'full' ? { windowMarginMs: 0 } : {}) })
+    const b = new FasterWhisperBackend({
+      beamSize,
+      ...finals,
+      ...(window === 'full' ? { windowMarginMs: 0 } : {}),
+    })
     await b.loadModel(model)
     return b
   }
   const { WhisperCppBackend } = await import('@ws/backend-whispercpp')
-  const b = new WhisperCppBackend({ beamSize, ...(window === 'full' ? { audioCtx: 'full' } : {}) })
+  const b = new WhisperCppBackend({ beamSize, ...finals, ...(window === 'full' ? { audioCtx: 'full' } : {}) })
   await b.loadModel(model)
   return b
 }
 
 const backends = args.backends.split(',')
 const strategies = args.strategies.split(',')
-const report = { machine: `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}`, clips: [], streams: [] }
+const report = {
+  machine: `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}`,
+  clips: [],
+  streams: [],
+  fullFinals: [],
+}
 const synthetic = [...harvardFixtures(), ...loadSpeechFixtures(`${FIXTURES}wer`)]
 
 if (args['skip-clips'] && existsSync(`${OUT}latest.json`)) {
@@ -131,10 +149,62 @@ const realLong = (corpusName) =>
     reference: s.segments.map((x) => x.text).join(' '),
     utterances: s.segments.map((x) => ({ start: x.start, end: x.end })),
   }))
-await streams('real English streams (30 s + 2 min)', 'tiny.en', 'en', realLong('real-en-long'))
+const last = existsSync(`${OUT}latest.json`) ? JSON.parse(readFileSync(`${OUT}latest.json`, 'utf8')) : {}
+if (args['skip-streams']) report.streams = last.streams ?? []
+else await streams('real English streams (30 s + 2 min)', 'tiny.en', 'en', realLong('real-en-long'))
+
+/** `backend` with the time of each final's decode (`live` calls) recorded in `ms`. */
+function timingFinals(backend) {
+  const ms = []
+  const wrapper = {
+    name: backend.name,
+    loadModel: (m) => backend.loadModel(m),
+    close: () => backend.close(),
+    async transcribe(audio, rate, options = {}) {
+      const started = performance.now()
+      const r = await backend.transcribe(audio, rate, options)
+      if (options.live) ms.push(performance.now() - started)
+      return r
+    },
+  }
+  return { wrapper, ms }
+}
+
+/**
+ * The lever on finals: `finalWindow: 'full'` (finals at the full 30 s window, previews fitted)
+ * against the default window sized to the audio, on the real English streams: finals WER and
+ * the time each final's decode takes (what a final's latency adds after the endpoint).
+ */
+async function fullWindowFinals(list) {
+  for (const [backend, strategy] of backends.flatMap((b) => strategies.map((s) => [b, s]))) {
+    const row = { backend, strategy }
+    for (const [key, window] of [
+      ['default', 'default'],
+      ['full', 'full finals'],
+    ]) {
+      const b = await backendOf(backend, 'tiny.en', window)
+      const { wrapper, ms } = timingFinals(b)
+      const pairs = []
+      for (const s of list) {
+        const r = await virtualRun(wrapper, strategy, s.audio, s, [], { reviseMs: 0 })
+        pairs.push({ reference: s.reference, hypothesis: r.text })
+      }
+      await b.close()
+      row[key] = {
+        finals: werOf(pairs, 'en'),
+        p50Ms: Math.round(median(ms)),
+        p95Ms: Math.round(quantile(ms, 0.95)),
+      }
+    }
+    report.fullFinals.push(row)
+    console.error(JSON.stringify(row))
+  }
+}
+if (!args['skip-full-finals']) await fullWindowFinals(realLong('real-en-long'))
+
 const espeak = corpus(harvardFixtures(), 10)
-await streams('synthetic stream (10 sentences)', 'tiny.en', 'en', [espeak])
-if (!args['skip-languages']) {
+if (!args['skip-streams']) await streams('synthetic stream (10 sentences)', 'tiny.en', 'en', [espeak])
+if (!args['skip-languages'] && !args['skip-streams']) {
   await streams('real Spanish streams', 'base', 'es', realLong('real-es-long'), ['whispercpp'], ['prompt'])
   await streams('real Dutch streams', 'base', 'nl', realLong('real-nl-long'), ['whispercpp'], ['prompt'])
 }
@@ -151,13 +221,17 @@ const streamRows = report.streams.flatMap((r) =>
       return `| ${r.corpus} | ${r.backend} ${r.model} | ${s} | ${r.offline} | ${r[k]} | ${r[`${s} revised`]} |`
     }),
 )
+const fullRows = report.fullFinals.map(
+  (r) =>
+    `| ${r.backend} | ${r.strategy} | ${r.default.finals} | ${r.full.finals} | ${r.default.p50Ms} / ${r.default.p95Ms} ms | ${r.full.p50Ms} / ${r.full.p95Ms} ms | ${(r.full.p50Ms / r.default.p50Ms).toFixed(2)}× |`,
+)
 const md = `# Accuracy per corpus
 
 \`node bench/accuracy.mjs\` on ${report.machine}, Node ${process.versions.node}. WER (%) on Whisper's English normalisation (other languages: case, punctuation and accents ignored); greedy unless said.
 
 ## Whole clips
 
-"default" is what a backend does for a clip nobody waits for in real time (a file, a REST call): whisper.cpp the full 30 s window, faster-whisper its reduced window (within 0.5 point of its full one on the real clips); "streaming" is a session's final (\`live\`: whisper.cpp's window sized to the audio).
+"default" is what a backend does for a clip nobody waits for in real time (a file, a REST call): the full 30 s window on both (chosen on the real clips); "streaming" is a session's final (\`live\`: a window fitted to the audio).
 
 | backend | beam | window | real English | synthetic |
 | --- | --- | --- | --- | --- |
@@ -170,6 +244,14 @@ Offline: the same model on the whole stream at the full window. Finals and revis
 | corpus | model | strategy | offline | finals | revised |
 | --- | --- | --- | --- | --- | --- |
 ${streamRows.join('\n')}
+
+## Finals at the full window (real English streams)
+
+The same sessions (virtual clock, no revisions) with \`finalWindow: 'full'\` (finals on the full 30 s window, previews still fitted) against the default window fitted to the audio; the time of each final's decode (p50 / p95) is what the final's latency adds after the endpoint, on this machine.
+
+| backend | strategy | finals WER, default window | finals WER, full window | final decode, default | final decode, full | p50 ratio |
+| --- | --- | --- | --- | --- | --- | --- |
+${fullRows.join('\n')}
 `
 mkdirSync(OUT, { recursive: true })
 writeFileSync(`${OUT}latest.json`, `${JSON.stringify(report, null, 1)}\n`)

@@ -10,11 +10,11 @@ import { describe, expect, it } from 'vitest'
 // CTranslate2 original, on the same audio: the sixty Harvard sentences (lists 1 to 6, four
 // espeak-ng voices, about 480 words, so one point is about five words). Both backends at
 // their defaults apart from the beam, which is checked at 5 (the library default) and 1
-// (the server default), and faster-whisper's window: its own full 30 s (`windowMarginMs: 0`),
+// (the server default), and the window: faster-whisper's own full 30 s (`windowMarginMs: 0`),
 // the reference the conversion is held to, each pair decoding with the same window policy:
-// at beam 5 both at the full 30 s window (what a whole clip gets on whisper.cpp), at beam 1
-// (the server's) both at their streaming windows sized to the audio (whisper.cpp's `live`
-// finals, faster-whisper's default margin). Across policies they differ more on these espeak
+// at beam 5 both at the full 30 s window (what a whole clip gets on either), at beam 1 (the
+// server's) both at their streaming windows sized to the audio (`live` finals: whisper.cpp's
+// margin, faster-whisper's). Across policies they differ more on these espeak
 // sentences: whisper.cpp pads the log-mel with silence's spectrum, faster-whisper with zeros,
 // which suits espeak at a full window and not real speech (fixtures' real-en, whisper.cpp
 // beam 1: 2.4 % full against 3.1 % reduced).
@@ -64,6 +64,7 @@ describe('whisper.cpp (converted model) against faster-whisper, same audio', () 
       const faster = await transcribeAll(
         new FasterWhisperBackend({ beamSize, onProgress, ...(full ? { windowMarginMs: 0 } : {}) }),
         fixtures,
+        !full,
       )
       const wer = (texts: string[]) =>
         corpusWordErrorRate(fixtures.map((f, i) => ({ reference: f.text, hypothesis: texts[i]! })))

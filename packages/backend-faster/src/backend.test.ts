@@ -126,14 +126,16 @@ describe('FasterWhisperBackend', () => {
     await backend.close()
   }, 120_000)
 
-  it('runs short audio on a window of its length plus a margin, as accurately as on the full 30 s', async () => {
+  it('runs a streaming call on short audio on a window of its length plus a margin, as accurately as on the full 30 s', async () => {
     // Both voices: one word is 1.2 points of one voice's ten sentences, too coarse to compare.
     const clips = [...english, ...loadSpeechFixtures(SECOND_VOICE, (f) => f.name.startsWith('harvard-'))]
     const transcribeAll = async (backend: FasterWhisperBackend) => {
       await backend.loadModel('tiny.en')
       const texts: string[] = []
       for (const f of clips)
-        texts.push((await backend.transcribe(f.audio, WHISPER_SAMPLE_RATE, { wordTimestamps: true })).text)
+        texts.push(
+          (await backend.transcribe(f.audio, WHISPER_SAMPLE_RATE, { wordTimestamps: true, live: true })).text,
+        )
       return texts
     }
     const wer = (texts: string[]) =>
@@ -155,11 +157,27 @@ describe('FasterWhisperBackend', () => {
     const long = concatFloat32(english.map((f) => f.audio))
     expect(long.length / WHISPER_SAMPLE_RATE).toBeGreaterThan(30)
     const before = reduced.stats.reducedWindowRequests
-    const longText = (await reduced.transcribe(long, WHISPER_SAMPLE_RATE)).text
+    const longText = (await reduced.transcribe(long, WHISPER_SAMPLE_RATE, { live: true })).text
+    expect(reduced.stats.reducedWindowRequests).toBe(before)
+    // A whole clip (neither preview nor live) gets the full window, whatever the margin.
+    await reduced.transcribe(clips[0]!.audio, WHISPER_SAMPLE_RATE)
     expect(reduced.stats.reducedWindowRequests).toBe(before)
     expect(wordErrorRate(english.map((f) => f.text).join(' '), longText).wer).toBeLessThan(0.35)
     await Promise.all([reduced.close(), full.close()])
   }, 180_000)
+
+  it('finalWindow full decodes a session’s finals on the full window and leaves its previews reduced', async () => {
+    expect(() => new FasterWhisperBackend({ finalWindow: 'wide' as 'full' })).toThrow(/finalWindow/)
+    const backend = new TrackedBackend({ beamSize: 1, finalWindow: 'full' })
+    await backend.loadModel('tiny.en')
+    const audio = english[0]!.audio
+    const live = await backend.transcribe(audio, WHISPER_SAMPLE_RATE, { live: true })
+    expect(live.text.toLowerCase()).toContain('smooth')
+    expect(backend.stats.reducedWindowRequests).toBe(0)
+    await backend.transcribe(audio.subarray(0, WHISPER_SAMPLE_RATE), WHISPER_SAMPLE_RATE, { preview: true })
+    expect(backend.stats.reducedWindowRequests).toBe(1)
+    await backend.close()
+  }, 120_000)
 
   it('refuses another language or translation on an English-only model, with invalid_config', async () => {
     const backend = new TrackedBackend()

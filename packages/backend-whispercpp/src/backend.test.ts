@@ -123,6 +123,39 @@ describe('WhisperCppBackend', () => {
     await backend.close()
   }, 120_000)
 
+  it('finalWindow full decodes a session’s finals on the full window and leaves its previews fitted', async () => {
+    const windows: Record<'preview' | 'live' | 'clip', number[]> = { preview: [], live: [], clip: [] }
+    const { child: _, ...rest } = noopLogger
+    const logger = {
+      ...rest,
+      debug: (details: object | string, message?: string) => {
+        if (typeof details !== 'object' || message !== 'transcribed') return
+        const d = details as { preview: boolean; audioCtx: number }
+        windows[d.preview ? 'preview' : current].push(d.audioCtx)
+      },
+    }
+    let current: 'live' | 'clip' = 'live'
+    for (const finalWindow of ['fitted', 'full'] as const) {
+      const backend = new WhisperCppBackend({ beamSize: 1, finalWindow, logger })
+      await backend.loadModel('tiny.en')
+      for (const k of ['preview', 'live', 'clip'] as const) windows[k] = []
+      const audio = english[0]!.audio
+      await backend.transcribe(audio.subarray(0, WHISPER_SAMPLE_RATE), WHISPER_SAMPLE_RATE, { preview: true })
+      current = 'live'
+      const live = await backend.transcribe(audio, WHISPER_SAMPLE_RATE, { live: true })
+      current = 'clip'
+      await backend.transcribe(audio, WHISPER_SAMPLE_RATE)
+      expect(live.text.toLowerCase()).toContain('smooth')
+      // 0 is whisper.cpp's full 30 s window; a fitted one is the audio's length plus a margin.
+      expect(windows.preview).toHaveLength(1)
+      expect(windows.preview[0]).toBeGreaterThan(0)
+      expect(windows.clip).toEqual([0])
+      if (finalWindow === 'full') expect(windows.live).toEqual([0])
+      else expect(windows.live[0]).toBeGreaterThan(0)
+      await backend.close()
+    }
+  }, 120_000)
+
   it('a missing, truncated or foreign model file gives a typed error, not a crash', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ws-ggml-'))
     try {
@@ -215,6 +248,7 @@ describe('hasLoop', () => {
       [{ audioCtx: 'half' }, 'audioCtx'],
       [{ previewThreads: 0 }, 'previewThreads'],
       [{ backgroundThreads: 0 }, 'backgroundThreads'],
+      [{ finalWindow: 'wide' }, 'finalWindow'],
     ] as const) {
       expect(() => new WhisperCppBackend(options as never)).toThrow(
         expect.objectContaining({ code: 'invalid_config', message: expect.stringContaining(name) }),

@@ -49,6 +49,23 @@ describe('createEngine', () => {
     }
   }, 300_000)
 
+  it('passes finalWindow to the local backend, and refuses another value', async () => {
+    const engine = await createEngine(
+      resolveServerOptions({ finalWindow: 'full', offline: true }),
+      pino({ level: 'silent' }),
+    )
+    try {
+      expect((engine.backend as unknown as { options: { finalWindow: string } }).options.finalWindow).toBe(
+        'full',
+      )
+    } finally {
+      await engine.backend.close()
+    }
+    expect(() => resolveServerOptions({ finalWindow: 'wide' as 'full' })).toThrow(
+      /finalWindow must be "fitted" or "full", got "wide"/,
+    )
+  }, 300_000)
+
   it('refuses a compute type on another backend, or one CTranslate2 does not run on a CPU', () => {
     expect(() => resolveServerOptions({ computeType: 'float32' })).toThrow(
       /computeType is an option of the faster backend/,
