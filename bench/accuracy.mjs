@@ -80,9 +80,11 @@ const report = {
 }
 const synthetic = [...harvardFixtures(), ...loadSpeechFixtures(`${FIXTURES}wer`)]
 
-if (args['skip-clips'] && existsSync(`${OUT}latest.json`)) {
-  report.clips = JSON.parse(readFileSync(`${OUT}latest.json`, 'utf8')).clips ?? []
-} else if (!args['skip-clips']) {
+/** The last report, whose rows a skipped part keeps. */
+const last = existsSync(`${OUT}latest.json`) ? JSON.parse(readFileSync(`${OUT}latest.json`, 'utf8')) : {}
+if (args['skip-clips']) {
+  report.clips = last.clips ?? []
+} else {
   const sets = [
     ['real English (80 telephone prompts)', realSpeechFixtures('real-en')],
     ['synthetic (60 espeak sentences)', synthetic],
@@ -149,26 +151,8 @@ const realLong = (corpusName) =>
     reference: s.segments.map((x) => x.text).join(' '),
     utterances: s.segments.map((x) => ({ start: x.start, end: x.end })),
   }))
-const last = existsSync(`${OUT}latest.json`) ? JSON.parse(readFileSync(`${OUT}latest.json`, 'utf8')) : {}
 if (args['skip-streams']) report.streams = last.streams ?? []
 else await streams('real English streams (30 s + 2 min)', 'tiny.en', 'en', realLong('real-en-long'))
-
-/** `backend` with the time of each final's decode (`live` calls) recorded in `ms`. */
-function timingFinals(backend) {
-  const ms = []
-  const wrapper = {
-    name: backend.name,
-    loadModel: (m) => backend.loadModel(m),
-    close: () => backend.close(),
-    async transcribe(audio, rate, options = {}) {
-      const started = performance.now()
-      const r = await backend.transcribe(audio, rate, options)
-      if (options.live) ms.push(performance.now() - started)
-      return r
-    },
-  }
-  return { wrapper, ms }
-}
 
 /**
  * The lever on finals: `finalWindow: 'full'` (finals at the full 30 s window, previews fitted)
@@ -183,11 +167,12 @@ async function fullWindowFinals(list) {
       ['full', 'full finals'],
     ]) {
       const b = await backendOf(backend, 'tiny.en', window)
-      const { wrapper, ms } = timingFinals(b)
       const pairs = []
+      const ms = []
       for (const s of list) {
-        const r = await virtualRun(wrapper, strategy, s.audio, s, [], { reviseMs: 0 })
+        const r = await virtualRun(b, strategy, s.audio, s, [], { reviseMs: 0 })
         pairs.push({ reference: s.reference, hypothesis: r.text })
+        ms.push(...r.finalDecodeMs)
       }
       await b.close()
       row[key] = {

@@ -44,16 +44,19 @@ export async function referenceWordEnds(backend, c, fixtures) {
 /** Counts calls in flight so the virtual clock can wait for them. */
 export function tracked(backend) {
   let inFlight = 0
+  const liveMs = []
   const wrapper = {
     name: backend.name,
     loadModel: (m) => backend.loadModel(m),
     close: () => backend.close(),
-    async transcribe(...a) {
+    async transcribe(audio, rate, options = {}) {
       inFlight++
+      const started = performance.now()
       try {
-        return await backend.transcribe(...a)
+        return await backend.transcribe(audio, rate, options)
       } finally {
         inFlight--
+        if (options.live) liveMs.push(performance.now() - started)
       }
     },
   }
@@ -66,7 +69,7 @@ export function tracked(backend) {
       } else quiet++
     }
   }
-  return { wrapper, settle }
+  return { wrapper, settle, liveMs }
 }
 
 /**
@@ -82,7 +85,7 @@ export async function virtualRun(
   { reviseMs = 28000, language, revisePromptChars, ...extra } = {},
 ) {
   const { createVad } = await import('@ws/vad-webrtc')
-  const { wrapper, settle } = tracked(backend)
+  const { wrapper, settle, liveMs } = tracked(backend)
   const session = new StreamingSession({
     backend: wrapper,
     strategy,
@@ -120,7 +123,14 @@ export async function virtualRun(
       ...utteranceMetrics(own, u, final?.text ?? '', { text: 'text', stable: 'stable' }, refs[k]),
     }
   })
-  return { text, finals, revised: revisedText(events), per, cpuSeconds: (cpu.user + cpu.system) / 1e6 }
+  return {
+    text,
+    finals,
+    revised: revisedText(events),
+    per,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    finalDecodeMs: liveMs,
+  }
 }
 
 // ---- real-time mode ----------------------------------------------------------------------
