@@ -96,7 +96,8 @@ export class Connection {
       },
       // What was said is finalised now: nobody waits for more audio of it.
       onQuiet: () => {
-        if (this.#session && !this.#session.closed && this.#state === 'open') this.#session.endUtterance()
+        if (this.#session && !this.#session.closed && this.#state === 'open')
+          void this.#session.endUtterance()
       },
     })
   }
@@ -211,10 +212,16 @@ export class Connection {
           throw new WsError('invalid_message', 'config must come before the first audio or control message')
         }
         return
-      case 'end_utterance':
-        ;(await this.#ensureSession()).endUtterance()
+      case 'end_utterance': {
+        const ended = (await this.#ensureSession()).endUtterance()
         this.#utteranceEndedAt = performance.now()
+        const reply = command.nothingOpen
+        if (reply)
+          void ended.then((closed) => {
+            if (!closed && this.#state === 'open') for (const message of reply()) this.#out.send(message)
+          })
         return
+      }
       case 'cancel':
         ;(await this.#ensureSession()).cancelUtterance()
         return

@@ -82,6 +82,27 @@ describe('StreamingSession', () => {
     )
   })
 
+  it('endUtterance resolves, after the audio before it, with whether an utterance was open', async () => {
+    const backend = await fake()
+    // An asynchronous VAD: speech_start for this audio is not out when endUtterance is called.
+    const session = new StreamingSession({ backend, strategy: 'prompt', vad: new EnergyVad({ async: true }) })
+    const events = collect(session)
+    session.pushAudio(voice.speak('the quick brown fox', 300, 0).audio)
+    expect(await session.endUtterance()).toBe(true)
+    expect(await session.endUtterance()).toBe(false)
+    await session.end()
+    const f = finals(await events)
+    expect([f[0]!.text, f[0]!.reason]).toEqual(['the quick brown fox', 'vad_end'])
+    // (The VAD still heard speech at the cut, so an utterance went on; it held no words.)
+    expect(f.slice(1).map((x) => x.text.trim())).toEqual(f.slice(1).map(() => ''))
+    // One still queued when the session closes resolves false.
+    const closing = new StreamingSession({ backend, strategy: 'prompt', vad: new EnergyVad({ async: true }) })
+    closing.pushAudio(voice.speak('jumps over', 300, 0).audio)
+    const queued = closing.endUtterance()
+    await closing.close()
+    expect(await queued).toBe(false)
+  })
+
   it('finalises on vad_end and keeps the transcript whole across utterances', async () => {
     const backend = await fake()
     const session = new StreamingSession({ backend, strategy: 'hybrid' })

@@ -19,7 +19,7 @@ const SR = WHISPER_SAMPLE_RATE
 
 type Command =
   | { kind: 'audio'; samples: Float32Array }
-  | { kind: 'end_utterance' }
+  | { kind: 'end_utterance'; done: (closed: boolean) => void }
   | { kind: 'cancel' }
   | { kind: 'end' }
 
@@ -197,10 +197,15 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     this.#command({ kind: 'audio', samples: resampled })
   }
 
-  /** The current utterance is over (the protocol's `vad_end`): finalise it now. */
-  endUtterance(): void {
+  /**
+   * The current utterance is over (the protocol's `vad_end`): finalise it now, after the audio
+   * pushed before. Resolves once the session got to it: true when an utterance with audio was
+   * open (its `final` follows), false when none was (nothing to finalise, or the session closed
+   * first).
+   */
+  endUtterance(): Promise<boolean> {
     this.#assertOpen()
-    this.#command({ kind: 'end_utterance' })
+    return new Promise((done) => this.#command({ kind: 'end_utterance', done }))
   }
 
   /** Drops the current utterance: no final for it. */
@@ -225,6 +230,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     if (this.#state === 'closed') return this.#done
     this.#state = 'closed'
     this.#abort.abort(new WsError('closed', 'The session was closed'))
+    for (const c of this.#commands) if (c.kind === 'end_utterance') c.done(false)
     this.#commands = []
     this.#loop.stop()
     this.#checkBacklog()
@@ -285,9 +291,12 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
             else this.#apply(this.#tracker.push(command.samples))
             this.#loop.schedulePartial()
             break
-          case 'end_utterance':
-            this.#apply(this.#tracker.endUtterance())
+          case 'end_utterance': {
+            const events = this.#tracker.endUtterance()
+            this.#apply(events)
+            command.done(events.some((e) => e.type === 'close'))
             break
+          }
           case 'cancel':
             this.#apply(this.#tracker.cancel())
             break

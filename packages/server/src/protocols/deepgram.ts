@@ -51,7 +51,6 @@ export class DeepgramProtocol implements WireProtocol {
   readonly #sha = createHash('sha256')
   #requestId = ''
   #modelName = ''
-  #inSpeech = false
   #finalizing = false
   #created = new Date().toISOString()
 
@@ -107,12 +106,18 @@ export class DeepgramProtocol implements WireProtocol {
       case 'KeepAlive':
         return [{ type: 'keepalive' }]
       case 'Finalize':
-        if (this.#inSpeech) {
-          this.#finalizing = true
-          return [{ type: 'end_utterance' }]
-        }
-        // Nothing open: the flush is answered at once, as an empty final result.
-        return [{ type: 'reply', messages: [this.#results(this.#emptyFinal())] }]
+        // The session ends the utterance the audio sent so far stops in (its final is marked
+        // from_finalize); with nothing open there, the flush is answered as an empty final.
+        this.#finalizing = true
+        return [
+          {
+            type: 'end_utterance',
+            nothingOpen: () => {
+              this.#finalizing = false
+              return [this.#results(this.#emptyFinal())]
+            },
+          },
+        ]
       case 'CloseStream':
         return [{ type: 'end' }]
       default:
@@ -124,13 +129,9 @@ export class DeepgramProtocol implements WireProtocol {
   event(event: SessionEvent): Outgoing[] {
     switch (event.type) {
       case 'speech_start':
-        this.#inSpeech = true
         return this.#o.vadEvents
           ? [{ message: { type: 'SpeechStarted', channel: [0, 1], timestamp: round(event.t) } }]
           : []
-      case 'speech_end':
-        this.#inSpeech = false
-        return []
       case 'partial':
         return this.#o.interimResults ? [{ ...this.#results(this.#interim(event)), droppable: true }] : []
       case 'final':
@@ -170,7 +171,6 @@ export class DeepgramProtocol implements WireProtocol {
   #final(event: FinalEvent): Outgoing[] {
     const fromFinalize = this.#finalizing && event.reason === 'vad_end'
     if (fromFinalize) this.#finalizing = false
-    if (event.reason === 'speech_end' || event.reason === 'vad_end') this.#inSpeech = false
     const endpoint = this.#o.endpointingMs !== false && event.reason === 'speech_end'
     const words = wordsOf(event.segments).map(deepgramWord)
     const out: Outgoing[] = [

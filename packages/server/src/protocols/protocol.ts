@@ -69,8 +69,11 @@ export type Command =
   | { type: 'audio'; samples: Float32Array }
   /** Session settings changed ({@link WireProtocol.session}): only before the session starts. */
   | { type: 'config' }
-  /** The utterance is over: finalise it now. */
-  | { type: 'end_utterance' }
+  /**
+   * The utterance is over: finalise it now, after the audio before it. `nothingOpen`: the
+   * messages to send when the session had no utterance open then (no final will come).
+   */
+  | { type: 'end_utterance'; nothingOpen?: () => Outgoing[] }
   /** Drop the open utterance. */
   | { type: 'cancel' }
   | { type: 'keepalive' }

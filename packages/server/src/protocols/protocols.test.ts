@@ -99,14 +99,15 @@ describe('Deepgram query', () => {
     expect(() => parseDeepgramQuery(q('sample_rate=12'))).toThrow()
   })
 
-  it('answers a Finalize with nothing open at once, as an empty final from the flush', () => {
+  it('ends the utterance on Finalize, answering an empty final from the flush when the session had nothing open', () => {
     const p = new DeepgramProtocol(parseDeepgramQuery(q('encoding=linear16')))
     p.open({ sessionId: 'id', backend: 'b', model: 'tiny.en' })
-    const [reply] = p.receive(json({ type: 'Finalize' }), false)
-    expect(reply).toMatchObject({
-      type: 'reply',
-      messages: [{ message: { type: 'Results', is_final: true, from_finalize: true } }],
-    })
+    // Whether an utterance is open is the session's to say, after the audio before the
+    // Finalize (events about that audio may not have reached the protocol yet).
+    const [command] = p.receive(json({ type: 'Finalize' }), false)
+    expect(command).toMatchObject({ type: 'end_utterance' })
+    const replies = (command as { nothingOpen: () => { message: object }[] }).nothingOpen()
+    expect(replies).toMatchObject([{ message: { type: 'Results', is_final: true, from_finalize: true } }])
     expect(() => p.receive(new TextEncoder().encode('nope'), false)).toThrow(/DATA-0000/)
   })
 })
