@@ -50,6 +50,8 @@ const HELP = `Usage: node bench/stream.mjs [options]
                           protocol on the same real speech: final latency and WER)
   --skip-models           skip the model table (bench/models.mjs: whisper.cpp models float16
                           and quantized: offline WER per corpus, one real-time session each)
+  --skip-diarization      skip the diarization part (bench/diarization.mjs: DER, speaker
+                          count, speed and memory on conversations of real voices)
   --skip-soak             skip the soak and abuse run (bench/soak.mjs: live sessions beside
                           clients that vanish, flood, squat and upload; then bench/flood.mjs)
   --soak-minutes <m>      the soak run's length (default 20)
@@ -77,6 +79,7 @@ const { values: args } = parseArgs({
     'skip-accuracy': { type: 'boolean' },
     'skip-protocols': { type: 'boolean' },
     'skip-models': { type: 'boolean' },
+    'skip-diarization': { type: 'boolean' },
     'soak-minutes': { type: 'string', default: '20' },
     'long-minutes': { type: 'string', default: '10' },
     'revise-ms': { type: 'string', default: '28000' },
@@ -336,6 +339,7 @@ if (!smoke) {
     ...(args['skip-accuracy'] ? [] : [['accuracy', []]]),
     ...(args['skip-protocols'] ? [] : [['protocols', []]]),
     ...(args['skip-models'] ? [] : [['models', []]]),
+    ...(args['skip-diarization'] ? [] : [['diarization', ['--sweep']]]),
     ...(args['skip-soak']
       ? []
       : [

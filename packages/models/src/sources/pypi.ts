@@ -51,6 +51,9 @@ export async function fetchFromPypi(source: PypiSource, dir: string, options: Py
           '--no-deps',
           '--only-binary=:all:',
           '--require-hashes',
+          ...(source.target
+            ? ['--platform', source.target.platform, '--python-version', source.target.pythonVersion]
+            : []),
           '--disable-pip-version-check',
           '--progress-bar',
           'off',

@@ -1,0 +1,224 @@
+import { throwIfAborted, type VadBackend, WsError } from '@ws/core'
+import { WebRtcVad } from '@ws/vad-webrtc'
+import { type ClusterOptions, clusterEmbeddings, validateSpeakerCounts } from './cluster.js'
+import { cosine, MIN_WINDOW_SAMPLES, type SpeakerEmbedder } from './embedder.js'
+import { type SpeechRegionOptions, speechRegions, type TimeRange } from './speech.js'
+
+/** A reference recording of a known speaker (a few seconds of them alone). */
+export interface KnownSpeaker {
+  name: string
+  /** 16 kHz mono samples in [-1, 1]. */
+  audio: Float32Array
+}
+
+export interface DiarizeOptions extends ClusterOptions, SpeechRegionOptions {
+  /** Where speech is, in seconds (default: found by `vad`). */
+  speech?: TimeRange[]
+  /** The VAD that finds speech when `speech` is not given (default: WebRTC's, mode 3). */
+  vad?: VadBackend
+  /** Embedding window (default 1.5 s) and hop between windows (default 0.75 s). */
+  windowSeconds?: number
+  hopSeconds?: number
+  /** Speakers to name: a cluster whose voice matches a reference gets its name. */
+  knownSpeakers?: KnownSpeaker[]
+  /** Cosine similarity a cluster needs with a reference to take its name (default 0.35). */
+  nameThreshold?: number
+  signal?: AbortSignal
+}
+
+/**
+ * Most windows one call clusters: the clustering is O(windows³) on the calling thread
+ * (1,200 windows take about a second on one core).
+ */
+export const MAX_WINDOWS = 1200
+
+/** Defaults of {@link DiarizeOptions}. */
+export const DIARIZE_DEFAULTS = { windowSeconds: 1.5, hopSeconds: 0.75, nameThreshold: 0.35 } as const
+
+/** One speaker's stretch of speech. */
+export interface SpeakerTurn {
+  speaker: string
+  start: number
+  end: number
+}
+
+export interface Diarization {
+  /** Turns in time order; a speaker's consecutive speech regions stay separate turns. */
+  turns: SpeakerTurn[]
+  /** The speakers, in order of first appearance: known names, else `A`, `B`, … */
+  speakers: string[]
+  /** Each speaker's mean embedding (unit length), for matching later audio. */
+  centroids: Map<string, Float32Array>
+}
+
+/** Speaker labels as OpenAI gives them: A … Z, then AA, AB, … */
+export function speakerLetter(i: number): string {
+  return i < 26 ? String.fromCharCode(65 + i) : speakerLetter(Math.floor(i / 26) - 1) + speakerLetter(i % 26)
+}
+
+/** Windows over the speech regions: a short region is one window, a long one is covered with hops. */
+export function embeddingWindows(
+  speech: readonly TimeRange[],
+  windowSeconds: number,
+  hopSeconds: number,
+): TimeRange[] {
+  const out: TimeRange[] = []
+  for (const r of speech) {
+    if (r.end - r.start <= windowSeconds) {
+      if ((r.end - r.start) * 16_000 >= MIN_WINDOW_SAMPLES) out.push({ start: r.start, end: r.end })
+      continue
+    }
+    let start = r.start
+    while (start + windowSeconds < r.end) {
+      out.push({ start, end: start + windowSeconds })
+      start += hopSeconds
+    }
+    out.push({ start: r.end - windowSeconds, end: r.end })
+  }
+  return out
+}
+
+const slice = (audio: Float32Array, r: TimeRange) =>
+  audio.subarray(
+    Math.max(0, Math.round(r.start * 16_000)),
+    Math.min(audio.length, Math.round(r.end * 16_000)),
+  )
+
+function mean(vectors: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(vectors[0]?.length ?? 0)
+  for (const v of vectors) {
+    let n = 0
+    for (const x of v) n += x * x
+    n = Math.sqrt(n) || 1
+    for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + (v[i] as number) / n
+  }
+  let n = 0
+  for (const x of out) n += x * x
+  n = Math.sqrt(n) || 1
+  return out.map((x) => x / n)
+}
+
+/** The embedding of a reference clip: the mean over its windows (the whole clip if short). */
+export async function referenceEmbedding(
+  embedder: SpeakerEmbedder,
+  audio: Float32Array,
+  signal?: AbortSignal,
+) {
+  const seconds = audio.length / 16_000
+  const windows = embeddingWindows(
+    [{ start: 0, end: seconds }],
+    DIARIZE_DEFAULTS.windowSeconds,
+    DIARIZE_DEFAULTS.hopSeconds,
+  )
+  if (windows.length === 0)
+    throw new WsError('invalid_audio', 'A known speaker’s reference clip is shorter than 25 ms')
+  return mean(
+    await embedder.embed(
+      windows.map((w) => slice(audio, w)),
+      signal ? { signal } : {},
+    ),
+  )
+}
+
+/**
+ * Who spoke when in a 16 kHz mono recording: speech regions, speaker embeddings of
+ * overlapping windows, spectral clustering (the speaker count from the eigengap, or as
+ * hinted), then each 10 ms of speech takes the label of the windows around it.
+ */
+export async function diarize(
+  embedder: SpeakerEmbedder,
+  audio: Float32Array,
+  options: DiarizeOptions = {},
+): Promise<Diarization> {
+  validateSpeakerCounts(options)
+  const o = { ...DIARIZE_DEFAULTS, ...options }
+  if (
+    !(o.windowSeconds >= 0.5 && o.windowSeconds <= 10) ||
+    !(o.hopSeconds > 0 && o.hopSeconds <= o.windowSeconds)
+  )
+    throw new WsError(
+      'invalid_config',
+      'windowSeconds is 0.5 to 10 and hopSeconds above 0, at most windowSeconds',
+    )
+  throwIfAborted(o.signal, 'diarization')
+  let speech = o.speech
+  if (!speech) {
+    const vad = o.vad ?? (await WebRtcVad.create())
+    try {
+      speech = await speechRegions(audio, vad, o)
+    } finally {
+      if (!o.vad) await vad.close?.()
+    }
+  }
+  const windows = embeddingWindows(speech, o.windowSeconds, o.hopSeconds)
+  if (windows.length > MAX_WINDOWS)
+    throw new WsError(
+      'audio_too_large',
+      `${windows.length} embedding windows: diarize() clusters at most ${MAX_WINDOWS} (about 15 minutes of speech at the default hop) in one call`,
+    )
+  if (windows.length === 0) return { turns: [], speakers: [], centroids: new Map() }
+  const signal = o.signal ? { signal: o.signal } : {}
+  const embeddings = await embedder.embed(
+    windows.map((w) => slice(audio, w)),
+    signal,
+  )
+  const { labels, count } = clusterEmbeddings(embeddings, { ...o, windows })
+
+  const centroids = Array.from({ length: count }, (_, c) =>
+    mean(embeddings.filter((_, i) => labels[i] === c)),
+  )
+  const names = Array.from({ length: count }, () => '')
+  if (o.knownSpeakers?.length) {
+    const refs = []
+    for (const k of o.knownSpeakers)
+      refs.push({ name: k.name, e: await referenceEmbedding(embedder, k.audio, o.signal) })
+    const pairs = refs.flatMap((r) => centroids.map((c, i) => ({ name: r.name, i, sim: cosine(r.e, c) })))
+    pairs.sort((a, b) => b.sim - a.sim)
+    const taken = new Set<string>()
+    for (const p of pairs) {
+      if (p.sim < o.nameThreshold || taken.has(p.name) || names[p.i]) continue
+      names[p.i] = p.name
+      taken.add(p.name)
+    }
+  }
+  let letter = 0
+  const label = names.map((n) => n || speakerLetter(letter++))
+
+  // Each 10 ms of speech takes the label of the covering window whose centre is nearest (or
+  // the nearest window at all, for speech too short to embed).
+  const centres = windows.map((w) => (w.start + w.end) / 2)
+  const turns: SpeakerTurn[] = []
+  for (const r of speech) {
+    let current: SpeakerTurn | undefined
+    for (let t = r.start; t < r.end - 1e-9; t += 0.01) {
+      const mid = Math.min(t + 0.005, r.end)
+      let best = -1
+      let bestScore = Number.POSITIVE_INFINITY
+      windows.forEach((w, i) => {
+        const covers = w.start <= mid && mid <= w.end
+        const score = Math.abs((centres[i] as number) - mid) + (covers ? 0 : 1000)
+        if (score < bestScore) {
+          bestScore = score
+          best = i
+        }
+      })
+      const speaker = label[labels[best] as number] as string
+      const end = Math.min(t + 0.01, r.end)
+      if (current?.speaker === speaker) current.end = end
+      else {
+        if (current) turns.push(current)
+        current = { speaker, start: t, end }
+      }
+    }
+    if (current) turns.push(current)
+  }
+  const order: string[] = []
+  for (const t of turns) if (!order.includes(t.speaker)) order.push(t.speaker)
+  return {
+    turns: turns.map((t) => ({ ...t, start: round(t.start), end: round(t.end) })),
+    speakers: order,
+    centroids: new Map(label.map((l, i) => [l, centroids[i] as Float32Array])),
+  }
+}
+
+const round = (s: number) => Math.round(s * 1000) / 1000

@@ -1,0 +1,32 @@
+export {
+  CLUSTER_DEFAULTS,
+  type Clustering,
+  type ClusterOptions,
+  clusterEmbeddings,
+  kmeans,
+  validateSpeakerCounts,
+} from './cluster.js'
+export { type DerOptions, type DerResult, diarizationErrorRate, toRttm } from './der.js'
+export {
+  DIARIZE_DEFAULTS,
+  type Diarization,
+  type DiarizeOptions,
+  diarize,
+  embeddingWindows,
+  type KnownSpeaker,
+  MAX_WINDOWS,
+  referenceEmbedding,
+  type SpeakerTurn,
+  speakerLetter,
+} from './diarize.js'
+export { type SymmetricEigen, symmetricEigen } from './eigen.js'
+export {
+  cosine,
+  l2normalize,
+  MAX_WINDOW_SAMPLES,
+  MIN_WINDOW_SAMPLES,
+  SPEAKER_EMBEDDER_DEFAULTS,
+  SpeakerEmbedder,
+  type SpeakerEmbedderOptions,
+} from './embedder.js'
+export { SPEECH_REGION_DEFAULTS, type SpeechRegionOptions, speechRegions, type TimeRange } from './speech.js'
