@@ -64,7 +64,9 @@ for (const [name, voices] of Object.entries(sets)) {
       confusion: collar.confusion,
       secondsPerAudioSecond: seconds / audio,
     })
-    console.error(`${name} seed ${seed}: DER ${(collar.der * 100).toFixed(1)} %, ${result.speakers.length} speakers`)
+    console.error(
+      `${name} seed ${seed}: DER ${(collar.der * 100).toFixed(1)} %, ${result.speakers.length} speakers`,
+    )
   }
 }
 const sweep = []
@@ -84,7 +86,13 @@ if (args.sweep) {
       }
     }
     ders.sort((a, b) => a - b)
-    sweep.push({ set: name, conversations: ders.length, countRight: right, derAtMost10: under10, derMedian: ders[ders.length >> 1] })
+    sweep.push({
+      set: name,
+      conversations: ders.length,
+      countRight: right,
+      derAtMost10: under10,
+      derMedian: ders[ders.length >> 1],
+    })
   }
 }
 clearInterval(sample)
@@ -112,10 +120,15 @@ if (sweep.length > 0) {
     '',
     '| voices | conversations | count right | DER ≤ 10 % | median DER |',
     '|---|---:|---:|---:|---:|',
-    ...sweep.map((s) => `| ${s.set} | ${s.conversations} | ${s.countRight} | ${s.derAtMost10} | ${pct(s.derMedian)} |`),
+    ...sweep.map(
+      (s) => `| ${s.set} | ${s.conversations} | ${s.countRight} | ${s.derAtMost10} | ${pct(s.derMedian)} |`,
+    ),
   )
 }
 mkdirSync(args.out, { recursive: true })
-writeFileSync(`${args.out}/latest.json`, `${JSON.stringify({ date: new Date().toISOString(), machine, command, peakRss, rows, sweep }, null, 2)}\n`)
+writeFileSync(
+  `${args.out}/latest.json`,
+  `${JSON.stringify({ date: new Date().toISOString(), machine, command, peakRss, rows, sweep }, null, 2)}\n`,
+)
 writeFileSync(`${args.out}/latest.md`, `${md.join('\n')}\n`)
 console.log(md.join('\n'))
