@@ -57,6 +57,19 @@ describe('clusterEmbeddings', () => {
     expect(clusterEmbeddings([]).count).toBe(0)
   })
 
+  it('keeps to maxSpeakers when clusters are clustered again', () => {
+    const mix = (a: number, b: number) => axis(a).map((v, j) => v + 0.5 * (axis(b)[j] as number))
+    const points = [
+      ...around(mix(0, 2), 15, 0.1),
+      ...around(mix(0, 3), 15, 0.1),
+      ...around(mix(1, 4), 15, 0.1),
+      ...around(mix(1, 5), 15, 0.1),
+    ]
+    expect(clusterEmbeddings(points).count).toBe(4)
+    expect(clusterEmbeddings(points, { maxSpeakers: 2 }).count).toBe(2)
+    expect(clusterEmbeddings(points, { maxSpeakers: 3 }).count).toBeLessThanOrEqual(3)
+  })
+
   it('k-means is deterministic', () => {
     const pts = around([0, 0], 30, 1).map((p) => Float64Array.from(p))
     expect(kmeans(pts, 3)).toEqual(kmeans(pts, 3))

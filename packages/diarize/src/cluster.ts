@@ -71,10 +71,11 @@ const dot = (a: Float64Array, b: Float64Array) => {
 }
 
 /**
- * Spectral clustering of speaker embeddings: a graph joining each window to its nearest
- * neighbours by cosine similarity, its Laplacian's eigenvectors, the speaker count from the
- * largest eigengap (within the hints), k-means on the spectral embedding. How many
- * neighbours is chosen per recording (NME-SC), so no distance threshold is involved.
+ * Spectral clustering of speaker embeddings: a graph joining each window to its most similar
+ * windows (a share of them, `pruning`; windows sharing audio excluded), its Laplacian's
+ * eigenvectors, the speaker count from the largest eigengap (within the hints), k-means on
+ * the spectral embedding, then each cluster clustered again on its own (`refine`). No
+ * distance threshold is involved.
  */
 export function clusterEmbeddings(
   embeddings: readonly Float32Array[],
@@ -138,8 +139,11 @@ export function clusterEmbeddings(
   let labels = kmeans(spectral, k)
   if (!fixed) labels = absorbSmall(x, labels, o.minClusterWindows, o.minSpeakers)
   if (!fixed && o.refine) {
-    let next = Math.max(...labels) + 1
+    let next = labels.reduce((a, b) => Math.max(a, b), 0) + 1
     for (const c of [...new Set(labels)]) {
+      // Never beyond maxSpeakers: a split may add at most what is left.
+      const headroom = o.maxSpeakers - new Set(labels).size
+      if (headroom <= 0) break
       const members = labels.map((l, i) => (l === c ? i : -1)).filter((i) => i >= 0)
       if (members.length < 4 * o.minClusterWindows) continue
       const sub = clusterEmbeddings(
@@ -147,6 +151,7 @@ export function clusterEmbeddings(
         {
           ...options,
           minSpeakers: 1,
+          maxSpeakers: headroom + 1,
           refine: false,
           ...(w ? { windows: members.map((i) => w[i] as { start: number; end: number }) } : {}),
         },

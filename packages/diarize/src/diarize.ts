@@ -188,20 +188,27 @@ export async function diarize(
   // the nearest window at all, for speech too short to embed).
   const centres = windows.map((w) => (w.start + w.end) / 2)
   const turns: SpeakerTurn[] = []
+  const all = windows.map((_, i) => i)
   for (const r of speech) {
     let current: SpeakerTurn | undefined
+    // Only the windows over this region compete (all of them when it had none: too short).
+    const own = all.filter(
+      (i) => (windows[i] as TimeRange).start < r.end && (windows[i] as TimeRange).end > r.start,
+    )
+    const candidates = own.length > 0 ? own : all
     for (let t = r.start; t < r.end - 1e-9; t += 0.01) {
       const mid = Math.min(t + 0.005, r.end)
       let best = -1
       let bestScore = Number.POSITIVE_INFINITY
-      windows.forEach((w, i) => {
+      for (const i of candidates) {
+        const w = windows[i] as TimeRange
         const covers = w.start <= mid && mid <= w.end
         const score = Math.abs((centres[i] as number) - mid) + (covers ? 0 : 1000)
         if (score < bestScore) {
           bestScore = score
           best = i
         }
-      })
+      }
       const speaker = label[labels[best] as number] as string
       const end = Math.min(t + 0.01, r.end)
       if (current?.speaker === speaker) current.end = end

@@ -14,8 +14,11 @@ export interface SpeakerEmbedderOptions extends ModelSourceOptions {
 /** Defaults of {@link SpeakerEmbedderOptions}. */
 export const SPEAKER_EMBEDDER_DEFAULTS = { model: 'campplus', threads: 1 } as const
 
-/** Shortest window the model takes: one 25 ms frame. */
-export const MIN_WINDOW_SAMPLES = 400
+/**
+ * Shortest window: 45 ms, three 10 ms frames (the model halves the frame rate, and the
+ * standard deviation over time needs two steps).
+ */
+export const MIN_WINDOW_SAMPLES = 720
 /** Longest window in one call: 60 s at 16 kHz. */
 export const MAX_WINDOW_SAMPLES = 60 * 16_000
 
@@ -40,6 +43,8 @@ export class SpeakerEmbedder {
   #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: WsError) => void }>()
   #seq = 0
   #closed: Promise<void> | undefined
+  /** Set when the worker died: every later call fails with it at once. */
+  #dead: WsError | undefined
 
   private constructor(worker: Worker, modelPath: string, dim: number) {
     this.#worker = worker
@@ -59,7 +64,7 @@ export class SpeakerEmbedder {
     worker.unref() // held open only while a request waits (an idle embedder never keeps a program alive)
     const embedder = new SpeakerEmbedder(worker, resolved.path, resolved.dim)
     worker.on('message', (reply: Reply) => embedder.#settle(reply))
-    const fail = (err: Error) => embedder.#failAll(err)
+    const fail = (err: Error) => embedder.#failAll(err, true)
     worker.on('error', fail)
     worker.on('exit', (code) => fail(new Error(`exit code ${code}`)))
     try {
@@ -74,7 +79,7 @@ export class SpeakerEmbedder {
 
   /**
    * One embedding per window (each of `dim` values). Windows are 16 kHz mono samples in
-   * [-1, 1], from 25 ms to 60 s; windows of equal length run as one batch.
+   * [-1, 1], from 45 ms to 60 s; windows of equal length run in batches.
    */
   async embed(
     windows: readonly Float32Array[],
@@ -113,6 +118,7 @@ export class SpeakerEmbedder {
   }
 
   #request(message: Record<string, unknown>): Promise<unknown> {
+    if (this.#dead) return Promise.reject(this.#dead)
     const seq = ++this.#seq
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref()
@@ -139,13 +145,14 @@ export class SpeakerEmbedder {
     }
   }
 
-  #failAll(err: Error): void {
+  #failAll(err: Error, dead = false): void {
     const error =
       err instanceof WsError
         ? err
         : new WsError('backend_failed', `The speaker embedding worker stopped: ${err.message}`, {
             cause: err,
           })
+    if (dead) this.#dead ??= error
     for (const p of this.#pending.values()) p.reject(error)
     this.#pending.clear()
   }

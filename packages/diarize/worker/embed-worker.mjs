@@ -19,7 +19,15 @@ const BATCH = 16
 /** @param {{ modelPath: string, threads: number }} m */
 async function open(m) {
   ort.env.wasm.numThreads = m.threads
-  const s = await ort.InferenceSession.create(new Uint8Array(await readFile(m.modelPath)))
+  let s
+  try {
+    s = await ort.InferenceSession.create(new Uint8Array(await readFile(m.modelPath)))
+  } catch (err) {
+    const reason = /** @type {Error} */ (err).message
+    throw Object.assign(new Error(`${m.modelPath} is not a model onnxruntime can load: ${reason}`), {
+      code: 'model_load_failed',
+    })
+  }
   if (!s.inputNames.includes('fbank') || !s.outputNames.includes('embedding')) {
     await s.release()
     throw Object.assign(

@@ -18,7 +18,8 @@ Provisions Whisper models for whisper-stream into a local cache.
 Commands:
   list                 the known models, whether each is cached, and its sources
   fetch <name|path>... make models available (downloads with progress) and print their paths
-  path <name|path>     print the directory of a cached model (exit 1 if it is not cached)
+  path <name|path>     print the directory of a cached model, or with --format speaker its
+                       .onnx file (exit 1 if it is not cached)
   convert <ct2-dir> <out.bin>
                        convert a CTranslate2 Whisper model to whisper.cpp's ggml format
 
@@ -85,12 +86,15 @@ async function main(): Promise<number> {
       if (names.length === 0) throw new UsageError(`${command} needs a model name or path`)
       for (const name of command === 'path' ? names.slice(0, 1) : names) {
         if (command === 'path') {
-          const cached = await readInstalled(join(dir, 'ct2', name))
+          const speaker = values.format === 'speaker'
+          const cached = await readInstalled(join(dir, speaker ? 'speaker' : 'ct2', name))
           if (!cached) {
-            console.error(`ws-models: ${name} is not in the cache (${dir}); run: ws-models fetch ${name}`)
+            console.error(
+              `ws-models: ${name} is not in the cache (${dir}); run: ws-models fetch ${speaker ? '--format speaker ' : ''}${name}`,
+            )
             return 1
           }
-          console.log(cached.dir)
+          console.log(speaker ? join(cached.dir, `${name}.onnx`) : cached.dir)
           continue
         }
         const options = {

@@ -61,6 +61,19 @@ describe('speaker models', () => {
       const err = await readTorchStateDict(archive(name, expression)).catch((e: unknown) => e)
       expect(isWsError(err, 'model_load_failed')).toBe(true)
     }
+    // Truncated data (a 4-byte integer cut after one byte) is a typed error too, not a RangeError.
+    const truncated = join(dir, 'truncated.pt')
+    execFileSync('python3', [
+      '-c',
+      `import zipfile, sys
+z = zipfile.ZipFile(sys.argv[1], 'w')
+z.writestr('archive/data.pkl', b'\\x80\\x02J\\x01')
+z.close()`,
+      truncated,
+    ])
+    const cut = await readTorchStateDict(truncated).catch((e: unknown) => e)
+    expect(isWsError(cut, 'model_load_failed')).toBe(true)
+    expect((cut as Error).message).toContain('malformed')
     const notZip = join(dir, 'not-a-zip.pt')
     execFileSync('python3', ['-c', `open(${JSON.stringify(notZip)}, 'w').write('hello')`])
     expect(isWsError(await readTorchStateDict(notZip).catch((e: unknown) => e), 'model_load_failed')).toBe(

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { rm, stat, writeFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
-import { WsError } from '@ws/core'
+import { isWsError, WsError } from '@ws/core'
 import { campplusOnnx } from './convert/campplus.js'
 import { readTorchStateDict } from './convert/torch.js'
 import { modelsDir as defaultModelsDir } from './paths.js'
@@ -160,7 +160,8 @@ export async function resolveSpeakerModel(
       sourceLabel: spec.pypi.label,
     }
   } catch (err) {
-    if (options.signal?.aborted) throw err
+    // A weight file or conversion that does not match its pin fails the same way every time.
+    if (options.signal?.aborted || isWsError(err, 'model_load_failed')) throw err
     throw new WsError(
       'model_not_found',
       `Could not provision speaker model "${spec.name}" from ${spec.pypi.label}: ${(err as Error).message}`,

@@ -70,7 +70,7 @@ export async function readTorchStateDict(path: string): Promise<Map<string, Torc
   }
   const pklEntry = entries.get(pkl)
   if (!pklEntry) throw new WsError('model_load_failed', `${path}: no data.pkl`)
-  const top = unpickle(zipRead(zip, pklEntry, path), {
+  const top = unpickleTyped(zipRead(zip, pklEntry, path), {
     path,
     persistent: (pid) => {
       const [tag, type, key, , numel] = pid as [string, Global, string, string, number]
@@ -107,6 +107,18 @@ const ALLOWED_GLOBALS = new Set([
   'torch.LongStorage',
   'collections.OrderedDict',
 ])
+
+/** {@link unpickle}, with anything thrown by malformed data turned into `model_load_failed`. */
+function unpickleTyped(buf: Uint8Array, hooks: UnpickleHooks): unknown {
+  try {
+    return unpickle(buf, hooks)
+  } catch (err) {
+    if (err instanceof WsError) throw err
+    throw new WsError('model_load_failed', `${hooks.path}: malformed data.pkl (${(err as Error).message})`, {
+      cause: err,
+    })
+  }
+}
 
 /** The pickle opcodes a state dict uses (protocols 2–4), dicts as Maps and tuples as arrays. */
 function unpickle(buf: Uint8Array, hooks: UnpickleHooks): unknown {
