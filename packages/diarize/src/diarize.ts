@@ -1,7 +1,7 @@
 import { throwIfAborted, type VadBackend, WsError } from '@ws/core'
 import { WebRtcVad } from '@ws/vad-webrtc'
 import { type ClusterOptions, clusterEmbeddings, validateSpeakerCounts } from './cluster.js'
-import { cosine, MIN_WINDOW_SAMPLES, type SpeakerEmbedder } from './embedder.js'
+import { cosine, l2normalize, MIN_WINDOW_SAMPLES, type SpeakerEmbedder } from './embedder.js'
 import { type SpeechRegionOptions, speechRegions, type TimeRange } from './speech.js'
 
 /** A reference recording of a known speaker (a few seconds of them alone). */
@@ -84,18 +84,12 @@ const slice = (audio: Float32Array, r: TimeRange) =>
     Math.min(audio.length, Math.round(r.end * 16_000)),
   )
 
+/** The mean direction of embeddings: the sum of their unit vectors, made unit length. */
 function mean(vectors: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(vectors[0]?.length ?? 0)
-  for (const v of vectors) {
-    let n = 0
-    for (const x of v) n += x * x
-    n = Math.sqrt(n) || 1
-    for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + (v[i] as number) / n
-  }
-  let n = 0
-  for (const x of out) n += x * x
-  n = Math.sqrt(n) || 1
-  return out.map((x) => x / n)
+  for (const v of vectors.map(l2normalize))
+    for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + (v[i] as number)
+  return l2normalize(out)
 }
 
 /** The embedding of a reference clip: the mean over its windows (the whole clip if short). */
