@@ -50,7 +50,8 @@ const HELP = `Usage: node bench/stream.mjs [options]
                           protocol on the same real speech: final latency and WER)
   --skip-models           skip the model table (bench/models.mjs: whisper.cpp models float16
                           and quantized: offline WER per corpus, one real-time session each)
-  --skip-diarization      skip the diarization part (bench/diarization.mjs: DER, speaker
+  --skip-diarization      skip the diarization parts (bench/diarization.mjs and
+                          bench/diarization-live.mjs: live DER and the latency cost; DER, speaker
                           count, speed and memory on conversations of real voices)
   --skip-soak             skip the soak and abuse run (bench/soak.mjs: live sessions beside
                           clients that vanish, flood, squat and upload; then bench/flood.mjs)
@@ -339,7 +340,12 @@ if (!smoke) {
     ...(args['skip-accuracy'] ? [] : [['accuracy', []]]),
     ...(args['skip-protocols'] ? [] : [['protocols', []]]),
     ...(args['skip-models'] ? [] : [['models', []]]),
-    ...(args['skip-diarization'] ? [] : [['diarization', ['--sweep']]]),
+    ...(args['skip-diarization']
+      ? []
+      : [
+          ['diarization', ['--sweep']],
+          ['diarization-live', []],
+        ]),
     ...(args['skip-soak']
       ? []
       : [

@@ -13,6 +13,7 @@ export {
   type MicrophoneOptions,
   streamMicrophone,
 } from './browser-microphone.js'
+export { transcribeFile } from './rest.js'
 export * from './shared-exports.js'
 export { TranscriptionSession }
 

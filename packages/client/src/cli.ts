@@ -2,10 +2,13 @@
 import { parseArgs } from 'node:util'
 import { isStrategyName, isWsError, STRATEGY_NAMES, WsError } from '@ws/core'
 import { EXIT_CODES as EXIT, packageVersion, runCli, UsageError } from '@ws/core/node'
+import { OUTPUT_FORMATS, type OutputFormat, parseSpeakerArg, runFileCommand } from './cli-file.js'
 import { ClientVad } from './client-vad.js'
 import { connect } from './node-session.js'
 import { type ClientEvent, DEFAULT_STRATEGY } from './options.js'
+import { MAX_SPEAKERS } from './rest.js'
 import { microphone, readAudio, streamAudio } from './sources.js'
+import { speakerText } from './speaker-format.js'
 import { TranscriptPrinter } from './transcript-printer.js'
 
 const HELP = `Usage: ws-transcribe <file|-> [options]
@@ -26,6 +29,18 @@ Options:
   --reconnect          reconnect when the connection is lost
   --no-revisions       no revisions: finals are the transcript (printed at once even
                        into a pipe; with revisions, a pipe gets each line once settled)
+
+Speakers (who said what):
+  --diarize            a file is sent whole (REST) and printed as speaker turns,
+                       "[A] 0.00–2.31  Hello there."; with --mic or --realtime it is
+                       streamed and each final is printed by speaker, "[A] Hello there."
+  --format <f>         a file's output: text (default), srt or vtt (with --diarize, cues
+                       tagged "[A] " in SRT, "<v A>" in VTT); sends the file whole (REST)
+  --num-speakers <n>   how many speakers there are, when known (1-${MAX_SPEAKERS}; a file)
+  --min-speakers <n>   at least this many (1-${MAX_SPEAKERS}; a file)
+  --max-speakers <n>   at most this many (1-${MAX_SPEAKERS}; a file)
+  --speaker <name=f>   name a speaker from a short clip of them alone (repeatable; a file)
+                       The speaker options imply --diarize.
   -h, --help           show this help
   -v, --version        show the version
 
@@ -64,6 +79,44 @@ async function main(): Promise<number> {
   const url = values.url ?? process.env.WS_SERVER_URL ?? 'ws://127.0.0.1:8765'
   if (!/^(wss?|https?):\/\//.test(url))
     usage(`--url must start with ws://, wss://, http:// or https://, got "${url}"`)
+  const format = (values.format ?? 'text') as OutputFormat
+  if (!OUTPUT_FORMATS.includes(format)) usage(`--format must be one of ${OUTPUT_FORMATS.join(', ')}`)
+  const numSpeakers = speakerCount('num-speakers', values['num-speakers'])
+  const minSpeakers = speakerCount('min-speakers', values['min-speakers'])
+  const maxSpeakers = speakerCount('max-speakers', values['max-speakers'])
+  if (minSpeakers !== undefined && maxSpeakers !== undefined && minSpeakers > maxSpeakers)
+    usage('--min-speakers must not be above --max-speakers')
+  const speakers = (values.speaker ?? []).map(parseSpeakerArg)
+  const hinted =
+    numSpeakers !== undefined || minSpeakers !== undefined || maxSpeakers !== undefined || speakers.length > 0
+  const diarize = Boolean(values.diarize) || hinted
+  const live = Boolean(values.mic || values.realtime)
+  if (live && format !== 'text')
+    usage('--format srt|vtt takes a file sent whole: not with --mic or --realtime')
+  if (live && hinted)
+    usage('speaker hints and --speaker take a file sent whole: not with --mic or --realtime')
+  const token = values.token ?? process.env.WS_AUTH_TOKEN
+
+  // A file to diarize or to subtitle goes whole through the REST API.
+  if (!live && (diarize || format !== 'text')) {
+    const file = positionals[0]!
+    return runFileCommand(
+      {
+        url,
+        input: file === '-' ? await readStdin() : file,
+        token,
+        language: values.language,
+        diarize,
+        format,
+        json: Boolean(values.json),
+        numSpeakers,
+        minSpeakers,
+        maxSpeakers,
+        speakers,
+      },
+      { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) },
+    )
+  }
 
   // The source first: a missing file is a usage error, before any connection.
   let audio: Float32Array | undefined
@@ -76,7 +129,6 @@ async function main(): Promise<number> {
     }
   }
   const vad = values.vad ? await ClientVad.create(values.vad as 'webrtc' | 'silero') : undefined
-  const token = values.token ?? process.env.WS_AUTH_TOKEN
   const session = connect(url, {
     strategy,
     ...(token ? { token } : {}),
@@ -84,6 +136,7 @@ async function main(): Promise<number> {
     ...(vad ? { vad: 'client' as const } : {}),
     ...(values.reconnect ? { reconnect: true } : {}),
     ...(values['no-revisions'] ? { revisions: false } : {}),
+    ...(diarize ? { diarize: true } : {}),
   })
   const abort = new AbortController()
   process.once('SIGINT', () => {
@@ -127,14 +180,17 @@ async function main(): Promise<number> {
           if (sent) latencies.push(performance.now() - sent.at)
           if (!values.json) {
             clearPartial()
-            printer.final(event.utterance_id, event.text)
+            printer.final(event.utterance_id, diarize ? speakerText(event.segments, event.text) : event.text)
           }
           break
         }
         case 'revision':
           if (!values.json) {
             clearPartial()
-            printer.revision(event.utterance_ids, event.text)
+            printer.revision(
+              event.utterance_ids,
+              diarize ? speakerText(event.segments, event.text) : event.text,
+            )
           }
           break
         case 'error':
@@ -221,6 +277,14 @@ async function readStdin(): Promise<Uint8Array> {
   return Buffer.concat(chunks)
 }
 
+function speakerCount(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_SPEAKERS)
+    usage(`--${name} must be an integer from 1 to ${MAX_SPEAKERS}, got "${value}"`)
+  return n
+}
+
 function parse() {
   return parseArgs({
     options: {
@@ -234,6 +298,12 @@ function parse() {
       vad: { type: 'string' },
       reconnect: { type: 'boolean' },
       'no-revisions': { type: 'boolean' },
+      diarize: { type: 'boolean' },
+      format: { type: 'string' },
+      'num-speakers': { type: 'string' },
+      'min-speakers': { type: 'string' },
+      'max-speakers': { type: 'string' },
+      speaker: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

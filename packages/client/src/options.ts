@@ -43,6 +43,11 @@ export interface ConnectOptions extends SessionConfig {
   strategy?: StrategyName
   /** Sent as `?token=` (the server's `--token`). */
   token?: string
+  /**
+   * Who said what: each final's and revision's segments (and words) carry `speaker` (`A`,
+   * `B`, … kept for the session); the server needs `@ws/diarize`. Off by default.
+   */
+  diarize?: boolean
   /** Give up connecting after this long (default 10 000). */
   connectTimeoutMs?: number
   /** Reconnect after a lost connection (not after `end`, `close` or a refusal); off by default. */

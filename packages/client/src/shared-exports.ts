@@ -11,4 +11,31 @@ export {
   type ReconnectOptions,
   sessionUrl,
 } from './options.js'
+export {
+  audioDataUrl,
+  type DiarizedSegment,
+  type DiarizedTranscription,
+  type JsonTranscription,
+  type KnownSpeaker,
+  MAX_SPEAKERS,
+  RESPONSE_FORMATS,
+  type ResponseFormat,
+  type TranscribeFileOptions,
+  type TranscriptionResponse,
+  type TranscriptionSegment,
+  type TranscriptionWord,
+  transcriptionForm,
+  transcriptionUrl,
+  type VerboseTranscription,
+} from './rest.js'
 export type { ClientSocket, SocketEvents, SocketFactory } from './socket.js'
+export {
+  formatTurn,
+  formatTurns,
+  type SpeakerTurn,
+  segmentsToSrt,
+  segmentsToVtt,
+  speakerText,
+  speakerTurns,
+  type TimedText,
+} from './speaker-format.js'

@@ -55,4 +55,14 @@ describe('TranscriptPrinter', () => {
     q.final(0, 'at once')
     expect(now).toEqual(['at once\n'])
   })
+
+  it('rewrites a final of several lines (one per speaker) in place', () => {
+    const t = terminal(20)
+    const p = new TranscriptPrinter({ write: t.write, tty: true, columns: 20 })
+    p.final(0, 'before')
+    p.final(1, '[A] Hello there.\n[B] Hi, how are you today?')
+    expect(t.rows).toHaveLength(1 + 1 + 2)
+    p.revision([1], '[A] Hello there!\n[B] Hi!')
+    expect(t.rows).toEqual(['before', '[A] Hello there!', '[B] Hi!'])
+  })
 })

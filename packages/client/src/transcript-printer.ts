@@ -71,8 +71,12 @@ export class TranscriptPrinter {
 
   #print(line: Line): void {
     const columns = Math.max(1, this.#o.columns ?? 80)
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI styles start with ESC
-    line.rows = Math.max(1, Math.ceil(line.text.replace(/\x1b\[[0-9;]*m/g, '').length / columns))
+    // A text of several lines (a final by speaker: a line per turn) takes the rows of each.
+    line.rows = line.text
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI styles start with ESC
+      .replace(/\x1b\[[0-9;]*m/g, '')
+      .split('\n')
+      .reduce((rows, l) => rows + Math.max(1, Math.ceil(l.length / columns)), 0)
     this.#lines.push(line)
     if (this.#lines.length > 200) this.#lines.shift()
     this.#o.write(`${line.text}\n`)

@@ -6,6 +6,8 @@ export interface Word {
   text: string
   /** The model's probability for the word, when the backend reports it (0..1). */
   probability?: number
+  /** Who said it, when the transcript was diarized (`A`, `B`, … or a known speaker's name). */
+  speaker?: string
 }
 
 /** A segment of transcript with its time in the audio, in seconds. */
@@ -14,6 +16,8 @@ export interface Segment {
   end: number
   text: string
   words?: Word[]
+  /** Who said it, when the transcript was diarized (`A`, `B`, … or a known speaker's name). */
+  speaker?: string
 }
 
 /** What a backend returns for one piece of audio. */

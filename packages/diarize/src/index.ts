@@ -1,3 +1,4 @@
+export { attributeSpeakers, type SpeakerOf, speakerByTurns } from './attribute.js'
 export {
   CLUSTER_DEFAULTS,
   type Clustering,
@@ -29,4 +30,5 @@ export {
   SpeakerEmbedder,
   type SpeakerEmbedderOptions,
 } from './embedder.js'
+export { LIVE_DIARIZER_DEFAULTS, LiveDiarizer, type LiveDiarizerOptions } from './live.js'
 export { SPEECH_REGION_DEFAULTS, type SpeechRegionOptions, speechRegions, type TimeRange } from './speech.js'

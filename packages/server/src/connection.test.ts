@@ -9,6 +9,7 @@ import { ServerMetrics } from './metrics.js'
 import { resolveServerOptions } from './options.js'
 import { NativeProtocol } from './protocols/native.js'
 import { SessionSlots } from './slots.js'
+import { Speakers } from './speakers.js'
 
 // Backpressure toward a client that does not read, with a stand-in socket whose queued
 // bytes the test sets (a real socket needs megabytes queued in the kernel first).
@@ -58,6 +59,7 @@ async function open(limit: number, more: Parameters<typeof resolveServerOptions>
       throw new Error('no VAD in this test')
     },
     vadName: 'none',
+    speakers: new Speakers({ offline: true, logger: noopLogger }),
   }
   const socket = new SlowSocket()
   const options = resolveServerOptions({ backend, maxBufferedBytes: limit, partialIntervalMs: 100, ...more })

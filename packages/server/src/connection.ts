@@ -11,6 +11,7 @@ import {
   type VadBackend,
   WsError,
 } from '@ws/core'
+import type { LiveDiarizer } from '@ws/diarize'
 import type { RawData, WebSocket } from 'ws'
 import type { Engine } from './engine.js'
 import type { ServerMetrics } from './metrics.js'
@@ -19,6 +20,8 @@ import { Outbox } from './outbox.js'
 import { Presence } from './presence.js'
 import type { Command, WireProtocol } from './protocols/protocol.js'
 import type { SessionSlots } from './slots.js'
+import { closeReason, toBytes } from './socket-data.js'
+import { labelSpeakers } from './speakers.js'
 
 export interface ConnectionContext {
   engine: Engine
@@ -49,6 +52,8 @@ export class Connection {
   readonly #log: Logger
   #session: StreamingSession | undefined
   #vad: VadBackend | undefined
+  /** Speakers of this session's finals (`diarize`). */
+  #speakers: LiveDiarizer | undefined
   readonly #out: Outbox
   #inbox: Promise<void> = Promise.resolve()
   #sending: Promise<void> = Promise.resolve()
@@ -298,6 +303,8 @@ export class Connection {
         setup.vadThreshold === undefined ? {} : { threshold: setup.vadThreshold },
       )
     }
+    if (c.diarize) this.#speakers = await this.#ctx.engine.speakers.live()
+    const speakers = this.#speakers
     const vadSegmenter = { ...this.#ctx.engine.vadSegmenter, ...setup.vadSegmenter }
     const session = new StreamingSession({
       backend: this.#ctx.engine.backend,
@@ -306,12 +313,15 @@ export class Connection {
       // The server's defaults, then what the client asked for.
       partialIntervalMs: o.partialIntervalMs,
       ...streamingOptionsOf(c),
+      // Speakers change at word boundaries: diarization decodes word times.
+      ...(c.diarize ? { wordTimestamps: true } : {}),
       maxUtteranceMs: o.maxUtteranceS * 1000,
       speculativeFinalMs: o.speculativeFinalMs,
       reviseMaxMs: c.revisions === false ? 0 : o.reviseMaxMs,
       ...(this.#vad ? { vad: this.#vad } : {}),
       ...(Object.keys(vadSegmenter).length > 0 ? { vadSegmenter } : {}),
       logger: this.#log,
+      ...(speakers ? { onAudio: (samples: Float32Array) => speakers.push(samples) } : {}),
     })
     this.#session = session
     this.#sending = this.#forward(session)
@@ -320,7 +330,8 @@ export class Connection {
 
   async #forward(session: StreamingSession): Promise<void> {
     const m = this.#ctx.metrics
-    for await (const event of session) {
+    for await (const next of session) {
+      const event = this.#speakers ? await labelSpeakers(this.#speakers, next, this.#log) : next
       if (event.type === 'speech_end') this.#utteranceEndedAt = performance.now()
       if (event.type === 'partial')
         m.transcriptionSeconds.observe({ kind: 'partial' }, event.processingTimeMs / 1000)
@@ -371,6 +382,7 @@ export class Connection {
       )
     }
     this.#presence.release()
+    this.#speakers?.close()
     try {
       await this.#vad?.close?.()
     } catch (err) {
@@ -380,21 +392,4 @@ export class Connection {
     this.closingSince = undefined
     this.#resolveClosed()
   }
-}
-
-/** A close frame's reason is at most 123 bytes. */
-function closeReason(reason: string): string {
-  const bytes = Buffer.from(reason)
-  return bytes.length <= 123
-    ? reason
-    : bytes
-        .subarray(0, 120)
-        .toString('utf8')
-        .replace(/\uFFFD+$/, '')
-}
-
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data)
-  if (data instanceof ArrayBuffer) return new Uint8Array(data)
-  return data
 }

@@ -7,6 +7,7 @@ import {
   WsError,
 } from '@ws/core'
 import type { ResolvedServerOptions } from './options.js'
+import { Speakers } from './speakers.js'
 import { checkSpeed, type SpeedCheck, speedWarning } from './speed-check.js'
 
 /** The inference side of a server: one backend, its model, and a VAD per session. */
@@ -29,6 +30,8 @@ export interface Engine {
   vadHangoverMs?: number
   /** The start-up speed check of a local engine's model ({@link checkSpeed}). */
   speed?: SpeedCheck
+  /** Speaker diarization (`@ws/diarize`, loaded at the first request for it). */
+  speakers: Speakers
 }
 
 /**
@@ -87,6 +90,7 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
   const probe = await createVad()
   await probe.close?.()
   const vadHangoverMs = probe.segmenterDefaults?.hangoverMs ?? DEFAULT_VAD_SEGMENTER_OPTIONS.hangoverMs
+  const speakers = new Speakers({ offline: o.offline, logger })
 
   if (typeof o.backend === 'object') {
     return {
@@ -98,6 +102,7 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
       createVad,
       vadName,
       vadHangoverMs,
+      speakers,
     }
   }
   const common = {
@@ -178,5 +183,6 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     createVad,
     vadName,
     vadHangoverMs,
+    speakers,
   }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import {
+  concatFloat32,
   type ErrorCode,
   type InferenceScheduler,
   type Logger,
@@ -13,6 +14,7 @@ import { decodeAudioStream } from '@ws/core/node'
 import type { Engine } from './engine.js'
 import type { ServerMetrics } from './metrics.js'
 import type { RestJobs } from './rest-jobs.js'
+import type { DiarizeRequest } from './speakers.js'
 import { transcribeInWindows } from './windows.js'
 
 /** What every REST transcription endpoint needs from the server. */
@@ -62,6 +64,8 @@ export interface AudioRequest {
   language?: string | undefined
   prompt?: string | undefined
   wordTimestamps?: boolean
+  /** Who spoke: segments and words get `speaker` (word times are decoded for it). */
+  diarize?: DiarizeRequest | undefined
 }
 
 /** A request read and checked: what to transcribe, and how to answer once it is. */
@@ -127,26 +131,34 @@ export async function runRestJob(
       },
     }
     let decoded = 0
+    // Diarization needs the whole recording (bounded by maxFileSeconds) after transcription.
+    const kept: Float32Array[] = []
     const chunks = (async function* () {
       for await (const chunk of decodeAudioStream(audio.bytes, decoding)) {
         decoded += chunk.length
+        if (audio.diarize) kept.push(chunk)
         yield chunk
       }
     })()
-    const result = await transcribeInWindows(chunks, {
+    let result = await transcribeInWindows(chunks, {
       backend: ctx.engine.backend,
       gate: ctx.scheduler.gate({ bulk: true }),
       signal,
       language: audio.language,
       prompt: audio.prompt,
       ...(audio.task ? { task: audio.task } : {}),
-      wordTimestamps: audio.wordTimestamps ?? false,
+      wordTimestamps: (audio.wordTimestamps ?? false) || audio.diarize !== undefined,
       onProgress: (seconds) => {
         job.doneSeconds = seconds
       },
     })
     const duration = decoded / WHISPER_SAMPLE_RATE
     if (duration === 0) throw new WsError('invalid_audio', 'The file holds no audio')
+    if (audio.diarize) {
+      const whole = concatFloat32(kept.splice(0))
+      const segments = await ctx.engine.speakers.label(whole, result.segments, audio.diarize, signal)
+      result = { ...result, segments }
+    }
     ctx.metrics.transcriptionSeconds.observe({ kind: 'rest' }, (performance.now() - started) / 1000)
     call.answer(result, duration)
   } catch (err) {

@@ -2,15 +2,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { basename } from 'node:path'
 import { isWhisperLanguage, type Segment, type Task, type TranscriptResult, WsError } from '@ws/core'
 import type { Engine } from './engine.js'
+import { diarizedSegments, readDiarizeFields, round, speakerCue } from './rest-diarize.js'
 import { httpStatus, type RestCall, type RestContext, runRestJob } from './rest-job.js'
 
 export type { RestContext } from './rest-job.js'
 
-export const RESPONSE_FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const
+export const RESPONSE_FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json', 'diarized_json'] as const
 export type ResponseFormat = (typeof RESPONSE_FORMATS)[number]
 
 /** Names a client may ask for: OpenAI's transcription models, all served by this server's model. */
-export const OPENAI_MODEL_ALIASES = ['whisper-1', 'gpt-4o-transcribe', 'gpt-4o-mini-transcribe'] as const
+export const OPENAI_MODEL_ALIASES = [
+  'whisper-1',
+  'gpt-4o-transcribe',
+  'gpt-4o-mini-transcribe',
+  'gpt-4o-transcribe-diarize',
+] as const
 
 /**
  * Sends an error as OpenAI's API does: `{ error: { message, type, param, code } }`, with the
@@ -130,6 +136,9 @@ async function readForm(
     .getAll('timestamp_granularities[]')
     .concat(form.getAll('timestamp_granularities'))
   const words = granularities.includes('word')
+  if (format === 'diarized_json' && task === 'translate')
+    throw new WsError('invalid_config', 'diarized_json is for transcriptions')
+  const diarize = task === 'transcribe' ? readDiarizeFields(form, format === 'diarized_json') : undefined
   const temperature = stringField(form, 'temperature')
   if (temperature !== undefined && !(Number(temperature) >= 0 && Number(temperature) <= 1)) {
     throw new WsError('invalid_config', 'temperature must be from 0 to 1')
@@ -141,6 +150,7 @@ async function readForm(
       language,
       prompt: stringField(form, 'prompt'),
       wordTimestamps: words,
+      ...(diarize ? { diarize } : {}),
     },
     answer: (result, duration) => {
       const [contentType, text] = formatTranscript(result, format, duration, words, task)
@@ -176,6 +186,17 @@ export function formatTranscript(
       return ['text/plain; charset=utf-8', toSrt(result.segments)]
     case 'vtt':
       return ['text/vtt; charset=utf-8', toVtt(result.segments)]
+    case 'diarized_json':
+      return [
+        'application/json',
+        JSON.stringify({
+          task: 'transcribe',
+          duration: round(duration),
+          text,
+          segments: diarizedSegments(result.segments),
+          usage: { type: 'duration', seconds: Math.ceil(duration) },
+        }),
+      ]
     case 'verbose_json':
       return [
         'application/json',
@@ -190,6 +211,7 @@ export function formatTranscript(
             start: round(s.start),
             end: round(s.end),
             text: s.text,
+            ...(s.speaker === undefined ? {} : { speaker: s.speaker }),
           })),
           ...(words
             ? {
@@ -198,6 +220,7 @@ export function formatTranscript(
                     word: w.text.trim(),
                     start: round(w.start),
                     end: round(w.end),
+                    ...(w.speaker === undefined ? {} : { speaker: w.speaker }),
                   })),
                 ),
               }
@@ -207,10 +230,6 @@ export function formatTranscript(
     default:
       return ['application/json', JSON.stringify({ text })]
   }
-}
-
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000
 }
 
 function timestamp(seconds: number, separator: string): string {
@@ -224,13 +243,16 @@ function timestamp(seconds: number, separator: string): string {
 
 export function toSrt(segments: readonly Segment[]): string {
   return segments
-    .map((s, i) => `${i + 1}\n${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}\n${s.text.trim()}\n`)
+    .map(
+      (s, i) =>
+        `${i + 1}\n${timestamp(s.start, ',')} --> ${timestamp(s.end, ',')}\n${speakerCue(s, 'srt')}\n`,
+    )
     .join('\n')
 }
 
 export function toVtt(segments: readonly Segment[]): string {
   const cues = segments.map(
-    (s) => `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}\n${s.text.trim()}\n`,
+    (s) => `${timestamp(s.start, '.')} --> ${timestamp(s.end, '.')}\n${speakerCue(s, 'vtt')}\n`,
   )
   return `WEBVTT\n\n${cues.join('\n')}`
 }

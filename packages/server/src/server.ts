@@ -199,7 +199,7 @@ export class WhisperStreamServer {
     live?.wss.close()
     http?.closeAllConnections()
     await stopped
-    if (live?.engine.owned) await live.engine.backend.close()
+    await Promise.all([live?.engine.speakers.close(), live?.engine.owned && live.engine.backend.close()])
     this.#state = 'closed'
   }
 

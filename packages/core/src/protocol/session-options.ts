@@ -88,6 +88,11 @@ export const SESSION_OPTIONS = {
     default: true,
     doc: "Revision messages: finished utterances decoded again in blocks (up to the server's reviseMaxMs of the stream) replace their finals; false turns them off",
   },
+  diarize: {
+    kind: 'boolean',
+    default: false,
+    doc: 'Who said what: each final and revision carries `speaker` (`A`, `B`, … in order of first appearance, kept for the session) on its segments and words; an utterance in which the speaker changes is split there. Needs `@ws/diarize` on the server',
+  },
   task: {
     kind: 'enum',
     values: TASKS,

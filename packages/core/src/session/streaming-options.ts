@@ -90,6 +90,13 @@ export interface StreamingSessionOptions extends Omit<StrategyOptions, 'backend'
   detectLanguageMs?: number
   logger?: Logger
   /**
+   * Called with each piece of audio as it enters the stream: 16 kHz mono, after resampling,
+   * in stream order (sample `n` of the stream is at `n / 16000` s), before the session sees
+   * it. For work beside transcription, such as speaker embeddings. The array is the
+   * session's own audio: read it, never change it.
+   */
+  onAudio?: (samples: Float32Array) => void
+  /**
    * Where each transcription waits for its turn (an {@link InferenceScheduler}'s gate, shared
    * by the sessions of one backend). Without it, requests go straight to the backend.
    */

@@ -194,6 +194,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
     const resampled = this.#resampler ? this.#resampler.process(floats) : floats.slice()
     if (resampled.length === 0) return
     this.options.gate?.observeAudio?.(resampled.length / SR)
+    this.options.onAudio?.(resampled)
     this.#command({ kind: 'audio', samples: resampled })
   }
 

@@ -8,6 +8,8 @@ export interface DeepgramOptions {
   sniffWav: boolean
   sampleRate: number
   interimResults: boolean
+  /** `diarize=true`: each word carries `speaker` (0, 1, … in order of first appearance). */
+  diarize: boolean
   /** Silence that ends an utterance, in ms; `false`: utterances never end at a pause by themselves. */
   endpointingMs: number | false
   utteranceEndMs: number | undefined
@@ -45,7 +47,7 @@ function integer(value: string | null, name: string, min: number, max: number): 
 
 /**
  * Reads a `/v1/listen` query. Parameters this server has no use for (`punctuate`,
- * `smart_format`, `diarize`, `keyterm`, `tag`, …) are ignored, as Deepgram ignores unknown ones;
+ * `smart_format`, `keyterm`, `tag`, …) are ignored, as Deepgram ignores unknown ones;
  * a value it cannot serve is a `WsError` for a 400 before the handshake.
  */
 export function parseDeepgramQuery(
@@ -86,6 +88,7 @@ export function parseDeepgramQuery(
     sniffWav: asked === null,
     sampleRate,
     interimResults: bool(query.get('interim_results'), 'interim_results') ?? false,
+    diarize: bool(query.get('diarize'), 'diarize') ?? false,
     endpointingMs,
     utteranceEndMs: integer(query.get('utterance_end_ms'), 'utterance_end_ms', 0, 60_000),
     vadEvents: bool(query.get('vad_events'), 'vad_events') ?? false,

@@ -32,7 +32,17 @@ export function deepgramWord(w: Word) {
     end: round(w.end),
     confidence: round(w.probability ?? 1),
     punctuated_word: w.text,
+    // Deepgram numbers speakers from 0; the session labels them A, B, … in the same order.
+    ...(w.speaker === undefined ? {} : { speaker: speakerNumber(w.speaker) }),
   }
+}
+
+/** `A` → 0, `B` → 1, … `AA` → 26 (a name that is not a letter label, 0). */
+function speakerNumber(label: string): number {
+  if (!/^[A-Z]+$/.test(label)) return 0
+  let n = 0
+  for (const ch of label) n = n * 26 + (ch.charCodeAt(0) - 64)
+  return n - 1
 }
 
 /**
@@ -73,6 +83,7 @@ export class DeepgramProtocol implements WireProtocol {
         partial_interval_ms: o.interimResults ? 500 : 0,
         word_timestamps: true,
         revisions: false,
+        ...(o.diarize ? { diarize: true } : {}),
         ...(o.language ? { language: o.language } : {}),
       },
       ...(o.endpointingMs === false ? {} : { vadSegmenter: { hangoverMs: o.endpointingMs } }),

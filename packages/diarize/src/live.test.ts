@@ -1,0 +1,137 @@
+import { isWsError, type Segment } from '@ws/core'
+import { type LoadedRealSpeech, realConversation, realSpeechFixtures } from '@ws/core/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { diarizationErrorRate } from './der.js'
+import type { SpeakerTurn } from './diarize.js'
+import { SpeakerEmbedder } from './embedder.js'
+import { LiveDiarizer } from './live.js'
+
+// The voices of diarize.test.ts: Asterisk's English prompts and Fish Fillets NG's two Dutch leads.
+const nl = realSpeechFixtures('real-nl')
+const voice = (clips: LoadedRealSpeech[]) => clips.filter((c) => c.speechEnd - c.speechStart >= 1.5)
+const small = voice(nl.filter((c) => c.voice?.endsWith('small fish')))
+const big = voice(nl.filter((c) => c.voice?.endsWith('big fish')))
+const allison = voice(realSpeechFixtures('real-en'))
+
+let embedder: SpeakerEmbedder
+beforeAll(async () => {
+  embedder = await SpeakerEmbedder.create()
+}, 120_000)
+afterAll(() => embedder?.close())
+
+/**
+ * The finals a streaming session would give: the reference turns, those less than 0.4 s
+ * apart in one final (a VAD does not end an utterance at a short pause), words every 0.4 s.
+ */
+function finalsOf(turns: readonly SpeakerTurn[]): Segment[][] {
+  const finals: Segment[][] = []
+  let current: Segment[] = []
+  let lastEnd = Number.NEGATIVE_INFINITY
+  for (const t of turns) {
+    if (current.length > 0 && t.start - lastEnd >= 0.4) {
+      finals.push(current)
+      current = []
+    }
+    const words = []
+    for (let s = t.start; s < t.end - 0.05; s += 0.4)
+      words.push({ start: s, end: Math.min(s + 0.4, t.end), text: 'word' })
+    current.push({ start: t.start, end: t.end, text: words.map((w) => ` ${w.text}`).join(''), words })
+    lastEnd = t.end
+  }
+  if (current.length > 0) finals.push(current)
+  return finals
+}
+
+/** Streams `audio` in 100 ms pieces; each final is labelled once 0.6 s past its end has come. */
+async function stream(d: LiveDiarizer, audio: Float32Array, finals: Segment[][]) {
+  let pushed = 0
+  const out: Segment[][] = []
+  for (const f of finals) {
+    const until = Math.min(audio.length, Math.round(((f.at(-1) as Segment).end + 0.6) * 16_000))
+    for (; pushed < until; pushed += 1600) d.push(audio.slice(pushed, Math.min(until, pushed + 1600)))
+    pushed = until
+    out.push(await d.label(f))
+  }
+  return out
+}
+
+const turnsOf = (finals: Segment[][]) =>
+  finals
+    .flat()
+    .flatMap((s) =>
+      (s.words ?? []).map((w) => ({ speaker: w.speaker as string, start: w.start, end: w.end })),
+    )
+
+describe('live diarization on real voices', () => {
+  const cases = {
+    'two voices of one studio': () => ({ small, big }),
+    'three voices': () => ({ allison, small, big }),
+  }
+  it.each(Object.keys(cases))(
+    '%s: DER at most 15 percent (0.25 s collar), every voice found',
+    async (what) => {
+      const voices = cases[what as keyof typeof cases]()
+      for (const seed of [1, 2, 3]) {
+        const conv = realConversation(voices, { seed, turns: 24 })
+        const d = new LiveDiarizer(embedder)
+        const labelled = await stream(d, conv.audio, finalsOf(conv.turns))
+        const r = diarizationErrorRate(conv.turns, turnsOf(labelled))
+        console.log(
+          `live, ${what} seed ${seed}: DER ${(r.der * 100).toFixed(1)} % (confusion ${r.confusion.toFixed(2)} s of ${r.scored.toFixed(1)} s), speakers ${d.speakers.join(' ')}`,
+        )
+        expect(d.speakers.length).toBe(Object.keys(voices).length)
+        expect(r.der).toBeLessThanOrEqual(0.15)
+        // Labels in order of first appearance.
+        const order = [...new Set(turnsOf(labelled).map((t) => t.speaker))]
+        expect(order).toEqual(d.speakers)
+        d.close()
+      }
+    },
+    120_000,
+  )
+
+  it('keeps a word’s label when the same audio comes again (a revision), and one voice is one speaker', async () => {
+    const conv = realConversation({ allison }, { seed: 2, turns: 10 })
+    const d = new LiveDiarizer(embedder)
+    const finals = finalsOf(conv.turns)
+    const first = await stream(d, conv.audio, finals)
+    expect(d.speakers).toEqual(['A'])
+    const revised = await d.label(finals.slice(0, 3).flat())
+    expect(revised.flatMap((s) => s.words?.map((w) => w.speaker))).toEqual(
+      first
+        .slice(0, 3)
+        .flat()
+        .flatMap((s) => s.words?.map((w) => w.speaker)),
+    )
+    d.close()
+  }, 60_000)
+
+  it('labels a final shorter than a window, and a final without words by its span', async () => {
+    const conv = realConversation({ allison, small }, { seed: 3, turns: 6 })
+    const d = new LiveDiarizer(embedder)
+    d.push(conv.audio)
+    const t = conv.turns[0] as SpeakerTurn
+    const short = await d.label([{ start: t.start, end: t.start + 0.8, text: ' hi' }])
+    expect(short[0]?.speaker).toBe('A')
+    expect(short[0]?.words).toBeUndefined()
+    d.close()
+  }, 60_000)
+
+  it('refuses bad options, and calls after close()', async () => {
+    for (const o of [
+      { threshold: 1 },
+      { maxSpeakers: 0 },
+      { windowSeconds: 0.1 },
+      { hopSeconds: 2 },
+      { keepSeconds: 1 },
+    ])
+      expect(() => new LiveDiarizer(embedder, o)).toThrow(expect.objectContaining({ code: 'invalid_config' }))
+    const d = new LiveDiarizer(embedder)
+    d.close()
+    d.close()
+    const err = await d.label([{ start: 0, end: 1, text: ' x' }]).catch((e) => e)
+    expect(isWsError(err) && err.code).toBe('closed')
+    // Pushing after close is ignored, not an error (the stream may still be draining).
+    d.push(new Float32Array(16_000))
+  })
+})

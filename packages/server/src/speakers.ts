@@ -1,0 +1,110 @@
+import type { Logger, Segment, SessionEvent } from '@ws/core'
+import { WsError } from '@ws/core'
+import { decodeAudio } from '@ws/core/node'
+import type { LiveDiarizer, SpeakerEmbedder } from '@ws/diarize'
+import { importAdapter } from './engine.js'
+
+type Diarize = typeof import('@ws/diarize')
+
+/** What a transcription request asks of diarization (OpenAI's fields and hints). */
+export interface DiarizeRequest {
+  numSpeakers?: number
+  minSpeakers?: number
+  maxSpeakers?: number
+  /** Known speakers: a name and a short clip of them alone, in any format the server decodes. */
+  known?: { name: string; bytes: Uint8Array }[]
+}
+
+/**
+ * The server's speaker diarization: `@ws/diarize` (an optional peer dependency) and one
+ * speaker-embedding worker, made at the first request that asks for speakers (the model
+ * provisioned then, unless `offline`) and shared by every request and session after it.
+ * A failed start is not kept: the next request tries again.
+ */
+export class Speakers {
+  #options: { offline: boolean; logger: Logger }
+  #loading: Promise<{ lib: Diarize; embedder: SpeakerEmbedder }> | undefined
+  #closed = false
+
+  constructor(options: { offline: boolean; logger: Logger }) {
+    this.#options = options
+  }
+
+  #load(): Promise<{ lib: Diarize; embedder: SpeakerEmbedder }> {
+    if (this.#closed) return Promise.reject(new WsError('closed', 'The server is closing'))
+    this.#loading ??= (async () => {
+      const lib = await importAdapter(() => import('@ws/diarize'), '@ws/diarize', 'diarization')
+      const started = performance.now()
+      const embedder = await lib.SpeakerEmbedder.create({ offline: this.#options.offline })
+      this.#options.logger.info(
+        { model: embedder.modelPath, ms: Math.round(performance.now() - started) },
+        'speaker model loaded',
+      )
+      return { lib, embedder }
+    })()
+    this.#loading.catch(() => {
+      this.#loading = undefined
+    })
+    return this.#loading
+  }
+
+  /**
+   * Speakers on a whole-file transcript: diarizes `audio` (16 kHz mono) with the request's
+   * hints and known speakers, then labels the segments' words by the turns (a segment that
+   * spans a change of speaker is split at word boundaries).
+   */
+  async label(
+    audio: Float32Array,
+    segments: readonly Segment[],
+    request: DiarizeRequest,
+    signal: AbortSignal,
+  ): Promise<Segment[]> {
+    const { lib, embedder } = await this.#load()
+    const knownSpeakers = []
+    for (const k of request.known ?? []) {
+      const clip = await decodeAudio(k.bytes).catch((err: unknown) => {
+        throw new WsError('invalid_audio', `The reference clip of "${k.name}" could not be decoded`, {
+          cause: err,
+        })
+      })
+      knownSpeakers.push({ name: k.name, audio: clip })
+    }
+    const { known: _, ...hints } = request
+    const result = await lib.diarize(embedder, audio, { ...hints, knownSpeakers, signal })
+    return lib.attributeSpeakers(segments, lib.speakerByTurns(result.turns))
+  }
+
+  /** A live session's diarizer (its own speakers and centroids, the shared embedder). */
+  async live(): Promise<LiveDiarizer> {
+    const { lib, embedder } = await this.#load()
+    return new lib.LiveDiarizer(embedder)
+  }
+
+  /** Stops the embedding worker. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true
+    const loading = this.#loading
+    this.#loading = undefined
+    if (loading) await loading.then(({ embedder }) => embedder.close()).catch(() => {})
+  }
+}
+
+/**
+ * A session event with its speakers: a final's or revision's segments labelled by the
+ * session's diarizer (which waits only for the windows of its audio still embedding). Should
+ * labelling fail, the event goes out unlabelled and the failure is logged: text is never
+ * held back for a speaker.
+ */
+export async function labelSpeakers(
+  diarizer: LiveDiarizer,
+  event: SessionEvent,
+  logger: Logger,
+): Promise<SessionEvent> {
+  if (event.type !== 'final' && event.type !== 'revision') return event
+  try {
+    return { ...event, segments: await diarizer.label(event.segments) }
+  } catch (err) {
+    logger.warn({ err }, 'speaker labelling failed; the transcript goes out without speakers')
+    return event
+  }
+}
