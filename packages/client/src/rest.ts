@@ -141,7 +141,16 @@ export async function transcribeFile<F extends ResponseFormat = 'json'>(
       cause: err,
     })
   }
-  const text = await res.text()
+  let text: string
+  try {
+    text = await res.text()
+  } catch (err) {
+    if (options.signal?.aborted) throw abortError(options.signal, 'transcription')
+    throw new WsError('connection_failed', `The answer of ${target} was cut off: ${causeOf(err)}`, {
+      retryable: true,
+      cause: err,
+    })
+  }
   if (!res.ok) throw responseError(res.status, text, res.headers.get('retry-after'))
   const format = options.responseFormat ?? 'json'
   if (format === 'text' || format === 'srt' || format === 'vtt') return text as TranscriptionResponse<F>

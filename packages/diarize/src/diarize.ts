@@ -32,6 +32,8 @@ export interface DiarizeOptions extends ClusterOptions, SpeechRegionOptions {
  */
 export const MAX_WINDOWS = 1200
 
+const EMBED_PIECE = 32
+
 /** Defaults of {@link DiarizeOptions}. */
 export const DIARIZE_DEFAULTS = { windowSeconds: 1.5, hopSeconds: 0.75, nameThreshold: 0.35 } as const
 
@@ -152,10 +154,15 @@ export async function diarize(
     )
   if (windows.length === 0) return { turns: [], speakers: [], centroids: new Map() }
   const signal = o.signal ? { signal: o.signal } : {}
-  const embeddings = await embedder.embed(
-    windows.map((w) => slice(audio, w)),
-    signal,
-  )
+  // In pieces of 32 windows: a live session sharing the embedder gets its windows in between.
+  const embeddings: Float32Array[] = []
+  for (let i = 0; i < windows.length; i += EMBED_PIECE)
+    embeddings.push(
+      ...(await embedder.embed(
+        windows.slice(i, i + EMBED_PIECE).map((w) => slice(audio, w)),
+        signal,
+      )),
+    )
   const { labels, count } = clusterEmbeddings(embeddings, { ...o, windows })
 
   const centroids = Array.from({ length: count }, (_, c) =>

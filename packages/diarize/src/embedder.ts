@@ -52,6 +52,11 @@ export class SpeakerEmbedder {
     this.dim = dim
   }
 
+  /** False once closed, or once its worker died (every call fails then). */
+  get alive(): boolean {
+    return !this.#closed && !this.#dead
+  }
+
   /** Resolves the model (provisioning it on first use) and starts the worker. */
   static async create(options: SpeakerEmbedderOptions = {}): Promise<SpeakerEmbedder> {
     const threads = options.threads ?? SPEAKER_EMBEDDER_DEFAULTS.threads

@@ -90,30 +90,34 @@ describe('live diarization on real voices', () => {
     120_000,
   )
 
-  it('keeps a word’s label when the same audio comes again (a revision), and one voice is one speaker', async () => {
-    const conv = realConversation({ allison }, { seed: 2, turns: 10 })
+  it('keeps each word’s label when the same audio comes again (a revision)', async () => {
+    const conv = realConversation({ allison, small }, { seed: 2, turns: 10 })
     const d = new LiveDiarizer(embedder)
     const finals = finalsOf(conv.turns)
     const first = await stream(d, conv.audio, finals)
-    expect(d.speakers).toEqual(['A'])
-    const revised = await d.label(finals.slice(0, 3).flat())
-    expect(revised.flatMap((s) => s.words?.map((w) => w.speaker))).toEqual(
-      first
-        .slice(0, 3)
-        .flat()
-        .flatMap((s) => s.words?.map((w) => w.speaker)),
-    )
+    expect(d.speakers).toEqual(['A', 'B'])
+    const speakersOf = (segments: Segment[]) => segments.flatMap((s) => s.words?.map((w) => w.speaker))
+    const revised = await d.label(finals.flat())
+    expect(speakersOf(revised)).toEqual(speakersOf(first.flat()))
     d.close()
   }, 60_000)
 
-  it('labels a final shorter than a window, and a final without words by its span', async () => {
-    const conv = realConversation({ allison, small }, { seed: 3, turns: 6 })
+  it('one voice is one speaker; a final shorter than a window, or without words, gets its voice’s speaker', async () => {
+    const alone = realConversation({ allison }, { seed: 2, turns: 8 })
+    const one = new LiveDiarizer(embedder)
+    await stream(one, alone.audio, finalsOf(alone.turns))
+    expect(one.speakers).toEqual(['A'])
+    one.close()
+    const conv = realConversation({ allison, small }, { seed: 3, turns: 10 })
     const d = new LiveDiarizer(embedder)
-    d.push(conv.audio)
-    const t = conv.turns[0] as SpeakerTurn
-    const short = await d.label([{ start: t.start, end: t.start + 0.8, text: ' hi' }])
-    expect(short[0]?.speaker).toBe('A')
-    expect(short[0]?.words).toBeUndefined()
+    const labelled = await stream(d, conv.audio, finalsOf(conv.turns))
+    expect(d.speakers).toEqual(['A', 'B'])
+    const mapping = diarizationErrorRate(conv.turns, turnsOf(labelled)).mapping
+    for (const t of conv.turns.slice(-2)) {
+      const [short] = await d.label([{ start: t.start + 0.2, end: t.start + 1, text: ' hi' }])
+      expect(short?.words).toBeUndefined()
+      expect(mapping.get(short?.speaker as string)).toBe(t.speaker)
+    }
     d.close()
   }, 60_000)
 
@@ -133,5 +137,11 @@ describe('live diarization on real voices', () => {
     expect(isWsError(err) && err.code).toBe('closed')
     // Pushing after close is ignored, not an error (the stream may still be draining).
     d.push(new Float32Array(16_000))
+    // A label waiting for embeddings that never come is settled by close().
+    const stuck = new LiveDiarizer({ embed: () => new Promise(() => {}) } as unknown as SpeakerEmbedder)
+    stuck.push(new Float32Array(32_000).map((_, i) => Math.sin(i / 5) * 0.3))
+    const waiting = stuck.label([{ start: 0, end: 1.9, text: ' x' }]).catch((e) => e)
+    stuck.close()
+    expect(isWsError(await waiting) && (await waiting).code).toBe('closed')
   })
 })

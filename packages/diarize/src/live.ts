@@ -18,7 +18,11 @@ export interface LiveDiarizerOptions {
   threshold?: number
   /** Most speakers one session gets; past it, new voices go to the nearest one (default 8). */
   maxSpeakers?: number
-  /** Audio kept for labelling late (revisions) and short utterances, in seconds (default 60). */
+  /**
+   * Audio kept for labelling late finals, revisions and short utterances, in seconds (default
+   * 60; at least the longest a final can lag its audio, e.g. the server's pending limit plus
+   * its longest utterance). Older audio is not labelled by its own voice.
+   */
   keepSeconds?: number
   /** Windows quieter than this RMS (0–1, default 0.003, about −50 dBFS) are not embedded. */
   minRms?: number
@@ -65,6 +69,10 @@ export class LiveDiarizer {
   #windows: Window[] = []
   #centroids = new Map<string, Float32Array>()
   #closed = false
+  #onClose!: () => void
+  readonly #closing = new Promise<undefined>((resolve) => {
+    this.#onClose = () => resolve(undefined)
+  })
 
   constructor(embedder: SpeakerEmbedder, options: LiveDiarizerOptions = {}) {
     const o = { ...LIVE_DIARIZER_DEFAULTS, ...options }
@@ -129,8 +137,9 @@ export class LiveDiarizer {
       const w = this.#embed(Math.round(start * SR), Math.round(to * SR), true)
       own = [w]
     }
-    const embeddings = await Promise.all(own.map((w) => w.embedding))
-    if (this.#closed) throw new WsError('closed', 'The live diarizer is closed')
+    // close() settles a label still waiting for its windows.
+    const embeddings = await Promise.race([Promise.all(own.map((w) => w.embedding)), this.#closing])
+    if (this.#closed || !embeddings) throw new WsError('closed', 'The live diarizer is closed')
     this.#assign(own, embeddings)
     const labelled = own.filter((w) => w.speaker !== undefined)
     const fallback = labelled[0]?.speaker ?? this.#centroids.keys().next().value
@@ -153,6 +162,7 @@ export class LiveDiarizer {
   /** Stops: windows still embedding are dropped, later calls fail with `closed`. Idempotent. */
   close(): void {
     this.#closed = true
+    this.#onClose()
     this.#chunks = []
     this.#windows = []
   }
@@ -169,7 +179,9 @@ export class LiveDiarizer {
   }
 
   #embed(a: number, b: number, always = false): Window {
-    const audio = this.#slice(Math.max(0, a), b)
+    // Audio no longer kept (a final later than keepSeconds) is not embedded as silence.
+    const kept = this.#chunks[0]?.start ?? 0
+    const audio = a < kept ? new Float32Array(0) : this.#slice(Math.max(0, a), b)
     let energy = 0
     for (const x of audio) energy += x * x
     const loud = audio.length > 0 && Math.sqrt(energy / audio.length) >= this.options.minRms

@@ -35,6 +35,8 @@ export async function speechRegions(
   let open: TimeRange | undefined
   vad.reset()
   for (let at = 0; at + frame <= audio.length; at += frame) {
+    // The VAD is synchronous: let the event loop turn every 10 s of audio.
+    if (at > 0 && at % (frame * 1000) === 0) await new Promise((r) => setImmediate(r))
     const speech = await vad.isSpeech(audio.subarray(at, at + frame))
     const t = at / 16_000
     if (speech) {

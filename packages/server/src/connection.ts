@@ -202,7 +202,7 @@ export class Connection {
         await this.#run(command)
       }
     } catch (err) {
-      this.#invalidInput(toWsError(err, 'invalid_message'))
+      if (this.#state === 'open') this.#invalidInput(toWsError(err, 'invalid_message'))
     }
   }
 
@@ -298,12 +298,23 @@ export class Connection {
     const o = this.#ctx.options
     const setup = this.protocol.session()
     const c = setup.config
+    if (c.diarize && !this.#speakers) {
+      // Its finals may lag their audio by the pending limit plus an utterance.
+      const keepSeconds = o.maxPendingS + o.maxUtteranceS + 10
+      const speakers = await this.#ctx.engine.speakers.live({ keepSeconds }).catch((err: unknown) => {
+        // Speakers were asked for and cannot be given: said once, and the session ends.
+        this.#sendError(toWsError(err, 'model_load_failed'))
+        void this.finish(CLOSE_CODES.internalError, 'diarization is not available')
+        throw err
+      })
+      if (this.#state === 'closed') speakers.close()
+      else this.#speakers = speakers
+    }
     if ((c.vad ?? DEFAULT_SESSION_CONFIG.vad) === 'server') {
       this.#vad = await this.#ctx.engine.createVad(
         setup.vadThreshold === undefined ? {} : { threshold: setup.vadThreshold },
       )
     }
-    if (c.diarize) this.#speakers = await this.#ctx.engine.speakers.live()
     const speakers = this.#speakers
     const vadSegmenter = { ...this.#ctx.engine.vadSegmenter, ...setup.vadSegmenter }
     const session = new StreamingSession({
@@ -368,6 +379,8 @@ export class Connection {
     this.#state = 'closed'
     this.closingSince = performance.now()
     this.#clearTimers()
+    // First: a final waiting for its speakers is let go.
+    this.#speakers?.close()
     const settled = Promise.all([this.#session?.close(), this.#sending.catch(() => {})]).then(() => true)
     let timer: Timer
     const timedOut = new Promise<false>((resolve) => {
@@ -382,7 +395,6 @@ export class Connection {
       )
     }
     this.#presence.release()
-    this.#speakers?.close()
     try {
       await this.#vad?.close?.()
     } catch (err) {

@@ -1,10 +1,11 @@
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
-import { type Segment, writeWav } from '@ws/core'
+import { encodePcm16le, type Segment, writeWav } from '@ws/core'
 import { type LoadedRealSpeech, realConversation, realSpeechFixtures } from '@ws/core/testing'
 import { diarizationErrorRate } from '@ws/diarize'
 import OpenAI, { BadRequestError, toFile } from 'openai'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import { createServer, type WhisperStreamServer } from './server.js'
 import { TestClient } from './test-client.js'
 
@@ -95,6 +96,7 @@ describe('POST /v1/audio/transcriptions with speakers (OpenAI SDK)', () => {
     for (const [fields, param] of [
       [{ diarize: 'yes' }, 'diarize'],
       [{ diarize: 'true', num_speakers: '0' }, 'num_speakers'],
+      [{ diarize: 'true', min_speakers: '3', max_speakers: '2' }, 'min_speakers'],
       [{ diarize: 'true', known_speaker_names: ['Agnes'] }, 'known_speaker'],
       [
         { diarize: 'true', known_speaker_names: ['Agnes'], known_speaker_references: ['https://x/a.wav'] },
@@ -138,5 +140,32 @@ describe('a live session with diarize=true', () => {
     // 15.2 % on this conversation (3.4 s of one early turn given to the other voice, whose
     // centroid then held two windows); the diarizer's own test holds ≤ 15 % on VAD-like finals.
     expect(der.der).toBeLessThanOrEqual(0.2)
+  }, 240_000)
+})
+
+describe('Deepgram live with diarize=true', () => {
+  it('numbers each word’s speaker from 0, as Deepgram does', async () => {
+    const query = 'diarize=true&language=nl&encoding=linear16&sample_rate=16000&channels=1'
+    const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/v1/listen?${query}`, {
+      headers: { authorization: 'Token unused' },
+    })
+    const words: { speaker?: number; start: number; end: number }[] = []
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString()) as {
+        type: string
+        is_final?: boolean
+        channel?: { alternatives: { words: typeof words }[] }
+      }
+      if (m.type === 'Results' && m.is_final) words.push(...(m.channel?.alternatives[0]?.words ?? []))
+    })
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+    const closed = new Promise((resolve) => ws.once('close', resolve))
+    const pcm = encodePcm16le(conv.audio)
+    for (let at = 0; at < pcm.length; at += 6400) ws.send(pcm.subarray(at, at + 6400))
+    ws.send(JSON.stringify({ type: 'CloseStream' }))
+    await closed
+    expect(words.length).toBeGreaterThan(20)
+    expect(new Set(words.map((w) => w.speaker))).toEqual(new Set([0, 1]))
+    expect(words[0]?.speaker).toBe(0)
   }, 240_000)
 })

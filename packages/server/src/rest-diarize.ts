@@ -37,6 +37,9 @@ export function readDiarizeFields(form: FormData, diarizedFormat: boolean): Diar
       throw new WsError('invalid_config', `${field} is an integer from 1 to 8, got "${String(value)}"`)
     request[key] = n
   }
+  const { numSpeakers: n, minSpeakers: min = 1, maxSpeakers: max = 8 } = request
+  if (min > max || (n !== undefined && (n < min || n > max)))
+    throw new WsError('invalid_config', 'min_speakers ≤ num_speakers ≤ max_speakers')
   if (names.length !== references.length)
     throw new WsError(
       'invalid_config',

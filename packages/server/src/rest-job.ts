@@ -14,7 +14,7 @@ import { decodeAudioStream } from '@ws/core/node'
 import type { Engine } from './engine.js'
 import type { ServerMetrics } from './metrics.js'
 import type { RestJobs } from './rest-jobs.js'
-import type { DiarizeRequest } from './speakers.js'
+import { type DiarizeRequest, MAX_DIARIZE_SECONDS } from './speakers.js'
 import { transcribeInWindows } from './windows.js'
 
 /** What every REST transcription endpoint needs from the server. */
@@ -123,8 +123,9 @@ export async function runRestJob(
   try {
     const call = await protocol.read(() => readBody(req, ctx.maxUploadBytes, res))
     const { audio } = call
+    const speakers = audio.diarize && (await ctx.engine.speakers.prepare(audio.diarize, signal))
     const decoding = {
-      maxSeconds: ctx.maxFileSeconds,
+      maxSeconds: speakers ? Math.min(ctx.maxFileSeconds, MAX_DIARIZE_SECONDS) : ctx.maxFileSeconds,
       signal,
       onDuration: (seconds: number) => {
         job.totalSeconds = seconds
@@ -154,9 +155,9 @@ export async function runRestJob(
     })
     const duration = decoded / WHISPER_SAMPLE_RATE
     if (duration === 0) throw new WsError('invalid_audio', 'The file holds no audio')
-    if (audio.diarize) {
+    if (speakers) {
       const whole = concatFloat32(kept.splice(0))
-      const segments = await ctx.engine.speakers.label(whole, result.segments, audio.diarize, signal)
+      const segments = await ctx.engine.speakers.label(whole, result.segments, speakers, signal)
       result = { ...result, segments }
     }
     ctx.metrics.transcriptionSeconds.observe({ kind: 'rest' }, (performance.now() - started) / 1000)

@@ -1,10 +1,24 @@
 import type { Logger, Segment, SessionEvent } from '@ws/core'
-import { WsError } from '@ws/core'
+import { toWsError, WsError } from '@ws/core'
 import { decodeAudio } from '@ws/core/node'
-import type { LiveDiarizer, SpeakerEmbedder } from '@ws/diarize'
+import type { LiveDiarizer, LiveDiarizerOptions, SpeakerEmbedder } from '@ws/diarize'
 import { importAdapter } from './engine.js'
 
 type Diarize = typeof import('@ws/diarize')
+
+/** Longest known speaker's reference clip, in seconds (OpenAI asks for 2–10 s). */
+export const MAX_REFERENCE_SECONDS = 30
+/**
+ * Longest recording diarized, in seconds: the clustering is O(windows³) on the event loop's
+ * thread (600 s is at most 800 windows, about 3 s of clustering on one core).
+ */
+export const MAX_DIARIZE_SECONDS = 600
+
+/** A diarization request with its reference clips decoded. */
+export interface PreparedDiarize {
+  hints: Omit<DiarizeRequest, 'known'>
+  knownSpeakers: { name: string; audio: Float32Array }[]
+}
 
 /** What a transcription request asks of diarization (OpenAI's fields and hints). */
 export interface DiarizeRequest {
@@ -30,8 +44,14 @@ export class Speakers {
     this.#options = options
   }
 
-  #load(): Promise<{ lib: Diarize; embedder: SpeakerEmbedder }> {
-    if (this.#closed) return Promise.reject(new WsError('closed', 'The server is closing'))
+  async #load(): Promise<{ lib: Diarize; embedder: SpeakerEmbedder }> {
+    if (this.#closed) throw new WsError('closed', 'The server is closing')
+    // A worker that died is replaced, not kept failing every request after it.
+    const loaded = await this.#loading?.catch(() => undefined)
+    if (loaded && !loaded.embedder.alive && this.#loading) {
+      this.#loading = undefined
+      void loaded.embedder.close()
+    }
     this.#loading ??= (async () => {
       const lib = await importAdapter(() => import('@ws/diarize'), '@ws/diarize', 'diarization')
       const started = performance.now()
@@ -49,6 +69,28 @@ export class Speakers {
   }
 
   /**
+   * The request's known speakers decoded (each clip at most {@link MAX_REFERENCE_SECONDS}),
+   * before any transcription: a bad clip is refused at once.
+   */
+  async prepare(request: DiarizeRequest, signal: AbortSignal): Promise<PreparedDiarize> {
+    const { known = [], ...hints } = request
+    const knownSpeakers = []
+    for (const k of known) {
+      const audio = await decodeAudio(k.bytes, { maxSeconds: MAX_REFERENCE_SECONDS, signal }).catch(
+        (err: unknown) => {
+          throw new WsError(
+            'invalid_audio',
+            `The reference clip of "${k.name}" could not be used: ${toWsError(err).message}`,
+            { cause: err },
+          )
+        },
+      )
+      knownSpeakers.push({ name: k.name, audio })
+    }
+    return { hints, knownSpeakers }
+  }
+
+  /**
    * Speakers on a whole-file transcript: diarizes `audio` (16 kHz mono) with the request's
    * hints and known speakers, then labels the segments' words by the turns (a segment that
    * spans a change of speaker is split at word boundaries).
@@ -56,28 +98,22 @@ export class Speakers {
   async label(
     audio: Float32Array,
     segments: readonly Segment[],
-    request: DiarizeRequest,
+    request: PreparedDiarize,
     signal: AbortSignal,
   ): Promise<Segment[]> {
     const { lib, embedder } = await this.#load()
-    const knownSpeakers = []
-    for (const k of request.known ?? []) {
-      const clip = await decodeAudio(k.bytes).catch((err: unknown) => {
-        throw new WsError('invalid_audio', `The reference clip of "${k.name}" could not be decoded`, {
-          cause: err,
-        })
-      })
-      knownSpeakers.push({ name: k.name, audio: clip })
-    }
-    const { known: _, ...hints } = request
-    const result = await lib.diarize(embedder, audio, { ...hints, knownSpeakers, signal })
+    const result = await lib.diarize(embedder, audio, {
+      ...request.hints,
+      knownSpeakers: request.knownSpeakers,
+      signal,
+    })
     return lib.attributeSpeakers(segments, lib.speakerByTurns(result.turns))
   }
 
   /** A live session's diarizer (its own speakers and centroids, the shared embedder). */
-  async live(): Promise<LiveDiarizer> {
+  async live(options: LiveDiarizerOptions = {}): Promise<LiveDiarizer> {
     const { lib, embedder } = await this.#load()
-    return new lib.LiveDiarizer(embedder)
+    return new lib.LiveDiarizer(embedder, options)
   }
 
   /** Stops the embedding worker. Idempotent. */

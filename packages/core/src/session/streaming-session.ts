@@ -219,7 +219,10 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
   end(): Promise<void> {
     if (this.#state !== 'open') return this.#done
     const tail = this.#resampler?.flush()
-    if (tail && tail.length > 0) this.#command({ kind: 'audio', samples: tail })
+    if (tail && tail.length > 0) {
+      this.options.onAudio?.(tail)
+      this.#command({ kind: 'audio', samples: tail })
+    }
     // Ending before the command: the pump may run it, and settle, at once.
     this.#state = 'ending'
     this.#command({ kind: 'end' })
