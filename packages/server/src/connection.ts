@@ -21,7 +21,7 @@ import { Presence } from './presence.js'
 import type { Command, WireProtocol } from './protocols/protocol.js'
 import type { SessionSlots } from './slots.js'
 import { closeReason, toBytes } from './socket-data.js'
-import { labelSpeakers } from './speakers.js'
+import { labelSpeakers, sessionDiarizer } from './speakers.js'
 
 export interface ConnectionContext {
   engine: Engine
@@ -52,8 +52,7 @@ export class Connection {
   readonly #log: Logger
   #session: StreamingSession | undefined
   #vad: VadBackend | undefined
-  /** Speakers of this session's finals (`diarize`). */
-  #speakers: LiveDiarizer | undefined
+  #speakers: LiveDiarizer | undefined // `diarize`: speakers of the finals
   readonly #out: Outbox
   #inbox: Promise<void> = Promise.resolve()
   #sending: Promise<void> = Promise.resolve()
@@ -299,23 +298,18 @@ export class Connection {
     const setup = this.protocol.session()
     const c = setup.config
     if (c.diarize && !this.#speakers) {
-      // Its finals may lag their audio by the pending limit plus an utterance.
-      const keepSeconds = o.maxPendingS + o.maxUtteranceS + 10
-      const speakers = await this.#ctx.engine.speakers.live({ keepSeconds }).catch((err: unknown) => {
-        // Speakers were asked for and cannot be given: said once, and the session ends.
+      const gone = () => this.#state === 'closed'
+      this.#speakers = await sessionDiarizer(this.#ctx.engine.speakers, o, gone).catch((err: unknown) => {
         this.#sendError(toWsError(err, 'model_load_failed'))
         void this.finish(CLOSE_CODES.internalError, 'diarization is not available')
         throw err
       })
-      if (this.#state === 'closed') speakers.close()
-      else this.#speakers = speakers
     }
     if ((c.vad ?? DEFAULT_SESSION_CONFIG.vad) === 'server') {
       this.#vad = await this.#ctx.engine.createVad(
         setup.vadThreshold === undefined ? {} : { threshold: setup.vadThreshold },
       )
     }
-    const speakers = this.#speakers
     const vadSegmenter = { ...this.#ctx.engine.vadSegmenter, ...setup.vadSegmenter }
     const session = new StreamingSession({
       backend: this.#ctx.engine.backend,
@@ -324,15 +318,14 @@ export class Connection {
       // The server's defaults, then what the client asked for.
       partialIntervalMs: o.partialIntervalMs,
       ...streamingOptionsOf(c),
-      // Speakers change at word boundaries: diarization decodes word times.
-      ...(c.diarize ? { wordTimestamps: true } : {}),
+      ...(c.diarize ? { wordTimestamps: true } : {}), // speakers change at word boundaries
       maxUtteranceMs: o.maxUtteranceS * 1000,
       speculativeFinalMs: o.speculativeFinalMs,
       reviseMaxMs: c.revisions === false ? 0 : o.reviseMaxMs,
       ...(this.#vad ? { vad: this.#vad } : {}),
       ...(Object.keys(vadSegmenter).length > 0 ? { vadSegmenter } : {}),
       logger: this.#log,
-      ...(speakers ? { onAudio: (samples: Float32Array) => speakers.push(samples) } : {}),
+      ...(this.#speakers ? { onAudio: (a: Float32Array) => this.#speakers?.push(a) } : {}),
     })
     this.#session = session
     this.#sending = this.#forward(session)
@@ -379,8 +372,7 @@ export class Connection {
     this.#state = 'closed'
     this.closingSince = performance.now()
     this.#clearTimers()
-    // First: a final waiting for its speakers is let go.
-    this.#speakers?.close()
+    this.#speakers?.close() // first: a final waiting for its speakers is let go
     const settled = Promise.all([this.#session?.close(), this.#sending.catch(() => {})]).then(() => true)
     let timer: Timer
     const timedOut = new Promise<false>((resolve) => {

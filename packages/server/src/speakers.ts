@@ -126,6 +126,23 @@ export class Speakers {
 }
 
 /**
+ * The diarizer of a live session that asked for speakers, keeping its audio as long as a final
+ * may lag it (the pending limit plus an utterance); undefined (and closed) when the session
+ * was gone by the time it loaded. When it cannot be made, the connection says so once and
+ * ends the session: speakers were asked for and cannot be given.
+ */
+export async function sessionDiarizer(
+  speakers: Speakers,
+  o: { maxPendingS: number; maxUtteranceS: number },
+  gone: () => boolean,
+): Promise<LiveDiarizer | undefined> {
+  const diarizer = await speakers.live({ keepSeconds: o.maxPendingS + o.maxUtteranceS + 10 })
+  if (!gone()) return diarizer
+  diarizer.close()
+  return undefined
+}
+
+/**
  * A session event with its speakers: a final's or revision's segments labelled by the
  * session's diarizer (which waits only for the windows of its audio still embedding). Should
  * labelling fail, the event goes out unlabelled and the failure is logged: text is never
