@@ -1,6 +1,6 @@
 import { type Segment, WsError } from '@ws/core'
 import { attributeSpeakers } from './attribute.js'
-import { speakerLetter } from './diarize.js'
+import { checkWindowing, meanDirection, speakerLetter } from './diarize.js'
 import { cosine, l2normalize, MIN_WINDOW_SAMPLES, type SpeakerEmbedder } from './embedder.js'
 
 const SR = 16_000
@@ -76,14 +76,7 @@ export class LiveDiarizer {
 
   constructor(embedder: SpeakerEmbedder, options: LiveDiarizerOptions = {}) {
     const o = { ...LIVE_DIARIZER_DEFAULTS, ...options }
-    if (
-      !(o.windowSeconds >= 0.5 && o.windowSeconds <= 10) ||
-      !(o.hopSeconds > 0 && o.hopSeconds <= o.windowSeconds)
-    )
-      throw new WsError(
-        'invalid_config',
-        'windowSeconds is 0.5 to 10 and hopSeconds above 0, at most windowSeconds',
-      )
+    checkWindowing(o)
     if (!(o.threshold > -1 && o.threshold < 1))
       throw new WsError('invalid_config', 'threshold is above -1 and below 1')
     if (!(Number.isInteger(o.maxSpeakers) && o.maxSpeakers >= 1))
@@ -232,7 +225,7 @@ export class LiveDiarizer {
       previous = x.w.speaker ?? previous
     }
     if (unmatched.length > 0) {
-      const m = meanOf(unmatched.map((x) => x.e as Float32Array))
+      const m = meanDirection(unmatched.map((x) => x.e as Float32Array))
       const n = nearest(m)
       const isNew =
         n.best === undefined ||
@@ -273,10 +266,4 @@ function speechSpans(segments: readonly Segment[]): Span[] {
     else spans.push({ start, end })
   }
   return spans
-}
-
-function meanOf(vectors: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(vectors[0]?.length ?? 0)
-  for (const v of vectors) for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) + (v[i] as number)
-  return l2normalize(out)
 }
