@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { clusterEmbeddings, kmeans } from './cluster.js'
+import { kmeans, symmetricEigen } from '../worker/spectral.mjs'
+import { clusterEmbeddings, clusterInWorker } from './cluster.js'
 import { diarizationErrorRate, toRttm } from './der.js'
 import { speakerLetter } from './diarize.js'
-import { symmetricEigen } from './eigen.js'
 
 // Pure logic, checked on constructed inputs; the real-voice tests are in diarize.test.ts.
 let seed = 7
@@ -73,6 +73,46 @@ describe('clusterEmbeddings', () => {
   it('k-means is deterministic', () => {
     const pts = around([0, 0], 30, 1).map((p) => Float64Array.from(p))
     expect(kmeans(pts, 3)).toEqual(kmeans(pts, 3))
+  })
+})
+
+describe('clusterInWorker', () => {
+  const groups = (count: number) =>
+    Array.from({ length: count }, (_, i) => {
+      const g = i % 3
+      return Float32Array.from({ length: 32 }, (_, j) => (j % 3 === g ? 1 : 0) + (random() - 0.5) * 0.4)
+    })
+
+  it('answers what clusterEmbeddings answers, with the windows that share audio', async () => {
+    const points = groups(60)
+    const windows = points.map((_, i) => ({ start: i * 0.75, end: i * 0.75 + 1.5 }))
+    const inWorker = await clusterInWorker(points, { windows, maxSpeakers: 5 })
+    expect(inWorker).toEqual(clusterEmbeddings(points, { windows, maxSpeakers: 5 }))
+    expect(inWorker.count).toBe(3)
+  })
+
+  it('leaves the event loop free while it clusters (a timer set after the call fires first)', async () => {
+    const order: string[] = []
+    // 500 windows: hundreds of milliseconds of eigendecomposition on the calling thread.
+    const clustering = clusterInWorker(groups(500)).then(() => order.push('clustered'))
+    await new Promise<void>((resolve) =>
+      setTimeout(() => {
+        order.push('timer')
+        resolve()
+      }, 1),
+    )
+    await clustering
+    expect(order).toEqual(['timer', 'clustered'])
+  })
+
+  it('is cancelled by its signal, and refuses bad hints before starting', async () => {
+    const ac = new AbortController()
+    const clustering = clusterInWorker(groups(500), {}, ac.signal)
+    ac.abort()
+    await expect(clustering).rejects.toMatchObject({ code: 'aborted' })
+    await expect(clusterInWorker(groups(10), { minSpeakers: 3, maxSpeakers: 2 })).rejects.toMatchObject({
+      code: 'invalid_config',
+    })
   })
 })
 

@@ -1,10 +1,11 @@
+export { kmeans, type SymmetricEigen, symmetricEigen } from '../worker/spectral.mjs'
 export { attributeSpeakers, type SpeakerOf, speakerByTurns } from './attribute.js'
 export {
   CLUSTER_DEFAULTS,
   type Clustering,
   type ClusterOptions,
   clusterEmbeddings,
-  kmeans,
+  clusterInWorker,
   validateSpeakerCounts,
 } from './cluster.js'
 export { type DerOptions, type DerResult, diarizationErrorRate, toRttm } from './der.js'
@@ -20,7 +21,6 @@ export {
   type SpeakerTurn,
   speakerLetter,
 } from './diarize.js'
-export { type SymmetricEigen, symmetricEigen } from './eigen.js'
 export {
   cosine,
   l2normalize,

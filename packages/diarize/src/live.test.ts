@@ -121,6 +121,44 @@ describe('live diarization on real voices', () => {
     d.close()
   }, 60_000)
 
+  it('embeds through `schedule`, one request at a time, and labels a final without waiting for its last window when most are ready', async () => {
+    const conv = realConversation({ small, big }, { seed: 1, turns: 6 })
+    let running = 0
+    let most = 0
+    let holdNext = false
+    let release: (() => void) | undefined
+    const d = new LiveDiarizer(embedder, {
+      schedule: async (work) => {
+        if (holdNext) {
+          holdNext = false
+          await new Promise<void>((r) => (release = r))
+        }
+        running++
+        most = Math.max(most, running)
+        try {
+          return await work()
+        } finally {
+          running--
+        }
+      },
+    })
+    const push = (from: number, to: number) => {
+      for (let at = from; at < to; at += 1600) d.push(conv.audio.slice(at, Math.min(to, at + 1600)))
+    }
+    const words = Array.from({ length: 18 }, (_, i) => ({ start: i * 0.4, end: i * 0.4 + 0.4, text: ' w' }))
+    push(0, 7 * 16_000) // 8 windows; labelling a final over them waits for all 8
+    await d.label([{ start: 0, end: 6.8, text: ' w'.repeat(17), words: words.slice(0, 17) }])
+    holdNext = true
+    push(7 * 16_000, 7.5 * 16_000) // the 9th window (6 – 7.5 s): its turn is held
+    await new Promise((r) => setTimeout(r, 100))
+    expect(release).toBeDefined()
+    const labelled = await d.label([{ start: 0, end: 7.2, text: ' w'.repeat(18), words }])
+    expect(labelled.every((s) => s.speaker !== undefined && s.words?.every((w) => w.speaker))).toBe(true)
+    expect(most).toBe(1)
+    release?.()
+    d.close()
+  }, 60_000)
+
   it('refuses bad options, and calls after close()', async () => {
     for (const o of [
       { threshold: 1 },

@@ -2,10 +2,16 @@ import { type Segment, WsError } from '@ws/core'
 import { attributeSpeakers } from './attribute.js'
 import { checkWindowing, meanDirection, speakerLetter } from './diarize.js'
 import { cosine, l2normalize, MIN_WINDOW_SAMPLES, type SpeakerEmbedder } from './embedder.js'
+import { bestPath } from './path.js'
 
 const SR = 16_000
-/** How much nearer (cosine) another speaker must be for a final's label to change mid-way. */
-const SWITCH_MARGIN = 0.05
+/**
+ * The cosine two 1.5 s windows of one voice typically have (CAM++ on the real voices of the
+ * tests); it scales a window's fit to a young centroid against a mature one ({@link LiveDiarizer}).
+ */
+const SAME_VOICE_COSINE = 0.45
+/** What a change of speaker inside one final costs in the path of best fit ({@link bestPath}). */
+const SWITCH_COST = 0.2
 
 export interface LiveDiarizerOptions {
   /** Embedding window, in seconds (default 1.5), and hop between windows (default 0.75). */
@@ -26,6 +32,12 @@ export interface LiveDiarizerOptions {
   keepSeconds?: number
   /** Windows quieter than this RMS (0–1, default 0.003, about −50 dBFS) are not embedded. */
   minRms?: number
+  /**
+   * Runs each embedding request (default: at once). Requests go one at a time, each with the
+   * windows waiting by then (at most two): a server passes a turn at its inference scheduler,
+   * so that embeddings never run alongside a transcription and slow it down.
+   */
+  schedule?: <T>(work: () => Promise<T>) => Promise<T>
 }
 
 /** Defaults of {@link LiveDiarizerOptions}. */
@@ -45,29 +57,42 @@ interface Window {
   speaker?: string
   /** Shorter than a window: a final's own audio, too little to start a speaker on. */
   short?: boolean
+  /** Its embedding has settled. */
+  done?: boolean
 }
 
 /**
  * Speaker labels for a live stream, decided as its finals come: audio goes in as it arrives
- * ({@link push}) and is embedded window by window in the embedder's worker meanwhile, so a
- * final waits only for its last window or two; {@link label} then gives the final's words
- * speakers by online clustering against running centroids.
+ * ({@link push}) and is embedded window by window in the embedder's worker meanwhile (one
+ * request at a time, through `schedule`); {@link label} then gives the final's words speakers
+ * by online clustering against running centroids. A final waits for windows still embedding
+ * only when fewer than two, or fewer than half, of its windows are ready: otherwise the last
+ * ones (their audio arrived just before the final) are left to later finals and revisions.
  *
- * A window close enough to a speaker's centroid is theirs (the centroid moves with it); the
- * windows of a final that match nobody become a new speaker (`A`, `B`, … in order of first
- * appearance) when there are at least two of them or they are all of a final at least a window
- * long, else they go to the nearest speaker: a final shorter than a window (1.5 s) never
- * starts a speaker once there is one. A label, once given to a window, is kept: a later revision of
- * the same audio gets the same speakers, and a new speaker never relabels earlier words.
+ * A window whose cosine with some speaker's centroid (the running mean of their windows) reaches
+ * `threshold` matches a known voice; the windows of a final that match nobody become a new
+ * speaker (`A`, `B`, … in order of first appearance) when there are at least two of them or
+ * they are all of a final at least a window long: a final shorter than a window (1.5 s) never
+ * starts a speaker once there is one. The final's other windows take known speakers along the
+ * path of best fit ({@link bestPath}): a window's fit is its cosine with the centroid scaled by
+ * the centroid's size (a speaker heard for two windows is not outscored by one heard for a
+ * minute just because a long mean is smoother), and a change of speaker inside the final costs
+ * 0.2, so the label changes where the next windows clearly belong to another voice rather
+ * than at each window that wavers. A label, once given to a window, is kept: a later revision
+ * of the same audio gets the same speakers, and a new speaker never relabels earlier words.
  */
 export class LiveDiarizer {
-  readonly options: Required<LiveDiarizerOptions>
+  readonly options: Required<Omit<LiveDiarizerOptions, 'schedule'>>
+  #schedule: <T>(work: () => Promise<T>) => Promise<T>
+  #queue: { audio: Float32Array; resolve: (e: Float32Array | undefined) => void }[] = []
+  #requesting = false
   #embedder: SpeakerEmbedder
   #chunks: { start: number; samples: Float32Array }[] = []
   #received = 0
   #nextWindow = 0
   #windows: Window[] = []
   #centroids = new Map<string, Float32Array>()
+  #counts = new Map<string, number>()
   #closed = false
   #onClose!: () => void
   readonly #closing = new Promise<undefined>((resolve) => {
@@ -75,7 +100,8 @@ export class LiveDiarizer {
   })
 
   constructor(embedder: SpeakerEmbedder, options: LiveDiarizerOptions = {}) {
-    const o = { ...LIVE_DIARIZER_DEFAULTS, ...options }
+    const { schedule = (work) => work(), ...rest } = options
+    const o = { ...LIVE_DIARIZER_DEFAULTS, ...rest }
     checkWindowing(o)
     if (!(o.threshold > -1 && o.threshold < 1))
       throw new WsError('invalid_config', 'threshold is above -1 and below 1')
@@ -85,6 +111,7 @@ export class LiveDiarizer {
       throw new WsError('invalid_config', 'keepSeconds is at least two windows')
     if (!(o.minRms >= 0 && o.minRms < 1)) throw new WsError('invalid_config', 'minRms is from 0 to below 1')
     this.#embedder = embedder
+    this.#schedule = schedule
     this.options = o
   }
 
@@ -130,6 +157,10 @@ export class LiveDiarizer {
       const w = this.#embed(Math.round(start * SR), Math.round(to * SR), true)
       own = [w]
     }
+    // The last window or two may still be embedding when the final comes: when at least two
+    // and half of the final's windows are ready, its words are labelled by those, at no wait.
+    const ready = own.filter((w) => w.done)
+    if (ready.length >= 2 && ready.length * 2 >= own.length) own = ready
     // close() settles a label still waiting for its windows.
     const embeddings = await Promise.race([Promise.all(own.map((w) => w.embedding)), this.#closing])
     if (this.#closed || !embeddings) throw new WsError('closed', 'The live diarizer is closed')
@@ -158,6 +189,7 @@ export class LiveDiarizer {
     this.#onClose()
     this.#chunks = []
     this.#windows = []
+    for (const q of this.#queue.splice(0)) q.resolve(undefined)
   }
 
   /** The audio from sample `a` to `b` (as much of it as is kept). */
@@ -180,71 +212,102 @@ export class LiveDiarizer {
     const loud = audio.length > 0 && Math.sqrt(energy / audio.length) >= this.options.minRms
     const embedding =
       audio.length >= MIN_WINDOW_SAMPLES && (loud || always)
-        ? this.#embedder.embed([audio]).then(
-            ([e]) => (e ? l2normalize(e) : undefined),
-            () => undefined,
-          )
+        ? new Promise<Float32Array | undefined>((resolve) => {
+            this.#queue.push({ audio, resolve })
+            this.#request()
+          })
         : Promise.resolve(undefined)
-    return { start: a / SR, end: b / SR, embedding, ...(always ? { short: true } : {}) }
+    const w: Window = { start: a / SR, end: b / SR, embedding, ...(always ? { short: true } : {}) }
+    void embedding.then(() => {
+      w.done = true
+    })
+    return w
+  }
+
+  /** Sends the windows waiting (at most two) as one embedding request, when none is running. */
+  #request(): void {
+    if (this.#requesting || this.#queue.length === 0) return
+    this.#requesting = true
+    let batch: { audio: Float32Array; resolve: (e: Float32Array | undefined) => void }[] = []
+    const work = async () => {
+      batch = this.#queue.splice(0, 2)
+      const out = await this.#embedder.embed(batch.map((q) => q.audio)).catch(() => [])
+      for (const [i, q] of batch.entries()) {
+        const e = out[i]
+        q.resolve(e ? l2normalize(e) : undefined)
+      }
+    }
+    this.#schedule(work)
+      .catch(() => {
+        // The turn was refused (or the work failed): these windows stay unembedded.
+        for (const q of batch.length > 0 ? batch : this.#queue.splice(0)) q.resolve(undefined)
+      })
+      .finally(() => {
+        this.#requesting = false
+        if (!this.#closed) this.#request()
+      })
+  }
+
+  /**
+   * How well a window fits a speaker: its cosine with the speaker's running centroid, scaled so
+   * that a voice scores alike against a young centroid (a window or two: noisy, so lower
+   * cosines) and a mature one (the mean of many windows).
+   */
+  #fit(e: Float32Array, speaker: string): number {
+    const n = Math.max(1, this.#counts.get(speaker) ?? 1)
+    const c = this.#centroids.get(speaker) as Float32Array
+    return cosine(e, c) * Math.sqrt((1 + (n - 1) * SAME_VOICE_COSINE) / n)
   }
 
   /** Online clustering of a final's windows against the running centroids. */
   #assign(windows: Window[], embeddings: (Float32Array | undefined)[]): void {
-    type Fresh = { w: Window; e: Float32Array | undefined }
-    const fresh: Fresh[] = windows
-      .map((w, i) => ({ w, e: embeddings[i] }))
+    const fresh = windows
+      .map((w, i) => ({ w, e: embeddings[i] as Float32Array }))
       .filter((x) => x.w.speaker === undefined && x.e)
     if (fresh.length === 0) return
-    const nearest = (e: Float32Array) => {
-      let best: string | undefined
-      let sim = Number.NEGATIVE_INFINITY
-      for (const [speaker, c] of this.#centroids) {
-        const s = cosine(e, c)
-        if (s > sim) {
-          sim = s
-          best = speaker
-        }
-      }
-      return { best, sim }
-    }
-    const unmatched: typeof fresh = []
-    let previous: string | undefined
-    for (const x of fresh) {
-      const e = x.e as Float32Array
-      const n = nearest(e)
-      // Within a final the speaker changes only when the new voice is clearly nearer.
-      const stay = previous === undefined ? undefined : this.#centroids.get(previous)
-      if (
-        stay &&
-        n.best !== previous &&
-        cosine(e, stay) >= Math.max(this.options.threshold, n.sim - SWITCH_MARGIN)
-      )
-        x.w.speaker = previous
-      else if (n.best !== undefined && n.sim >= this.options.threshold) x.w.speaker = n.best
-      else unmatched.push(x)
-      previous = x.w.speaker ?? previous
-    }
+    const known = [...this.#centroids.keys()]
+    const matches = (e: Float32Array) =>
+      known.some((k) => cosine(e, this.#centroids.get(k) as Float32Array) >= this.options.threshold)
+    const unmatched = fresh.filter((x) => !matches(x.e))
+    let newcomer: string | undefined
     if (unmatched.length > 0) {
-      const m = meanDirection(unmatched.map((x) => x.e as Float32Array))
-      const n = nearest(m)
-      const isNew =
-        n.best === undefined ||
-        (n.sim < this.options.threshold &&
-          this.#centroids.size < this.options.maxSpeakers &&
+      const m = meanDirection(unmatched.map((x) => x.e))
+      const near = known.some(
+        (k) => cosine(m, this.#centroids.get(k) as Float32Array) >= this.options.threshold,
+      )
+      if (
+        known.length === 0 ||
+        (!near &&
+          known.length < this.options.maxSpeakers &&
           (unmatched.length >= 2 || (unmatched.length === fresh.length && !unmatched[0]?.w.short)))
-      const speaker = isNew ? speakerLetter(this.#centroids.size) : undefined
-      if (speaker) this.#centroids.set(speaker, new Float32Array(m.length))
-      for (const x of unmatched) x.w.speaker = speaker ?? nearest(x.e as Float32Array).best
+      )
+        newcomer = speakerLetter(known.length)
     }
-    // A lone window between two of another speaker's is theirs (a word at a turn's edge).
-    for (let i = 1; i < fresh.length - 1; i++) {
-      const [a, b, c] = [fresh[i - 1], fresh[i], fresh[i + 1]] as [Fresh, Fresh, Fresh]
-      if (a.w.speaker === c.w.speaker && b.w.speaker !== a.w.speaker) b.w.speaker = a.w.speaker
-    }
-    for (const x of fresh) {
-      const c = this.#centroids.get(x.w.speaker as string) as Float32Array
-      const e = x.e as Float32Array
+    // The windows that start a new speaker are theirs; the others take the known speakers
+    // along the path of best fit, a change of speaker inside the final costing SWITCH_COST.
+    const isNew = new Set(newcomer ? unmatched : [])
+    const labels = newcomer ? [...known, newcomer] : known
+    const scores = fresh.map((x) =>
+      labels.map((k) =>
+        k === newcomer
+          ? isNew.has(x)
+            ? 0
+            : Number.NEGATIVE_INFINITY
+          : isNew.has(x)
+            ? Number.NEGATIVE_INFINITY
+            : this.#fit(x.e, k),
+      ),
+    )
+    const path = bestPath(scores, SWITCH_COST)
+    fresh.forEach((x, i) => {
+      x.w.speaker = labels[path[i] as number]
+    })
+    if (newcomer) this.#centroids.set(newcomer, new Float32Array((fresh[0] as { e: Float32Array }).e.length))
+    for (const { w, e } of fresh) {
+      const speaker = w.speaker as string
+      const c = this.#centroids.get(speaker) as Float32Array
       for (let i = 0; i < c.length; i++) c[i] = (c[i] as number) + (e[i] as number)
+      this.#counts.set(speaker, (this.#counts.get(speaker) ?? 0) + 1)
     }
   }
 }

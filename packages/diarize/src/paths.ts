@@ -6,3 +6,6 @@ const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(i
 
 /** The embedding worker: plain ESM, the same file for both builds. */
 export const EMBED_WORKER_PATH = join(here, '..', 'worker', 'embed-worker.mjs')
+
+/** The clustering worker: plain ESM, the same file for both builds. */
+export const CLUSTER_WORKER_PATH = join(here, '..', 'worker', 'cluster-worker.mjs')

@@ -2,13 +2,14 @@
 // The speaker-embedding worker: one per SpeakerEmbedder. It computes each window's Kaldi
 // fbank features and runs the embedding model on onnxruntime-web's WebAssembly build, off the
 // main thread. Windows of equal length go through the model in batches of up to 16.
-// Messages in: { op: 'open', seq, modelPath, threads } | { op: 'embed', seq, windows: Float32Array[] }
+// Messages in: { op: 'open', seq, modelPath, threads, niceness } | { op: 'embed', seq, windows: Float32Array[] }
 // | { op: 'close', seq }. Out: { seq, ok, value?, error? }; an embed's value is a Float32Array
 // of windows.length × dim values.
 import { readFile } from 'node:fs/promises'
 import { parentPort } from 'node:worker_threads'
 import * as ort from 'onnxruntime-web'
 import { fbank, MEL_BINS } from './fbank.mjs'
+import { lowerThreadPriority } from './priority.mjs'
 
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort)
 /** @type {ort.InferenceSession | undefined} */
@@ -16,8 +17,9 @@ let session
 let dim = 0
 const BATCH = 16
 
-/** @param {{ modelPath: string, threads: number }} m */
+/** @param {{ modelPath: string, threads: number, niceness: number }} m */
 async function open(m) {
+  lowerThreadPriority(m.niceness)
   ort.env.wasm.numThreads = m.threads
   let s
   try {

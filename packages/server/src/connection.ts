@@ -299,7 +299,7 @@ export class Connection {
     const c = setup.config
     if (c.diarize && !this.#speakers) {
       const gone = () => this.#state === 'closed'
-      this.#speakers = await sessionDiarizer(this.#ctx.engine.speakers, o, gone).catch((err: unknown) => {
+      this.#speakers = await sessionDiarizer(this.#ctx, gone).catch((err) => {
         this.#sendError(toWsError(err, 'model_load_failed'))
         void this.finish(CLOSE_CODES.internalError, 'diarization is not available')
         throw err

@@ -1,3 +1,4 @@
+import { DeepgramClient } from '@deepgram/sdk'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
 import { encodePcm16le, type Segment, writeWav } from '@ws/core'
 import { type LoadedRealSpeech, realConversation, realSpeechFixtures } from '@ws/core/testing'
@@ -6,6 +7,7 @@ import OpenAI, { BadRequestError, toFile } from 'openai'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import type { ListenResponse } from './rest-deepgram.js'
 import { createServer, type WhisperStreamServer } from './server.js'
 import { TestClient } from './test-client.js'
 
@@ -118,7 +120,7 @@ describe('POST /v1/audio/transcriptions with speakers (OpenAI SDK)', () => {
 })
 
 describe('a live session with diarize=true', () => {
-  it('labels each final’s segments and words with speakers consistent across the session: live DER at most 20 percent with whisper’s own finals', async () => {
+  it('labels each final’s segments and words with speakers consistent across the session: live DER at most 15 percent with whisper’s own finals', async () => {
     const client = new TestClient(
       `${server.url.replace(/^http/, 'ws')}/ws/transcribe/prompt?diarize=true&language=nl`,
     )
@@ -137,9 +139,9 @@ describe('a live session with diarize=true', () => {
       `live: ${finals.length} finals, speakers ${speakers.join(' ')}, DER ${(der.der * 100).toFixed(1)} % (confusion ${der.confusion.toFixed(2)} s, missed ${der.missed.toFixed(2)} s of ${der.scored.toFixed(1)} s)`,
     )
     expect(speakers).toEqual(['A', 'B'])
-    // 15.2 % on this conversation (3.4 s of one early turn given to the other voice, whose
-    // centroid then held two windows); the diarizer's own test holds ≤ 15 % on VAD-like finals.
-    expect(der.der).toBeLessThanOrEqual(0.2)
+    // 7.4 % on this conversation when replayed (15.2 % before the centroids' fit was scaled by
+    // their size and a final's speakers chosen along the path of best fit).
+    expect(der.der).toBeLessThanOrEqual(0.15)
   }, 240_000)
 })
 
@@ -168,4 +170,31 @@ describe('Deepgram live with diarize=true', () => {
     expect(new Set(words.map((w) => w.speaker))).toEqual(new Set([0, 1]))
     expect(words[0]?.speaker).toBe(0)
   }, 240_000)
+})
+
+describe('Deepgram pre-recorded with diarize=true', () => {
+  it('numbers each word’s and utterance’s speaker from 0 (Deepgram’s SDK 5), both voices found', async () => {
+    const deepgram = new DeepgramClient({ apiKey: 'unused', baseUrl: server.url, maxRetries: 0 })
+    const response = (await deepgram.listen.v1.media.transcribeFile(Buffer.from(wav), {
+      model: 'nova-3',
+      language: 'nl',
+      diarize: true,
+      utterances: true,
+      smart_format: true,
+    })) as unknown as ListenResponse
+    const words = response.results.channels[0]?.alternatives[0]?.words ?? []
+    const utterances = response.results.utterances ?? []
+    expect(words.length).toBeGreaterThan(20)
+    expect(words.every((w) => w.speaker === 0 || w.speaker === 1)).toBe(true)
+    expect(words[0]?.speaker).toBe(0)
+    // Utterances are split where the speaker changes: each utterance's words are its speaker's.
+    expect(utterances.every((u) => u.words.every((w) => w.speaker === u.speaker))).toBe(true)
+    const der = diarizationErrorRate(
+      conv.turns,
+      utterances.map((u) => ({ speaker: String(u.speaker), start: u.start, end: u.end })),
+    )
+    console.log(`Deepgram pre-recorded: ${utterances.length} utterances, DER ${(der.der * 100).toFixed(1)} %`)
+    expect(new Set(utterances.map((u) => u.speaker))).toEqual(new Set([0, 1]))
+    expect(der.der).toBeLessThanOrEqual(0.2)
+  }, 180_000)
 })

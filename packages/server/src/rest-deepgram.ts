@@ -9,7 +9,7 @@ import {
   type Word,
   WsError,
 } from '@ws/core'
-import { deepgramWord, modelUuid } from './protocols/deepgram.js'
+import { deepgramWord, modelUuid, speakerNumber } from './protocols/deepgram.js'
 import { httpStatus, type RestContext, runRestJob, type SendError } from './rest-job.js'
 
 /** What `POST /v1/listen` needs beyond every REST endpoint's context. */
@@ -32,7 +32,10 @@ export interface ListenQuery {
   punctuate: boolean
   /** One utterance per Whisper segment in `results.utterances`. */
   utterances: boolean
-  /** Every word and utterance gets `speaker: 0` (one speaker: nothing is diarized). */
+  /**
+   * Speakers found by `@ws/diarize` (as the OpenAI endpoint's `diarize=true`): each word and
+   * utterance gets `speaker`, numbered from 0 in order of first appearance.
+   */
   diarize: boolean
 }
 
@@ -123,7 +126,12 @@ export async function handleDeepgramListen(
       }
       const sha256 = createHash('sha256').update(bytes).digest('hex')
       return {
-        audio: { bytes, language: query.language, wordTimestamps: true },
+        audio: {
+          bytes,
+          language: query.language,
+          wordTimestamps: true,
+          ...(query.diarize ? { diarize: {} } : {}),
+        },
         answer: (result, duration) => {
           const answer = listenResponse(result, duration, query, {
             requestId,
@@ -228,7 +236,6 @@ export function listenResponse(
   query: ListenQuery,
   meta: { requestId: string; sha256: string; created: string; model: string },
 ): ListenResponse {
-  const speaker = query.diarize ? { speaker: 0 } : {}
   const segments = result.segments.map((s) => ({
     segment: s,
     words: listenWords(s.words ?? [], duration, query),
@@ -267,7 +274,8 @@ export function listenResponse(
                 channel: 0 as const,
                 transcript: query.punctuate ? segment.text.trim() : plain(words),
                 words,
-                ...speaker,
+                // Segments are split where the speaker changes: one speaker each.
+                ...(query.diarize ? { speaker: speakerNumber(segment.speaker ?? 'A') } : {}),
               })),
           }
         : {}),
@@ -287,10 +295,14 @@ function listenWords(words: readonly Word[], duration: number, query: ListenQuer
     if (normalizeWord(w.text) === '') continue
     const start = clamp(Math.max(w.start, last), 0, duration)
     last = start
-    out.push({
-      ...deepgramWord({ ...w, start, end: clamp(w.end, start, duration) }),
-      ...(query.diarize ? { speaker: 0 } : {}),
-    })
+    out.push(
+      deepgramWord({
+        ...w,
+        start,
+        end: clamp(w.end, start, duration),
+        ...(query.diarize ? { speaker: w.speaker ?? 'A' } : {}),
+      }),
+    )
   }
   return out
 }

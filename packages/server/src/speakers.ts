@@ -1,4 +1,4 @@
-import type { Logger, Segment, SessionEvent } from '@ws/core'
+import type { InferenceGate, Logger, Segment, SessionEvent } from '@ws/core'
 import { toWsError, WsError } from '@ws/core'
 import { decodeAudio } from '@ws/core/node'
 import type { LiveDiarizer, LiveDiarizerOptions, SpeakerEmbedder } from '@ws/diarize'
@@ -9,10 +9,11 @@ type Diarize = typeof import('@ws/diarize')
 /** Longest known speaker's reference clip, in seconds (OpenAI asks for 2–10 s). */
 export const MAX_REFERENCE_SECONDS = 30
 /**
- * Longest recording diarized, in seconds: the clustering is O(windows³) on the event loop's
- * thread (600 s is at most 800 windows, about 3 s of clustering on one core).
+ * Longest recording diarized, in seconds: at most `MAX_WINDOWS` (1,200) embedding windows
+ * even if it is all speech. The clustering runs in a worker thread of its own (O(windows³):
+ * about 8–10 s of one core at the limit), off the event loop.
  */
-export const MAX_DIARIZE_SECONDS = 600
+export const MAX_DIARIZE_SECONDS = 900
 
 /** A diarization request with its reference clips decoded. */
 export interface PreparedDiarize {
@@ -128,15 +129,32 @@ export class Speakers {
 /**
  * The diarizer of a live session that asked for speakers, keeping its audio as long as a final
  * may lag it (the pending limit plus an utterance); undefined (and closed) when the session
- * was gone by the time it loaded. When it cannot be made, the connection says so once and
- * ends the session: speakers were asked for and cannot be given.
+ * was gone by the time it loaded. Each embedding request takes a turn at the inference
+ * scheduler (a gate of its own, as a partial: finals first), so embeddings never run alongside
+ * a transcription on the same cores. When it cannot be made, the connection says so once and ends the session: speakers were
+ * asked for and cannot be given.
  */
 export async function sessionDiarizer(
-  speakers: Speakers,
-  o: { maxPendingS: number; maxUtteranceS: number },
+  ctx: {
+    engine: { speakers: Speakers }
+    scheduler: { gate(): InferenceGate }
+    options: { maxPendingS: number; maxUtteranceS: number }
+  },
   gone: () => boolean,
 ): Promise<LiveDiarizer | undefined> {
-  const diarizer = await speakers.live({ keepSeconds: o.maxPendingS + o.maxUtteranceS + 10 })
+  const o = ctx.options
+  const gate = ctx.scheduler.gate()
+  const diarizer = await ctx.engine.speakers.live({
+    keepSeconds: o.maxPendingS + o.maxUtteranceS + 10,
+    schedule: async (work) => {
+      const ticket = await gate.acquire('partial')
+      try {
+        return await work()
+      } finally {
+        ticket.release()
+      }
+    },
+  })
   if (!gone()) return diarizer
   diarizer.close()
   return undefined

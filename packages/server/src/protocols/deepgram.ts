@@ -38,7 +38,7 @@ export function deepgramWord(w: Word) {
 }
 
 /** `A` → 0, `B` → 1, … `AA` → 26 (a name that is not a letter label, 0). */
-function speakerNumber(label: string): number {
+export function speakerNumber(label: string): number {
   if (!/^[A-Z]+$/.test(label)) return 0
   let n = 0
   for (const ch of label) n = n * 26 + (ch.charCodeAt(0) - 64)
