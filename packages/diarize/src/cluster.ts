@@ -109,9 +109,10 @@ export async function clusterInWorker(
     workerData: { embeddings, options: spectralOptions(options), niceness: WORKER_NICENESS },
     execArgv: [],
   })
+  let abort = () => {}
   try {
     return await new Promise<Clustering>((resolve, reject) => {
-      const abort = () => reject(abortError(signal, 'clustering'))
+      abort = () => reject(abortError(signal, 'clustering'))
       signal?.addEventListener('abort', abort, { once: true })
       worker.once('message', (m: { ok: boolean; labels: number[]; count: number; message?: string }) =>
         m.ok
@@ -128,6 +129,8 @@ export async function clusterInWorker(
       )
     })
   } finally {
+    // A long-lived signal keeps no listener of a call that is over.
+    signal?.removeEventListener('abort', abort)
     await worker.terminate()
   }
 }

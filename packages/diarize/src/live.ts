@@ -266,18 +266,15 @@ export class LiveDiarizer {
       .filter((x) => x.w.speaker === undefined && x.e)
     if (fresh.length === 0) return
     const known = [...this.#centroids.keys()]
+    /** Some known voice is within `threshold` (raw cosine) of `e`. */
     const matches = (e: Float32Array) =>
       known.some((k) => cosine(e, this.#centroids.get(k) as Float32Array) >= this.options.threshold)
     const unmatched = fresh.filter((x) => !matches(x.e))
     let newcomer: string | undefined
     if (unmatched.length > 0) {
-      const m = meanDirection(unmatched.map((x) => x.e))
-      const near = known.some(
-        (k) => cosine(m, this.#centroids.get(k) as Float32Array) >= this.options.threshold,
-      )
       if (
         known.length === 0 ||
-        (!near &&
+        (!matches(meanDirection(unmatched.map((x) => x.e))) &&
           known.length < this.options.maxSpeakers &&
           (unmatched.length >= 2 || (unmatched.length === fresh.length && !unmatched[0]?.w.short)))
       )
@@ -287,16 +284,12 @@ export class LiveDiarizer {
     // along the path of best fit, a change of speaker inside the final costing SWITCH_COST.
     const isNew = new Set(newcomer ? unmatched : [])
     const labels = newcomer ? [...known, newcomer] : known
+    // A newcomer's window can only be theirs; any other window only a known speaker's.
     const scores = fresh.map((x) =>
-      labels.map((k) =>
-        k === newcomer
-          ? isNew.has(x)
-            ? 0
-            : Number.NEGATIVE_INFINITY
-          : isNew.has(x)
-            ? Number.NEGATIVE_INFINITY
-            : this.#fit(x.e, k),
-      ),
+      labels.map((k) => {
+        if ((k === newcomer) !== isNew.has(x)) return Number.NEGATIVE_INFINITY
+        return k === newcomer ? 0 : this.#fit(x.e, k)
+      }),
     )
     const path = bestPath(scores, SWITCH_COST)
     fresh.forEach((x, i) => {
