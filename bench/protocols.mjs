@@ -32,6 +32,7 @@ const HELP = `Usage: node bench/protocols.mjs [options]
   --streams <list>    real English streams (default stream-30s,stream-2min)
   --speed <x>         times real time (default 1: latency is measured at real time)
   --protocols <list>  native,openai-realtime,deepgram (default: all; native always runs)
+  --server-args=<s>   more server flags, e.g. --server-args="--final-window full"
   --out <dir>         where latest.json and latest.md go (bench/results/protocols)
   --help              this text
 `
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     streams: { type: 'string', default: 'stream-30s,stream-2min' },
     speed: { type: 'string', default: '1' },
     protocols: { type: 'string', default: 'native,openai-realtime,deepgram' },
+    'server-args': { type: 'string', default: '' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -74,6 +76,7 @@ const server = await spawnServer([
   tls.key,
   '--token',
   TOKEN,
+  ...args['server-args'].split(/\s+/).filter(Boolean),
 ])
 const base = server.http
 const env = { NODE_EXTRA_CA_CERTS: tls.ca }
@@ -211,5 +214,8 @@ const md = [
       `| ${{ native: 'native (ws)', 'openai-realtime': 'OpenAI Realtime (openai 7)', deepgram: 'Deepgram live (@deepgram/sdk 5)' }[r.protocol]} | ${r.finals} | ${r.finalP50S} | ${r.finalP95S} | ${r.p50VsNative} | ${r.werPct} |`,
   ),
 ]
+const audioSeconds =
+  streams.reduce((a, s) => a + s.audio.length / 16_000, 0) * Number(args.rounds) * Object.keys(APPS).length
+md.push('', `Server CPU (all apps): ${round2(cpuSeconds / audioSeconds)} s per audio second.`)
 writeFileSync(`${OUT}latest.md`, `${md.join('\n')}\n`)
 process.stdout.write(`${md.join('\n')}\n`)

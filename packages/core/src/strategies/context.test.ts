@@ -129,6 +129,21 @@ describe('dropContext', () => {
       expect(joined(dropContext(later, 1.0, 'mute or unmute yourself.'))).toBe('yourself now')
     })
 
+    it('drops a first word after the context that is a piece of the previous final’s end said again', () => {
+      // Real telephone speech: "…audio disabled" then "abled. Press 1…"; "…hash key" then
+      // "hashkey"; "…reject it" then "rejected" (an edit per four letters).
+      const after = (word: string) =>
+        one(w(0.3, 0.9, 'x'), w(1.0, 1.3, word), w(1.5, 1.8, 'Press'), w(1.8, 2.0, '1.'))
+      expect(joined(dropContext(after('abled.'), 1.0, 'Audio disabled.'))).toBe('Press 1.')
+      expect(joined(dropContext(after('Hashkey.'), 1.0, 'followed by the hash key.'))).toBe('Press 1.')
+      expect(joined(dropContext(after('rejected,'), 1.0, 'Press 2 to reject it.'))).toBe('Press 1.')
+      // A new word that is not how the previous text ends, a short one, or one said later: kept.
+      expect(joined(dropContext(after('Goodbye.'), 1.0, 'Audio disabled.'))).toBe('Goodbye. Press 1.')
+      expect(joined(dropContext(after('Ed'), 1.0, 'Audio disabled.'))).toBe('Ed Press 1.')
+      const later = one(w(0.3, 0.9, 'x'), w(2.0, 2.3, 'abled'), w(2.5, 2.8, 'now'))
+      expect(joined(dropContext(later, 1.0, 'Audio disabled.'))).toBe('abled now')
+    })
+
     it('drops context heard differently from the previous final (the time rule)', () => {
       const text = (previous: string) => joined(dropContext(cut, 1.0, previous))
       expect(text('by the parked, the truck, hogs')).toBe('were fed') // the same words, not in line

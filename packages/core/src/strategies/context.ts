@@ -150,7 +150,39 @@ function lateRepeats(
     const run = late.slice(0, k).map((w) => normalizeWord(w.text))
     if (run.every((w, i) => w && w === previous[previous.length - k + i])) return late.slice(0, k)
   }
-  return []
+  // Or a piece of them: the first word after the context says again how the previous text
+  // ends, letter for letter or nearly ("…audio disabled" then "abled", "…hash key" then
+  // "hashkey", "…reject it" then "rejected": real telephone speech).
+  const [next] = late
+  return next && echoesEnd(normalizeWord(next.text), previous) ? [next] : []
+}
+
+/** Letters a piece of a word needs to count as an echo of the previous text's end. */
+const MIN_ECHO_LETTERS = 3
+
+/**
+ * Whether `word` is how the previous text ends (its last one or two words, spaces dropped),
+ * read again from some letter on: exactly, or with an edit per four letters.
+ */
+function echoesEnd(word: string, previous: readonly string[]): boolean {
+  if (word.length < MIN_ECHO_LETTERS) return false
+  const end = previous.slice(-2).join('')
+  const tail = end.slice(Math.max(0, end.length - word.length))
+  if (tail.length < MIN_ECHO_LETTERS) return false
+  return editDistance(word, tail) <= Math.floor(word.length / 4)
+}
+
+/** Levenshtein distance of two short strings. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    row = next
+  }
+  return row[b.length]!
 }
 
 function wordsOfText(text: string): string[] {
