@@ -23,6 +23,7 @@ import {
   rawAudio,
   runClient,
 } from '../packages/server/src/protocols/sdk-clients/support.mjs'
+import { SR } from './lib/corpus.mjs'
 import { spawnServer } from './lib/server-process.mjs'
 import { quantile } from './lib/stats.mjs'
 
@@ -215,7 +216,7 @@ const md = [
   ),
 ]
 const audioSeconds =
-  streams.reduce((a, s) => a + s.audio.length / 16_000, 0) * Number(args.rounds) * Object.keys(APPS).length
+  streams.reduce((a, s) => a + s.audio.length / SR, 0) * Number(args.rounds) * Object.keys(APPS).length
 md.push('', `Server CPU (all apps): ${round2(cpuSeconds / audioSeconds)} s per audio second.`)
 writeFileSync(`${OUT}latest.md`, `${md.join('\n')}\n`)
 process.stdout.write(`${md.join('\n')}\n`)

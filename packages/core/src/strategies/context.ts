@@ -166,9 +166,9 @@ const MIN_ECHO_LETTERS = 3
  */
 function echoesEnd(word: string, previous: readonly string[]): boolean {
   if (word.length < MIN_ECHO_LETTERS) return false
+  // A tail shorter than the word (no previous text, or a short one) is too far off to pass.
   const end = previous.slice(-2).join('')
   const tail = end.slice(Math.max(0, end.length - word.length))
-  if (tail.length < MIN_ECHO_LETTERS) return false
   return editDistance(word, tail) <= Math.floor(word.length / 4)
 }
 
