@@ -22,7 +22,7 @@ const fixtures = [
 async function backend(beamSize) {
   const catcher = loopCatcher()
   const logger = catcher.logger
-  const b = new WhisperCppBackend({ beamSize, logger })
+  const b = new WhisperCppBackend({ beamSize, finalWindow: 'fitted', logger })
   await b.loadModel('tiny.en')
   const pairs = []
   const transcribe = async (audio, reference, options = {}) => {

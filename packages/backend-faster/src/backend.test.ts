@@ -140,7 +140,7 @@ describe('FasterWhisperBackend', () => {
     }
     const wer = (texts: string[]) =>
       corpusWordErrorRate(clips.map((f, i) => ({ reference: f.text, hypothesis: texts[i]! })))
-    const reduced = new TrackedBackend()
+    const reduced = new TrackedBackend({ finalWindow: 'fitted' })
     const full = new TrackedBackend({ windowMarginMs: 0 })
     const reducedWer = wer(await transcribeAll(reduced))
     const fullWer = wer(await transcribeAll(full))

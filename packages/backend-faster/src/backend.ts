@@ -47,8 +47,10 @@ export interface FasterWhisperOptions extends ModelSourceOptions {
    */
   windowMarginMs?: number
   /**
-   * The window of a session's finals (`live` calls): `fitted` (default) the audio plus
-   * `windowMarginMs`, `full` faster-whisper's 30 s, as a whole clip gets. Previews stay fitted.
+   * The window of a session's finals (`live` calls): `full` (default) faster-whisper's 30 s,
+   * as a whole clip gets; `fitted` the audio plus `windowMarginMs`, for speed. On real English
+   * streams (tiny.en, `prompt`) full-window finals read 2.4 % WER against 5.2 % fitted
+   * (offline: 1.7 %) at about 3× each final's decode time. Previews stay fitted.
    */
   finalWindow?: 'fitted' | 'full'
   /** Delay before restarting a crashed worker: doubles from `initialMs` up to `maxMs`. */
@@ -62,7 +64,7 @@ export const DEFAULT_FASTER_WHISPER_OPTIONS = {
   beamSize: 5,
   maxBatch: 4,
   windowMarginMs: 2560,
-  finalWindow: 'fitted',
+  finalWindow: 'full',
   restartBackoff: { initialMs: 250, maxMs: 10_000 },
 } as const
 

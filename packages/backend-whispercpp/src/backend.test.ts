@@ -69,7 +69,7 @@ describe('WhisperCppBackend', () => {
     // voice, the festival one, most of all). What comes back is the sentence once.
     const slt = loadSpeechFixtures(fileURLToPath(new URL('../../../fixtures/speech-slt', import.meta.url)))
     const sentences = [...english, ...slt]
-    const backend = new WhisperCppBackend({ beamSize: 1 })
+    const backend = new WhisperCppBackend({ beamSize: 1, finalWindow: 'fitted' })
     await backend.loadModel('tiny.en')
     const prompted: { reference: string; hypothesis: string }[] = []
     const plain: { reference: string; hypothesis: string }[] = []
@@ -109,7 +109,7 @@ describe('WhisperCppBackend', () => {
           retries.push((details as { audioCtx: number }).audioCtx)
       },
     }
-    const backend = new WhisperCppBackend({ beamSize: 1, logger })
+    const backend = new WhisperCppBackend({ beamSize: 1, finalWindow: 'fitted', logger })
     await backend.loadModel('tiny.en')
     for (const c of cases) {
       const audio = readWavMono(readFileSync(`${dir}${c.file}`)).samples

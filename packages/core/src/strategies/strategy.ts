@@ -6,6 +6,7 @@ import type { Segment, Task, Word } from '../types.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 import { dropContext } from './context.js'
 import { LocalAgreement, type LocalAgreementOptions } from './local-agreement.js'
+import { dropSqueezedTail } from './squeezed-tail.js'
 
 /**
  * How consecutive utterances are stitched together, and how an utterance is transcribed
@@ -150,9 +151,9 @@ class BoundaryStrategy implements Strategy {
       ...(signal ? { signal } : {}),
     })
     const contextSeconds = context.length / WHISPER_SAMPLE_RATE
-    const segments = dropContext(result.segments, contextSeconds, this.#previousText, input).filter((seg) =>
-      seg.text.trim(),
-    )
+    const kept = dropContext(result.segments, contextSeconds, this.#previousText, input)
+    // A final's made-up tail ("Thank you.") goes; previews are replaced anyway.
+    const segments = (isFinal ? dropSqueezedTail(kept) : kept).filter((seg) => seg.text.trim())
     return { segments, language: result.language, processingTimeMs: result.processingTimeMs }
   }
 
@@ -262,7 +263,7 @@ class AgreementStrategy implements Strategy {
         ...(signal ? { signal } : {}),
       })
       language = result.language
-      const update = policy.accept(result.segments, request)
+      const update = policy.accept(preview ? result.segments : dropSqueezedTail(result.segments), request)
       latest = update.tentative
       return result.processingTimeMs
     }
