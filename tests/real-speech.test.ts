@@ -29,7 +29,7 @@ async function corpusWer(backend: WhisperBackend, set: readonly LoadedSpeechFixt
 
 describe('whole clips of real speech decode at the full window’s accuracy', () => {
   it('whisper.cpp: a clip nobody waits for is within 0.5 point of the full window (and better than a final’s window)', async () => {
-    const auto = new WhisperCppBackend({ beamSize: 1 })
+    const auto = new WhisperCppBackend({ beamSize: 1, finalWindow: 'fitted' })
     const full = new WhisperCppBackend({ beamSize: 1, audioCtx: 'full' })
     await Promise.all([auto.loadModel('tiny.en'), full.loadModel('tiny.en')])
     try {
@@ -50,7 +50,7 @@ describe('whole clips of real speech decode at the full window’s accuracy', ()
 
   it('faster-whisper: a clip nobody waits for is within 0.5 point of the full window at its default beam (and better than a final’s window)', async () => {
     // Greedy, the margin reads 3.5 % and the full window 3.3 % on these clips (bench/accuracy.mjs).
-    const auto = new FasterWhisperBackend()
+    const auto = new FasterWhisperBackend({ finalWindow: 'fitted' })
     const full = new FasterWhisperBackend({ windowMarginMs: 0 })
     try {
       await auto.loadModel('tiny.en')
@@ -87,7 +87,7 @@ describe('streaming finals on real speech', () => {
           retried.push((details as { text: string }).text)
       },
     }
-    const backend = new WhisperCppBackend({ beamSize: 1, logger })
+    const backend = new WhisperCppBackend({ beamSize: 1, finalWindow: 'fitted', logger })
     await backend.loadModel('tiny.en')
     try {
       const r = await backend.transcribe(audio, SR, {
