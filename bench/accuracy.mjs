@@ -48,14 +48,16 @@ const SR = 16_000
 const pct = (x) => Number((x * 100).toFixed(1))
 const werOf = (pairs, language) => pct(corpusWordErrorRate(pairs, { language, foldDiacritics: true }))
 
+/** The `finalWindow` each of `backendOf`'s windows asks for (others: the backend's default). */
+const FINAL_WINDOW = { 'full finals': 'full', fitted: 'fitted' }
+
 /**
  * A backend of `name` on `model`; `window`: 'default', 'full' (every call), 'fitted' (a final
  * at `finalWindow: 'fitted'`: the window sized to the audio, as previews always get) or
  * 'full finals' (`finalWindow: 'full'`, the default: finals full, previews fitted).
  */
 async function backendOf(name, model, window = 'default', beamSize = 1) {
-  const finals =
-    window === 'full finals' ? { finalWindow: 'full' } : window === 'fitted' ? { finalWindow: 'fitted' } : {}
+  const finals = FINAL_WINDOW[window] ? { finalWindow: FINAL_WINDOW[window] } : {}
   if (name === 'faster') {
     const { FasterWhisperBackend } = await import('@ws/backend-faster')
     const b = new FasterWhisperBackend({

@@ -1,3 +1,4 @@
+import { normalizeWord } from '../text/normalize.js'
 import type { Segment, Word } from '../types.js'
 
 /**
@@ -30,7 +31,7 @@ export const MIN_SQUEEZED_WORDS = 2
 export const MAX_SQUEEZED_SECONDS_PER_WORD = 0.1
 
 function squeezedHallucination(seg: Segment): boolean {
-  const words = (seg.words ?? []).filter((w) => /[\p{L}\p{N}]/u.test(w.text))
+  const words = (seg.words ?? []).filter((w) => normalizeWord(w.text)) // punctuation-only tokens aside
   if (words.length < MIN_SQUEEZED_WORDS || words.some((w) => w.probability === undefined)) return false
   const span = words[words.length - 1]!.end - words[0]!.start
   if (span >= words.length * MAX_SQUEEZED_SECONDS_PER_WORD) return false
