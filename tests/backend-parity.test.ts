@@ -13,8 +13,8 @@ import { describe, expect, it } from 'vitest'
 // (the server default), and the window: faster-whisper's own full 30 s (`windowMarginMs: 0`),
 // the reference the conversion is held to, each pair decoding with the same window policy:
 // at beam 5 both at the full 30 s window (what a whole clip gets on either), at beam 1 (the
-// server's) both at their streaming windows sized to the audio (`live` finals: whisper.cpp's
-// margin, faster-whisper's). Across policies they differ more on these espeak
+// server's) both at their reduced windows sized to the audio (`live` finals at
+// `finalWindow: 'fitted'`: whisper.cpp's margin, faster-whisper's). Across policies they differ more on these espeak
 // sentences: whisper.cpp pads the log-mel with silence's spectrum, faster-whisper with zeros,
 // which suits espeak at a full window and not real speech (fixtures' real-en, whisper.cpp
 // beam 1: 2.4 % full against 3.1 % reduced).
@@ -61,12 +61,20 @@ describe('whisper.cpp (converted model) against faster-whisper, same audio', () 
       const onProgress = progressPrinter()
       const full = window === 'full'
       const cpp = await transcribeAll(
-        new WhisperCppBackend({ beamSize, onProgress, ...(full ? { audioCtx: 'full' as const } : {}) }),
+        new WhisperCppBackend({
+          beamSize,
+          onProgress,
+          ...(full ? { audioCtx: 'full' as const } : { finalWindow: 'fitted' as const }),
+        }),
         fixtures,
         !full,
       )
       const faster = await transcribeAll(
-        new FasterWhisperBackend({ beamSize, onProgress, ...(full ? { windowMarginMs: 0 } : {}) }),
+        new FasterWhisperBackend({
+          beamSize,
+          onProgress,
+          ...(full ? { windowMarginMs: 0 } : { finalWindow: 'fitted' as const }),
+        }),
         fixtures,
         !full,
       )

