@@ -42,6 +42,28 @@ describe('dropSqueezedTail', () => {
     expect(dropSqueezedTail([extended, nextTime, thankYou])).toEqual([extended])
   })
 
+  it('drops a lone unlikely word added after the sentence', () => {
+    // Recorded: faster-whisper tiny.en, `agreement` and `hybrid` finals at the full window.
+    const active = seg([
+      [54.34, 55.2, 'Your', 0.9],
+      [55.2, 56.1, 'temporary', 0.95],
+      [56.1, 56.5, 'greeting', 0.97],
+      [56.5, 56.7, 'is', 0.99],
+      [56.7, 56.9, 'currently', 0.98],
+      [56.9, 56.92, 'active.', 0.96],
+    ])
+    expect(dropSqueezedTail([active, seg([[56.92, 56.96, 'in.', 0.025]])])).toEqual([active])
+    expect(dropSqueezedTail([active, seg([[38.3, 38.56, 'Okay.', 0.011]])])).toEqual([active])
+    expect(dropSqueezedTail([active, seg([[69.02, 69.22, 'Thanks.', 0.133]])])).toEqual([active])
+    // With a punctuation-only token beside it, and after another made-up tail.
+    const hereDot = seg([
+      [60.49, 60.63, 'here', 0.043],
+      [60.63, 60.63, '.', 0.9],
+    ])
+    expect(dropSqueezedTail([active, hereDot])).toEqual([active])
+    expect(dropSqueezedTail([active, thankYou, seg([[87.6, 87.7, 'See.', 0.074]])])).toEqual([active])
+  })
+
   it('keeps spoken words: at a speaking pace, likely, alone, without times, or before the end', () => {
     const spoken = seg([
       [3.2, 3.45, 'Thank', 0.9],
@@ -54,8 +76,17 @@ describe('dropSqueezedTail', () => {
       [3.28, 3.38, 'course.', 0.95],
     ])
     expect(dropSqueezedTail([extended, quick])).toEqual([extended, quick])
-    const one = seg([[3.12, 3.14, 'Yes.', 0.1]])
-    expect(dropSqueezedTail([extended, one])).toEqual([extended, one])
+    // Lone last words spoken (recorded): likely enough.
+    const goodbye = seg([[44.31, 44.59, 'Goodbye.', 0.678]])
+    expect(dropSqueezedTail([extended, goodbye])).toEqual([extended, goodbye])
+    const four = seg([[64.22, 64.76, '4.', 0.978]])
+    expect(dropSqueezedTail([extended, four])).toEqual([extended, four])
+    // A final of one word keeps it, however unlikely (recorded: "Thank" began "Thank you…").
+    const thank = seg([[88.9, 88.9, 'Thank', 0.005]])
+    expect(dropSqueezedTail([thank])).toEqual([thank])
+    // Only the probability counts for one word: a short likely one stays.
+    const yes = seg([[3.12, 3.14, 'Yes.', 0.6]])
+    expect(dropSqueezedTail([extended, yes])).toEqual([extended, yes])
     const untimed: Segment = { start: 3.12, end: 3.16, text: 'Thank you.' }
     expect(dropSqueezedTail([extended, untimed])).toEqual([extended, untimed])
     // Only the end of a transcript: a squeezed segment followed by speech stays.
