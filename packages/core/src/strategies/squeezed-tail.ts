@@ -8,7 +8,7 @@ import type { Segment, Word } from '../types.js'
  * finals of `hybrid` at the full window on real telephone speech, where offline had none.
  *
  * A trailing segment goes when all of these hold:
- * - it has at least {@link MIN_SQUEEZED_WORDS} words, each with a probability;
+ * - it has two or more words, each with a probability;
  * - its words last less than {@link MAX_SQUEEZED_SECONDS_PER_WORD} each on average, from the
  *   first word's start to the last one's end (speech does not go that fast);
  * - faster-whisper's own anomaly rule calls it a hallucination (its `is_segment_anomaly`,
@@ -20,7 +20,7 @@ import type { Segment, Word } from '../types.js'
  * have; the squeeze stands in for the silence.
  *
  * A trailing segment of one word goes too when its probability is under
- * {@link MAX_LONE_WORD_PROBABILITY} (the part of faster-whisper's rule that calls one word
+ * {@link UNLIKELY_WORD_PROBABILITY} (the part of faster-whisper's rule that calls one word
  * anomalous) and a segment comes before it: after the sentence Whisper adds a lone "Okay.",
  * "in.", "here." or "end." to the pause. On real telephone prompts (faster-whisper tiny.en,
  * `agreement` and `hybrid` finals at the full window) the 28 such words under 0.15 were all
@@ -36,18 +36,15 @@ export function dropSqueezedTail(segments: readonly Segment[]): Segment[] {
   return out
 }
 
-/** Words a made-up tail needs (a genuine one-word segment may be short). */
-export const MIN_SQUEEZED_WORDS = 2
 /** Below this mean duration per word a segment is squeezed. */
 export const MAX_SQUEEZED_SECONDS_PER_WORD = 0.1
-/** Below this probability a lone last word after the speech is made up (faster-whisper's bar). */
-export const MAX_LONE_WORD_PROBABILITY = 0.15
+/** Below this probability faster-whisper's anomaly rule scores a word as unlikely. */
+export const UNLIKELY_WORD_PROBABILITY = 0.15
 
 function madeUp(seg: Segment, afterSpeech: boolean): boolean {
   const words = (seg.words ?? []).filter((w) => normalizeWord(w.text)) // punctuation-only tokens aside
   if (words.length === 0 || words.some((w) => w.probability === undefined)) return false
-  if (words.length === 1) return afterSpeech && words[0]!.probability! < MAX_LONE_WORD_PROBABILITY
-  if (words.length < MIN_SQUEEZED_WORDS) return false
+  if (words.length === 1) return afterSpeech && words[0]!.probability! < UNLIKELY_WORD_PROBABILITY
   const span = words[words.length - 1]!.end - words[0]!.start
   if (span >= words.length * MAX_SQUEEZED_SECONDS_PER_WORD) return false
   const first = words.slice(0, 8)
@@ -60,7 +57,7 @@ function anomalyScore(words: readonly Word[]): number {
   let score = 0
   for (const w of words) {
     const duration = w.end - w.start
-    if (w.probability! < 0.15) score += 1
+    if (w.probability! < UNLIKELY_WORD_PROBABILITY) score += 1
     if (duration < 0.133) score += (0.133 - duration) * 15
     if (duration > 2) score += duration - 2
   }
