@@ -54,7 +54,7 @@ const FINAL_WINDOW = { 'full finals': 'full', fitted: 'fitted' }
 /**
  * A backend of `name` on `model`; `window`: 'default', 'full' (every call), 'fitted' (a final
  * at `finalWindow: 'fitted'`: the window sized to the audio, as previews always get) or
- * 'full finals' (`finalWindow: 'full'`, the default: finals full, previews fitted).
+ * 'full finals' (`finalWindow: 'full'`: finals full, previews fitted; what the default `auto` does for a session alone).
  */
 async function backendOf(name, model, window = 'default', beamSize = 1) {
   const finals = FINAL_WINDOW[window] ? { finalWindow: FINAL_WINDOW[window] } : {}
@@ -160,7 +160,7 @@ if (args['skip-streams']) report.streams = last.streams ?? []
 else await streams('real English streams (30 s + 2 min)', 'tiny.en', 'en', realLong('real-en-long'))
 
 /**
- * The lever on finals: `finalWindow: 'full'` (the default: finals at the full 30 s window,
+ * The lever on finals: `finalWindow: 'full'` (the default `auto` for a session alone: finals at the full 30 s window,
  * previews fitted) against `fitted` (finals sized to the audio), on the real English streams:
  * finals WER and the time each final's decode takes (what a final's latency adds after the
  * endpoint).
@@ -238,7 +238,7 @@ ${streamRows.join('\n')}
 
 ## Finals at the full window (real English streams)
 
-The same sessions (virtual clock, no revisions) with \`finalWindow: 'full'\` (the default: finals on the full 30 s window, previews fitted) against \`finalWindow: 'fitted'\` (each final's window fitted to its audio); the time of each final's decode (p50 / p95) is what the final's latency adds after the endpoint, on this machine.
+The same sessions (virtual clock, no revisions) with \`finalWindow: 'full'\` (what the default \`auto\` does for a session alone: finals on the full 30 s window, previews fitted) against \`finalWindow: 'fitted'\` (each final's window fitted to its audio); the time of each final's decode (p50 / p95) is what the final's latency adds after the endpoint, on this machine.
 
 | backend | strategy | finals WER, fitted | finals WER, full | final decode, fitted | final decode, full | p50 ratio |
 | --- | --- | --- | --- | --- | --- | --- |

@@ -43,6 +43,8 @@ const HELP = `Usage: node bench/models.mjs [options]
   --clips <n>       clips per corpus for the offline WER (default 30)
   --stream <name>   the real English stream of the real-time session (default stream-2min)
   --max-sessions <n> largest N of the sessions-held search, 1 = none (default 4)
+  --final-windows <list>  the server's --final-window per model, each its own row
+                    (auto,full,fitted; default: the server's default only)
   --out <dir>       where latest.json and latest.md go (bench/results/models)
   --help            this text
 `
@@ -50,6 +52,7 @@ const { values: args } = parseArgs({
   options: {
     models: { type: 'string', default: DEFAULT_MODELS.join(',') },
     'max-sessions': { type: 'string', default: '4' },
+    'final-windows': { type: 'string', default: '' },
     clips: { type: 'string', default: '30' },
     stream: { type: 'string', default: 'stream-2min' },
     out: { type: 'string' },
@@ -78,6 +81,8 @@ writeFileSync(shortPcm, rawAudio(short.audio, 'pcm16', SR))
 const pct = (x) => Number((x * 100).toFixed(1))
 const ms = (s) => Math.round(s * 1000)
 const maxSessions = Number(args['max-sessions'])
+/** The finals' windows to run the server at ('' is its default). */
+const WINDOWS = args['final-windows'] ? args['final-windows'].split(',') : ['']
 
 /** `base-q8_0` (whisper.cpp) or `faster:base:int8`: the engine, its model and the server flags. */
 async function engineOf(spec) {
@@ -142,7 +147,7 @@ async function sessionsAt(server, n) {
 const rows = []
 for (const spec of args.models.split(',')) {
   const { backend, engine, multilingual, sizeMb, flags } = await engineOf(spec)
-  const row = { model: spec, engine, sizeMb, wer: {} }
+  const wer = {}
   // Offline: whole clips, as REST decodes them (full window, greedy).
   for (const [label, clips, language, foreign] of CORPORA) {
     if (foreign && !multilingual) continue
@@ -151,11 +156,24 @@ for (const spec of args.models.split(',')) {
       const r = await backend.transcribe(c.audio, SR, multilingual ? { language } : {})
       pairs.push({ reference: c.text, hypothesis: r.text })
     }
-    row.wer[label] = pct(corpusWordErrorRate(pairs, { language, foldDiacritics: true }))
+    wer[label] = pct(corpusWordErrorRate(pairs, { language, foldDiacritics: true }))
   }
   await backend.close()
+  for (const window of WINDOWS)
+    rows.push(await throughServer({ model: spec, engine, sizeMb, wer }, flags, window))
+}
+
+/** The server part of a row: one real-time session, then sessions held. */
+async function throughServer(row, flags, window) {
+  if (window) row.finalWindow = window
   // One real-time session through the server.
-  const server = await spawnServer([...flags, '--max-clients', String(Math.max(4, maxSessions))])
+  const windowFlags = window ? ['--final-window', window] : []
+  const server = await spawnServer([
+    ...flags,
+    ...windowFlags,
+    '--max-clients',
+    String(Math.max(4, maxSessions)),
+  ])
   const metrics = await (await fetch(`${server.http}/metrics`)).text()
   row.startRealTimeFactor = Number(/^ws_model_realtime_factor (\S+)/m.exec(metrics)?.[1] ?? Number.NaN)
   const before = server.stats().cpuSeconds
@@ -186,13 +204,13 @@ for (const spec of args.models.split(',')) {
   for (let n = 2; n <= maxSessions; n++) {
     const r = await sessionsAt(server, n)
     row.capacity.push(r)
-    console.error(`${spec} N=${n}: ${JSON.stringify(r)}`)
+    console.error(`${row.model} ${window} N=${n}: ${JSON.stringify(r)}`)
     if (r.ok && row.held === n - 1) row.held = n
     else if (n > row.held + 1) break
   }
   await server.stop()
-  rows.push(row)
-  console.error(`${spec}: ${JSON.stringify(row)}`)
+  console.error(`${row.model} ${window}: ${JSON.stringify(row)}`)
+  return { ...row, wer: { ...row.wer } }
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`
@@ -209,11 +227,22 @@ const md = [
   '',
   `\`${command}\` on ${machine}. Greedy. Offline WER: ${n} whole clips per corpus (Spanish and Dutch on multilingual models). Real time: the real English ${args.stream} (${stream.durationSeconds.toFixed(0)} s) through the server at 1×, \`prompt\`, revisions off; peak RSS of the server and its worker. Start RTF: the server's start-up speed check (backend s per audio s of a live final of silence). Held: sessions of the real English ${short.name} (${short.durationSeconds.toFixed(0)} s) at once, all admitted, no error, finals p95 < 1 s (tried up to ${maxSessions}).`,
   '',
-  `| model | engine | size (MB) | ${labels.map((l) => `WER ${l} (%)`).join(' | ')} | start RTF | final p50 (ms) | p95 (ms) | first partial p50 (ms) | CPU-s / audio-s | peak RSS (MB) | finals WER (%) | sessions held |`,
-  `| --- | --- | ---: | ${labels.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
+  `| model | engine | finals' window | size (MB) | ${labels.map((l) => `WER ${l} (%)`).join(' | ')} | start RTF | final p50 (ms) | p95 (ms) | first partial p50 (ms) | CPU-s / audio-s | peak RSS (MB) | finals WER (%) | sessions held |`,
+  `| --- | --- | --- | ---: | ${labels.map(() => '---:').join(' | ')} | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`,
   ...rows.map(
     (r) =>
-      `| ${r.model.replace(/^faster:([^:]+):.*/, '$1')} | ${r.engine} | ${r.sizeMb ?? '–'} | ${labels.map((l) => r.wer[l] ?? '–').join(' | ')} | ${r.startRealTimeFactor.toFixed(3)} | ${r.realTime.finalP50Ms} | ${r.realTime.finalP95Ms} | ${r.realTime.firstPartialP50Ms ?? '–'} | ${r.realTime.cpuPerAudioS} | ${r.realTime.peakRssMb} | ${r.realTime.finalsWer} | ${held(r)} |`,
+      `| ${r.model.replace(/^faster:([^:]+):.*/, '$1')} | ${r.engine} | ${r.finalWindow ?? 'default'} | ${r.sizeMb ?? '–'} | ${labels.map((l) => r.wer[l] ?? '–').join(' | ')} | ${r.startRealTimeFactor.toFixed(3)} | ${r.realTime.finalP50Ms} | ${r.realTime.finalP95Ms} | ${r.realTime.firstPartialP50Ms ?? '–'} | ${r.realTime.cpuPerAudioS} | ${r.realTime.peakRssMb} | ${r.realTime.finalsWer} | ${held(r)} |`,
+  ),
+  '',
+  "Sessions at once (the held search): finals p95 over all sessions, the worst session's finals WER, errors.",
+  '',
+  "| model | finals' window | sessions | finals p95 (ms) | worst finals WER (%) | errors |",
+  '| --- | --- | ---: | ---: | ---: | --- |',
+  ...rows.flatMap((r) =>
+    r.capacity.map(
+      (c) =>
+        `| ${r.model} | ${r.finalWindow ?? 'default'} | ${c.sessions} | ${c.finalP95Ms ?? '–'} | ${c.worstWer} | ${c.errors.join(', ') || 'none'} |`,
+    ),
   ),
 ]
 writeFileSync(`${OUT}latest.md`, `${md.join('\n')}\n`)

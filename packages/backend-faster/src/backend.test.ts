@@ -166,9 +166,10 @@ describe('FasterWhisperBackend', () => {
     await Promise.all([reduced.close(), full.close()])
   }, 180_000)
 
-  it('finalWindow full decodes a session’s finals on the full window and leaves its previews reduced', async () => {
+  it('finalWindow auto decodes finals on the full window unless busy; previews stay reduced', async () => {
     expect(() => new FasterWhisperBackend({ finalWindow: 'wide' as 'full' })).toThrow(/finalWindow/)
-    const backend = new TrackedBackend({ beamSize: 1, finalWindow: 'full' })
+    expect(new FasterWhisperBackend().options.finalWindow).toBe('full')
+    const backend = new TrackedBackend({ beamSize: 1, finalWindow: 'auto' })
     await backend.loadModel('tiny.en')
     const audio = english[0]!.audio
     const live = await backend.transcribe(audio, WHISPER_SAMPLE_RATE, { live: true })
@@ -176,6 +177,10 @@ describe('FasterWhisperBackend', () => {
     expect(backend.stats.reducedWindowRequests).toBe(0)
     await backend.transcribe(audio.subarray(0, WHISPER_SAMPLE_RATE), WHISPER_SAMPLE_RATE, { preview: true })
     expect(backend.stats.reducedWindowRequests).toBe(1)
+    // A final the scheduler marked busy (other finals wait for the engine) gets the fitted window.
+    const busy = await backend.transcribe(audio, WHISPER_SAMPLE_RATE, { live: true, busy: true })
+    expect(busy.text.toLowerCase()).toContain('smooth')
+    expect(backend.stats.reducedWindowRequests).toBe(2)
     await backend.close()
   }, 120_000)
 

@@ -3,6 +3,9 @@ import {
   BackendBase,
   degenerateText,
   encodePcmF32le,
+  FINAL_WINDOWS,
+  type FinalWindow,
+  fittedFinal,
   type Logger,
   optionChecker,
   type Segment,
@@ -48,11 +51,15 @@ export interface FasterWhisperOptions extends ModelSourceOptions {
   windowMarginMs?: number
   /**
    * The window of a session's finals (`live` calls): `full` (default) faster-whisper's 30 s,
-   * as a whole clip gets; `fitted` the audio plus `windowMarginMs`, for speed. On real English
-   * streams (tiny.en, `prompt`) full-window finals read 2.4 % WER against 5.2 % fitted
-   * (offline: 1.7 %) at about 3× each final's decode time. Previews stay fitted.
+   * as a whole clip gets; `fitted` the audio plus `windowMarginMs`, for speed; `auto` full
+   * unless the call is `busy` (a scheduler's final that waited for another final or runs
+   * beside one), then fitted. On real English streams (tiny.en, `prompt`) full-window finals
+   * read 2.4 % WER against 5.2 % fitted (offline: 1.7 %) at about 3× each final's decode
+   * time. Previews stay fitted. `full` stays the default here: finals that come together run
+   * as one batch on the full window, and `auto` (which splits them into a full and a fitted
+   * batch) measured no gain (two sessions at once: finals p95 1.87 s against 1.73 s).
    */
-  finalWindow?: 'fitted' | 'full'
+  finalWindow?: FinalWindow
   /** Delay before restarting a crashed worker: doubles from `initialMs` up to `maxMs`. */
   restartBackoff?: { initialMs: number; maxMs: number }
   logger?: Logger
@@ -81,7 +88,7 @@ function validate(options: FasterWhisperOptions) {
   check.integer('beamSize', o.beamSize, 1, 20)
   check.integer('maxBatch', o.maxBatch, 1, 64)
   check.integer('windowMarginMs', o.windowMarginMs, 0, 30_000)
-  check.that(o.finalWindow === 'fitted' || o.finalWindow === 'full', `finalWindow must be 'fitted' or 'full'`)
+  check.oneOf('finalWindow', o.finalWindow, FINAL_WINDOWS)
   check.integer('cpuThreads', o.cpuThreads, 0, 256)
   check.string('device', o.device, 'cpu')
   check.string('computeType', o.computeType, 'int8')
@@ -175,8 +182,8 @@ export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate
         : encodePcmF32le(audio)
     const started = performance.now()
     // Nobody waits in real time for a call that is neither a preview nor live: full window;
-    // a final too when `finalWindow` says so.
-    const fitted = options.preview || (options.live && this.options.finalWindow === 'fitted')
+    // a final too when `finalWindow` says so (`auto`: unless the engine is busy).
+    const fitted = options.preview || (options.live && fittedFinal(this.options.finalWindow, options.busy))
     let result = await this.#request(worker, bytes, options, fitted ? this.options.windowMarginMs : 0)
     const reduced = Number(result.window_s) < FULL_WINDOW_SECONDS
     if (reduced && degenerateText(String(result.text), audio.length / WHISPER_SAMPLE_RATE)) {

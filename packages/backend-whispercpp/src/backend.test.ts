@@ -123,7 +123,7 @@ describe('WhisperCppBackend', () => {
     await backend.close()
   }, 120_000)
 
-  it('finalWindow full decodes a session’s finals on the full window and leaves its previews fitted', async () => {
+  it('finalWindow: full decodes finals on the full window, fitted on a fitted one, auto on the full one unless busy; previews stay fitted', async () => {
     const windows: Record<'preview' | 'live' | 'clip', number[]> = { preview: [], live: [], clip: [] }
     const { child: _, ...rest } = noopLogger
     const logger = {
@@ -135,7 +135,7 @@ describe('WhisperCppBackend', () => {
       },
     }
     let current: 'live' | 'clip' = 'live'
-    for (const finalWindow of ['fitted', 'full'] as const) {
+    for (const finalWindow of ['fitted', 'full', 'auto'] as const) {
       const backend = new WhisperCppBackend({ beamSize: 1, finalWindow, logger })
       await backend.loadModel('tiny.en')
       for (const k of ['preview', 'live', 'clip'] as const) windows[k] = []
@@ -143,15 +143,19 @@ describe('WhisperCppBackend', () => {
       await backend.transcribe(audio.subarray(0, WHISPER_SAMPLE_RATE), WHISPER_SAMPLE_RATE, { preview: true })
       current = 'live'
       const live = await backend.transcribe(audio, WHISPER_SAMPLE_RATE, { live: true })
+      // A final the scheduler marked busy (other finals wait): only `auto` changes its window.
+      const busy = await backend.transcribe(audio, WHISPER_SAMPLE_RATE, { live: true, busy: true })
       current = 'clip'
-      await backend.transcribe(audio, WHISPER_SAMPLE_RATE)
+      await backend.transcribe(audio, WHISPER_SAMPLE_RATE, { busy: true })
       expect(live.text.toLowerCase()).toContain('smooth')
+      expect(busy.text.toLowerCase()).toContain('smooth')
       // 0 is whisper.cpp's full 30 s window; a fitted one is the audio's length plus a margin.
       expect(windows.preview).toHaveLength(1)
       expect(windows.preview[0]).toBeGreaterThan(0)
       expect(windows.clip).toEqual([0])
-      if (finalWindow === 'full') expect(windows.live).toEqual([0])
-      else expect(windows.live[0]).toBeGreaterThan(0)
+      expect(windows.live).toHaveLength(2)
+      const fitted = windows.live.map((w) => w > 0)
+      expect(fitted).toEqual({ fitted: [true, true], full: [false, false], auto: [false, true] }[finalWindow])
       await backend.close()
     }
   }, 120_000)

@@ -4,6 +4,9 @@ import {
   BackendBase,
   degenerateText,
   doubledTail,
+  FINAL_WINDOWS,
+  type FinalWindow,
+  fittedFinal,
   type Logger,
   optionChecker,
   type Segment,
@@ -54,12 +57,13 @@ export interface WhisperCppOptions extends ModelSourceOptions {
   audioCtx?: 'auto' | 'full' | number
   /**
    * The window of a session's finals (`live` calls) under `audioCtx: 'auto'`: `full`
-   * (default) Whisper's 30 s, as a whole clip gets; `fitted` sized to the audio like a
-   * preview's. On real English streams (tiny.en, `prompt`) full-window finals read 2.4 % WER
-   * against 4.5 % fitted (offline: 1.7 %), at about 3.5× each final's decode time (p50 about
-   * 0.4 s against 0.11 s on 2 cores). Previews stay fitted.
+   * Whisper's 30 s, as a whole clip gets; `fitted` sized to the audio like a preview's;
+   * `auto` (default) full unless the call is `busy` (a scheduler's final that waited for
+   * another final), then fitted. On real English streams (tiny.en, `prompt`) full-window
+   * finals read 2.4 % WER against 4.5 % fitted (offline: 1.7 %), at about 3.5× each final's
+   * decode time (p50 about 0.4 s against 0.11 s on 2 cores). Previews stay fitted.
    */
-  finalWindow?: 'fitted' | 'full'
+  finalWindow?: FinalWindow
   /** Use a GPU if whisper.cpp was built with one (default false). */
   gpu?: boolean
   logger?: Logger
@@ -68,7 +72,7 @@ export interface WhisperCppOptions extends ModelSourceOptions {
 export const DEFAULT_WHISPER_CPP_OPTIONS = {
   beamSize: 5,
   audioCtx: 'auto',
-  finalWindow: 'full',
+  finalWindow: 'auto',
   gpu: false,
   previewThreads: 1,
   backgroundThreads: 1,
@@ -107,7 +111,7 @@ function validate(options: WhisperCppOptions) {
       o.audioCtx === 'auto' || o.audioCtx === 'full',
       `audioCtx must be 'auto', 'full' or 64 to ${MAX_AUDIO_CTX}`,
     )
-  check.that(o.finalWindow === 'fitted' || o.finalWindow === 'full', `finalWindow must be 'fitted' or 'full'`)
+  check.oneOf('finalWindow', o.finalWindow, FINAL_WINDOWS)
   return o
 }
 
@@ -204,8 +208,8 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
           ? Math.min(MAX_AUDIO_CTX, Math.ceil((audio.length / 16_000) * POSITIONS_PER_SECOND) + margin)
           : o.audioCtx
     // Nobody waits in real time for a call that is neither a preview nor live: full window;
-    // a final too when `finalWindow` says so.
-    const fitted = options.preview || (options.live && o.finalWindow === 'fitted')
+    // a final too when `finalWindow` says so (`auto`: unless the engine is busy).
+    const fitted = options.preview || (options.live && fittedFinal(o.finalWindow, options.busy))
     const audioCtx =
       o.audioCtx === 'auto' && !fitted
         ? 0

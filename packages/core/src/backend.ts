@@ -28,7 +28,32 @@ export interface TranscribeOptions {
    * real time — a file, a REST call — and the backend decodes for accuracy.
    */
   live?: boolean
+  /**
+   * With `live`: the engine is contended — this final waited for another one to finish, or
+   * runs beside one (a scheduler's ticket says so). A backend may then take its quick path
+   * for the final (whisper.cpp and faster-whisper with `finalWindow: 'auto'`: the window fitted
+   * to the audio instead of the full one), so a queue of finals drains fast.
+   */
+  busy?: boolean
   signal?: AbortSignal
+}
+
+/**
+ * The encoder window of a streaming session's finals (`live` calls), on backends that can fit
+ * it to the audio (whisper.cpp, faster-whisper): `full` is Whisper's 30 s, as a whole clip
+ * gets (on real English streams, tiny.en: finals 2.4 % WER against 4.5 % fitted; offline
+ * 1.7 %), at about 3.5× each final's decode time; `fitted` sizes it to the audio, for
+ * latency and capacity; `auto` is `full` while the engine keeps up and `fitted` for a final
+ * that is `busy` (it waited for another final, or runs beside one), so a server keeps full
+ * accuracy while it has room, and finals that queue behind each other when sessions end
+ * utterances together drain at the fitted window's speed.
+ */
+export type FinalWindow = (typeof FINAL_WINDOWS)[number]
+export const FINAL_WINDOWS = ['auto', 'fitted', 'full'] as const
+
+/** Whether a live final decodes on the window fitted to its audio, by {@link FinalWindow}. */
+export function fittedFinal(window: FinalWindow, busy: boolean | undefined): boolean {
+  return window === 'fitted' || (window === 'auto' && busy === true)
 }
 
 /**

@@ -25,6 +25,11 @@ export function optionChecker(owner: string) {
     string(name: string, value: unknown, example: string): void {
       if (typeof value !== 'string' || value === '') fail(`${name} must be a string such as "${example}"`)
     },
+    /** One of `values`. */
+    oneOf(name: string, value: unknown, values: readonly string[]): void {
+      if (typeof value !== 'string' || !values.includes(value))
+        fail(`${name} must be ${values.map((v) => `'${v}'`).join(', ')}; got ${String(value)}`)
+    },
     that(condition: boolean, message: string): void {
       if (!condition) fail(message)
     },

@@ -40,9 +40,10 @@ Options (each also read from the environment variable in brackets; flags win):
   --threads <n>                inference threads (all cores)           [WHISPER_THREADS]
   --compute-type <type>        faster backend: int8 (default), int8_float32, int16 or
                                float32                            [WHISPER_COMPUTE_TYPE]
-  --final-window <w>           finals' encoder window: full (default: 30 s, as a file) or
-                               fitted (to the utterance: ~3× faster, less accurate)
-                                                                   [WHISPER_FINAL_WINDOW]
+  --final-window <w>           finals' encoder window: auto (full, fitted for a final that
+                               waited for another; whisper.cpp's default), full (30 s, as
+                               a file; faster's default) or fitted (to the utterance: ~3×
+                               faster, less accurate)               [WHISPER_FINAL_WINDOW]
   --max-load <x>               admission: finals' share of the backend (0.8)
   --speculative-final-ms <n>   compute a final ahead after this silence, 0 = off (60)
   --revise-max-ms <n>          decode finished utterances again in blocks of up to n ms

@@ -62,7 +62,7 @@ describe('createEngine', () => {
       await engine.backend.close()
     }
     expect(() => resolveServerOptions({ finalWindow: 'wide' as 'full' })).toThrow(
-      /finalWindow must be "fitted" or "full", got "wide"/,
+      /finalWindow must be one of auto, fitted, full, got "wide"/,
     )
   }, 300_000)
 

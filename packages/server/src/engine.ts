@@ -110,7 +110,7 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     offline: o.offline,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     beamSize: o.beamSize,
-    finalWindow: o.finalWindow,
+    ...(o.finalWindow ? { finalWindow: o.finalWindow } : {}),
   }
   let backend: WhisperBackend
   let concurrency: number

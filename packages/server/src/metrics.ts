@@ -151,6 +151,17 @@ export class ServerMetrics {
         this.set(scheduler.stats.running)
       },
     })
+    let busyFinals = 0
+    new Counter({
+      name: 'ws_finals_busy_total',
+      help: "Finals that waited for another session's final or ran beside one (decoded on the fitted window under finalWindow auto)",
+      registers,
+      collect() {
+        const n = scheduler.stats.busyFinals
+        this.inc(n - busyFinals)
+        busyFinals = n
+      },
+    })
     new Gauge({
       name: 'ws_final_real_time_factor',
       help: 'Backend seconds of finals per second of audio streamed, over the last 30 s (admission control uses it)',

@@ -1,5 +1,5 @@
-import type { Logger, VadBackend, WhisperBackend } from '@ws/core'
-import { checkSessionOption, SESSION_OPTIONS, WsError } from '@ws/core'
+import type { FinalWindow, Logger, VadBackend, WhisperBackend } from '@ws/core'
+import { checkSessionOption, FINAL_WINDOWS, SESSION_OPTIONS, WsError } from '@ws/core'
 
 export const BACKEND_NAMES = ['whispercpp', 'faster', 'openai', 'whisper-server'] as const
 export type BackendName = (typeof BACKEND_NAMES)[number]
@@ -99,13 +99,16 @@ export interface ServerOptions {
   /** Threads for inference (default: the cores available). */
   threads?: number
   /**
-   * The encoder window of a session's finals on a local backend (default `full`: Whisper's
-   * 30 s window, as a file gets); `fitted` sizes it to the utterance, for speed. Through this
+   * The encoder window of a session's finals on a local backend: `full` is Whisper's 30 s
+   * window, as a file gets; `fitted` sizes it to the utterance, for speed. Through this
    * server on real English streams (whisper.cpp tiny.en, 1× real time, 2 cores) full-window
    * finals read 2.4 % WER against 4.5 % fitted, at final p50 0.34 s against 0.13 s and about
-   * a third more CPU. Partials stay fitted.
+   * a third more CPU. `auto` is `full` while the engine keeps up and `fitted` for a final that
+   * waited for another session's final (see `FinalWindow` in `@ws/core`). Default: the
+   * backend's — `auto` on whisper.cpp, `full` on faster-whisper (whose finals that come
+   * together run as one batch; `auto` measured no gain there). Partials stay fitted.
    */
-  finalWindow?: 'fitted' | 'full'
+  finalWindow?: FinalWindow
   /**
    * The faster-whisper backend's CTranslate2 compute type (default: the backend's, `int8`);
    * `float32` decodes the model unquantized. Only with `backend: 'faster'`.
@@ -166,7 +169,6 @@ export const DEFAULT_SERVER_OPTIONS = {
   shutdownGraceMs: 10_000,
   drainDelayMs: 0,
   beamSize: 1,
-  finalWindow: 'full',
   speculativeFinalMs: 60,
   reviseMaxMs: 28_000,
 } as const satisfies ServerOptions
@@ -229,8 +231,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   if (o.reviseMaxMs !== 0) checkInt('reviseMaxMs', o.reviseMaxMs, 5000, 30_000)
   checkInt('beamSize', o.beamSize, 1, 16)
   if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256)
-  if (o.finalWindow !== 'fitted' && o.finalWindow !== 'full')
-    bad(`finalWindow must be "fitted" or "full", got "${String(o.finalWindow)}"`)
+  if (o.finalWindow !== undefined && !(FINAL_WINDOWS as readonly unknown[]).includes(o.finalWindow))
+    bad(`finalWindow must be one of ${FINAL_WINDOWS.join(', ')}, got "${String(o.finalWindow)}"`)
   if (o.computeType !== undefined) {
     if (o.backend !== 'faster') bad('computeType is an option of the faster backend (--backend faster)')
     if (!(COMPUTE_TYPES as readonly string[]).includes(o.computeType))

@@ -2,6 +2,7 @@ import type { WhisperBackend } from '../backend.js'
 import { isWsError, toWsError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type {
+  FinalOptions,
   SpeculativeFinal,
   Strategy,
   UtteranceTranscriber,
@@ -175,7 +176,7 @@ export class InferenceLoop {
       const ticket = await acquireTurn(this.#o.gate, 'final', signal).catch(() => undefined)
       if (!ticket) return undefined
       try {
-        return await transcriber.speculate!(audio, signal)
+        return await transcriber.speculate!(audio, signal, { busy: ticket !== 'none' && !!ticket.busy })
       } catch (err) {
         this.#o.logger.debug({ err, utteranceId: job.u.id }, 'speculative final failed')
         return undefined
@@ -328,8 +329,6 @@ export class InferenceLoop {
   async #runFinal(job: Job): Promise<void> {
     const { u } = job
     const audio = u.audio.view()
-    const audioStart = u.start / SR
-    const audioEnd = (u.start + audio.length) / SR
     const started = performance.now()
     const speculation = job.speculation
     if (speculation?.valid && speculation.length <= audio.length) {
@@ -342,16 +341,14 @@ export class InferenceLoop {
         return
       }
     }
-    let ticket: InferenceTicket | 'none' | undefined
-    try {
-      ticket = await acquireTurn(this.#o.gate, 'final', this.#o.signal)
-    } catch (err) {
+    const ticket = await acquireTurn(this.#o.gate, 'final', this.#o.signal).catch((err: unknown) => {
+      const [audioStart, audioEnd] = [u.start / SR, (u.start + audio.length) / SR]
       this.#o.emit({ type: 'error', error: toWsError(err), utteranceId: u.id, audioStart, audioEnd })
-      return
-    }
+      return undefined
+    })
     if (!ticket) return
     try {
-      await this.#transcribeFinal(job, audio, started)
+      await this.#transcribeFinal(job, audio, started, { busy: ticket !== 'none' && !!ticket.busy })
     } finally {
       if (ticket !== 'none') ticket.release(audio.length / SR)
     }
@@ -377,11 +374,11 @@ export class InferenceLoop {
   }
 
   /** The final, retried once when the failure is retryable; a failure names the audio lost. */
-  async #transcribeFinal(job: Job, audio: Float32Array, started: number): Promise<void> {
+  async #transcribeFinal(job: Job, audio: Float32Array, started: number, options: FinalOptions) {
     const { u } = job
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await job.transcriber.final(audio, this.#o.signal)
+        const result = await job.transcriber.final(audio, this.#o.signal, options)
         this.#emitFinal(u, result, started)
         return
       } catch (err) {

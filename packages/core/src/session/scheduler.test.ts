@@ -181,6 +181,74 @@ describe('InferenceScheduler', () => {
     expect(again).toEqual(['flood', 'rest'])
   })
 
+  it('marks a final busy when it waited for another final or runs beside one', async () => {
+    const scheduler = new InferenceScheduler({ concurrency: 1 })
+    const [a, b, c] = [scheduler.gate(), scheduler.gate(), scheduler.gate()]
+    // Alone, a final is never busy, nor is one that waited only for a partial.
+    const alone = await a.acquire('final')
+    expect(alone.busy).toBe(false)
+    alone.release()
+    const partial = await b.acquire('partial')
+    expect(partial.busy).toBe(false)
+    const afterPartial = a.acquire('final')
+    partial.release()
+    const p = await afterPartial
+    expect(p.busy).toBe(false)
+    // Three sessions end utterances together: the first runs while the others wait (c, never
+    // served, goes before b).
+    const b1 = b.acquire('final')
+    const c1 = c.acquire('final')
+    p.release()
+    const tc = await c1
+    expect(tc.busy).toBe(true) // waited for a's final
+    tc.release()
+    const tb = await b1
+    expect(tb.busy).toBe(true)
+    tb.release()
+    // The first of a queue (behind a partial) is not: it decodes as a lone final would.
+    const [d, e] = [scheduler.gate(), scheduler.gate()]
+    const held = await a.acquire('partial')
+    const first = d.acquire('final')
+    const second = e.acquire('final')
+    held.release()
+    const t1 = await first
+    expect(t1.busy).toBe(false)
+    t1.release()
+    expect((await second).busy).toBe(true)
+    ;(await second).release()
+    expect(scheduler.stats.busyFinals).toBe(3)
+    // With room for two at once, a final running beside another is busy; a lone one is not.
+    const two = new InferenceScheduler({ concurrency: 2 })
+    const x = await two.gate().acquire('final')
+    const y = await two.gate().acquire('final')
+    expect([x.busy, y.busy]).toEqual([false, true])
+    x.release()
+    y.release()
+    expect((await two.gate().acquire('final')).busy).toBe(false)
+  })
+
+  it('does not count a session’s own running final (a speculation), and never marks bulk work busy', async () => {
+    const scheduler = new InferenceScheduler({ concurrency: 1 })
+    const [live, rest] = [scheduler.gate(), scheduler.gate({ bulk: true })]
+    const speculation = await live.acquire('final')
+    const own = live.acquire('final')
+    speculation.release()
+    expect((await own).busy).toBe(false)
+    ;(await own).release()
+    // A live final that waited for a REST window is late: busy. The REST window itself never is.
+    const window = await rest.acquire('final')
+    expect(window.busy).toBe(false)
+    const behindRest = live.acquire('final')
+    const nextWindow = rest.acquire('final')
+    window.release()
+    const t = await behindRest
+    expect(t.busy).toBe(true)
+    t.release()
+    expect((await nextWindow).busy).toBe(false)
+    ;(await nextWindow).release()
+    expect(scheduler.stats.busyFinals).toBe(1)
+  })
+
   it('validates its options', () => {
     expect(() => new InferenceScheduler({ loadWindowMs: 0 })).toThrow(/loadWindowMs/)
     expect(() => new InferenceScheduler({ concurrency: 0 })).toThrow(/concurrency/)
@@ -221,5 +289,29 @@ describe('StreamingSession with a gate', () => {
     expect(scheduler.stats.running).toBe(0)
     expect(scheduler.finalRtf).toBeGreaterThan(0)
     expect(backend.maxConcurrency).toBe(1) // two sessions, one request at a time
+  })
+
+  it('asks the backend for busy finals only while finals of sessions contend', async () => {
+    const run = async (count: number) => {
+      const scheduler = new InferenceScheduler()
+      const backend = new FakeBackend({ delayMs: 20 })
+      await backend.loadModel('fake')
+      const sessions = Array.from(
+        { length: count },
+        () =>
+          new StreamingSession({ backend, strategy: 'prompt', gate: scheduler.gate(), partialIntervalMs: 0 }),
+      )
+      const drained = sessions.map(async (s) => {
+        for await (const _ of s);
+      })
+      for (const s of sessions) s.pushAudio(new Float32Array(16_000).fill(0.1))
+      await Promise.all(sessions.map((s) => s.end()))
+      await Promise.all(drained)
+      return backend.calls.filter((c) => c.options.live).map((c) => c.options.busy === true)
+    }
+    expect(await run(1)).toEqual([false])
+    // Three utterances end together: the first final runs on the engine's full path, the two
+    // that waited for it are busy.
+    expect(await run(3)).toEqual([false, true, true])
   })
 })

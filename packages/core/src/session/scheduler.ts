@@ -9,6 +9,13 @@ export interface InferenceTicket {
   /** Seconds the request waited for its turn. */
   readonly waitedMs: number
   /**
+   * A real-time session's final at a contended engine: it waited while another session's final
+   * (or a bulk request's) ran, or it runs beside one (concurrency above 1). Such a final takes
+   * the backend's quick path (`TranscribeOptions.busy`), so finals queued behind a full-window
+   * one drain at the fitted window's speed. False (or absent) otherwise, and for a partial.
+   */
+  readonly busy?: boolean
+  /**
    * Ends the turn. `audioSeconds`, for a final of streamed audio, counts its time in the load
    * estimate (work nobody streamed, such as a REST file, passes nothing). Idempotent.
    */
@@ -94,6 +101,8 @@ interface Waiter {
   resolve: (ticket: InferenceTicket) => void
   reject: (error: Error) => void
   cleanup: () => void
+  /** A final that waited while another final ran or was started ahead of it. */
+  behindFinal: boolean
 }
 
 interface SessionSlot {
@@ -101,6 +110,8 @@ interface SessionSlot {
   lastServed: number
   partial: Waiter | undefined
   bulk: boolean
+  /** Its finals running now (a speculation may run while its utterance's final waits). */
+  runningFinals: number
   /** When the session's first audio came (the clock's ms), and how much came since. */
   firstAudioAt: number | undefined
   audioSeconds: number
@@ -114,6 +125,8 @@ export interface InferenceSchedulerStats {
   started: { partial: number; final: number }
   /** Partial requests replaced by a newer one of the same session before they ran. */
   superseded: number
+  /** Finals started {@link InferenceTicket.busy}: they waited for other finals, or ran beside one. */
+  busyFinals: number
   /** Backend seconds of finals per second of audio sent, over the window (undefined while unmeasured). */
   finalRtf: number | undefined
 }
@@ -137,10 +150,12 @@ export class InferenceScheduler {
   #finals: Waiter[] = []
   #partials: Waiter[] = []
   #running = 0
+  #runningFinals = 0
   #sessions = 0
   #tick = 0
   #started = { partial: 0, final: 0 }
   #superseded = 0
+  #busyFinals = 0
   readonly #load: LoadEstimate
 
   constructor(options: InferenceSchedulerOptions = {}) {
@@ -164,6 +179,7 @@ export class InferenceScheduler {
       lastServed: -1,
       partial: undefined,
       bulk: options.bulk ?? false,
+      runningFinals: 0,
       firstAudioAt: undefined,
       audioSeconds: 0,
     }
@@ -238,6 +254,7 @@ export class InferenceScheduler {
       queuedPartials: this.#partials.length,
       started: { ...this.#started },
       superseded: this.#superseded,
+      busyFinals: this.#busyFinals,
       finalRtf: this.finalRtf,
     }
   }
@@ -252,6 +269,7 @@ export class InferenceScheduler {
         resolve,
         reject,
         cleanup: () => {},
+        behindFinal: kind === 'final' && this.#othersRunning(session),
       }
       if (signal) {
         const onAbort = () => {
@@ -303,6 +321,11 @@ export class InferenceScheduler {
     return best
   }
 
+  /** Whether finals of other sessions (or bulk work) are running. */
+  #othersRunning(session: SessionSlot): boolean {
+    return this.#runningFinals > session.runningFinals
+  }
+
   #dispatch(): void {
     while (this.#running < this.options.concurrency) {
       const waiter =
@@ -312,19 +335,33 @@ export class InferenceScheduler {
         this.#next(this.#partials, true)
       if (!waiter) return
       this.#remove(waiter)
+      const final = waiter.kind === 'final'
+      const { session } = waiter
+      const busy = final && !session.bulk && (waiter.behindFinal || this.#othersRunning(session))
+      if (final) for (const w of this.#finals) w.behindFinal ||= w.session !== session
       this.#running++
+      if (final) {
+        this.#runningFinals++
+        session.runningFinals++
+      }
+      if (busy) this.#busyFinals++
       this.#started[waiter.kind]++
       waiter.session.lastServed = ++this.#tick
       const startedAt = this.options.now()
       let released = false
       waiter.resolve({
         waitedMs: startedAt - waiter.enqueuedAt,
+        busy,
         release: (audioSeconds?: number) => {
           if (released) return
           released = true
           this.#running--
+          if (final) {
+            this.#runningFinals--
+            session.runningFinals--
+          }
           // A final of streamed audio (its audio was counted as it came) costs the stream.
-          if (waiter.kind === 'final' && audioSeconds !== undefined) {
+          if (final && audioSeconds !== undefined) {
             this.#load.observeWork((this.options.now() - startedAt) / 1000)
           }
           this.#dispatch()

@@ -159,3 +159,30 @@ describe('agreement strategy', () => {
     expect(f.text).toBe('the quick brown fox')
   })
 })
+
+describe('a busy final (the engine is contended)', () => {
+  it('is asked of the backend as live and busy by every strategy; a lone final is live only', async () => {
+    const speech = voice.speak('the quick brown fox', 0, 300)
+    for (const name of ['prompt', 'context', 'hybrid', 'agreement'] as const) {
+      const b = await backend()
+      const s = createStrategy(name, { backend: b })
+      await s.utterance().final(speech.audio)
+      const u = s.utterance()
+      await u.partial(speech.audio)
+      await u.final(speech.audio, undefined, { busy: true })
+      const speculated = await s.utterance().speculate?.(speech.audio, undefined, { busy: true })
+      const asked = b.calls.map((c) => [
+        c.options.live ?? false,
+        c.options.busy ?? false,
+        c.options.preview ?? false,
+      ])
+      expect(asked.slice(0, 3), name).toEqual([
+        [true, false, false],
+        [false, false, true],
+        [true, true, false],
+      ])
+      if (speculated) expect(asked[3], name).toEqual([true, true, false])
+      else expect(name).toBe('agreement') // it has no speculative final
+    }
+  })
+})

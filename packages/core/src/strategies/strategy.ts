@@ -70,16 +70,22 @@ export interface SpeculativeFinal {
   commit(): void
 }
 
+/** How a final is asked for. */
+export interface FinalOptions {
+  /** The engine is contended (see `TranscribeOptions.busy`): passed on to the backend. */
+  busy?: boolean
+}
+
 /** Transcribes one utterance; `audio` is always the whole utterance so far. */
 export interface UtteranceTranscriber {
   partial(audio: Float32Array, signal?: AbortSignal): Promise<UtteranceTranscript>
-  final(audio: Float32Array, signal?: AbortSignal): Promise<UtteranceTranscript>
+  final(audio: Float32Array, signal?: AbortSignal, options?: FinalOptions): Promise<UtteranceTranscript>
   /**
    * The final for `audio` without committing it (no state carried to the next utterance
    * until `commit()`), for a session that expects the utterance to end here. Strategies that
    * cannot do this leave it out.
    */
-  speculate?(audio: Float32Array, signal?: AbortSignal): Promise<SpeculativeFinal>
+  speculate?(audio: Float32Array, signal?: AbortSignal, options?: FinalOptions): Promise<SpeculativeFinal>
 }
 
 export interface Strategy {
@@ -99,6 +105,12 @@ export interface Strategy {
 
 /** A final at least this long (1 s) that decodes empty with a prompt or context is decoded again without. */
 const MIN_RETRY_SAMPLES = WHISPER_SAMPLE_RATE
+
+/** A final's call is `live` (and `busy` when the engine is contended); a partial's a preview. */
+function liveOrPreview(final: FinalOptions | undefined): { live?: true; busy?: true; preview?: true } {
+  if (!final) return { preview: true }
+  return final.busy ? { live: true, busy: true } : { live: true }
+}
 
 function stripWords(segments: Segment[], keep: boolean): Segment[] {
   if (keep) return segments
@@ -136,7 +148,7 @@ class BoundaryStrategy implements Strategy {
     audio: Float32Array,
     context: Float32Array,
     prompt: string,
-    isFinal: boolean,
+    final: FinalOptions | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ segments: Segment[]; language: string; processingTimeMs: number }> {
     const o = this.#o
@@ -147,13 +159,13 @@ class BoundaryStrategy implements Strategy {
       ...(o.task ? { task: o.task } : {}),
       // Word times let the context be cut exactly, inside a segment.
       wordTimestamps: o.wordTimestamps || context.length > 0,
-      ...(isFinal ? { live: true } : { preview: true }),
+      ...liveOrPreview(final),
       ...(signal ? { signal } : {}),
     })
     const contextSeconds = context.length / WHISPER_SAMPLE_RATE
     const kept = dropContext(result.segments, contextSeconds, this.#previousText, input)
     // A final's made-up tail ("Thank you.") goes; previews are replaced anyway.
-    const segments = (isFinal ? dropSqueezedTail(kept) : kept).filter((seg) => seg.text.trim())
+    const segments = (final ? dropSqueezedTail(kept) : kept).filter((seg) => seg.text.trim())
     return { segments, language: result.language, processingTimeMs: result.processingTimeMs }
   }
 
@@ -161,24 +173,24 @@ class BoundaryStrategy implements Strategy {
     const run = async (
       audio: Float32Array,
       signal: AbortSignal | undefined,
-      isFinal: boolean,
+      final: FinalOptions | undefined,
     ): Promise<SpeculativeFinal> => {
       const o = this.#o
       // Partials are previews: they go without the context audio, which would need word
       // times to cut out again (a full 30 s encoder window on whisper.cpp, about 4× the cost).
-      const context = this.#useContext && isFinal ? this.#previousAudio : new Float32Array(0)
+      const context = this.#useContext && final ? this.#previousAudio : new Float32Array(0)
       const prompt = this.#usePrompt ? tailText(this.#previousText, o.maxPromptChars) : ''
-      let result = await this.#decode(audio, context, prompt, isFinal, signal)
+      let result = await this.#decode(audio, context, prompt, final, signal)
       let processingTimeMs = result.processingTimeMs
       // A final of speech that comes back empty with what was carried (Whisper sometimes
       // answers a prompt or context with no text) is decoded again on its own audio.
       if (
-        isFinal &&
+        final &&
         result.segments.length === 0 &&
         (context.length > 0 || prompt) &&
         audio.length >= MIN_RETRY_SAMPLES
       ) {
-        result = await this.#decode(audio, new Float32Array(0), '', isFinal, signal)
+        result = await this.#decode(audio, new Float32Array(0), '', final, signal)
         processingTimeMs += result.processingTimeMs
       }
       const segments = stripWords(result.segments, o.wordTimestamps)
@@ -200,13 +212,13 @@ class BoundaryStrategy implements Strategy {
       return { transcript, commit }
     }
     return {
-      partial: async (audio, signal) => (await run(audio, signal, false)).transcript,
-      final: async (audio, signal) => {
-        const final = await run(audio, signal, true)
+      partial: async (audio, signal) => (await run(audio, signal, undefined)).transcript,
+      final: async (audio, signal, options = {}) => {
+        const final = await run(audio, signal, options)
         final.commit()
         return final.transcript
       },
-      speculate: (audio, signal) => run(audio, signal, true),
+      speculate: (audio, signal, options = {}) => run(audio, signal, options),
     }
   }
 }
@@ -251,7 +263,8 @@ class AgreementStrategy implements Strategy {
     // A partial's hypothesis is a preview: it commits words only when the next one agrees,
     // and the final's step replaces it. Decoded without the fallback, a second of speech takes
     // tens of milliseconds; with it, faster-whisper sent half of them to its 30 s window.
-    const step = async (signal: AbortSignal | undefined, preview: boolean) => {
+    const step = async (signal: AbortSignal | undefined, final: FinalOptions | undefined) => {
+      const preview = !final
       const request = policy.request()
       if (request.audio.length === 0) return 0
       const result = await o.backend.transcribe(request.audio, WHISPER_SAMPLE_RATE, {
@@ -259,7 +272,7 @@ class AgreementStrategy implements Strategy {
         ...(asked ? { language: asked } : {}),
         ...(o.task ? { task: o.task } : {}),
         wordTimestamps: true,
-        ...(preview ? { preview: true } : { live: true }),
+        ...liveOrPreview(final),
         ...(signal ? { signal } : {}),
       })
       language = result.language
@@ -283,13 +296,13 @@ class AgreementStrategy implements Strategy {
     return {
       partial: async (audio, signal) => {
         feed(audio)
-        const ms = await step(signal, true)
+        const ms = await step(signal, undefined)
         return transcript(policy.committed, latest, ms)
       },
-      final: async (audio, signal) => {
+      final: async (audio, signal, options = {}) => {
         feed(audio)
         // Every sample is heard in full: the partials' hypotheses were previews.
-        const ms = await step(signal, false)
+        const ms = await step(signal, options)
         policy.finish()
         const words = [...policy.committed]
         const result = transcript(words, [], ms)
