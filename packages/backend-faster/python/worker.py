@@ -19,7 +19,7 @@ are waiting together with the same options run as one batch (--max-batch, defaul
 encoder and one decoder pass for all, each with its own prompt, at temperature 0. A final that
 fails faster-whisper's quality checks (a decoding loop, a low log-probability), and any other
 request, runs through faster-whisper's transcribe: the full window, its temperature fallback
-and language detection. A preview (a partial, replaced later) is returned as it is decoded.
+(not for a request with `fallback: false`, a live final) and language detection. A preview (a partial, replaced later) is returned as it is decoded.
 """
 
 import argparse
@@ -85,7 +85,7 @@ class RequestError(Exception):
 class Request:
     """A checked `transcribe` request: validated once, when it arrives."""
 
-    def __init__(self, rid, audio, language, task, words, beam, prompt, preview=False, margin_ms=0):
+    def __init__(self, rid, audio, language, task, words, beam, prompt, preview=False, margin_ms=0, fallback=True):
         self.id = rid
         self.audio = audio
         self.language = language
@@ -95,6 +95,7 @@ class Request:
         self.prompt = prompt
         self.preview = preview
         self.margin_ms = margin_ms  # silence after the audio in the window; 0: the full 30 s
+        self.fallback = fallback  # faster-whisper's temperature fallback, when it runs the request
         self.prompt_ids = None  # the prompt's tokens, once the worker has encoded them
 
     @property
@@ -123,6 +124,7 @@ def parse_request(header, payload, default_beam):
         prompt=(header.get("initial_prompt") or "").strip(),
         preview=bool(header.get("preview")),
         margin_ms=max(0, int(header.get("window_margin_ms") or 0)),
+        fallback=header.get("fallback", True) is not False,
     )
 
 
@@ -187,6 +189,9 @@ class Worker:
             beam_size=req.beam,
             vad_filter=False,
             condition_on_previous_text=False,
+            # Where someone waits (a live final), no temperature fallback: on real telephone
+            # speech it only ever sampled a made-up tail, for 1-10 s.
+            **({} if req.fallback else {"temperature": 0.0}),
         )
         out = []
         for seg in segments:
