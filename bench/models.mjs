@@ -160,7 +160,7 @@ for (const spec of args.models.split(',')) {
   }
   await backend.close()
   for (const window of WINDOWS)
-    rows.push(await throughServer({ model: spec, engine, sizeMb, wer }, flags, window))
+    rows.push(await throughServer({ model: spec, engine, sizeMb, wer: { ...wer } }, flags, window))
 }
 
 /** The server part of a row: one real-time session, then sessions held. */
@@ -210,7 +210,7 @@ async function throughServer(row, flags, window) {
   }
   await server.stop()
   console.error(`${row.model} ${window}: ${JSON.stringify(row)}`)
-  return { ...row, wer: { ...row.wer } }
+  return row
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`

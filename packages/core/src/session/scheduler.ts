@@ -346,7 +346,7 @@ export class InferenceScheduler {
       }
       if (busy) this.#busyFinals++
       this.#started[waiter.kind]++
-      waiter.session.lastServed = ++this.#tick
+      session.lastServed = ++this.#tick
       const startedAt = this.options.now()
       let released = false
       waiter.resolve({
