@@ -19,6 +19,8 @@ export function packTarballs(packages?: string[]): Promise<{ dir: string; tarbal
 export function installAndTranscribe(
   manager: 'npm' | 'pnpm',
   tarballs: Record<string, string>,
+  /** Rounds of the ten sentences (default 3); `ms` is the median round's. */
+  options?: { rounds?: number },
 ): Promise<InstallRun>
-export function transcribeInWorkspace(): Promise<TranscriptionRun>
+export function transcribeInWorkspace(options?: { rounds?: number }): Promise<TranscriptionRun>
 export const ROOT_PACKAGE: { packageManager: string; [key: string]: unknown }

@@ -190,6 +190,37 @@ describe('connect()', () => {
     120_000,
   )
 
+  it('end() while reconnecting waits for the new connection, sends it what nobody finalised, then ends', async () => {
+    const first = await start()
+    const port = first.address()!.port
+    const session = connect(first.url, { strategy: 'prompt', reconnect: { initialDelayMs: 300 } })
+    await session.ready
+    const events: ClientEvent[] = []
+    const reading = (async () => {
+      for await (const e of session) events.push(e)
+    })()
+    await first.close()
+    await expect.poll(() => events.some((e) => e.type === 'reconnecting')).toBe(true)
+    // The whole sentence goes while no server listens, then the caller ends at once.
+    await streamAudio(session, harvard[5]!.audio)
+    const ended = session.end()
+    expect(() => session.sendAudio(new Float32Array(160))).toThrow(/ended/)
+    const second = createServer({ backend, port, logger: pino({ level: 'silent' }) })
+    await second.listen()
+    await ended
+    await reading
+    await second.close()
+    const reconnected = events.find((e) => e.type === 'reconnected')!
+    expect(reconnected).toMatchObject({ lost: { start: 0, end: 0 } })
+    expect(reconnected.replayed).toBeCloseTo(harvard[5]!.audio.length / SR, 2)
+    const finals = events.filter((e) => e.type === 'final')
+    const text = finals.map((f) => f.text).join(' ')
+    expect(corpusWordErrorRate([{ reference: harvard[5]!.text, hypothesis: text }])).toBeLessThanOrEqual(
+      MAX_WER,
+    )
+    expect(events.at(-1)).toMatchObject({ type: 'session_end', reason: 'end' })
+  }, 60_000)
+
   it('gives typed errors: a bad URL, a refused token, a full server', async () => {
     const nowhere = connect('ws://127.0.0.1:9', {})
     await expect(nowhere.ready).rejects.toSatisfy((e) => isWsError(e, 'connection_failed'))

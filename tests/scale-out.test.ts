@@ -21,7 +21,9 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SERVER_CLI = join(ROOT, 'packages/server/dist/cli.js')
 const harvard = loadSpeechFixtures(join(ROOT, 'fixtures/speech'), (f) => f.name.startsWith('harvard-'))
 const DRAIN_DELAY_MS = 2500
-const SIGTERM_AT_S = 11
+// A drained replica finalises its two sessions (final and revision each) in up to 5 s on one
+// thread of a slow machine: the drain starts early enough for audio to reach the other replica.
+const SIGTERM_AT_S = 8
 
 const ok = (url: string) => fetch(url).then((r) => r.ok)
 
@@ -194,7 +196,8 @@ describe.skipIf(!haproxy)('two replicas behind HAProxy', () => {
           expect(reconnected.replayed).toBe(0)
         }
         const after = finals.filter((f) => c.events.indexOf(f) > types.indexOf('reconnected'))
-        expect(after.length).toBeGreaterThan(0)
+        // Speech went to the other replica (sent again, or sent after the reconnection): it has finals.
+        if (c.audio.length / 16_000 - reconnected.lost.end > 2) expect(after.length).toBeGreaterThan(0)
         for (const f of after) expect(f.audio_start).toBeGreaterThanOrEqual(reconnected.lost.end - 1e-6)
         // What was transcribed reads as what was said, away from the utterances the cut touched.
         const lost = reconnected.lost

@@ -3,10 +3,7 @@ import {
   DEFAULT_SESSION_CONFIG,
   type ErrorMessage,
   EventQueue,
-  encodePcm16le,
-  encodePcmF32le,
   type FinalMessage,
-  int16ToFloat32,
   type PartialMessage,
   parseServerMessage,
   type ReadyMessage,
@@ -16,6 +13,7 @@ import {
   WsError,
 } from '@ws/core'
 import { browserSocket } from './browser-socket.js'
+import { type AudioInput, encodeAudio } from './encode-audio.js'
 import {
   type ClientEvent,
   type ClientEventType,
@@ -69,6 +67,8 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
   #receivedEnd: number | undefined
   /** What was sent lately, to send again after a reconnection. */
   readonly #replay: ReplayBuffer | undefined
+  /** `end()` came while reconnecting: end once the new connection has the replayed audio. */
+  #endOnReady = false
   #ended: Promise<void>
   #resolveEnded!: () => void
 
@@ -121,29 +121,11 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
    * or a Buffer already in the session's encoding. Audio sent while reconnecting is not
    * transcribed; it is reported in the `reconnected` event.
    */
-  sendAudio(audio: Int16Array | Float32Array | Uint8Array): void {
-    if (this.#state === 'ending' || this.#state === 'closed') {
+  sendAudio(audio: AudioInput): void {
+    if (this.#state === 'ending' || this.#state === 'closed' || this.#endOnReady) {
       throw new WsError('closed', 'The session has ended; it takes no more audio')
     }
-    const encoding = this.options.encoding ?? DEFAULT_SESSION_CONFIG.encoding
-    let bytes: Uint8Array
-    let samples: number
-    if (audio instanceof Float32Array) {
-      bytes = encoding === 'pcm_f32le' ? encodePcmF32le(audio) : encodePcm16le(audio)
-      samples = audio.length
-    } else if (audio instanceof Int16Array) {
-      if (encoding === 'pcm_f32le') {
-        bytes = encodePcmF32le(int16ToFloat32(audio))
-      } else {
-        bytes = new Uint8Array(audio.buffer, audio.byteOffset, audio.byteLength)
-      }
-      samples = audio.length
-    } else if (audio instanceof Uint8Array) {
-      bytes = audio
-      samples = audio.byteLength / (encoding === 'pcm_f32le' ? 4 : 2)
-    } else {
-      throw new WsError('invalid_audio', 'Audio must be an Int16Array, a Float32Array or a Buffer')
-    }
+    const { bytes, samples } = encodeAudio(audio, this.options.encoding ?? DEFAULT_SESSION_CONFIG.encoding)
     this.#replay?.push(this.#audioSeconds, bytes, samples / this.sampleRate)
     this.#audioSeconds += samples / this.sampleRate
     if (this.#state === 'open' && this.#ws?.isOpen) this.#ws.send(bytes)
@@ -164,9 +146,17 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
     this.#control({ type: 'cancel' })
   }
 
-  /** Finalises everything; resolves once the server has sent the last final and closed. */
+  /**
+   * Finalises everything; resolves once the server has sent the last final and closed. While
+   * reconnecting, it first waits for the new connection and its replayed audio (so `reconnected`
+   * still reports what was lost), or for the reconnection to fail.
+   */
   end(): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'ending') return this.#ended
+    if (this.#state === 'reconnecting') {
+      this.#endOnReady = true
+      return this.#ended
+    }
     const ws = this.#ws
     if (this.#state !== 'open' || !ws?.isOpen) {
       void this.close()
@@ -211,7 +201,7 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
   }
 
   #control(message: object): void {
-    if (this.#state === 'closed' || this.#state === 'ending') {
+    if (this.#state === 'closed' || this.#state === 'ending' || this.#endOnReady) {
       throw new WsError('closed', 'The session has ended')
     }
     if (this.#state === 'open' && this.#ws?.isOpen) this.#ws.send(JSON.stringify(message))
@@ -302,6 +292,10 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
             lost: { start: lostFrom, end: replay.start },
             replayed: this.#audioSeconds - replay.start,
           })
+          if (this.#endOnReady) {
+            this.#endOnReady = false
+            void this.end()
+          }
           return
         }
         break
