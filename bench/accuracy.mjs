@@ -18,12 +18,12 @@ import { median, quantile } from './lib/stats.mjs'
 
 const HELP = `Usage: node bench/accuracy.mjs [options]
 
-  --backends <list>     whispercpp,faster (default both)
+  --backends <list>     whispercpp,faster (default both; the others' rows are kept)
   --strategies <list>   prompt,context,hybrid,agreement (default all)
   --skip-clips          skip the whole-clip part (its rows kept from the last report)
   --skip-languages      skip the Spanish and Dutch streams (base)
   --skip-streams        skip the streams (their rows kept from the last report)
-  --skip-full-finals    skip the finals-at-the-full-window comparison
+  --skip-full-finals    skip the finals-at-the-full-window comparison (its rows kept)
   --out <dir>           where latest.json and latest.md go (bench/results/accuracy)
   --help                this text
 `
@@ -191,7 +191,8 @@ async function fullWindowFinals(list) {
     console.error(JSON.stringify(row))
   }
 }
-if (!args['skip-full-finals']) await fullWindowFinals(realLong('real-en-long'))
+if (args['skip-full-finals']) report.fullFinals = last.fullFinals ?? []
+else await fullWindowFinals(realLong('real-en-long'))
 
 const espeak = corpus(harvardFixtures(), 10)
 if (!args['skip-streams']) await streams('synthetic stream (10 sentences)', 'tiny.en', 'en', [espeak])
@@ -199,6 +200,25 @@ if (!args['skip-languages'] && !args['skip-streams']) {
   await streams('real Spanish streams', 'base', 'es', realLong('real-es-long'), ['whispercpp'], ['prompt'])
   await streams('real Dutch streams', 'base', 'nl', realLong('real-nl-long'), ['whispercpp'], ['prompt'])
 }
+
+// Rows of the backends not run this time stay from the last report (its machine said below).
+const keptBackends = [...new Set((last.streams ?? []).map((r) => r.backend))].filter(
+  (b) => !backends.includes(b),
+)
+for (const part of ['clips', 'streams', 'fullFinals']) {
+  if (part === 'clips' && args['skip-clips']) continue
+  if (part === 'streams' && args['skip-streams']) continue
+  if (part === 'fullFinals' && args['skip-full-finals']) continue
+  const rows = [...(last[part] ?? []).filter((r) => keptBackends.includes(r.backend)), ...report[part]]
+  const corpora = [...new Set(rows.map((r) => r.corpus))]
+  report[part] = rows.sort((a, b) => corpora.indexOf(a.corpus) - corpora.indexOf(b.corpus))
+}
+const keptNote =
+  keptBackends.length > 0 && last.machine
+    ? ` Rows of ${keptBackends.join(', ')} are from the last report's run, on ${last.keptMachine ?? last.machine}.`
+    : ''
+if (keptNote) report.keptMachine = last.keptMachine ?? last.machine
+const clipsNote = args['skip-clips'] ? ' These rows are from the last report that measured them.' : ''
 
 const clipRows = report.clips.map(
   (r) =>
@@ -218,11 +238,11 @@ const fullRows = report.fullFinals.map(
 )
 const md = `# Accuracy per corpus
 
-\`node bench/accuracy.mjs\` on ${report.machine}, Node ${process.versions.node}. WER (%) on Whisper's English normalisation (other languages: case, punctuation and accents ignored); greedy unless said.
+\`node bench/accuracy.mjs\` on ${report.machine}, Node ${process.versions.node}. WER (%) on Whisper's English normalisation (other languages: case, punctuation and accents ignored); greedy unless said.${keptNote}
 
 ## Whole clips
 
-"default" is what a backend does for a clip nobody waits for in real time (a file, a REST call): the full 30 s window on both (chosen on the real clips), as a session's final gets by default; "fitted" is a session's final (\`live\`) with \`finalWindow: 'fitted'\`: a window fitted to the audio.
+"default" is what a backend does for a clip nobody waits for in real time (a file, a REST call): the full 30 s window on both (chosen on the real clips), as a session's final gets by default; "fitted" is a session's final (\`live\`) with \`finalWindow: 'fitted'\`: a window fitted to the audio.${clipsNote}
 
 | backend | beam | window | real English | synthetic |
 | --- | --- | --- | --- | --- |
