@@ -213,11 +213,14 @@ for (const part of ['clips', 'streams', 'fullFinals']) {
   const corpora = [...new Set(rows.map((r) => r.corpus))]
   report[part] = rows.sort((a, b) => corpora.indexOf(a.corpus) - corpora.indexOf(b.corpus))
 }
-const keptNote =
-  keptBackends.length > 0 && last.machine
-    ? ` Rows of ${keptBackends.join(', ')} are from the last report's run, on ${last.keptMachine ?? last.machine}.`
-    : ''
-if (keptNote) report.keptMachine = last.keptMachine ?? last.machine
+// The machine each backend's stream rows were measured on, kept rows keeping theirs.
+report.machines = Object.fromEntries([
+  ...keptBackends.map((k) => [k, last.machines?.[k] ?? last.machine]),
+  ...backends.map((k) => [k, report.machine]),
+])
+const keptNote = keptBackends
+  .map((k) => ` Rows of ${k} are from an earlier run, on ${report.machines[k]}.`)
+  .join('')
 const clipsNote = args['skip-clips'] ? ' These rows are from the last report that measured them.' : ''
 
 const clipRows = report.clips.map(

@@ -19,8 +19,6 @@ export function packTarballs(packages?: string[]): Promise<{ dir: string; tarbal
 export function installAndTranscribe(
   manager: 'npm' | 'pnpm',
   tarballs: Record<string, string>,
-  /** Rounds of the ten sentences (default 3); `ms` is the median round's. */
-  options?: { rounds?: number },
 ): Promise<InstallRun>
-export function transcribeInWorkspace(options?: { rounds?: number }): Promise<TranscriptionRun>
+export function transcribeInWorkspace(): Promise<TranscriptionRun>
 export const ROOT_PACKAGE: { packageManager: string; [key: string]: unknown }

@@ -31,7 +31,7 @@ const FIXTURES = join(ROOT, 'fixtures/speech')
 /** pnpm is the one this repository pins (corepack would otherwise fetch the newest). */
 export const ROOT_PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 
-/** The user's program: a warm-up, then the ten Harvard fixtures, some rounds (argv[3]); the median round's time. */
+/** The user's program: the ten Harvard fixtures, three rounds; the median round's time. */
 const PROGRAM = `
 import { readFileSync } from 'node:fs'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
@@ -43,10 +43,9 @@ const wav = (name) => {
 }
 const backend = new WhisperCppBackend({ beamSize: 1 })
 await backend.loadModel('tiny.en')
-await backend.transcribe(wav(manifest[0].name), 16000) // warm-up, untimed
 const texts = []
 const times = []
-for (let round = 0; round < Number(process.argv[3]); round++) {
+for (let round = 0; round < 3; round++) {
   const t = performance.now()
   for (const f of manifest) {
     const r = await backend.transcribe(wav(f.name), 16000)
@@ -56,7 +55,7 @@ for (let round = 0; round < Number(process.argv[3]); round++) {
 }
 await backend.close()
 const { info } = await loadAddon()
-console.log(JSON.stringify({ texts, refs: manifest.map((f) => f.text), ms: times.sort((a, b) => a - b)[times.length >> 1], source: info.source, features: info.features }))
+console.log(JSON.stringify({ texts, refs: manifest.map((f) => f.text), ms: times.sort((a, b) => a - b)[1], source: info.source, features: info.features }))
 `
 
 /** The environment a user has: none of this project's variables or compiler flags. */
@@ -87,9 +86,9 @@ export async function packTarballs(packages = WHISPERCPP_PACKAGES) {
   return { dir, tarballs }
 }
 
-async function transcribeIn(dir, program, env, rounds) {
+async function transcribeIn(dir, program, env) {
   writeFileSync(join(dir, 'main.mjs'), program)
-  const { stdout, stderr } = await run(process.execPath, ['main.mjs', FIXTURES, String(rounds)], {
+  const { stdout, stderr } = await run(process.execPath, ['main.mjs', FIXTURES], {
     cwd: dir,
     env,
     maxBuffer: 1 << 24,
@@ -97,11 +96,8 @@ async function transcribeIn(dir, program, env, rounds) {
   return { ...JSON.parse(stdout.trim().split('\n').at(-1)), stderr }
 }
 
-/**
- * An empty project with the tarballs installed by `manager`; the fixtures transcribed in it,
- * `rounds` times (the median round's time).
- */
-export async function installAndTranscribe(manager, tarballs, { rounds = 3 } = {}) {
+/** An empty project with the tarballs installed by `manager`; the fixtures transcribed in it. */
+export async function installAndTranscribe(manager, tarballs) {
   const dir = mkdtempSync(join(tmpdir(), `ws-install-${manager}-`))
   try {
     const files = Object.fromEntries(Object.entries(tarballs).map(([n, f]) => [n, `file:${f}`]))
@@ -127,21 +123,21 @@ export async function installAndTranscribe(manager, tarballs, { rounds = 3 } = {
       throw new Error(`${manager} install failed:\n${err.stdout}\n${err.stderr}`)
     })
     const installSeconds = (performance.now() - started) / 1000
-    return { manager, installSeconds, ...(await transcribeIn(dir, PROGRAM, env, rounds)) }
+    return { manager, installSeconds, ...(await transcribeIn(dir, PROGRAM, env)) }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
 /** The same program on the workspace's build. */
-export async function transcribeInWorkspace({ rounds = 3 } = {}) {
+export async function transcribeInWorkspace() {
   const dir = mkdtempSync(join(tmpdir(), 'ws-workspace-run-'))
   try {
     const program = PROGRAM.replace(
       "'@ws/backend-whispercpp'",
       JSON.stringify(join(ROOT, 'packages/backend-whispercpp/dist/index.js')),
     ).replace("'@ws/whispercpp-addon'", JSON.stringify(join(ROOT, 'packages/whispercpp-addon/dist/index.js')))
-    return await transcribeIn(dir, program, process.env, rounds)
+    return await transcribeIn(dir, program, process.env)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -19,8 +19,7 @@ import { makeTestCertificates } from '../packages/server/src/protocols/sdk-clien
 // The whole product installed as a user would (bench/user-project.mjs): every package packed,
 // then an empty project with npm and with pnpm at default settings. First the server and the
 // client alone (whisper.cpp + WebRTC VAD, the defaults), then the optional engines
-// (faster-whisper + Silero), then what the READMEs' samples and a TypeScript consumer use
-// (the samples run with npm; with pnpm their imports resolve).
+// (faster-whisper + Silero), then what the READMEs' samples and a TypeScript consumer use.
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const FIXTURES = join(ROOT, 'fixtures/speech')
 const run = promisify(execFile)
@@ -170,32 +169,7 @@ console.log(JSON.stringify({ text: r.text, segments: r.segments?.length }))
         return false
       }
     })
-  // The samples run once, with npm: their code does not depend on the layout. With pnpm, which
-  // puts only direct dependencies at the top of node_modules, every package they import resolves.
-  it.runIf(manager === 'pnpm')(
-    'resolves every package the README samples import',
-    async () => {
-      const specifiers = new Set<string>()
-      for (const readme of readmes) {
-        for (const code of runnableSamples(readFileSync(join(ROOT, readme), 'utf8'))) {
-          for (const m of code.matchAll(/\bfrom '([^'.][^']*)'|\bimport\('([^'.][^']*)'\)/g)) {
-            const spec = m[1] ?? m[2]!
-            if (!spec.startsWith('node:')) specifiers.add(spec)
-          }
-        }
-      }
-      expect(specifiers).toContain('@ws/client')
-      const script = `for (const s of ${JSON.stringify([...specifiers])}) console.log(s, import.meta.resolve(s))`
-      const r = await run(process.execPath, ['--input-type=module', '-e', script], {
-        cwd: project.dir,
-        env: project.env,
-      })
-      expect(r.stdout.trim().split('\n')).toHaveLength(specifiers.size)
-    },
-    60_000,
-  )
-
-  it.runIf(manager === 'npm').each(readmes)(
+  it.each(readmes)(
     'runs the samples of %s as written',
     async (readme) => {
       expect(server).toBeDefined()
