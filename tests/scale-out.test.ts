@@ -109,6 +109,8 @@ interface Client {
   sentAtReconnect?: number
   /** Audio the client had sent when the replica got SIGTERM. */
   sentAtSigterm?: number
+  /** What ended its event loop with an error (a refused or failed reconnection). */
+  failure?: unknown
 }
 
 describe.skipIf(!haproxy)('two replicas behind HAProxy', () => {
@@ -140,7 +142,9 @@ describe.skipIf(!haproxy)('two replicas behind HAProxy', () => {
         })
         void (async () => {
           for await (const e of session) client.events.push(e)
-        })().catch(() => {})
+        })().catch((err: unknown) => {
+          client.failure = err
+        })
         await session.ready
         clients.push(client)
       }
@@ -174,7 +178,7 @@ describe.skipIf(!haproxy)('two replicas behind HAProxy', () => {
         const endAt = types.indexOf('session_end')
         const end = c.events[endAt] as EventOf<'session_end'>
         const reconnected = c.events.find((e): e is EventOf<'reconnected'> => e.type === 'reconnected')!
-        expect(reconnected, types.join(' ')).toBeDefined()
+        expect(reconnected, `${types.join(' ')}; ${String(c.failure ?? 'no failure')}`).toBeDefined()
         // Everything sent before the drain began reached the replica, and it finalised all it received.
         expect(end.audio_end).toBeGreaterThanOrEqual(c.sentAtSigterm! - 0.05)
         const before = finals.filter((f) => c.events.indexOf(f) < endAt)
