@@ -38,6 +38,7 @@ Options (each also read from the environment variable in brackets; flags win):
   --tls-key <file>             its PEM private key                     [WS_TLS_KEY]
   --beam-size <n>              decoder beam size (1: greedy)           [WHISPER_BEAM_SIZE]
   --threads <n>                inference threads (all cores)           [WHISPER_THREADS]
+  --speaker-threads <n>        diarization's speaker-model threads (1) [WS_SPEAKER_THREADS]
   --compute-type <type>        faster backend: int8 (default), int8_float32, int16 or
                                float32                            [WHISPER_COMPUTE_TYPE]
   --final-window <w>           finals' encoder window: auto (full, fitted for a final that
@@ -84,6 +85,7 @@ const FLAGS = {
   'tls-key': 'tlsKey',
   'beam-size': 'beamSize',
   threads: 'threads',
+  'speaker-threads': 'speakerThreads',
   'compute-type': 'computeType',
   'final-window': 'finalWindow',
   'max-load': 'maxLoad',

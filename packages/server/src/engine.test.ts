@@ -4,7 +4,7 @@ import { loadSpeechFixtures } from '@ws/core/testing'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { createEngine, importAdapter } from './engine.js'
-import { resolveServerOptions } from './options.js'
+import { optionsFromEnv, resolveServerOptions } from './options.js'
 
 describe('importAdapter', () => {
   it('names the package to install when a chosen adapter is missing', async () => {
@@ -73,5 +73,12 @@ describe('createEngine', () => {
     expect(() => resolveServerOptions({ backend: 'faster', computeType: 'float16' as 'int8' })).toThrow(
       /computeType must be one of int8, int8_float32, int16, float32, got "float16"/,
     )
+  })
+
+  it("takes the speaker model's threads from 1 to 16 (1 by default), from a flag or WS_SPEAKER_THREADS", () => {
+    expect(resolveServerOptions({}).speakerThreads).toBe(1)
+    expect(resolveServerOptions(optionsFromEnv({ WS_SPEAKER_THREADS: '2' })).speakerThreads).toBe(2)
+    for (const bad of [0, 17, 1.5])
+      expect(() => resolveServerOptions({ speakerThreads: bad })).toThrow(/speakerThreads/)
   })
 })

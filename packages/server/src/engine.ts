@@ -90,7 +90,7 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
   const probe = await createVad()
   await probe.close?.()
   const vadHangoverMs = probe.segmenterDefaults?.hangoverMs ?? DEFAULT_VAD_SEGMENTER_OPTIONS.hangoverMs
-  const speakers = new Speakers({ offline: o.offline, logger })
+  const speakers = new Speakers({ offline: o.offline, threads: o.speakerThreads, logger })
 
   if (typeof o.backend === 'object') {
     return {

@@ -37,11 +37,11 @@ export interface DiarizeRequest {
  * A failed start is not kept: the next request tries again.
  */
 export class Speakers {
-  #options: { offline: boolean; logger: Logger }
+  #options: { offline: boolean; threads?: number; logger: Logger }
   #loading: Promise<{ lib: Diarize; embedder: SpeakerEmbedder }> | undefined
   #closed = false
 
-  constructor(options: { offline: boolean; logger: Logger }) {
+  constructor(options: { offline: boolean; threads?: number; logger: Logger }) {
     this.#options = options
   }
 
@@ -56,7 +56,8 @@ export class Speakers {
     this.#loading ??= (async () => {
       const lib = await importAdapter(() => import('@ws/diarize'), '@ws/diarize', 'diarization')
       const started = performance.now()
-      const embedder = await lib.SpeakerEmbedder.create({ offline: this.#options.offline })
+      const { offline, threads } = this.#options
+      const embedder = await lib.SpeakerEmbedder.create({ offline, ...(threads ? { threads } : {}) })
       this.#options.logger.info(
         { model: embedder.modelPath, ms: Math.round(performance.now() - started) },
         'speaker model loaded',
