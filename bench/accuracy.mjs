@@ -19,7 +19,7 @@ import { median, quantile } from './lib/stats.mjs'
 const HELP = `Usage: node bench/accuracy.mjs [options]
 
   --backends <list>     whispercpp,faster (default both; the others' rows are kept)
-  --strategies <list>   prompt,context,hybrid,agreement (default all)
+  --strategies <list>   prompt,context,hybrid,agreement (default all; the others' columns are kept)
   --skip-clips          skip the whole-clip part (its rows kept from the last report)
   --skip-languages      skip the Spanish and Dutch streams (base)
   --skip-streams        skip the streams (their rows kept from the last report)
@@ -201,6 +201,22 @@ if (!args['skip-languages'] && !args['skip-streams']) {
   await streams('real Dutch streams', 'base', 'nl', realLong('real-nl-long'), ['whispercpp'], ['prompt'])
 }
 
+/** A stream row of this run with the columns of the strategies not run kept from the last report. */
+function withKeptStrategies(part, row) {
+  if (part !== 'streams') return row
+  const before = (last.streams ?? []).find(
+    (r) => r.corpus === row.corpus && r.backend === row.backend && r.model === row.model,
+  )
+  if (!before) return row
+  const kept = Object.entries(before).filter(
+    ([k]) => / (finals|revised)$/.test(k) && !strategies.includes(k.replace(/ (finals|revised)$/, '')),
+  )
+  const merged = { ...row, ...Object.fromEntries(kept) }
+  const order = ['prompt', 'context', 'hybrid', 'agreement'].flatMap((k) => [`${k} finals`, `${k} revised`])
+  const rest = Object.keys(merged).filter((k) => !order.includes(k))
+  return Object.fromEntries([...rest, ...order.filter((k) => k in merged)].map((k) => [k, merged[k]]))
+}
+
 // Rows of the backends not run this time stay from the last report (its machine said below).
 const keptBackends = [...new Set((last.streams ?? []).map((r) => r.backend))].filter(
   (b) => !backends.includes(b),
@@ -209,9 +225,30 @@ for (const part of ['clips', 'streams', 'fullFinals']) {
   if (part === 'clips' && args['skip-clips']) continue
   if (part === 'streams' && args['skip-streams']) continue
   if (part === 'fullFinals' && args['skip-full-finals']) continue
-  const rows = [...(last[part] ?? []).filter((r) => keptBackends.includes(r.backend)), ...report[part]]
-  const corpora = [...new Set(rows.map((r) => r.corpus))]
-  report[part] = rows.sort((a, b) => corpora.indexOf(a.corpus) - corpora.indexOf(b.corpus))
+  const skippedLanguages = (r) =>
+    args['skip-languages'] && part === 'streams' && / (Spanish|Dutch) /.test(r.corpus)
+  const rows = [
+    ...(last[part] ?? []).filter((r) => keptBackends.includes(r.backend) || skippedLanguages(r)),
+    ...report[part].map((r) => withKeptStrategies(part, r)),
+    // Full-window rows of strategies not run this time.
+    ...(part === 'fullFinals'
+      ? (last.fullFinals ?? []).filter(
+          (r) => backends.includes(r.backend) && !strategies.includes(r.strategy),
+        )
+      : []),
+  ]
+  // Real English, synthetic, then the other languages, as they are run.
+  const rank = (c) => ['English', 'synthetic', 'Spanish', 'Dutch'].findIndex((k) => c?.includes(k))
+  const corpora = [...new Set(rows.map((r) => r.corpus))].sort((a, b) => rank(a) - rank(b))
+  const order = ['prompt', 'context', 'hybrid', 'agreement']
+  report[part] = rows.sort(
+    (a, b) =>
+      corpora.indexOf(a.corpus) - corpora.indexOf(b.corpus) ||
+      (part === 'streams' ? b.backend.localeCompare(a.backend) : 0) ||
+      (part === 'fullFinals'
+        ? a.backend.localeCompare(b.backend) * -1 || order.indexOf(a.strategy) - order.indexOf(b.strategy)
+        : 0),
+  )
 }
 // The machine each backend's stream rows were measured on, kept rows keeping theirs.
 report.machines = Object.fromEntries([
@@ -221,6 +258,12 @@ report.machines = Object.fromEntries([
 const keptNote = keptBackends
   .map((k) => ` Rows of ${k} are from an earlier run, on ${report.machines[k]}.`)
   .join('')
+const strategiesNote = ['prompt', 'context', 'hybrid', 'agreement'].every((k) => strategies.includes(k))
+  ? ''
+  : ` In this run ${backends.join(' and ')} measured ${strategies.join(', ')} only; the other strategies' figures of ${backends.join(' and ')} are from the last report.`
+const languagesNote = args['skip-languages']
+  ? ' The Spanish and Dutch rows are from the last report that measured them.'
+  : ''
 const clipsNote = args['skip-clips'] ? ' These rows are from the last report that measured them.' : ''
 
 const clipRows = report.clips.map(
@@ -241,7 +284,7 @@ const fullRows = report.fullFinals.map(
 )
 const md = `# Accuracy per corpus
 
-\`node bench/accuracy.mjs\` on ${report.machine}, Node ${process.versions.node}. WER (%) on Whisper's English normalisation (other languages: case, punctuation and accents ignored); greedy unless said.${keptNote}
+\`node bench/accuracy.mjs\` on ${report.machine}, Node ${process.versions.node}. WER (%) on Whisper's English normalisation (other languages: case, punctuation and accents ignored); greedy unless said.${keptNote}${strategiesNote}${languagesNote}
 
 ## Whole clips
 

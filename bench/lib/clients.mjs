@@ -129,7 +129,9 @@ export async function virtualRun(
     revised: revisedText(events),
     per,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
-    finalDecodeMs: liveMs,
+    // `agreement`'s steps are decoded as finals too (their words are committed): its finals'
+    // own time, not every live call's.
+    finalDecodeMs: strategy === 'agreement' ? finals.map((f) => f.processingTimeMs) : liveMs,
   }
 }
 

@@ -292,7 +292,8 @@ export class InferenceLoop {
       // stops it) unless the backend can stop a running call: the turn is released when the
       // backend is really free, which keeps the scheduler's accounting true.
       const signal = ticket === 'none' || this.#o.backend.stopsRunningCalls ? abort.signal : this.#o.signal
-      const result = await job.transcriber.partial(u.audio.view(0, length), signal)
+      const busy = ticket !== 'none' && !!ticket.busy
+      const result = await job.transcriber.partial(u.audio.view(0, length), signal, busy ? { busy } : {})
       job.lastPartialCost = ((performance.now() - started) / 1000) * SR
       if (abort.signal.aborted || job.closed) return
       // A looping or overlong preview is not shown: the next partial or the final replaces it.

@@ -227,6 +227,35 @@ describe('InferenceScheduler', () => {
     expect((await two.gate().acquire('final')).busy).toBe(false)
   })
 
+  it('marks a partial busy when it runs beside other work or finals wait, and not otherwise', async () => {
+    const one = new InferenceScheduler({ concurrency: 1 })
+    const [a, b] = [one.gate(), one.gate()]
+    const lone = await a.acquire('partial')
+    expect(lone.busy).toBe(false)
+    // Behind it: a final and a partial of another session. The final goes first; the partial
+    // then runs alone.
+    const final = b.acquire('final')
+    const partial = a.acquire('partial')
+    lone.release()
+    const f = await final
+    f.release()
+    expect((await partial).busy).toBe(false)
+    ;(await partial).release()
+    // A partial that runs beside a final (room for two): busy.
+    const two = new InferenceScheduler({ concurrency: 2 })
+    const [c, d, e] = [two.gate(), two.gate(), two.gate()]
+    const running = await c.acquire('final')
+    const beside = await d.acquire('partial')
+    expect(beside.busy).toBe(true)
+    const waiting = e.acquire('final')
+    beside.release()
+    running.release()
+    const late = await waiting
+    expect(late.busy).toBe(true) // it waited for c's final
+    late.release()
+    expect(two.stats.busyFinals).toBe(1) // partials are not counted
+  })
+
   it('does not count a session’s own running final (a speculation), and never marks bulk work busy', async () => {
     const scheduler = new InferenceScheduler({ concurrency: 1 })
     const [live, rest] = [scheduler.gate(), scheduler.gate({ bulk: true })]

@@ -12,7 +12,9 @@ export interface InferenceTicket {
    * A real-time session's final at a contended engine: it waited while another session's final
    * (or a bulk request's) ran, or it runs beside one (concurrency above 1). Such a final takes
    * the backend's quick path (`TranscribeOptions.busy`), so finals queued behind a full-window
-   * one drain at the fitted window's speed. False (or absent) otherwise, and for a partial.
+   * one drain at the fitted window's speed. A partial is busy when it runs beside other work or
+   * finals wait (a strategy whose partials commit text, `agreement`, then takes the quick path).
+   * False (or absent) otherwise.
    */
   readonly busy?: boolean
   /**
@@ -337,14 +339,18 @@ export class InferenceScheduler {
       this.#remove(waiter)
       const final = waiter.kind === 'final'
       const { session } = waiter
-      const busy = final && !session.bulk && (waiter.behindFinal || this.#othersRunning(session))
+      const busy =
+        !session.bulk &&
+        (final
+          ? waiter.behindFinal || this.#othersRunning(session)
+          : this.#running > 0 || this.#finals.length > 0)
       if (final) for (const w of this.#finals) w.behindFinal ||= w.session !== session
       this.#running++
       if (final) {
         this.#runningFinals++
         session.runningFinals++
       }
-      if (busy) this.#busyFinals++
+      if (busy && final) this.#busyFinals++
       this.#started[waiter.kind]++
       session.lastServed = ++this.#tick
       const startedAt = this.options.now()

@@ -144,18 +144,21 @@ describe('agreement strategy', () => {
     expect(b.calls[b.calls.length - 1]!.options.initialPrompt).toContain('runs away')
   })
 
-  it('decodes partials as previews and the final in full, once', async () => {
+  it('decodes every step as a final (its words get committed), busy when the engine is contended', async () => {
     const b = await backend()
     const s = createStrategy('agreement', { backend: b })
     const speech = voice.speak('the quick brown fox', 0, 300)
     const u = s.utterance()
     await u.partial(speech.audio.subarray(0, 8000))
-    await u.partial(speech.audio)
-    expect(b.calls.map((c) => c.options.preview)).toEqual([true, true])
-    // The last partial covered all the audio, but as a preview: the final decodes it again.
+    await u.partial(speech.audio, undefined, { busy: true })
     const f = await u.final(speech.audio)
-    expect(b.calls).toHaveLength(3)
-    expect(b.calls[2]!.options.preview).toBeUndefined()
+    expect(
+      b.calls.map((c) => [c.options.live ?? false, c.options.busy ?? false, c.options.preview ?? false]),
+    ).toEqual([
+      [true, false, false],
+      [true, true, false],
+      [true, false, false],
+    ])
     expect(f.text).toBe('the quick brown fox')
   })
 })
@@ -178,7 +181,8 @@ describe('a busy final (the engine is contended)', () => {
       ])
       expect(asked.slice(0, 3), name).toEqual([
         [true, false, false],
-        [false, false, true],
+        // A partial is a preview, but for `agreement`, whose partials commit words.
+        name === 'agreement' ? [true, false, false] : [false, false, true],
         [true, true, false],
       ])
       if (speculated) expect(asked[3], name).toEqual([true, true, false])
