@@ -221,6 +221,40 @@ describe('connect()', () => {
     expect(events.at(-1)).toMatchObject({ type: 'session_end', reason: 'end' })
   }, 60_000)
 
+  it('a reconnection refused as busy is tried again, and gets in once the server has room', async () => {
+    const first = await start({ maxClients: 1 })
+    const port = first.address()!.port
+    // The first attempt comes 1–3 s after the loss: time for another client to take the slot.
+    const session = connect(first.url, { strategy: 'prompt', reconnect: { initialDelayMs: 2000 } })
+    await session.ready
+    const events: ClientEvent[] = []
+    const reading = (async () => {
+      for await (const e of session) events.push(e)
+    })()
+    await streamAudio(session, harvard[6]!.audio)
+    await first.close()
+    await expect.poll(() => events.some((e) => e.type === 'reconnecting')).toBe(true)
+    const second = await start({ port, maxClients: 1 })
+    const holder = connect(second.url, { strategy: 'prompt' })
+    await holder.ready
+    holder.sendAudio(new Float32Array(1600))
+    await expect.poll(() => second.sessions).toBe(1)
+    // The first attempt is refused (the one slot is taken), and a second one is scheduled.
+    await expect
+      .poll(() => events.some((e) => e.type === 'reconnecting' && e.attempt === 2), { timeout: 10_000 })
+      .toBe(true)
+    await holder.close()
+    await expect.poll(() => events.some((e) => e.type === 'reconnected'), { timeout: 20_000 }).toBe(true)
+    await session.end()
+    await reading
+    await second.close()
+    expect(events.filter((e) => e.type === 'error')).toEqual([])
+    // The first server finalised the sentence before it closed: nothing was lost.
+    const reconnected = events.find((e) => e.type === 'reconnected')!
+    expect(reconnected.lost.end).toBe(reconnected.lost.start)
+    expect(events.at(-1)).toMatchObject({ type: 'session_end', reason: 'end' })
+  }, 60_000)
+
   it('gives typed errors: a bad URL, a refused token, a full server', async () => {
     const nowhere = connect('ws://127.0.0.1:9', {})
     await expect(nowhere.ready).rejects.toSatisfy((e) => isWsError(e, 'connection_failed'))

@@ -347,8 +347,13 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
     const refused = this.#lastError && (refusedByStatus || !this.#readyMessage) ? this.#lastError : undefined
     const refusal =
       refusedByStatus || code === CLOSE_CODES.policyViolation || code === CLOSE_CODES.tryAgainLater
+    // A reconnection refused as busy (HTTP 503, close 1013: the server or replica it reached is
+    // full, as while a drained replica's sessions move) is tried again like a lost one; other
+    // refusals (a bad token, a bad path) are not, nor a busy refusal of the first connection.
+    const busy =
+      (refusedByStatus && this.#lastError?.retryable === true) || code === CLOSE_CODES.tryAgainLater
     const r = this.#reconnect
-    const canRetry = r && this.#readyMessage && !refusal && attempt < r.maxAttempts
+    const canRetry = r && this.#readyMessage && (!refusal || busy) && attempt < r.maxAttempts
     if (canRetry) {
       const next = attempt + 1
       const base = Math.min(r.maxDelayMs, r.initialDelayMs * 2 ** attempt)
