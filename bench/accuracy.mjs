@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { corpusWordErrorRate } from '@ws/core'
+import { corpusWordErrorRate, STRATEGY_NAMES } from '@ws/core'
 import { loadSpeechFixtures, realSpeechFixtures } from '@ws/core/testing'
 import { virtualRun } from './lib/clients.mjs'
 import { corpus, FIXTURES, harvardFixtures } from './lib/corpus.mjs'
@@ -212,7 +212,7 @@ function withKeptStrategies(part, row) {
     ([k]) => / (finals|revised)$/.test(k) && !strategies.includes(k.replace(/ (finals|revised)$/, '')),
   )
   const merged = { ...row, ...Object.fromEntries(kept) }
-  const order = ['prompt', 'context', 'hybrid', 'agreement'].flatMap((k) => [`${k} finals`, `${k} revised`])
+  const order = STRATEGY_NAMES.flatMap((k) => [`${k} finals`, `${k} revised`])
   const rest = Object.keys(merged).filter((k) => !order.includes(k))
   return Object.fromEntries([...rest, ...order.filter((k) => k in merged)].map((k) => [k, merged[k]]))
 }
@@ -237,17 +237,14 @@ for (const part of ['clips', 'streams', 'fullFinals']) {
         )
       : []),
   ]
-  // Real English, synthetic, then the other languages, as they are run.
+  // Real English, synthetic, then the other languages; whisper.cpp before faster-whisper; the
+  // strategies in their order (a stable sort keeps the rest as it was).
   const rank = (c) => ['English', 'synthetic', 'Spanish', 'Dutch'].findIndex((k) => c?.includes(k))
-  const corpora = [...new Set(rows.map((r) => r.corpus))].sort((a, b) => rank(a) - rank(b))
-  const order = ['prompt', 'context', 'hybrid', 'agreement']
   report[part] = rows.sort(
     (a, b) =>
-      corpora.indexOf(a.corpus) - corpora.indexOf(b.corpus) ||
-      (part === 'streams' ? b.backend.localeCompare(a.backend) : 0) ||
-      (part === 'fullFinals'
-        ? a.backend.localeCompare(b.backend) * -1 || order.indexOf(a.strategy) - order.indexOf(b.strategy)
-        : 0),
+      rank(a.corpus) - rank(b.corpus) ||
+      b.backend.localeCompare(a.backend) ||
+      STRATEGY_NAMES.indexOf(a.strategy) - STRATEGY_NAMES.indexOf(b.strategy),
   )
 }
 // The machine each backend's stream rows were measured on, kept rows keeping theirs.
@@ -258,7 +255,7 @@ report.machines = Object.fromEntries([
 const keptNote = keptBackends
   .map((k) => ` Rows of ${k} are from an earlier run, on ${report.machines[k]}.`)
   .join('')
-const strategiesNote = ['prompt', 'context', 'hybrid', 'agreement'].every((k) => strategies.includes(k))
+const strategiesNote = STRATEGY_NAMES.every((k) => strategies.includes(k))
   ? ''
   : ` In this run ${backends.join(' and ')} measured ${strategies.join(', ')} only; the other strategies' figures of ${backends.join(' and ')} are from the last report.`
 const languagesNote = args['skip-languages']

@@ -32,6 +32,14 @@ const start = (options: Parameters<typeof createServer>[0] = {}) => {
   return s.listen().then(() => s)
 }
 const wer = (hypothesis: string) => corpusWordErrorRate([{ reference, hypothesis }])
+/** A session's events as they come, and the loop that reads them (it ends with the session). */
+const recorded = (session: ReturnType<typeof connect>) => {
+  const events: ClientEvent[] = []
+  const reading = (async () => {
+    for await (const e of session) events.push(e)
+  })()
+  return { events, reading }
+}
 // Per sentence, tiny.en on espeak speech misses up to half the words even offline: the
 // bound is the offline WER of the same audio with the same backend, plus a margin.
 let maxWer = MAX_WER
@@ -149,10 +157,7 @@ describe('connect()', () => {
         reconnect: { initialDelayMs: 100, replaySeconds },
       })
       await session.ready
-      const events: ClientEvent[] = []
-      const reading = (async () => {
-        for await (const e of session) events.push(e)
-      })()
+      const { events, reading } = recorded(session)
       const one = harvard[3]!.audio
       const two = harvard[4]!.audio
       await streamAudio(session, one)
@@ -195,10 +200,7 @@ describe('connect()', () => {
     const port = first.address()!.port
     const session = connect(first.url, { strategy: 'prompt', reconnect: { initialDelayMs: 300 } })
     await session.ready
-    const events: ClientEvent[] = []
-    const reading = (async () => {
-      for await (const e of session) events.push(e)
-    })()
+    const { events, reading } = recorded(session)
     await first.close()
     await expect.poll(() => events.some((e) => e.type === 'reconnecting')).toBe(true)
     // The whole sentence goes while no server listens, then the caller ends at once.
@@ -227,10 +229,7 @@ describe('connect()', () => {
     // The first attempt comes 1–3 s after the loss: time for another client to take the slot.
     const session = connect(first.url, { strategy: 'prompt', reconnect: { initialDelayMs: 2000 } })
     await session.ready
-    const events: ClientEvent[] = []
-    const reading = (async () => {
-      for await (const e of session) events.push(e)
-    })()
+    const { events, reading } = recorded(session)
     await streamAudio(session, harvard[6]!.audio)
     await first.close()
     await expect.poll(() => events.some((e) => e.type === 'reconnecting')).toBe(true)

@@ -57,7 +57,7 @@ export class Speakers {
       const lib = await importAdapter(() => import('@ws/diarize'), '@ws/diarize', 'diarization')
       const started = performance.now()
       const { offline, threads } = this.#options
-      const embedder = await lib.SpeakerEmbedder.create({ offline, ...(threads ? { threads } : {}) })
+      const embedder = await lib.SpeakerEmbedder.create({ offline, threads })
       this.#options.logger.info(
         { model: embedder.modelPath, ms: Math.round(performance.now() - started) },
         'speaker model loaded',
