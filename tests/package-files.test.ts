@@ -75,6 +75,37 @@ describe.each(dirs)('packages/%s', (dir) => {
     }
   }, 300_000)
 
+  it('runs code that imports only its own dependencies (what a strict layout such as pnpm’s finds)', () => {
+    const cwd = join(PACKAGES, dir)
+    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as Record<
+      'dependencies' | 'peerDependencies' | 'optionalDependencies',
+      Record<string, string> | undefined
+    > & { name: string; exports?: unknown }
+    if (!pkg.exports) return // a platform package: binaries only, no module
+    const installed = new Set(
+      [pkg.dependencies, pkg.peerDependencies, pkg.optionalDependencies].flatMap((d) => Object.keys(d ?? {})),
+    )
+    const dist = join(cwd, 'dist')
+    if (!existsSync(dist)) execFileSync('pnpm', ['build'], { cwd, stdio: 'ignore' })
+    const modules = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      /\.[cm]?js$/.test(f),
+    )
+    expect(modules.length).toBeGreaterThan(0)
+    for (const file of modules) {
+      const text = readFileSync(join(dist, file), 'utf8')
+      // Static imports, and import() / require() of a whole literal (not tsup's require('u' + 'rl')).
+      const specs = text.matchAll(
+        /(?:\bfrom\s*|^import\s*)["']([^"'./][^"']*)["']|\b(?:import|require)\s*\(\s*["']([^"'./][^"']*)["']\s*\)/gm,
+      )
+      for (const [, a, b] of specs) {
+        const spec = (a ?? b)!
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!
+        if (name.startsWith('node:') || builtinModules.includes(name) || name === pkg.name) continue
+        expect(installed, `${dir}/dist/${file} imports ${spec}`).toContain(name)
+      }
+    }
+  })
+
   it('resolves types for every entry point in every resolution mode (attw)', () => {
     const cwd = join(PACKAGES, dir)
     const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {

@@ -16,13 +16,15 @@ import { tracked } from '../bench/lib/clients.mjs'
 // Real human speech (the setup's real-speech corpora: Asterisk's English telephone prompts,
 // one speaker, resampled from 8 kHz), tiny.en, greedy as the server decodes.
 const SR = WHISPER_SAMPLE_RATE
-const clips = realSpeechFixtures('real-en')
+// The first 40 of the 80 clips (about 600 words): each is decoded two or three times here, and
+// `pnpm bench` (bench/accuracy.mjs) reads all 80 the same ways.
+const clips = realSpeechFixtures('real-en').slice(0, 40)
 const streams = realSpeechFixtures('real-en-long')
 
-async function corpusWer(backend: WhisperBackend, set: readonly LoadedSpeechFixture[], live = false) {
+async function corpusWer(backend: WhisperBackend, set: readonly LoadedSpeechFixture[]) {
   const pairs = []
   for (const f of set) {
-    pairs.push({ reference: f.text, hypothesis: (await backend.transcribe(f.audio, SR, { live })).text })
+    pairs.push({ reference: f.text, hypothesis: (await backend.transcribe(f.audio, SR)).text })
   }
   return corpusWordErrorRate(pairs)
 }
@@ -44,23 +46,19 @@ describe('whole clips of real speech decode at the full window’s accuracy', ()
     }
   }, 600_000)
 
-  it('faster-whisper: a clip nobody waits for is within 0.5 point of the full window at its default beam (and better than a final’s window)', async () => {
-    // Greedy, the margin reads 3.5 % and the full window 3.3 % on these clips (bench/accuracy.mjs).
+  it('faster-whisper: a clip nobody waits for is within 0.5 point of the full window at its default beam', async () => {
+    // Greedy, the margin reads 3.5 % and the full window 3.3 % on the 80 clips; a streaming
+    // final's window is further off (bench/accuracy.mjs).
     const auto = new FasterWhisperBackend({ finalWindow: 'fitted' })
     const full = new FasterWhisperBackend({ windowMarginMs: 0 })
     try {
       await auto.loadModel('tiny.en')
       await full.loadModel('tiny.en')
-      const [wAuto, wFull, wLive] = [
-        await corpusWer(auto, clips),
-        await corpusWer(full, clips),
-        await corpusWer(auto, clips, true),
-      ]
+      const [wAuto, wFull] = [await corpusWer(auto, clips), await corpusWer(full, clips)]
       console.log(
-        `faster-whisper beam 5, ${clips.length} real clips: default ${(wAuto * 100).toFixed(2)} %, full ${(wFull * 100).toFixed(2)} %, streaming final's window ${(wLive * 100).toFixed(2)} %`,
+        `faster-whisper beam 5, ${clips.length} real clips: default ${(wAuto * 100).toFixed(2)} %, full ${(wFull * 100).toFixed(2)} %`,
       )
       expect(wAuto).toBeLessThanOrEqual(wFull + 0.005)
-      expect(wAuto).toBeLessThan(wLive)
       expect(wAuto).toBeLessThan(0.05)
     } finally {
       await Promise.all([auto.close(), full.close()])
