@@ -144,19 +144,26 @@ describe('agreement strategy', () => {
     expect(b.calls[b.calls.length - 1]!.options.initialPrompt).toContain('runs away')
   })
 
-  it('decodes every step as a final (its words get committed), busy when the engine is contended', async () => {
+  it('decodes every step after an utterance’s first as a final (its words get committed), busy when the engine is contended', async () => {
     const b = await backend()
     const s = createStrategy('agreement', { backend: b })
     const speech = voice.speak('the quick brown fox', 0, 300)
     const u = s.utterance()
-    await u.partial(speech.audio.subarray(0, 8000))
+    // The first step is shown, not agreed on: nothing is committed from the reduced window.
+    const first = await u.partial(speech.audio.subarray(0, 8000))
+    expect([first.stable, first.unstable.length > 0]).toEqual(['', true])
+    await u.partial(speech.audio.subarray(0, 12000))
     await u.partial(speech.audio, undefined, { busy: true })
     const f = await u.final(speech.audio)
+    // An utterance with no partial: its final is decoded as a final.
+    await s.utterance().final(speech.audio)
     expect(
       b.calls.map((c) => [c.options.live ?? false, c.options.busy ?? false, c.options.preview ?? false]),
     ).toEqual([
+      [false, false, true],
       [true, false, false],
       [true, true, false],
+      [true, false, false],
       [true, false, false],
     ])
     expect(f.text).toBe('the quick brown fox')
@@ -181,8 +188,8 @@ describe('a busy final (the engine is contended)', () => {
       ])
       expect(asked.slice(0, 3), name).toEqual([
         [true, false, false],
-        // A partial is a preview, but for `agreement`, whose partials commit words.
-        name === 'agreement' ? [true, false, false] : [false, false, true],
+        // A partial is a preview (for `agreement`, whose later partials commit words, the first).
+        [false, false, true],
         [true, true, false],
       ])
       if (speculated) expect(asked[3], name).toEqual([true, true, false])
