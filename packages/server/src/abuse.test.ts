@@ -147,6 +147,36 @@ describe('sockets that hold no audio', () => {
     await owner.end()
     await server.close()
   })
+
+  it('connections that reset as they are refused (a proxy giving up) leave the server up and the session going', async () => {
+    const { connect } = await import('node:net')
+    const server = await serverWith({ maxClients: 1 })
+    const owner = new TestClient(wsUrl(server))
+    await owner.next('ready')
+    owner.ws.send(encodePcm16le(voice.speak('the quick brown fox', 100, 100).audio))
+    await expect.poll(() => server.sessions).toBe(1)
+    // Upgrade requests refused with 503, each reset by its peer as the answer goes out: the
+    // refused socket had no 'error' listener, and the server process ended on ECONNRESET.
+    const { port } = new URL(server.url)
+    const target = new URL(wsUrl(server)).pathname + new URL(wsUrl(server)).search
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(
+            `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+              'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+          )
+          socket.resetAndDestroy()
+          resolve()
+        })
+      })
+    }
+    expect(await rawStatus(server.url, '/health')).toBe(200)
+    owner.ws.send(encodePcm16le(voice.speak('and then runs away', 100, 100).audio))
+    await owner.end()
+    expect(owner.text).toBe('the quick brown fox and then runs away')
+    await server.close()
+  })
 })
 
 describe('malformed targets', () => {

@@ -9,6 +9,10 @@ import { errorMessage } from '../protocol/validate.js'
  * and the protocol's `error` message as the JSON body.
  */
 export function refuseUpgrade(socket: Duplex, status: number, error: WsError, retryAfterMs?: number): void {
+  // Node's HTTP server takes its 'error' listener off a socket it hands to 'upgrade' (ws's
+  // handleUpgrade adds its own): without one, a peer that resets the connection (a proxy giving
+  // up on a refused request) raised an unhandled ECONNRESET that ended the process.
+  socket.on('error', () => socket.destroy())
   if (!socket.writable) return void socket.destroy()
   const body = JSON.stringify(
     errorMessage(error, retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs }),
