@@ -12,6 +12,29 @@ import { describe, expect, it } from 'vitest'
 const PACKAGES = fileURLToPath(new URL('../packages', import.meta.url))
 const dirs = readdirSync(PACKAGES).filter((d) => existsSync(join(PACKAGES, d, 'package.json')))
 
+/**
+ * A package with modules (a platform package has binaries only: undefined): what its manifest
+ * declares it imports, and its built dist (built when missing).
+ */
+function modulePackage(dir: string) {
+  const cwd = join(PACKAGES, dir)
+  const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as Record<
+    'dependencies' | 'peerDependencies' | 'optionalDependencies',
+    Record<string, string> | undefined
+  > & { name: string; exports?: unknown }
+  if (!pkg.exports) return undefined
+  const declared = new Set(
+    [pkg.dependencies, pkg.peerDependencies, pkg.optionalDependencies].flatMap((d) => Object.keys(d ?? {})),
+  )
+  const dist = join(cwd, 'dist')
+  if (!existsSync(dist)) execFileSync('pnpm', ['build'], { cwd, stdio: 'ignore' })
+  return { cwd, name: pkg.name, declared, dist }
+}
+
+/** The package an import specifier names ('@scope/name/sub' → '@scope/name'). */
+const packageOf = (spec: string) =>
+  spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!
+
 describe.each(dirs)('packages/%s', (dir) => {
   it('packs its LICENSE, its README and its commands', () => {
     const cwd = join(PACKAGES, dir)
@@ -42,27 +65,19 @@ describe.each(dirs)('packages/%s', (dir) => {
   }, 60_000)
 
   it('declares types that import only its own dependencies, typed', () => {
-    const cwd = join(PACKAGES, dir)
-    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as Record<
-      'dependencies' | 'peerDependencies' | 'optionalDependencies',
-      Record<string, string> | undefined
-    > & { exports?: unknown }
-    if (!pkg.exports) return // a platform package: binaries only, no module
-    const installed = new Set(
-      [pkg.dependencies, pkg.peerDependencies, pkg.optionalDependencies].flatMap((d) => Object.keys(d ?? {})),
-    )
-    const dist = join(cwd, 'dist')
-    if (!existsSync(dist)) execFileSync('pnpm', ['build'], { cwd, stdio: 'ignore' })
+    const p = modulePackage(dir)
+    if (!p) return
+    const { cwd, declared, dist } = p
     const declarations = readdirSync(dist).filter((f) => /\.d\.c?ts$/.test(f))
     expect(declarations.length).toBeGreaterThan(0)
     for (const file of declarations) {
       const text = readFileSync(join(dist, file), 'utf8')
       for (const [, spec] of text.matchAll(/(?:from|import)\s*\(?\s*'([^'.][^']*)'/g)) {
-        const name = spec!.startsWith('@') ? spec!.split('/').slice(0, 2).join('/') : spec!.split('/')[0]!
+        const name = packageOf(spec!)
         if (name.startsWith('node:') || builtinModules.includes(name)) continue
         const typesPackage = `@types/${name.replace(/^@(.*)\/(.*)$/, '$1__$2')}`
-        if (installed.has(typesPackage)) continue
-        expect(installed, `${dir}/dist/${file} imports ${spec}`).toContain(name)
+        if (declared.has(typesPackage)) continue
+        expect(declared, `${dir}/dist/${file} imports ${spec}`).toContain(name)
         const manifest = JSON.parse(readFileSync(join(cwd, 'node_modules', name, 'package.json'), 'utf8'))
         const typed =
           Boolean(manifest.types ?? manifest.typings) ||
@@ -76,17 +91,9 @@ describe.each(dirs)('packages/%s', (dir) => {
   }, 300_000)
 
   it('runs code that imports only its own dependencies (what a strict layout such as pnpm’s finds)', () => {
-    const cwd = join(PACKAGES, dir)
-    const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as Record<
-      'dependencies' | 'peerDependencies' | 'optionalDependencies',
-      Record<string, string> | undefined
-    > & { name: string; exports?: unknown }
-    if (!pkg.exports) return // a platform package: binaries only, no module
-    const installed = new Set(
-      [pkg.dependencies, pkg.peerDependencies, pkg.optionalDependencies].flatMap((d) => Object.keys(d ?? {})),
-    )
-    const dist = join(cwd, 'dist')
-    if (!existsSync(dist)) execFileSync('pnpm', ['build'], { cwd, stdio: 'ignore' })
+    const p = modulePackage(dir)
+    if (!p) return
+    const { name: own, declared, dist } = p
     const modules = readdirSync(dist, { recursive: true, encoding: 'utf8' }).filter((f) =>
       /\.[cm]?js$/.test(f),
     )
@@ -99,9 +106,9 @@ describe.each(dirs)('packages/%s', (dir) => {
       )
       for (const [, a, b] of specs) {
         const spec = (a ?? b)!
-        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!
-        if (name.startsWith('node:') || builtinModules.includes(name) || name === pkg.name) continue
-        expect(installed, `${dir}/dist/${file} imports ${spec}`).toContain(name)
+        const name = packageOf(spec)
+        if (name.startsWith('node:') || builtinModules.includes(name) || name === own) continue
+        expect(declared, `${dir}/dist/${file} imports ${spec}`).toContain(name)
       }
     }
   })

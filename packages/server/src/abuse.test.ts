@@ -157,13 +157,12 @@ describe('sockets that hold no audio', () => {
     await expect.poll(() => server.sessions).toBe(1)
     // Upgrade requests refused with 503, each reset by its peer as the answer goes out: the
     // refused socket had no 'error' listener, and the server process ended on ECONNRESET.
-    const { port } = new URL(server.url)
-    const target = new URL(wsUrl(server)).pathname + new URL(wsUrl(server)).search
+    const url = new URL(wsUrl(server))
     for (let i = 0; i < 20; i++) {
       await new Promise<void>((resolve) => {
-        const socket = connect(Number(port), '127.0.0.1', () => {
+        const socket = connect(Number(url.port), url.hostname, () => {
           socket.write(
-            `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+            `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
               'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
           )
           socket.resetAndDestroy()
