@@ -4,7 +4,7 @@
 // them from their usual registry, with only the `@ws` scope pointed here). Used by
 // tests/registry.test.ts.
 import { execFile, execFileSync, spawn } from 'node:child_process'
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -105,7 +105,10 @@ export async function copyWorkspace() {
     env: userEnv(),
     maxBuffer: 1 << 24,
   })
-  writeFileSync(join(dir, '.gitignore'), 'node_modules\n.turbo\n')
+  // The build cache as well: a release job with a warm cache restores what did not change
+  // (the first release here), and builds what did (every package, after a version bump).
+  const cache = join(ROOT, '.turbo', 'cache')
+  if (existsSync(cache)) cpSync(cache, join(dir, '.turbo', 'cache'), { recursive: true })
   await run('git', ['init', '-q', '-b', 'main'], { cwd: dir })
   await run('git', ['add', '-A'], { cwd: dir })
   await run('git', [...GIT, 'commit', '-q', '-m', 'release'], { cwd: dir })
@@ -113,6 +116,7 @@ export async function copyWorkspace() {
 }
 const ROOT_FILES = [
   'package.json',
+  '.gitignore',
   'pnpm-workspace.yaml',
   'pnpm-lock.yaml',
   'turbo.json',
