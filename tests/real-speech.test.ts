@@ -162,7 +162,9 @@ describe('streaming finals on real speech', () => {
         wer[strategy] = corpusWordErrorRate(pairs)
       }
       console.log(`real streams, finals: ${JSON.stringify(wer)}`)
-      expect(wer.context).toBeLessThanOrEqual(wer.prompt! + 0.025)
+      // Context 3.5 % against prompt's 2.4 % (4.9 % before a word ending a sentence across the
+      // cut counted as heard in the context, and a decode that heard nothing there went again).
+      expect(wer.context).toBeLessThanOrEqual(wer.prompt! + 0.015)
       expect(wer.hybrid).toBeLessThanOrEqual(wer.prompt! + 0.01)
     } finally {
       await backend.close()

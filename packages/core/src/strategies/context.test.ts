@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { textOfWords } from '../text/words.js'
 import type { Segment, Word } from '../types.js'
-import { dropContext } from './context.js'
+import { cutContext, dropContext } from './context.js'
 
 const w = (start: number, end: number, text: string) => ({ start, end, text })
 /** One segment spanning its words. */
@@ -187,6 +187,40 @@ describe('dropContext', () => {
         w(1.9, 2.3, 'or'),
       )
       expect(joined(dropContext(spans, 1.0, 'to lock or unlock the conference.'))).toBe('7 or')
+    })
+
+    it('drops a misheard word that ends a sentence across the end of the context', () => {
+      // Real telephone speech, tiny.en: "…the 9 key for Z." carried, then "Incoming call from".
+      // whisper.cpp heard "Keep Rizzie," stretched over the pause; faster-whisper "Keepersy."
+      // pulled back to the start. Neither lines up with the previous final, and both end a
+      // sentence before more words: heard in the context (the louder side of the cut was not
+      // a reliable sign: the stretch is mostly pause).
+      const previous = 'Using your Touchtone keypad, use the 7 key for Q and the 9 key for Z.'
+      const cpp = one(
+        w(0.32, 0.38, 'Keep'),
+        w(0.38, 1.76, 'Rizzie,'),
+        w(1.76, 2.3, 'incoming'),
+        w(2.3, 2.58, 'call'),
+      )
+      const audio = new Float32Array(48_000).fill(0.01).fill(0.2, 17_000, 48_000)
+      expect(joined(dropContext(cpp, 1.0, previous, audio))).toBe('incoming call')
+      const faster = one(w(0, 1.24, 'Keepersy.'), w(1.24, 1.88, 'Incoming'), w(1.88, 2.3, 'call'))
+      expect(joined(dropContext(faster, 1.0, previous, audio))).toBe('Incoming call')
+      // A word that ends the decode is not followed by new speech: the usual rules decide.
+      const last = one(w(0.5, 0.9, 'Keep'), w(0.9, 1.8, 'Yes.'))
+      expect(joined(dropContext(last, 1.0, previous, audio))).toBe('Yes.')
+    })
+  })
+
+  describe('cutContext', () => {
+    it('counts the words heard in the context: none when the decode skipped it', () => {
+      expect(cutContext(segments, 1.0).heard).toBe(3)
+      const skipped = one(w(1.82, 2.3, 'to'), w(2.3, 2.52, 'reach'))
+      expect(cutContext(skipped, 1.0, 'Your temporary greeting is currently active.')).toMatchObject({
+        heard: 0,
+        segments: [{ text: 'to reach' }],
+      })
+      expect(cutContext(segments, 0).heard).toBe(0)
     })
   })
 })

@@ -29,7 +29,22 @@ export function dropContext(
   previousText?: string,
   audio?: Float32Array,
 ): Segment[] {
-  if (contextSeconds <= 0) return segments.map((s) => ({ ...s }))
+  return cutContext(segments, contextSeconds, previousText, audio).segments
+}
+
+/**
+ * {@link dropContext}, and how many words were heard in the context (`heard`): none, when the
+ * context carried speech, means the decode skipped the start of its audio, and with it, at
+ * times, the first new words (real telephone speech: "…is currently active" then "to reach an
+ * operator", where "press 0" had been said).
+ */
+export function cutContext(
+  segments: readonly Segment[],
+  contextSeconds: number,
+  previousText?: string,
+  audio?: Float32Array,
+): { segments: Segment[]; heard: number } {
+  if (contextSeconds <= 0) return { segments: segments.map((s) => ({ ...s })), heard: 0 }
   const shiftWord = (w: Word): Word => ({
     ...w,
     start: Math.max(0, w.start - contextSeconds),
@@ -39,42 +54,40 @@ export function dropContext(
   const perSegment = segments.map((seg) => wordsOf([seg]))
   const estimated = segments.map((seg) => !seg.words || seg.words.length === 0)
   const previous = previousText ? wordsOfText(previousText) : []
-  const first = perSegment.flat()[0]
+  const all = perSegment.flat()
   const contextWords = new Set(
     perSegment.flatMap((words, k) =>
       words.filter((w) =>
-        estimated[k]
-          ? middle(w) < contextSeconds
-          : heardInContext(w, w === first, contextSeconds, previous, audio),
+        estimated[k] ? middle(w) < contextSeconds : heardInContext(w, all, contextSeconds, previous, audio),
       ),
     ),
   )
   const inContext = [...contextWords]
   const rescued = new Set<Word>(previousText ? inContext.slice(matchedPrefix(inContext, previous)) : [])
   const repeated = new Set<Word>(
-    rescued.size === 0 ? lateRepeats(inContext, perSegment.flat(), contextSeconds, previous) : [],
+    rescued.size === 0 ? lateRepeats(inContext, all, contextSeconds, previous) : [],
   )
   const out: Segment[] = []
   segments.forEach((seg, i) => {
-    const all = perSegment[i]!
-    const kept = all.filter((w) => (!contextWords.has(w) && !repeated.has(w)) || rescued.has(w))
+    const words = perSegment[i]!
+    const kept = words.filter((w) => (!contextWords.has(w) && !repeated.has(w)) || rescued.has(w))
     if (kept.length === 0) return
-    if (kept.length === all.length && seg.start >= contextSeconds) {
+    if (kept.length === words.length && seg.start >= contextSeconds) {
       const shifted: Segment = { ...seg, start: seg.start - contextSeconds, end: seg.end - contextSeconds }
       if (seg.words) shifted.words = seg.words.map(shiftWord)
       out.push(shifted)
       return
     }
-    const words = kept.map(shiftWord)
+    const shifted = kept.map(shiftWord)
     const trimmed: Segment = {
-      start: words[0]!.start,
-      end: Math.max(words[words.length - 1]!.end, seg.end - contextSeconds),
-      text: textOfWords(words),
+      start: shifted[0]!.start,
+      end: Math.max(shifted[shifted.length - 1]!.end, seg.end - contextSeconds),
+      text: textOfWords(shifted),
     }
-    if (!estimated[i]) trimmed.words = words
+    if (!estimated[i]) trimmed.words = shifted
     out.push(trimmed)
   })
-  return out
+  return { segments: out, heard: contextWords.size }
 }
 
 /**
@@ -91,15 +104,20 @@ export function dropContext(
  */
 function heardInContext(
   w: Word,
-  first: boolean,
+  all: readonly Word[],
   contextSeconds: number,
   previous: readonly string[],
   audio: Float32Array | undefined,
 ): boolean {
+  const first = w === all[0]
   // faster-whisper starts such a first word at 0 and may end it just before the context's end.
   const pulledBack = first && w.start < PULLED_BACK_SECONDS && w.end > contextSeconds / 2
   if (w.end <= contextSeconds && !pulledBack) return true
   if (w.start >= contextSeconds) return false
+  // A word that ends a sentence before more words, across the end of the context, ends what
+  // was heard in it: Whisper stretches the last word before a pause over the pause ("…for Z"
+  // heard as "Keep Rizzie," over 0.38–1.76 s of a 1 s context, then "incoming call").
+  if (SENTENCE_END.test(w.text.trim()) && w !== all[all.length - 1]) return true
   if (first) {
     if (previous.length === 0) return middle(w) < contextSeconds
     return normalizeWord(w.text) === previous[previous.length - 1]
@@ -109,6 +127,9 @@ function heardInContext(
   const cut = at(contextSeconds)
   return rms(audio.subarray(at(w.start), cut)) >= rms(audio.subarray(cut, at(w.end)))
 }
+
+/** Punctuation that ends what Whisper heard before a pause. */
+const SENTENCE_END = /[.,!?;:]["')\]]*$/
 
 /** A first word starting this close to the audio's start may have been pulled back to it. */
 const PULLED_BACK_SECONDS = 0.05

@@ -112,6 +112,53 @@ describe('a final that comes back empty with what was carried', () => {
     })
   }
 
+  it('context: a final that heard nothing in the context is decoded again without it', async () => {
+    // Real telephone speech, whisper.cpp tiny.en: after "…is currently active", the decode
+    // skipped the carried second and "press 0" with it, and answered "to reach an operator".
+    const calls: TranscribeOptions[] = []
+    const sizes: number[] = []
+    const b: WhisperBackend = {
+      name: 'skips-the-context',
+      loadModel: async () => {},
+      close: async () => {},
+      transcribe: async (audio, _sr, options = {}) => {
+        calls.push(options)
+        sizes.push(audio.length)
+        const carried = audio.length > speech.length
+        const words = carried
+          ? [
+              { start: 1.82, end: 2.3, text: 'to' },
+              { start: 2.3, end: 2.5, text: 'reach' },
+            ]
+          : [
+              { start: 0.1, end: 0.4, text: 'press' },
+              { start: 0.4, end: 0.6, text: '0' },
+              { start: 0.6, end: 1.3, text: 'to' },
+              { start: 1.3, end: 1.5, text: 'reach' },
+            ]
+        const text = words.map((w) => w.text).join(' ')
+        return {
+          text,
+          segments: [{ start: words[0]!.start, end: 2.5, text, words }],
+          language: 'en',
+          processingTimeMs: 1,
+        }
+      },
+    }
+    const s = createStrategy('context', { backend: b })
+    await s.utterance().final(speech)
+    const f = await s.utterance().final(speech)
+    expect(sizes).toEqual([speech.length, 16_000 + speech.length, speech.length])
+    expect(f.text).toBe('press 0 to reach')
+    expect(f.processingTimeMs).toBe(2)
+    // A prompted decode skips what its prompt holds, the context with it: not decoded again.
+    const h = createStrategy('hybrid', { backend: b })
+    await h.utterance().final(speech)
+    sizes.length = 0
+    expect((await h.utterance().final(speech)).text).toBe('to reach')
+    expect(sizes).toEqual([16_000 + speech.length])
+  })
+
   it('a partial (a preview) is not decoded again', async () => {
     const { b, calls } = silentWhenCarried()
     const s = createStrategy('prompt', { backend: b })

@@ -4,7 +4,7 @@ import { WsError } from '../errors.js'
 import { segmentsFromWords, tailText, textOfSegments, textOfWords, wordsOf } from '../text/words.js'
 import type { Segment, Task, Word } from '../types.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
-import { dropContext } from './context.js'
+import { cutContext } from './context.js'
 import { LocalAgreement, type LocalAgreementOptions } from './local-agreement.js'
 import { dropSqueezedTail } from './squeezed-tail.js'
 
@@ -13,7 +13,8 @@ import { dropSqueezedTail } from './squeezed-tail.js'
  * while it grows:
  * - `prompt`: the previous final's text is the initial prompt.
  * - `context`: the last `contextMs` of the previous utterance's audio is prepended, and its
- *   transcript cut off again ({@link dropContext}).
+ *   transcript cut off again ({@link cutContext}); a final that heard nothing in it is decoded
+ *   again without it.
  * - `hybrid`: both.
  * - `agreement`: LocalAgreement-n; partials commit words that will not change.
  *
@@ -153,7 +154,7 @@ class BoundaryStrategy implements Strategy {
     prompt: string,
     final: FinalOptions | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<{ segments: Segment[]; language: string; processingTimeMs: number }> {
+  ): Promise<{ segments: Segment[]; heard: number; language: string; processingTimeMs: number }> {
     const o = this.#o
     const input = context.length > 0 ? concatFloat32([context, audio]) : audio
     const result = await o.backend.transcribe(input, WHISPER_SAMPLE_RATE, {
@@ -166,10 +167,15 @@ class BoundaryStrategy implements Strategy {
       ...(signal ? { signal } : {}),
     })
     const contextSeconds = context.length / WHISPER_SAMPLE_RATE
-    const kept = dropContext(result.segments, contextSeconds, this.#previousText, input)
+    const cut = cutContext(result.segments, contextSeconds, this.#previousText, input)
     // A final's made-up tail ("Thank you.") goes; previews are replaced anyway.
-    const segments = (final ? dropSqueezedTail(kept) : kept).filter((seg) => seg.text.trim())
-    return { segments, language: result.language, processingTimeMs: result.processingTimeMs }
+    const segments = (final ? dropSqueezedTail(cut.segments) : cut.segments).filter((seg) => seg.text.trim())
+    return {
+      segments,
+      heard: cut.heard,
+      language: result.language,
+      processingTimeMs: result.processingTimeMs,
+    }
   }
 
   utterance(): UtteranceTranscriber {
@@ -185,6 +191,13 @@ class BoundaryStrategy implements Strategy {
       const prompt = this.#usePrompt ? tailText(this.#previousText, o.maxPromptChars) : ''
       let result = await this.#decode(audio, context, prompt, final, signal)
       let processingTimeMs = result.processingTimeMs
+      // Unprompted, a final that heard nothing in the context skipped the start of its audio,
+      // and at times the first new words with it: it is decoded again without the context. (A
+      // prompted decode skips what its prompt holds, the context among it, most of the time.)
+      if (final && context.length > 0 && !prompt && result.heard === 0 && result.segments.length > 0) {
+        result = await this.#decode(audio, new Float32Array(0), '', final, signal)
+        processingTimeMs += result.processingTimeMs
+      }
       // A final of speech that comes back empty with what was carried (Whisper sometimes
       // answers a prompt or context with no text) is decoded again on its own audio.
       if (
