@@ -21,7 +21,8 @@ const big = voice(nl.filter((c) => c.voice?.endsWith('big fish')))
 // The last clip of each voice is kept out of the conversation: its reference for naming.
 const conv = realConversation({ small: small.slice(0, -1), big: big.slice(0, -1) }, { seed: 2, turns: 18 })
 const wav = writeWav([conv.audio], 16_000)
-// Its first turns, for the checks of a shape rather than of how well speakers are found.
+// Six turns of the same clips (both voices), for checks of a shape rather than of how well
+// speakers are found.
 const brief = realConversation({ small: small.slice(0, -1), big: big.slice(0, -1) }, { seed: 2, turns: 6 })
 const dataUrl = (clip: LoadedRealSpeech) =>
   `data:audio/wav;base64,${Buffer.from(writeWav([clip.audio], 16_000)).toString('base64')}`

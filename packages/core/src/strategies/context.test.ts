@@ -189,12 +189,11 @@ describe('dropContext', () => {
       expect(joined(dropContext(spans, 1.0, 'to lock or unlock the conference.'))).toBe('7 or')
     })
 
-    it('drops a misheard word that ends a sentence across the end of the context', () => {
-      // Real telephone speech, tiny.en: "…the 9 key for Z." carried, then "Incoming call from".
-      // whisper.cpp heard "Keep Rizzie," stretched over the pause; faster-whisper "Keepersy."
-      // pulled back to the start. Neither lines up with the previous final, and both end a
-      // sentence before more words: heard in the context (the louder side of the cut was not
-      // a reliable sign: the stretch is mostly pause).
+    it('drops a misheard word with punctuation after it, across the end of the context', () => {
+      // Real telephone speech, whisper.cpp tiny.en: "…the 9 key for Z." carried, then "Incoming
+      // call from", heard as "Keep Rizzie," stretched over the pause. It lines up with nothing
+      // in the previous final, and the pause after it shows: heard in the context (the louder
+      // side of the cut was no sign: the stretch is mostly pause).
       const previous = 'Using your Touchtone keypad, use the 7 key for Q and the 9 key for Z.'
       const cpp = one(
         w(0.32, 0.38, 'Keep'),
@@ -204,11 +203,19 @@ describe('dropContext', () => {
       )
       const audio = new Float32Array(48_000).fill(0.01).fill(0.2, 17_000, 48_000)
       expect(joined(dropContext(cpp, 1.0, previous, audio))).toBe('incoming call')
-      const faster = one(w(0, 1.24, 'Keepersy.'), w(1.24, 1.88, 'Incoming'), w(1.88, 2.3, 'call'))
-      expect(joined(dropContext(faster, 1.0, previous, audio))).toBe('Incoming call')
-      // A word that ends the decode is not followed by new speech: the usual rules decide.
+      // A word that ends the decode has no new speech after it: the usual rules decide.
       const last = one(w(0.5, 0.9, 'Keep'), w(0.9, 1.8, 'Yes.'))
       expect(joined(dropContext(last, 1.0, previous, audio))).toBe('Yes.')
+      // Nor does the rule take a first word: over context the decode skipped, it may be new
+      // speech ("Yes," answering). faster-whisper's "Keepersy." for "…for Z" stays, and the
+      // strategy, which sees nothing heard in the context, decodes the final again without it.
+      const answer = one(w(0.22, 1.6, 'Yes,'), w(1.6, 2.1, 'party'), w(2.1, 2.4, 'rang'))
+      expect(cutContext(answer, 1.0, previous, audio)).toMatchObject({
+        heard: 0,
+        segments: [{ text: 'Yes, party rang' }],
+      })
+      const faster = one(w(0, 1.24, 'Keepersy.'), w(1.24, 1.88, 'Incoming'), w(1.88, 2.3, 'call'))
+      expect(cutContext(faster, 1.0, previous, audio).heard).toBe(0)
     })
   })
 
@@ -221,6 +228,12 @@ describe('dropContext', () => {
         segments: [{ text: 'to reach' }],
       })
       expect(cutContext(segments, 0).heard).toBe(0)
+      // Context words timed just after the cut (whisper.cpp's late DTW times) were heard too.
+      const late = one(w(1.02, 1.3, 'yourself,'), w(1.3, 1.5, '2'), w(1.5, 1.8, 'to'))
+      expect(cutContext(late, 1.0, 'to mute or unmute yourself.')).toMatchObject({
+        heard: 1,
+        segments: [{ text: '2 to' }],
+      })
     })
   })
 })

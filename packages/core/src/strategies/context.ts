@@ -33,8 +33,8 @@ export function dropContext(
 }
 
 /**
- * {@link dropContext}, and how many words were heard in the context (`heard`): none, when the
- * context carried speech, means the decode skipped the start of its audio, and with it, at
+ * {@link dropContext}, and how many words were heard in the context (`heard`, late-timed ones
+ * included): none, when the context carried speech, means the decode skipped the start of its audio, and with it, at
  * times, the first new words (real telephone speech: "…is currently active" then "to reach an
  * operator", where "press 0" had been said).
  */
@@ -87,12 +87,13 @@ export function cutContext(
     if (!estimated[i]) trimmed.words = shifted
     out.push(trimmed)
   })
-  return { segments: out, heard: contextWords.size }
+  return { segments: out, heard: contextWords.size + repeated.size }
 }
 
 /**
  * Whether a word was heard in the context audio. A word that ends in the context was; one that
- * starts after it was not. One that straddles its end is decided by where its sound is: the
+ * starts after it was not. One that straddles its end with punctuation after it and more words
+ * after it was (the pause after what was heard, stretched over). Another is decided by where its sound is: the
  * context ends in the pause before the new speech, and backends stretch words over a pause
  * differently (whisper.cpp ends a word where the next starts; faster-whisper may start a word
  * where the one before ended). With the decoded audio (16 kHz, context first), the side of the
@@ -114,22 +115,23 @@ function heardInContext(
   const pulledBack = first && w.start < PULLED_BACK_SECONDS && w.end > contextSeconds / 2
   if (w.end <= contextSeconds && !pulledBack) return true
   if (w.start >= contextSeconds) return false
-  // A word that ends a sentence before more words, across the end of the context, ends what
-  // was heard in it: Whisper stretches the last word before a pause over the pause ("…for Z"
-  // heard as "Keep Rizzie," over 0.38–1.76 s of a 1 s context, then "incoming call").
-  if (SENTENCE_END.test(w.text.trim()) && w !== all[all.length - 1]) return true
   if (first) {
     if (previous.length === 0) return middle(w) < contextSeconds
     return normalizeWord(w.text) === previous[previous.length - 1]
   }
+  // A later word with punctuation after it and more words after that, across the end of the
+  // context, ends what was heard in it: Whisper stretches the last word before a pause over
+  // the pause ("…for Z" heard as "Keep Rizzie," over 0.38–1.76 s of a 1 s context, then
+  // "incoming call"). (A first word like it may be new speech, "Yes," over skipped context.)
+  if (PAUSE_PUNCTUATION.test(w.text.trim()) && w !== all[all.length - 1]) return true
   if (!audio) return true
   const at = (t: number) => Math.min(audio.length, Math.max(0, Math.round(t * WHISPER_SAMPLE_RATE)))
   const cut = at(contextSeconds)
   return rms(audio.subarray(at(w.start), cut)) >= rms(audio.subarray(cut, at(w.end)))
 }
 
-/** Punctuation that ends what Whisper heard before a pause. */
-const SENTENCE_END = /[.,!?;:]["')\]]*$/
+/** Punctuation Whisper puts after the last word it heard before a pause. */
+const PAUSE_PUNCTUATION = /[.,!?;:]["')\]]*$/
 
 /** A first word starting this close to the audio's start may have been pulled back to it. */
 const PULLED_BACK_SECONDS = 0.05

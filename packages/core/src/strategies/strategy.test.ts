@@ -115,14 +115,13 @@ describe('a final that comes back empty with what was carried', () => {
   it('context: a final that heard nothing in the context is decoded again without it', async () => {
     // Real telephone speech, whisper.cpp tiny.en: after "…is currently active", the decode
     // skipped the carried second and "press 0" with it, and answered "to reach an operator".
-    const calls: TranscribeOptions[] = []
     const sizes: number[] = []
+    let aloneEmpty = false
     const b: WhisperBackend = {
       name: 'skips-the-context',
       loadModel: async () => {},
       close: async () => {},
-      transcribe: async (audio, _sr, options = {}) => {
-        calls.push(options)
+      transcribe: async (audio) => {
         sizes.push(audio.length)
         const carried = audio.length > speech.length
         const words = carried
@@ -139,7 +138,7 @@ describe('a final that comes back empty with what was carried', () => {
         const text = words.map((w) => w.text).join(' ')
         return {
           text,
-          segments: [{ start: words[0]!.start, end: 2.5, text, words }],
+          segments: aloneEmpty && !carried ? [] : [{ start: words[0]!.start, end: 2.5, text, words }],
           language: 'en',
           processingTimeMs: 1,
         }
@@ -157,6 +156,15 @@ describe('a final that comes back empty with what was carried', () => {
     sizes.length = 0
     expect((await h.utterance().final(speech)).text).toBe('to reach')
     expect(sizes).toEqual([16_000 + speech.length])
+    // A second answer that is empty does not replace the first, and is not asked a third time.
+    const c = createStrategy('context', { backend: b })
+    await c.utterance().final(speech)
+    aloneEmpty = true
+    sizes.length = 0
+    const kept = await c.utterance().final(speech)
+    expect(kept.text).toBe('to reach')
+    expect(sizes).toEqual([16_000 + speech.length, speech.length])
+    expect(kept.processingTimeMs).toBe(2)
   })
 
   it('a partial (a preview) is not decoded again', async () => {
