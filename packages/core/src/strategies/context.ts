@@ -34,9 +34,9 @@ export function dropContext(
 
 /**
  * {@link dropContext}, and how many words were heard in the context (`heard`, late-timed ones
- * included): none, when the context carried speech, means the decode skipped the start of its audio, and with it, at
- * times, the first new words (real telephone speech: "…is currently active" then "to reach an
- * operator", where "press 0" had been said).
+ * included): none, when the context carried speech, means the decode skipped the start of its
+ * audio, and with it, at times, the first new words (real telephone speech: "…is currently
+ * active" then "to reach an operator", where "press 0" had been said).
  */
 export function cutContext(
   segments: readonly Segment[],
@@ -92,9 +92,9 @@ export function cutContext(
 
 /**
  * Whether a word was heard in the context audio. A word that ends in the context was; one that
- * starts after it was not. One that straddles its end with punctuation after it and more words
- * after it was (the pause after what was heard, stretched over). Another is decided by where its sound is: the
- * context ends in the pause before the new speech, and backends stretch words over a pause
+ * starts after it was not. One after the first that straddles its end with punctuation after it
+ * and more words after it was (the pause after what was heard, stretched over). Another is
+ * decided by where its sound is: the context ends in the pause before the new speech, and backends stretch words over a pause
  * differently (whisper.cpp ends a word where the next starts; faster-whisper may start a word
  * where the one before ended). With the decoded audio (16 kHz, context first), the side of the
  * end with the louder part of the word wins; without it, where the word starts. The first

@@ -191,30 +191,20 @@ class BoundaryStrategy implements Strategy {
       const prompt = this.#usePrompt ? tailText(this.#previousText, o.maxPromptChars) : ''
       let result = await this.#decode(audio, context, prompt, final, signal)
       let processingTimeMs = result.processingTimeMs
-      let again = false
-      // Unprompted, a final that heard nothing in a context of speech (one that had text)
-      // skipped the start of its audio, and at times the first new words with it: it is
-      // decoded again without the context, and keeps its first answer if that one is empty. (A
-      // prompted decode skips what its prompt holds, the context among it, most of the time.)
-      if (final && context.length > 0 && !prompt && this.#previousText && result.heard === 0) {
-        if (result.segments.length > 0) {
-          const alone = await this.#decode(audio, new Float32Array(0), '', final, signal)
-          processingTimeMs += alone.processingTimeMs
-          if (alone.segments.length > 0) result = alone
-          again = true
-        }
-      }
-      // A final of speech that comes back empty with what was carried (Whisper sometimes
-      // answers a prompt or context with no text) is decoded again on its own audio.
-      if (
-        final &&
-        !again &&
-        result.segments.length === 0 &&
-        (context.length > 0 || prompt) &&
-        audio.length >= MIN_RETRY_SAMPLES
-      ) {
-        result = await this.#decode(audio, new Float32Array(0), '', final, signal)
-        processingTimeMs += result.processingTimeMs
+      // Decoded again on its own audio, whose answer is taken unless it is empty, a final:
+      // - one of speech that came back empty with what was carried (Whisper sometimes answers
+      //   a prompt or context with no text);
+      // - an unprompted one that heard nothing in a context of speech (one that had text): it
+      //   skipped the start of its audio, and at times the first new words with it. (A
+      //   prompted decode skips what its prompt holds, the context among it, most of the time.)
+      const answered = result.segments.length > 0
+      const empty = !answered && audio.length >= MIN_RETRY_SAMPLES
+      const skipped =
+        answered && context.length > 0 && !prompt && this.#previousText !== '' && result.heard === 0
+      if (final && (context.length > 0 || prompt) && (empty || skipped)) {
+        const alone = await this.#decode(audio, new Float32Array(0), '', final, signal)
+        processingTimeMs += alone.processingTimeMs
+        if (alone.segments.length > 0 || !answered) result = alone
       }
       const segments = stripWords(result.segments, o.wordTimestamps)
       const text = textOfSegments(segments)
