@@ -13,6 +13,7 @@ import {
   type TranscriptResult,
   WHISPER_SAMPLE_RATE,
   WsError,
+  withDefaults,
 } from '@ws/core'
 import { type ModelSourceOptions, modelSource, type ResolvedModel, resolveCt2Model } from '@ws/models'
 import { ensurePythonEnv } from './python-env.js'
@@ -83,7 +84,7 @@ const FULL_WINDOW_SECONDS = 30
 const PREVIEW_RETRY_MARGIN_MS = 7680
 
 function validate(options: FasterWhisperOptions) {
-  const o = { ...DEFAULT_FASTER_WHISPER_OPTIONS, cpuThreads: availableParallelism(), ...options }
+  const o = withDefaults({ ...DEFAULT_FASTER_WHISPER_OPTIONS, cpuThreads: availableParallelism() }, options)
   const check = optionChecker('FasterWhisperBackend')
   check.integer('beamSize', o.beamSize, 1, 20)
   check.integer('maxBatch', o.maxBatch, 1, 64)

@@ -10,6 +10,7 @@ import {
   WHISPER_SAMPLE_RATE,
   type Word,
   WsError,
+  withDefaults,
   writeWav,
 } from '@ws/core'
 import { Agent, fetch } from 'undici'
@@ -86,7 +87,7 @@ export class OpenAiBackend extends BackendBase<Resolved> {
   #multilingual: boolean | undefined
 
   constructor(options: OpenAiBackendOptions) {
-    const o = { ...DEFAULT_OPENAI_BACKEND_OPTIONS, ...options }
+    const o = withDefaults(DEFAULT_OPENAI_BACKEND_OPTIONS, options)
     let url: URL
     try {
       url = new URL(o.baseUrl)
@@ -102,7 +103,7 @@ export class OpenAiBackend extends BackendBase<Resolved> {
     if (!(Number.isInteger(o.concurrency) && o.concurrency >= 1))
       throw new WsError('invalid_config', 'concurrency must be a positive integer')
     if (!(o.timeoutMs > 0)) throw new WsError('invalid_config', 'timeoutMs must be positive')
-    const retryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry }
+    const retryPolicy = withDefaults(DEFAULT_RETRY_POLICY, options.retry)
     if (!(Number.isInteger(retryPolicy.retries) && retryPolicy.retries >= 0))
       throw new WsError('invalid_config', 'retry.retries must be >= 0')
     super('openai', { ...o, baseUrl: o.baseUrl.replace(/\/+$/, ''), retryPolicy }, options.logger)

@@ -13,6 +13,7 @@ import {
   type TranscribeOptions,
   type TranscriptResult,
   WsError,
+  withDefaults,
 } from '@ws/core'
 import { type GgmlFileInfo, type ModelSourceOptions, modelSource, resolveGgmlModel } from '@ws/models'
 import {
@@ -99,7 +100,7 @@ function isReduced(audioCtx: number): boolean {
 }
 
 function validate(options: WhisperCppOptions) {
-  const o = { ...DEFAULT_WHISPER_CPP_OPTIONS, threads: availableParallelism(), ...options }
+  const o = withDefaults({ ...DEFAULT_WHISPER_CPP_OPTIONS, threads: availableParallelism() }, options)
   const check = optionChecker('WhisperCppBackend')
   check.integer('threads', o.threads, 1, 256)
   check.integer('previewThreads', o.previewThreads, 1, 256)

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { WsError } from '@ws/core'
+import { WsError, withDefaults } from '@ws/core'
 import { CAPTURE_PROCESSOR, CAPTURE_WORKLET_SOURCE } from './capture-worklet.js'
 import type { TranscriptionSession } from './session.js'
 
@@ -44,7 +44,7 @@ export async function captureMicrophone(
   options: MicrophoneOptions = {},
 ): Promise<MicrophoneCapture> {
   validate(options)
-  const o = { ...DEFAULT_MICROPHONE_OPTIONS, ...options }
+  const o = withDefaults(DEFAULT_MICROPHONE_OPTIONS, options)
   let stream: MediaStream
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: o.audio as MediaTrackConstraints })

@@ -11,6 +11,7 @@ import {
   type SpeechEndMessage,
   type SpeechStartMessage,
   WsError,
+  withDefaults,
 } from '@ws/core'
 import { browserSocket } from './browser-socket.js'
 import { type AudioInput, encodeAudio } from './encode-audio.js'
@@ -80,7 +81,7 @@ export class TranscriptionSession implements AsyncIterable<ClientEvent> {
       options.reconnect === true
         ? { ...DEFAULT_RECONNECT_OPTIONS }
         : options.reconnect
-          ? { ...DEFAULT_RECONNECT_OPTIONS, ...options.reconnect }
+          ? withDefaults(DEFAULT_RECONNECT_OPTIONS, options.reconnect)
           : undefined
     if (this.#reconnect && this.#reconnect.replaySeconds > 0) {
       const f32 = (options.encoding ?? DEFAULT_SESSION_CONFIG.encoding) === 'pcm_f32le'

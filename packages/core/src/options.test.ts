@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { isWsError } from './errors.js'
-import { optionChecker } from './options.js'
+import { optionChecker, withDefaults } from './options.js'
 
 describe('optionChecker', () => {
   const check = optionChecker('Thing')
@@ -37,5 +37,24 @@ describe('optionChecker', () => {
       check.string('device', 'cpu', 'cpu')
       check.that(true, 'unused')
     }).not.toThrow()
+  })
+})
+
+describe('withDefaults', () => {
+  const DEFAULTS = { threads: 4, device: 'cpu', language: undefined as string | undefined }
+
+  it('takes each option given, and the default for one missing or undefined', () => {
+    const options: { threads?: number; device?: string } = { threads: undefined, device: 'gpu' }
+    expect(withDefaults(DEFAULTS, options)).toEqual({ threads: 4, device: 'gpu', language: undefined })
+    expect(withDefaults(DEFAULTS, { threads: 0 })).toMatchObject({ threads: 0 }) // falsy is a value
+    expect(withDefaults(DEFAULTS)).toEqual(DEFAULTS)
+  })
+
+  it('returns a new object and changes neither argument', () => {
+    const options = { threads: 2 }
+    const o = withDefaults(DEFAULTS, options)
+    expect(o).not.toBe(DEFAULTS)
+    expect(DEFAULTS.threads).toBe(4)
+    expect(options).toEqual({ threads: 2 })
   })
 })

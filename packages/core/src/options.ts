@@ -35,3 +35,26 @@ export function optionChecker(owner: string) {
     },
   }
 }
+
+/**
+ * `defaults` with each option of `options` over it, except those set to `undefined`: an
+ * option passed as `undefined` (`{ threads: flags.threads }` with no flag) takes its default,
+ * as a missing one does. A new object; neither argument is changed.
+ *
+ * ```ts
+ * const o = withDefaults(DEFAULT_WHISPER_CPP_OPTIONS, options)
+ * ```
+ */
+export function withDefaults<D extends object, O extends object>(
+  defaults: D,
+  options?: O,
+): WithDefaults<D, O> {
+  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) }
+  for (const [key, value] of Object.entries(options ?? {})) if (value !== undefined) out[key] = value
+  return out as WithDefaults<D, O>
+}
+
+/** What {@link withDefaults} returns: an option given, or its default where it has one. */
+export type WithDefaults<D, O> = Omit<D, keyof O> & {
+  [K in keyof O]-?: K extends keyof D ? Exclude<O[K], undefined> | D[K] : O[K]
+}

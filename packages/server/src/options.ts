@@ -1,5 +1,5 @@
 import type { FinalWindow, Logger, VadBackend, WhisperBackend } from '@ws/core'
-import { checkSessionOption, FINAL_WINDOWS, SESSION_OPTIONS, WsError } from '@ws/core'
+import { checkSessionOption, FINAL_WINDOWS, SESSION_OPTIONS, WsError, withDefaults } from '@ws/core'
 
 export const BACKEND_NAMES = ['whispercpp', 'faster', 'openai', 'whisper-server'] as const
 export type BackendName = (typeof BACKEND_NAMES)[number]
@@ -195,8 +195,7 @@ function checkInt(name: string, value: number, min: number, max: number) {
 
 /** Fills in defaults and checks every option; throws `invalid_config` with a one-line message. */
 export function resolveServerOptions(options: ServerOptions = {}): ResolvedServerOptions {
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
-  const o = { ...DEFAULT_SERVER_OPTIONS, ...defined } as ResolvedServerOptions
+  const o = withDefaults(DEFAULT_SERVER_OPTIONS, options) as ResolvedServerOptions
   if (typeof o.backend === 'string' && !(BACKEND_NAMES as readonly string[]).includes(o.backend))
     bad(`backend must be one of ${BACKEND_NAMES.join(', ')}, got "${o.backend}"`)
   if ((o.backend === 'openai' || o.backend === 'whisper-server') && !o.backendUrl)

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { type VadBackend, type VadSegmenterOptions, validateVadFrame, WsError } from '@ws/core'
+import { type VadBackend, type VadSegmenterOptions, validateVadFrame, WsError, withDefaults } from '@ws/core'
 import { SILERO_MODEL_PATH } from './paths.js'
 import { type SileroWorker, sileroWorker } from './worker-client.js'
 
@@ -73,7 +73,7 @@ export class SileroVad implements VadBackend {
   }
 
   static async create(options: SileroVadOptions = {}): Promise<SileroVad> {
-    const o = { ...DEFAULT_SILERO_VAD_OPTIONS, ...options }
+    const o = withDefaults(DEFAULT_SILERO_VAD_OPTIONS, options)
     if (o.sampleRate !== 16_000 && o.sampleRate !== 8000) {
       throw new WsError('unsupported_sample_rate', `Silero VAD takes 16000 or 8000 Hz, got ${o.sampleRate}`)
     }

@@ -1,5 +1,5 @@
 import createModule, { type FvadModule } from '@echogarden/fvad-wasm'
-import { type VadBackend, type VadSegmenterOptions, validateVadFrame, WsError } from '@ws/core'
+import { type VadBackend, type VadSegmenterOptions, validateVadFrame, WsError, withDefaults } from '@ws/core'
 
 export interface WebRtcVadOptions {
   /** 8000, 16000 (default), 32000 or 48000 Hz. */
@@ -60,7 +60,7 @@ export class WebRtcVad implements VadBackend {
   }
 
   static async create(options: WebRtcVadOptions = {}): Promise<WebRtcVad> {
-    const o = { ...DEFAULT_WEBRTC_VAD_OPTIONS, ...options }
+    const o = withDefaults(DEFAULT_WEBRTC_VAD_OPTIONS, options)
     if (!RATES.includes(o.sampleRate)) {
       throw new WsError(
         'unsupported_sample_rate',

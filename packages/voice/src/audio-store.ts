@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { withDefaults } from '@ws/core'
 
 export interface AudioStoreOptions {
   /** Most bytes kept; the least recently used files go first (default 64 MiB). */
@@ -18,7 +19,7 @@ export class AudioStore {
   #bytes = 0
 
   constructor(options: AudioStoreOptions = {}) {
-    const { maxBytes } = { ...DEFAULT_AUDIO_STORE_OPTIONS, ...options }
+    const { maxBytes } = withDefaults(DEFAULT_AUDIO_STORE_OPTIONS, options)
     if (!(Number.isInteger(maxBytes) && maxBytes > 0))
       throw new RangeError('maxBytes must be a positive integer')
     this.#maxBytes = maxBytes

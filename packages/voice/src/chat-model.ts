@@ -1,4 +1,4 @@
-import { abortError, WsError } from '@ws/core'
+import { abortError, WsError, withDefaults } from '@ws/core'
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant'
@@ -46,7 +46,7 @@ export class OpenAiChatModel implements ChatModel {
   readonly #o: OpenAiChatModelOptions & Required<Pick<OpenAiChatModelOptions, 'timeoutMs' | 'temperature'>>
 
   constructor(options: OpenAiChatModelOptions) {
-    this.#o = { ...DEFAULT_OPENAI_CHAT_MODEL_OPTIONS, ...options }
+    this.#o = withDefaults(DEFAULT_OPENAI_CHAT_MODEL_OPTIONS, options)
     let url: URL
     try {
       url = new URL(this.#o.baseUrl)

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { availableParallelism } from 'node:os'
-import { abortError, type Logger, noopLogger, WsError } from '@ws/core'
+import { abortError, type Logger, noopLogger, WsError, withDefaults } from '@ws/core'
 import type { ChatMessage, ChatModel, ChatStreamOptions } from './chat-model.js'
 import { DEFAULT_LLM_MODEL, type ResolveLlmModelOptions, resolveLlmModel } from './llm-model.js'
 import { LLM_WORKER_PATH } from './paths.js'
@@ -54,7 +54,7 @@ export class LocalChatModel implements ChatModel {
   #closed = false
 
   constructor(options: LocalChatModelOptions = {}) {
-    this.#o = { ...DEFAULT_LOCAL_CHAT_MODEL_OPTIONS, ...options }
+    this.#o = withDefaults(DEFAULT_LOCAL_CHAT_MODEL_OPTIONS, options)
     const { contextTokens, temperature, threads } = this.#o
     if (!(Number.isInteger(contextTokens) && contextTokens >= 256 && contextTokens <= 131_072))
       throw new WsError(

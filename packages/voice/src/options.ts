@@ -5,6 +5,7 @@ import {
   type VadBackend,
   type WhisperBackend,
   WsError,
+  withDefaults,
 } from '@ws/core'
 import type { AudioStore } from './audio-store.js'
 import type { ChatModel } from './chat-model.js'
@@ -63,7 +64,7 @@ export type ResolvedVoiceOptions = VoiceOptions &
 
 /** The options with their defaults; throws `invalid_config` naming the option. */
 export function validateVoiceOptions(options: VoiceOptions, audio: () => AudioStore): ResolvedVoiceOptions {
-  const o = { ...DEFAULT_VOICE_OPTIONS, ...options }
+  const o = withDefaults(DEFAULT_VOICE_OPTIONS, options)
   const bad = (message: string): never => {
     throw new WsError('invalid_config', message)
   }

@@ -1,3 +1,4 @@
+import { withDefaults } from '@ws/core'
 /**
  * Cuts streamed text into sentences as they complete, so each can be spoken while the rest is
  * still being generated. A sentence ends at `.`, `!`, `?` or `…` (and closing quotes or
@@ -18,7 +19,7 @@ export class SentenceSplitter {
   #pending = ''
 
   constructor(options: SentenceSplitterOptions = {}) {
-    const { minChars } = { ...DEFAULT_SENTENCE_SPLITTER_OPTIONS, ...options }
+    const { minChars } = withDefaults(DEFAULT_SENTENCE_SPLITTER_OPTIONS, options)
     if (!(Number.isInteger(minChars) && minChars >= 1))
       throw new RangeError('minChars must be a positive integer')
     this.#minChars = minChars

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { abortError, readWavMono, WsError } from '@ws/core'
+import { abortError, readWavMono, WsError, withDefaults } from '@ws/core'
 
 export interface SynthesizeOptions {
   signal?: AbortSignal
@@ -37,7 +37,7 @@ export class EspeakSynthesizer implements SpeechSynthesizer {
   readonly #o: Required<EspeakOptions>
 
   constructor(options: EspeakOptions = {}) {
-    this.#o = { ...DEFAULT_ESPEAK_OPTIONS, ...options }
+    this.#o = withDefaults(DEFAULT_ESPEAK_OPTIONS, options)
     if (!/^[\w+-]+$/.test(this.#o.voice))
       throw new WsError('invalid_config', `Bad espeak-ng voice ${JSON.stringify(this.#o.voice)}`)
     const wpm = this.#o.wordsPerMinute

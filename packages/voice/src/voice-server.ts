@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join, normalize, sep } from 'node:path'
-import { errorMessage, requestUrl, WsError } from '@ws/core'
+import { errorMessage, requestUrl, WsError, withDefaults } from '@ws/core'
 import { refuseUpgrade } from '@ws/core/node'
 import type { VoiceOptions } from './options.js'
 import { VoiceEndpoint } from './voice-endpoint.js'
@@ -46,7 +46,7 @@ export class VoiceServer {
   #closing: Promise<void> | undefined
 
   constructor(options: VoiceServerOptions) {
-    this.#o = { ...DEFAULT_VOICE_SERVER_OPTIONS, ...options }
+    this.#o = withDefaults(DEFAULT_VOICE_SERVER_OPTIONS, options)
     const { port } = this.#o
     if (!(Number.isInteger(port) && port >= 0 && port <= 65_535))
       throw new WsError('invalid_config', `port must be from 0 to 65535, got ${port}`)

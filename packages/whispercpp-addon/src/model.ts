@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { type BinaryInfo, type LoadAddonOptions, loadAddon } from './binary.js'
+import { definedOnly } from './defined.js'
 import { WhisperAddonError } from './errors.js'
 import type { NativeContext, NativeModelInfo, NativeResult } from './native.js'
 import { ThreadGovernor } from './threads.js'
@@ -222,7 +223,11 @@ export class WhisperModel {
     const wall = performance.now()
     const cpu = process.cpuUsage()
     try {
-      const native = await ctx.transcribe(audio, { ...DEFAULT_TRANSCRIBE_PARAMS, ...rest, threads }, flag)
+      const native = await ctx.transcribe(
+        audio,
+        { ...DEFAULT_TRANSCRIBE_PARAMS, ...definedOnly(rest), threads },
+        flag,
+      )
       // Judged only if no other call overlapped it: process CPU time is then this call's.
       if (alone && this.#started === call && this.#running === 1) {
         const used = process.cpuUsage(cpu)

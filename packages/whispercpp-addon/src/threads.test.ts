@@ -41,5 +41,7 @@ describe('ThreadGovernor', () => {
     for (const bad of [{ minEfficiency: 1.5 }, { probeAfterCalls: 0 }, { minWallMs: -1 }]) {
       expect(() => new ThreadGovernor(bad)).toThrow(WhisperAddonError)
     }
+    // An option passed as undefined takes its default.
+    expect(new ThreadGovernor({ minWallMs: undefined }).options.minWallMs).toBe(50)
   })
 })

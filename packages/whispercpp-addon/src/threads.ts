@@ -1,3 +1,4 @@
+import { definedOnly } from './defined.js'
 import { WhisperAddonError } from './errors.js'
 
 /**
@@ -35,7 +36,7 @@ export class ThreadGovernor {
   #fine = 0
 
   constructor(options: ThreadGovernorOptions = {}) {
-    this.options = { ...DEFAULT_THREAD_GOVERNOR_OPTIONS, ...options }
+    this.options = { ...DEFAULT_THREAD_GOVERNOR_OPTIONS, ...definedOnly(options) }
     const o = this.options
     if (!(o.minEfficiency > 0 && o.minEfficiency < 1))
       bad(`minEfficiency must be between 0 and 1, got ${o.minEfficiency}`)

@@ -1,4 +1,5 @@
 import { WsError } from '../errors.js'
+import { withDefaults } from '../options.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 import { SampleBuffer } from './sample-buffer.js'
 
@@ -94,7 +95,7 @@ export class Resampler {
   #nextOut = 0 // absolute index of the next output sample
 
   constructor(options: ResamplerOptions) {
-    const opts = { ...DEFAULT_RESAMPLER_OPTIONS, ...options }
+    const opts = withDefaults(DEFAULT_RESAMPLER_OPTIONS, options)
     this.fromRate = validateRate('fromRate', opts.fromRate)
     this.toRate = validateRate('toRate', opts.toRate)
     if (!Number.isInteger(opts.zeroCrossings) || opts.zeroCrossings < 2 || opts.zeroCrossings > 256) {

@@ -1,4 +1,5 @@
 import { WsError } from '../errors.js'
+import { withDefaults } from '../options.js'
 
 export interface LoadEstimateOptions {
   /** How far back the estimate looks, in milliseconds (default 30 000). */
@@ -39,7 +40,7 @@ export class LoadEstimate {
   #buckets: Bucket[] = []
 
   constructor(options: LoadEstimateOptions = {}) {
-    const o = { ...DEFAULT_LOAD_ESTIMATE_OPTIONS, ...options }
+    const o = withDefaults(DEFAULT_LOAD_ESTIMATE_OPTIONS, options)
     if (!(o.windowMs >= BUCKET_MS)) throw new WsError('invalid_config', `windowMs must be ≥ ${BUCKET_MS}`)
     if (!(o.minAudioSeconds > 0)) throw new WsError('invalid_config', 'minAudioSeconds must be > 0')
     this.options = o

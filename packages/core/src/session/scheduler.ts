@@ -1,4 +1,5 @@
 import { isWsError, WsError } from '../errors.js'
+import { withDefaults } from '../options.js'
 import { LoadEstimate } from './load-estimate.js'
 
 /** What an inference request is for: a final is owed to the client, a partial is a courtesy. */
@@ -161,7 +162,7 @@ export class InferenceScheduler {
   readonly #load: LoadEstimate
 
   constructor(options: InferenceSchedulerOptions = {}) {
-    const o = { ...DEFAULT_INFERENCE_SCHEDULER_OPTIONS, ...options }
+    const o = withDefaults(DEFAULT_INFERENCE_SCHEDULER_OPTIONS, options)
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64)
       throw new WsError('invalid_config', `concurrency must be 1 to 64, got ${o.concurrency}`)
     if (!(o.maxLoad > 0 && o.maxLoad <= 8))

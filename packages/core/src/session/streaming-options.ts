@@ -1,6 +1,7 @@
 import type { WhisperBackend } from '../backend.js'
 import { WsError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import { withDefaults } from '../options.js'
 import {
   checkSessionOption,
   SESSION_OPTION_NAMES,
@@ -124,7 +125,7 @@ export const DEFAULT_STREAMING_SESSION_OPTIONS = {
 
 /** The options with their defaults; throws `invalid_config` (or `unsupported_sample_rate`) naming the option. */
 export function validateStreamingSessionOptions(options: StreamingSessionOptions) {
-  const o = { ...DEFAULT_STREAMING_SESSION_OPTIONS, ...options }
+  const o = withDefaults(DEFAULT_STREAMING_SESSION_OPTIONS, options)
   const bad = (message: string): never => {
     throw new WsError('invalid_config', message)
   }

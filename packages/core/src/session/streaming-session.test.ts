@@ -334,6 +334,9 @@ describe('StreamingSession', () => {
     for (const options of bad)
       expect(codeOf(() => new StreamingSession({ backend, ...options }))).toBe('invalid_config')
     expect(codeOf(() => new StreamingSession({ backend, sampleRate: 22.5 }))).toBe('unsupported_sample_rate')
+    // An option passed as undefined takes its default, as a missing one does.
+    const unset = new StreamingSession({ backend, partialIntervalMs: undefined, strategy: undefined })
+    await unset.close()
     await session.close()
   })
 })

@@ -1,5 +1,6 @@
 import { SampleBuffer } from '../audio/sample-buffer.js'
 import { WsError } from '../errors.js'
+import { withDefaults } from '../options.js'
 import { normalizeWord } from '../text/normalize.js'
 import { loopFreeLength, type RepetitionOptions } from '../text/repetition.js'
 import { tailText, wordsOf } from '../text/words.js'
@@ -86,7 +87,7 @@ export interface AgreementUpdate {
 }
 
 function validate(options: LocalAgreementOptions) {
-  const o = { ...DEFAULT_LOCAL_AGREEMENT_OPTIONS, ...options }
+  const o = withDefaults(DEFAULT_LOCAL_AGREEMENT_OPTIONS, options)
   const bad = (msg: string) => {
     throw new WsError('invalid_config', `LocalAgreement: ${msg}`)
   }

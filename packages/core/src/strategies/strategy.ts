@@ -1,6 +1,7 @@
 import { concatFloat32 } from '../audio/pcm.js'
 import type { WhisperBackend } from '../backend.js'
 import { WsError } from '../errors.js'
+import { withDefaults } from '../options.js'
 import { segmentsFromWords, tailText, textOfSegments, textOfWords, wordsOf } from '../text/words.js'
 import type { Segment, Task, Word } from '../types.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
@@ -345,7 +346,7 @@ class AgreementStrategy implements Strategy {
 
 /** Makes a strategy by name. */
 export function createStrategy(name: StrategyName, options: StrategyOptions): Strategy {
-  const o: Resolved = { ...DEFAULT_STRATEGY_OPTIONS, ...options }
+  const o: Resolved = withDefaults(DEFAULT_STRATEGY_OPTIONS, options)
   if (!o.backend) throw new WsError('invalid_config', 'createStrategy needs a backend')
   if (!(o.contextMs >= 0 && o.contextMs <= 10_000)) {
     throw new WsError('invalid_config', `contextMs must be from 0 to 10000, got ${o.contextMs}`)

@@ -1,4 +1,5 @@
 import { resample } from '../audio/resample.js'
+import { withDefaults } from '../options.js'
 import { StreamingSession } from '../session/streaming-session.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 import { detectSpeech, type SpeechRegion } from '../vad/detect.js'
@@ -37,7 +38,10 @@ export interface VadConformanceOptions {
  * but not fragmented); no speech in non-speech; and reset() restoring a fresh state.
  */
 export function vadConformance(options: VadConformanceOptions): ConformanceSuite {
-  let segmenter: Required<VadSegmenterOptions> = { ...DEFAULT_VAD_SEGMENTER_OPTIONS, ...options.segmenter }
+  let segmenter: Required<VadSegmenterOptions> = withDefaults(
+    DEFAULT_VAD_SEGMENTER_OPTIONS,
+    options.segmenter,
+  )
   const tolerance = (options.toleranceMs ?? 150) / 1000
   let vad: VadBackend | undefined
   const use = () => {
@@ -87,7 +91,10 @@ export function vadConformance(options: VadConformanceOptions): ConformanceSuite
     setup: async () => {
       check(options.speech.length > 0, 'vadConformance needs at least one speech fixture')
       vad = await options.createVad()
-      segmenter = { ...DEFAULT_VAD_SEGMENTER_OPTIONS, ...vad.segmenterDefaults, ...options.segmenter }
+      segmenter = withDefaults(
+        withDefaults(DEFAULT_VAD_SEGMENTER_OPTIONS, vad.segmenterDefaults),
+        options.segmenter,
+      )
     },
     teardown: async () => {
       await vad?.close?.()

@@ -1,3 +1,4 @@
+import { withDefaults } from '../options.js'
 import { findRepetitionRun } from './repetition.js'
 
 /** Why a transcript looks like a decoding failure rather than speech. */
@@ -31,7 +32,7 @@ export function degenerateText(
   audioSeconds: number,
   options: DegenerateTextOptions = {},
 ): DegenerateReason | undefined {
-  const o = { ...DEFAULT_DEGENERATE_TEXT_OPTIONS, ...options }
+  const o = withDefaults(DEFAULT_DEGENERATE_TEXT_OPTIONS, options)
   // A unit of one to four characters ten times in a row, spaces or not: "R-R-R-R-…".
   if (TOKEN_RUN.test(text)) return 'repetition'
   let words = text.split(/\s+/).filter(Boolean)

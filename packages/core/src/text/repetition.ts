@@ -1,3 +1,4 @@
+import { withDefaults } from '../options.js'
 import { normalizeWord } from './normalize.js'
 
 export interface RepetitionOptions {
@@ -32,7 +33,7 @@ export function findRepetitionRun(
   words: readonly string[],
   options: RepetitionOptions = {},
 ): RepetitionRun | undefined {
-  const { maxNgram, minRepeats, minSingleWordRepeats } = { ...DEFAULT_REPETITION_OPTIONS, ...options }
+  const { maxNgram, minRepeats, minSingleWordRepeats } = withDefaults(DEFAULT_REPETITION_OPTIONS, options)
   const norm = words.map(normalizeWord)
   for (let start = 0; start < norm.length; start++) {
     for (let n = 1; n <= maxNgram; n++) {

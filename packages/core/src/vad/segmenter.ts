@@ -1,4 +1,5 @@
 import { WsError } from '../errors.js'
+import { withDefaults } from '../options.js'
 
 /**
  * Turns per-frame speech decisions into utterances, like a pure state machine (after
@@ -49,7 +50,7 @@ export class VadSegmenter {
   #lastEnd = 0 // sample where the previous utterance ended
 
   constructor(frameSamples: number, sampleRate: number, options: VadSegmenterOptions = {}) {
-    const o = { ...DEFAULT_VAD_SEGMENTER_OPTIONS, ...options }
+    const o = withDefaults(DEFAULT_VAD_SEGMENTER_OPTIONS, options)
     for (const [key, value] of Object.entries(o)) {
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 60_000) {
         throw new WsError('invalid_config', `VAD segmenter: ${key} must be from 0 to 60000 ms, got ${value}`)
