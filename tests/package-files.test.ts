@@ -46,6 +46,7 @@ describe.each(dirs)('packages/%s', (dir) => {
       sideEffects?: boolean
       repository?: unknown
       homepage?: unknown
+      files?: string[]
     }
     const [listing] = JSON.parse(
       execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd, encoding: 'utf8' }),
@@ -54,6 +55,18 @@ describe.each(dirs)('packages/%s', (dir) => {
     expect(files).toContain('LICENSE')
     expect(files).toContain('README.md')
     for (const bin of Object.values(pkg.bin ?? {})) expect(files).toContain(bin.replace(/^\.\//, ''))
+    // Every entry of `files` reaches the tarball (the addon's vendored whisper.cpp sources,
+    // ignored by git, are what its build from source compiles).
+    for (const entry of pkg.files ?? []) {
+      expect(
+        files.some((f) => f === entry || f.startsWith(`${entry}/`)),
+        `${entry} packed`,
+      ).toBe(true)
+    }
+    if (dir === 'whispercpp-addon') {
+      expect(files).toContain('vendor/whisper.cpp/CMakeLists.txt')
+      expect(files).toContain('vendor/whisper.cpp/src/whisper.cpp')
+    }
     expect(pkg.private).not.toBe(true)
     // What a registry shows: the Node it needs, tree-shaking allowed for modules, and no link
     // to a repository or home page while there is no public one.

@@ -44,7 +44,9 @@ describe('diarize on real voices', () => {
     async (what) => {
       const voices = cases[what as keyof typeof cases]()
       const count = Object.keys(voices).length
-      for (const seed of [1, 2, 3]) {
+      // Two conversations per case, seeds 2 and 3 (seed 1 read 3.8 and 1.0 %, within what these
+      // two read: 5.3 / 2.5 % and 0.6 / 1.0 %).
+      for (const seed of [2, 3]) {
         const conv = realConversation(voices, { seed, turns: 24 })
         const result = await diarize(embedder, conv.audio)
         const r = diarizationErrorRate(conv.turns, result.turns)

@@ -73,7 +73,9 @@ describe('live diarization on real voices', () => {
     '%s: DER at most 15 percent (0.25 s collar), every voice found',
     async (what) => {
       const voices = cases[what as keyof typeof cases]()
-      for (const seed of [1, 2, 3]) {
+      // Two conversations per case, seeds 2 and 3: the highest DERs of the first three (seed 1
+      // read the lowest, 1.0 and 0.0 %).
+      for (const seed of [2, 3]) {
         const conv = realConversation(voices, { seed, turns: 24 })
         const d = new LiveDiarizer(embedder)
         const labelled = await stream(d, conv.audio, finalsOf(conv.turns))
