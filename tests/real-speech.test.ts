@@ -148,13 +148,19 @@ let backendLoading: Promise<WhisperCppBackend> | undefined
 function sharedBackend() {
   backendLoading ??= (async () => {
     const backend = new WhisperCppBackend({ beamSize: 1 })
-    await backend.loadModel('tiny.en')
+    try {
+      await backend.loadModel('tiny.en')
+    } catch (err) {
+      await backend.close()
+      throw err
+    }
     return backend
   })()
   return backendLoading
 }
 afterAll(async () => {
-  if (backendLoading) await (await backendLoading).close()
+  const backend = await backendLoading?.catch(() => undefined) // a failed load failed its test
+  await backend?.close()
 })
 
 type SessionEvent = { type: string; text?: string; utteranceIds?: number[]; utteranceId?: number }
@@ -172,6 +178,8 @@ function promptRun() {
     for (const s of streams) {
       const events = await virtualSession(await sharedBackend(), 'prompt', s.audio, 28_000)
       const f = finalsOf(events)
+      // Revisions came (without them the revised text would be the finals, and pass).
+      expect(events.some((e) => e.type === 'revision')).toBe(true)
       finals.push({ reference: referenceOf(s), hypothesis: f.map((e) => e.text).join(' ') })
       const byFinal = new Map<number, string>()
       for (const r of events.filter((e) => e.type === 'revision')) {

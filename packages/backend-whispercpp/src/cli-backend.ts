@@ -12,6 +12,7 @@ import {
   type TranscriptResult,
   WHISPER_SAMPLE_RATE,
   WsError,
+  withDefaults,
   writeWav,
 } from '@ws/core'
 import { type GgmlFileInfo, type ModelSourceOptions, modelSource, resolveGgmlModel } from '@ws/models'
@@ -44,12 +45,14 @@ export const DEFAULT_WHISPER_CLI_OPTIONS = {
 } as const
 
 function validate(options: WhisperCliOptions) {
-  const o = {
-    ...DEFAULT_WHISPER_CLI_OPTIONS,
-    threads: availableParallelism(),
-    binary: whisperToolPath('whisper-cli') ?? 'whisper-cli',
-    ...options,
-  }
+  const o = withDefaults(
+    {
+      ...DEFAULT_WHISPER_CLI_OPTIONS,
+      threads: availableParallelism(),
+      binary: whisperToolPath('whisper-cli') ?? 'whisper-cli',
+    },
+    options,
+  )
   const check = optionChecker('WhisperCliBackend')
   check.integer('threads', o.threads, 1, 256)
   check.integer('concurrency', o.concurrency, 1, 256)

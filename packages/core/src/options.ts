@@ -55,6 +55,5 @@ export function withDefaults<D extends object, O extends object>(
 }
 
 /** What {@link withDefaults} returns: an option given, or its default where it has one. */
-export type WithDefaults<D, O> = Omit<D, keyof O> & {
-  [K in keyof O]-?: K extends keyof D ? Exclude<O[K], undefined> | D[K] : O[K]
-}
+export type WithDefaults<D, O> = Omit<D, keyof O> &
+  Omit<O, keyof D> & { [K in keyof O & keyof D]-?: Exclude<O[K], undefined> | D[K] }

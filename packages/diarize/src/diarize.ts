@@ -1,4 +1,4 @@
-import { throwIfAborted, type VadBackend, WsError } from '@ws/core'
+import { throwIfAborted, type VadBackend, WsError, withDefaults } from '@ws/core'
 import { WebRtcVad } from '@ws/vad-webrtc'
 import { type ClusterOptions, clusterInWorker, validateSpeakerCounts } from './cluster.js'
 import { cosine, l2normalize, MIN_WINDOW_SAMPLES, type SpeakerEmbedder } from './embedder.js'
@@ -140,7 +140,7 @@ export async function diarize(
   options: DiarizeOptions = {},
 ): Promise<Diarization> {
   validateSpeakerCounts(options)
-  const o = { ...DIARIZE_DEFAULTS, ...options }
+  const o = withDefaults(DIARIZE_DEFAULTS, options)
   checkWindowing(o)
   throwIfAborted(o.signal, 'diarization')
   let speech = o.speech

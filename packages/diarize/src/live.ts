@@ -1,4 +1,4 @@
-import { type Segment, WsError } from '@ws/core'
+import { type Segment, WsError, withDefaults } from '@ws/core'
 import { attributeSpeakers } from './attribute.js'
 import { checkWindowing, meanDirection, speakerLetter } from './diarize.js'
 import { cosine, l2normalize, MIN_WINDOW_SAMPLES, type SpeakerEmbedder } from './embedder.js'
@@ -101,7 +101,7 @@ export class LiveDiarizer {
 
   constructor(embedder: SpeakerEmbedder, options: LiveDiarizerOptions = {}) {
     const { schedule = (work) => work(), ...rest } = options
-    const o = { ...LIVE_DIARIZER_DEFAULTS, ...rest }
+    const o = withDefaults(LIVE_DIARIZER_DEFAULTS, rest)
     checkWindowing(o)
     if (!(o.threshold > -1 && o.threshold < 1))
       throw new WsError('invalid_config', 'threshold is above -1 and below 1')

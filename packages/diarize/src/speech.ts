@@ -1,5 +1,5 @@
 import type { VadBackend } from '@ws/core'
-import { WsError } from '@ws/core'
+import { WsError, withDefaults } from '@ws/core'
 
 /** A stretch of the audio, in seconds. */
 export interface TimeRange {
@@ -26,7 +26,7 @@ export async function speechRegions(
   vad: VadBackend,
   options: SpeechRegionOptions = {},
 ): Promise<TimeRange[]> {
-  const o = { ...SPEECH_REGION_DEFAULTS, ...options }
+  const o = withDefaults(SPEECH_REGION_DEFAULTS, options)
   if (vad.sampleRate !== 16_000)
     throw new WsError('invalid_config', `The VAD runs at ${vad.sampleRate} Hz; diarization needs 16000`)
   const frame = vad.frameSamples

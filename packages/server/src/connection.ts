@@ -10,6 +10,7 @@ import {
   toWsError,
   type VadBackend,
   WsError,
+  withDefaults,
 } from '@ws/core'
 import type { LiveDiarizer } from '@ws/diarize'
 import type { RawData, WebSocket } from 'ws'
@@ -310,7 +311,7 @@ export class Connection {
         setup.vadThreshold === undefined ? {} : { threshold: setup.vadThreshold },
       )
     }
-    const vadSegmenter = { ...this.#ctx.engine.vadSegmenter, ...setup.vadSegmenter }
+    const vadSegmenter = withDefaults(this.#ctx.engine.vadSegmenter ?? {}, setup.vadSegmenter)
     const session = new StreamingSession({
       backend: this.#ctx.engine.backend,
       gate: this.#ctx.scheduler.gate(),

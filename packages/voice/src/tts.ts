@@ -144,7 +144,7 @@ export class OpenAiSpeechSynthesizer implements SpeechSynthesizer {
   readonly #o: Required<Omit<OpenAiSpeechOptions, 'apiKey' | 'fetch'>> & OpenAiSpeechOptions
 
   constructor(options: OpenAiSpeechOptions) {
-    this.#o = { model: 'tts-1', voice: 'alloy', timeoutMs: 30_000, ...options }
+    this.#o = withDefaults({ model: 'tts-1', voice: 'alloy', timeoutMs: 30_000 }, options)
     try {
       new URL(this.#o.baseUrl)
     } catch {

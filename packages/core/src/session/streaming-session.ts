@@ -3,6 +3,7 @@ import { Resampler } from '../audio/resample.js'
 import { SampleBuffer } from '../audio/sample-buffer.js'
 import { toWsError, WsError } from '../errors.js'
 import { type Logger, noopLogger } from '../logger.js'
+import { withDefaults } from '../options.js'
 import { createStrategy, type Strategy } from '../strategies/strategy.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 import { EventQueue } from './event-queue.js'
@@ -86,7 +87,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
         ? {
             vad: {
               frameSamples: o.vad.frameSamples,
-              segmenter: { ...o.vad.segmenterDefaults, ...o.vadSegmenter },
+              segmenter: withDefaults(o.vad.segmenterDefaults ?? {}, o.vadSegmenter),
             },
           }
         : {}),
