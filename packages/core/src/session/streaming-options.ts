@@ -155,12 +155,9 @@ export function validateStreamingSessionOptions(options: StreamingSessionOptions
       `The model is English-only; it cannot transcribe language "${o.language}" (serve a multilingual one, e.g. base)`,
     )
   if (englishOnly && o.task === 'translate') bad('The model is English-only; it cannot translate')
-  const windowMs = WHISPER_WINDOW_SECONDS * 1000
-  const contextMs = o.strategy === 'context' || o.strategy === 'hybrid' ? o.contextMs : 0
-  if (!(o.maxUtteranceMs >= 1000 && o.maxUtteranceMs + contextMs <= windowMs)) {
-    bad(
-      `maxUtteranceMs must be at least 1000 and, with ${contextMs} ms of context, fit Whisper's ${windowMs} ms window`,
-    )
+  // The carried audio of `context` and `hybrid` shrinks to what fits beside an utterance.
+  if (!(o.maxUtteranceMs >= 1000 && o.maxUtteranceMs <= WHISPER_WINDOW_SECONDS * 1000 - 1000)) {
+    bad(`maxUtteranceMs must be from 1000 to ${WHISPER_WINDOW_SECONDS * 1000 - 1000}`)
   }
   if (o.vad && o.vad.sampleRate !== SR)
     bad(`The session runs its VAD at ${SR} Hz; this VAD runs at ${o.vad.sampleRate} Hz`)

@@ -1,239 +1,163 @@
 import { describe, expect, it } from 'vitest'
 import { textOfWords } from '../text/words.js'
 import type { Segment, Word } from '../types.js'
-import { cutContext, dropContext } from './context.js'
+import { CarriedUtterances, carriedWordCount, cutCarried } from './context.js'
 
 const w = (start: number, end: number, text: string) => ({ start, end, text })
-/** One segment spanning its words. */
-const one = (...words: Word[]): Segment[] => [
-  { start: words[0]!.start, end: words.at(-1)!.end, text: textOfWords(words), words },
-]
+const words = (text: string) => text.split(' ').map((t) => ({ text: t }))
 
-/** The segments' texts as they are, joined (an empty or untrimmed segment shows). */
-const joined = (segments: readonly Segment[]) => segments.map((s) => s.text).join(' ')
+describe('carriedWordCount', () => {
+  it('counts the words that say the carried text again', () => {
+    expect(carriedWordCount(words('press one to mute. Two to lock'), 'Press 1 to mute.')).toBe(4)
+    expect(carriedWordCount(words('press one to mute. Two to lock'), 'press one to mute')).toBe(4)
+  })
 
-describe('dropContext', () => {
-  // 1 s of context ("was the end") then new audio ("and now the start of it").
+  it('takes a carried word heard differently as a miss, not as a new word', () => {
+    // Real telephone speech: the carried "…unmute yourself" heard as "on mute yourself". Cuts
+    // after 1 to 4 words are all two edits away; the words' times choose.
+    const heard = [w(0, 0.3, 'or'), w(0.3, 0.5, 'on'), w(0.5, 0.8, 'mute'), w(0.8, 1.4, 'yourself,')]
+    const next = [w(1.7, 1.9, '2'), w(1.9, 2.0, 'to'), w(2.0, 2.3, 'lock')]
+    expect(carriedWordCount([...heard, ...next], 'or unmute yourself.', 1.5)).toBe(4)
+    // Without times, the fewest.
+    expect(
+      carriedWordCount(
+        [...heard, ...next].map(({ text }) => ({ text })),
+        'or unmute yourself.',
+      ),
+    ).toBe(1)
+  })
+
+  it('cuts before a new word when a carried word went unheard', () => {
+    // "mute" not heard: "Two" is new, not the missing word (both cuts are one edit away).
+    const heard = [w(0, 0.4, 'press'), w(0.4, 0.7, 'one'), w(0.7, 1.2, 'to')]
+    const next = [w(1.5, 1.8, 'Two'), w(1.8, 2, 'to'), w(2, 2.3, 'lock')]
+    expect(carriedWordCount([...heard, ...next], 'press one to mute', 1.4)).toBe(3)
+  })
+
+  it('is 0 when the decode skipped the carried audio, or nothing was carried', () => {
+    expect(carriedWordCount(words('to reach an operator'), 'is currently active.')).toBe(0)
+    expect(carriedWordCount(words('to reach an operator'), '')).toBe(0)
+    expect(carriedWordCount([], 'is currently active.')).toBe(0)
+  })
+
+  it('lets punctuation-only words and spacing pass freely', () => {
+    expect(carriedWordCount(words('is currently active ... press zero'), 'is  currently active.')).toBe(3)
+  })
+})
+
+describe('cutCarried', () => {
+  // 2 s carried ("was the end.") then new audio ("And now the start of it.").
   const segments: Segment[] = [
-    { start: 0, end: 0.6, text: 'was the', words: [w(0, 0.3, 'was'), w(0.3, 0.6, 'the')] },
     {
-      start: 0.6,
-      end: 2.0,
-      text: 'end. And now the',
-      words: [w(0.6, 0.95, 'end.'), w(1.1, 1.3, 'And'), w(1.3, 1.6, 'now'), w(1.6, 2.0, 'the')],
+      start: 0,
+      end: 1.6,
+      text: 'was the end. And now',
+      words: [
+        w(0, 0.3, 'was'),
+        w(0.3, 0.6, 'the'),
+        w(0.6, 1.1, 'end.'),
+        w(2.1, 2.3, 'And'),
+        w(2.3, 2.6, 'now'),
+      ],
     },
     {
-      start: 2.0,
-      end: 2.8,
-      text: 'start of it.',
-      words: [w(2.0, 2.4, 'start'), w(2.4, 2.6, 'of'), w(2.6, 2.8, 'it.')],
+      start: 2.6,
+      end: 3.4,
+      text: 'the start of it.',
+      words: [w(2.6, 2.8, 'the'), w(2.8, 3.0, 'start'), w(3.0, 3.2, 'of'), w(3.2, 3.4, 'it.')],
     },
   ]
 
-  it('drops segments and words inside the context and shifts times back', () => {
-    const out = dropContext(segments, 1.0)
-    expect(out.map((s) => s.text)).toEqual(['And now the', 'start of it.'])
-    expect(out[0]!.words!.map((x) => x.text)).toEqual(['And', 'now', 'the'])
-    expect(out[0]!.start).toBeCloseTo(0.1, 9)
-    expect(out[0]!.words![0]!.start).toBeCloseTo(0.1, 9)
-    expect(out[1]).toMatchObject({ start: 1.0, end: expect.closeTo(1.8, 9) })
-    expect(out[1]!.words!.map((x) => [x.text, +x.start.toFixed(3), +x.end.toFixed(3)])).toEqual([
-      ['start', 1.0, 1.4],
-      ['of', 1.4, 1.6],
-      ['it.', 1.6, 1.8],
+  it('keeps exactly the words after the carried text, with times of the new audio', () => {
+    const { segments: out, heard } = cutCarried(segments, 2, 'Was the end.')
+    expect(heard).toBe(3)
+    expect(out.map((s) => s.text)).toEqual(['And now', 'the start of it.'])
+    expect(out[0]!.words!.map((x) => [x.text, +x.start.toFixed(3), +x.end.toFixed(3)])).toEqual([
+      ['And', 0.1, 0.3],
+      ['now', 0.3, 0.6],
+    ])
+    expect(out[1]).toMatchObject({ start: expect.closeTo(0.6, 9), end: expect.closeTo(1.4, 9) })
+  })
+
+  it('cuts by the words, not their times', () => {
+    // The carried "end." timed as if it ran into the new audio (a word stretched over a pause).
+    const late: Segment[] = [
+      {
+        start: 0,
+        end: 2.4,
+        text: 'was the end.',
+        words: [w(0, 0.3, 'was'), w(0.3, 0.6, 'the'), w(0.6, 2.4, 'end.')],
+      },
+      { start: 2.4, end: 3, text: 'And now.', words: [w(2.4, 2.6, 'And'), w(2.6, 3, 'now.')] },
+    ]
+    expect(cutCarried(late, 2, 'was the end.').segments.map((s) => s.text)).toEqual(['And now.'])
+  })
+
+  it('splits a segment without word times by an even estimate', () => {
+    const plain: Segment[] = [{ start: 0, end: 3, text: 'was the end. And now' }]
+    const out = cutCarried(plain, 2, 'was the end.').segments
+    expect(out.map((s) => s.text)).toEqual(['And now'])
+    expect(out[0]!.words).toBeUndefined()
+    expect(out[0]!.start).toBeGreaterThanOrEqual(0)
+    expect(out[0]!.end).toBeCloseTo(1, 9)
+  })
+
+  it('only shifts times when nothing was carried', () => {
+    const out = cutCarried(segments, 0, '')
+    expect(out.heard).toBe(0)
+    expect(out.segments.map((s) => s.text)).toEqual(segments.map((s) => s.text))
+    expect(textOfWords(out.segments.flatMap((s) => s.words as Word[]))).toBe(
+      'was the end. And now the start of it.',
+    )
+  })
+
+  it('keeps everything, with times never below 0, when the decode skipped the carried audio', () => {
+    const skipped: Segment[] = [
+      { start: 1.9, end: 2.5, text: 'to reach', words: [w(1.9, 2.2, 'to'), w(2.2, 2.5, 'reach')] },
+    ]
+    const out = cutCarried(skipped, 2, 'is currently active.')
+    expect(out.heard).toBe(0)
+    expect(out.segments).toEqual([
+      {
+        start: 0,
+        end: expect.closeTo(0.5, 9),
+        text: 'to reach',
+        words: [expect.anything(), expect.anything()],
+      },
     ])
   })
+})
 
-  it('keeps exactly the words after the context in a straddling segment', () => {
-    // The seed kept the whole straddling segment, repeating "end."
-    const out = dropContext(segments, 1.0)
-    const text = joined(out)
-    expect(text).not.toContain('end')
-    expect(text.split(' ')).toEqual(['And', 'now', 'the', 'start', 'of', 'it.'])
+describe('CarriedUtterances', () => {
+  it('keeps the last utterances with text within contextSamples, and the text before them', () => {
+    const c = new CarriedUtterances(300, 200)
+    const a = new Float32Array(100).fill(1)
+    c.remember(a, 'one two')
+    c.remember(new Float32Array(50), '') // no text: not carried
+    c.remember(new Float32Array(150).fill(2), 'three')
+    c.remember(new Float32Array(100).fill(3), 'four five')
+    // 100 + 150 + 100 > 300: the first went to the text before.
+    expect(c.fitting(10_000)).toBe(2)
+    expect(c.fitting(249)).toBe(1)
+    expect(c.fitting(0)).toBe(0)
+    expect(c.last(2).text).toBe('three four five')
+    expect(c.last(2).audio.map((x) => x.length)).toEqual([150, 100])
+    expect(c.textBefore(2)).toBe('one two')
+    expect(c.textBefore(1)).toBe('one two three')
+    expect(c.textBefore()).toBe('one two three four five')
+    // An utterance longer than contextSamples is text only.
+    c.remember(new Float32Array(400), 'six')
+    expect(c.fitting(10_000)).toBe(0)
+    expect(c.textBefore()).toBe('one two three four five six')
+    c.reset()
+    expect([c.fitting(10_000), c.textBefore()]).toEqual([0, ''])
   })
 
-  it('decides a word that crosses the boundary by its middle', () => {
-    const crossing: Segment[] = [
-      { start: 0.5, end: 1.5, text: 'a b', words: [w(0.5, 1.2, 'a'), w(1.2, 1.5, 'b')] },
-    ]
-    expect(dropContext(crossing, 0.9)[0]!.text).toBe('b') // middle of "a" is 0.85 < 0.9
-    expect(dropContext(crossing, 0.8)[0]!.text).toBe('a b')
-  })
-
-  it('splits a straddling segment without words by an even estimate', () => {
-    const noWords: Segment[] = [{ start: 0, end: 2, text: 'one two three four' }]
-    const out = dropContext(noWords, 1)
-    expect(out).toHaveLength(1)
-    expect(out[0]!.text).toBe('three four')
-    expect(out[0]!.words).toBeUndefined()
-  })
-
-  it('changes nothing without context', () => {
-    expect(dropContext(segments, 0)).toEqual(segments)
-  })
-
-  describe('with the previous final', () => {
-    // Context: "parked truck. The hogs" (the cut fell inside "The hogs were fed"); the
-    // previous final ended at "parked truck." because Whisper dropped the fragment.
-    const cut = one(
-      w(0, 0.3, 'parked'),
-      w(0.3, 0.6, 'truck.'),
-      w(0.7, 0.8, 'The'),
-      w(0.8, 0.95, 'hogs'),
-      w(1.0, 1.4, 'were'),
-      w(1.4, 2.2, 'fed'),
-    )
-
-    it('keeps the words the previous final did not have', () => {
-      const out = dropContext(cut, 1.0, 'The box was thrown beside the parked truck.')
-      expect(joined(out)).toBe('The hogs were fed')
-      expect(out[0]!.words![0]!.start).toBe(0)
-    })
-
-    it('drops context words that repeat the previous final, also when heard slightly differently', () => {
-      expect(joined(dropContext(cut, 1.0, 'beside the parked truck. The hogs'))).toBe('were fed')
-      expect(joined(dropContext(cut, 1.0, 'beside the parked trunk. The hogs'))).toBe('were fed')
-    })
-
-    it('drops words timed just after the context that repeat the end of the previous final', () => {
-      // whisper.cpp's DTW times "corn and" late: they were in the context, and in the last final.
-      const late = one(
-        w(0.7, 1.38, 'corn'),
-        w(1.38, 1.78, 'and'),
-        w(1.78, 2.78, 'garbage.'),
-        w(2.9, 3.3, 'Four'),
-        w(3.3, 3.6, 'hours'),
-      )
-      const text = (previous: string) => joined(dropContext(late, 1.0, previous))
-      expect(text('The hogs were fed chopped corn and...')).toBe('garbage. Four hours')
-      expect(text('The hogs were fed chopped corn')).toBe('and garbage. Four hours')
-      // Not the end of the previous final: kept.
-      expect(text('The hogs were fed chopped')).toBe('corn and garbage. Four hours')
-      expect(text('The hogs were fed corn and garbage.')).toBe('corn and garbage. Four hours')
-    })
-
-    it('drops words just after the context that say the previous final’s last words again, however the context was heard', () => {
-      // Real telephone speech: the context ("…or unmute yourself") heard as "or unmeet", and
-      // "yourself" timed just after it, where the new utterance starts.
-      const echo = one(
-        w(0.2, 0.4, 'or'),
-        w(0.4, 0.9, 'unmeet'),
-        w(0.95, 1.4, 'yourself,'),
-        w(1.6, 1.8, '2'),
-        w(1.8, 1.9, 'to'),
-        w(1.9, 2.2, 'lock'),
-      )
-      expect(joined(dropContext(echo, 1.0, 'Please press 1 to mute or unmute yourself.'))).toBe('2 to lock')
-      // Said again on purpose, later than the late-word bound: kept.
-      const later = one(w(0.2, 0.9, 'unmute'), w(1.9, 2.3, 'yourself'), w(2.3, 2.6, 'now'))
-      expect(joined(dropContext(later, 1.0, 'mute or unmute yourself.'))).toBe('yourself now')
-    })
-
-    it('drops a first word after the context that is a piece of the previous final’s end said again', () => {
-      // Real telephone speech: "…audio disabled" then "abled. Press 1…"; "…hash key" then
-      // "hashkey"; "…reject it" then "rejected" (an edit per four letters).
-      const after = (word: string) =>
-        one(w(0.3, 0.9, 'x'), w(1.0, 1.3, word), w(1.5, 1.8, 'Press'), w(1.8, 2.0, '1.'))
-      expect(joined(dropContext(after('abled.'), 1.0, 'Audio disabled.'))).toBe('Press 1.')
-      expect(joined(dropContext(after('Hashkey.'), 1.0, 'followed by the hash key.'))).toBe('Press 1.')
-      expect(joined(dropContext(after('rejected,'), 1.0, 'Press 2 to reject it.'))).toBe('Press 1.')
-      // A new word that is not how the previous text ends, a short one, or one said later: kept.
-      expect(joined(dropContext(after('Goodbye.'), 1.0, 'Audio disabled.'))).toBe('Goodbye. Press 1.')
-      expect(joined(dropContext(after('Ed'), 1.0, 'Audio disabled.'))).toBe('Ed Press 1.')
-      const later = one(w(0.3, 0.9, 'x'), w(2.0, 2.3, 'abled'), w(2.5, 2.8, 'now'))
-      expect(joined(dropContext(later, 1.0, 'Audio disabled.'))).toBe('abled now')
-    })
-
-    it('drops context heard differently from the previous final (the time rule)', () => {
-      const text = (previous: string) => joined(dropContext(cut, 1.0, previous))
-      expect(text('by the parked, the truck, hogs')).toBe('were fed') // the same words, not in line
-      expect(dropContext(segments, 1.0, 'it was the end.').map((s) => s.text)).toEqual([
-        'And now the',
-        'start of it.',
-      ])
-    })
-
-    it('drops context words that line up with nothing in the previous final', () => {
-      // Real telephone speech, whisper.cpp tiny.en: the context ("…our glorious leader
-      // arrives", then silence) heard as "After a rise", the new utterance "Message marked urgent."
-      const misheard = one(
-        w(0.22, 0.46, 'After'),
-        w(0.46, 0.9, 'a'),
-        w(0.9, 1.72, 'rise,'),
-        w(1.72, 2.24, 'message'),
-        w(2.24, 2.82, 'marked'),
-        w(2.82, 2.82, 'urgent.'),
-      )
-      const previous = 'The conference will begin when our glorious leader arrives.'
-      expect(joined(dropContext(misheard, 1.0, previous))).toBe('message marked urgent.')
-    })
-
-    it('keeps a first word pulled back over context the decode skipped', () => {
-      // A prompted decode often skips the context's words (its prompt holds them); DTW then
-      // starts the first new word at the first frame: "the" spans the context's silence.
-      const skipped = one(w(0.22, 1.6, 'the'), w(1.6, 2.1, 'party'), w(2.1, 2.4, 'rang'))
-      expect(joined(dropContext(skipped, 1.0, 'Press 2 to use the directory.'))).toBe('the party rang')
-      // The same shape, but the word is the previous final's last word: heard in the context.
-      const heard = one(w(0.62, 1.6, 'directory.'), w(1.6, 2.1, 'party'), w(2.1, 2.4, 'rang'))
-      expect(joined(dropContext(heard, 1.0, 'Press 2 to use the directory.'))).toBe('party rang')
-    })
-
-    it('drops a later word that starts in the context and runs over the pause after it', () => {
-      // A word ends where the next starts: the last context word spans the pause.
-      const spans = one(
-        w(0.36, 0.94, 'the'),
-        w(0.94, 1.66, 'conference,'),
-        w(1.66, 1.9, '7'),
-        w(1.9, 2.3, 'or'),
-      )
-      expect(joined(dropContext(spans, 1.0, 'to lock or unlock the conference.'))).toBe('7 or')
-    })
-
-    it('drops a misheard word with punctuation after it, across the end of the context', () => {
-      // Real telephone speech, whisper.cpp tiny.en: "…the 9 key for Z." carried, then "Incoming
-      // call from", heard as "Keep Rizzie," stretched over the pause. It lines up with nothing
-      // in the previous final, and the pause after it shows: heard in the context (the louder
-      // side of the cut was no sign: the stretch is mostly pause).
-      const previous = 'Using your Touchtone keypad, use the 7 key for Q and the 9 key for Z.'
-      const cpp = one(
-        w(0.32, 0.38, 'Keep'),
-        w(0.38, 1.76, 'Rizzie,'),
-        w(1.76, 2.3, 'incoming'),
-        w(2.3, 2.58, 'call'),
-      )
-      const audio = new Float32Array(48_000).fill(0.01).fill(0.2, 17_000, 48_000)
-      expect(joined(dropContext(cpp, 1.0, previous, audio))).toBe('incoming call')
-      // A word that ends the decode has no new speech after it: the usual rules decide.
-      const last = one(w(0.5, 0.9, 'Keep'), w(0.9, 1.8, 'Yes.'))
-      expect(joined(dropContext(last, 1.0, previous, audio))).toBe('Yes.')
-      // Nor does the rule take a first word: over context the decode skipped, it may be new
-      // speech ("Yes," answering). faster-whisper's "Keepersy." for "…for Z" stays, and the
-      // strategy, which sees nothing heard in the context, decodes the final again without it.
-      const answer = one(w(0.22, 1.6, 'Yes,'), w(1.6, 2.1, 'party'), w(2.1, 2.4, 'rang'))
-      expect(cutContext(answer, 1.0, previous, audio)).toMatchObject({
-        heard: 0,
-        segments: [{ text: 'Yes, party rang' }],
-      })
-      const faster = one(w(0, 1.24, 'Keepersy.'), w(1.24, 1.88, 'Incoming'), w(1.88, 2.3, 'call'))
-      expect(cutContext(faster, 1.0, previous, audio).heard).toBe(0)
-    })
-  })
-
-  describe('cutContext', () => {
-    it('counts the words heard in the context: none when the decode skipped it', () => {
-      expect(cutContext(segments, 1.0).heard).toBe(3)
-      const skipped = one(w(1.82, 2.3, 'to'), w(2.3, 2.52, 'reach'))
-      expect(cutContext(skipped, 1.0, 'Your temporary greeting is currently active.')).toMatchObject({
-        heard: 0,
-        segments: [{ text: 'to reach' }],
-      })
-      expect(cutContext(segments, 0).heard).toBe(0)
-      // Context words timed just after the cut (whisper.cpp's late DTW times) were heard too.
-      const late = one(w(1.02, 1.3, 'yourself,'), w(1.3, 1.5, '2'), w(1.5, 1.8, 'to'))
-      expect(cutContext(late, 1.0, 'to mute or unmute yourself.')).toMatchObject({
-        heard: 1,
-        segments: [{ text: '2 to' }],
-      })
-    })
+  it('holds a copy of the audio (a caller may reuse its buffer)', () => {
+    const c = new CarriedUtterances(1000, 200)
+    const buffer = new Float32Array(10).fill(0.5)
+    c.remember(buffer, 'hello')
+    buffer.fill(0)
+    expect(c.last(1).audio[0]![0]).toBe(0.5)
   })
 })

@@ -1,229 +1,170 @@
-import { rms } from '../audio/energy.js'
 import { normalizeWord } from '../text/normalize.js'
-import { textOfWords, wordsOf } from '../text/words.js'
+import { tailText, textOfWords, wordsOf } from '../text/words.js'
 import type { Segment, Word } from '../types.js'
-import { WHISPER_SAMPLE_RATE } from '../types.js'
 
 /**
- * Removes the transcript of prepended context audio and shifts times back to the new
- * audio. A segment that ends inside the context is dropped; one that starts after it is
- * kept whole; one that straddles its end keeps exactly the words not heard in the context
- * ({@link heardInContext} with the backend's word timestamps; the middle of an even split of
- * the segment's time when it has none). Times come out relative to the end of the context,
- * never below 0.
+ * Removes the transcript of carried audio from a decode of `[carried audio, new audio]`, and
+ * shifts times back to the new audio (never below 0).
  *
- * With `previousText` (the previous utterance's final), the words heard in the context are
- * checked against it: when they begin with the end of that text and go on with more words,
- * those further words were cut off at the boundary (Whisper drops a trailing fragment of
- * speech) and are kept, so a cut in the middle of speech loses no words. Context words that
- * line up with no end of that text are a different hearing of it and are dropped: on real
- * telephone speech, keeping them put "After a rise" (for "…leader arrives") before the next
- * final. Words placed just after the context (within {@link LATE_WORD_SECONDS}) that, with the
- * context's words, repeat the end of that text exactly were heard in the context with late word
- * times (whisper.cpp's DTW times run up to a few hundred ms late) and are dropped, so no word is
- * repeated either.
+ * The carried audio is whole earlier utterances, whose finals (`carriedText`) say what it
+ * holds. The decode hears them again, mostly alike, and then the new words: the words cut off
+ * are a leading run whose normalised words are the closest (by edit distance) to
+ * `carriedText`'s ({@link carriedWordCount}). A word heard differently in the carried audio
+ * costs one edit, not a new word kept; word times only break ties (they are coarse at a pause,
+ * and a decode may stretch a word over one). A segment that straddles the cut keeps exactly the
+ * words after it.
+ *
+ * `heard` is how many of the decode's words were cut off: none, when the carried audio held
+ * words, means the decode skipped it (and may have skipped the start of the new audio with it).
  */
-export function dropContext(
+export function cutCarried(
   segments: readonly Segment[],
-  contextSeconds: number,
-  previousText?: string,
-  audio?: Float32Array,
-): Segment[] {
-  return cutContext(segments, contextSeconds, previousText, audio).segments
-}
-
-/**
- * {@link dropContext}, and how many words were heard in the context (`heard`, late-timed ones
- * included): none, when the context carried speech, means the decode skipped the start of its
- * audio, and with it, at times, the first new words (real telephone speech: "…is currently
- * active" then "to reach an operator", where "press 0" had been said).
- */
-export function cutContext(
-  segments: readonly Segment[],
-  contextSeconds: number,
-  previousText?: string,
-  audio?: Float32Array,
+  carriedSeconds: number,
+  carriedText: string,
 ): { segments: Segment[]; heard: number } {
-  if (contextSeconds <= 0) return { segments: segments.map((s) => ({ ...s })), heard: 0 }
-  const shiftWord = (w: Word): Word => ({
-    ...w,
-    start: Math.max(0, w.start - contextSeconds),
-    end: Math.max(0, w.end - contextSeconds),
-  })
-  // Words (real or estimated) of each segment, and which of them lie in the context.
   const perSegment = segments.map((seg) => wordsOf([seg]))
-  const estimated = segments.map((seg) => !seg.words || seg.words.length === 0)
-  const previous = previousText ? wordsOfText(previousText) : []
   const all = perSegment.flat()
-  const contextWords = new Set(
-    perSegment.flatMap((words, k) =>
-      words.filter((w) =>
-        estimated[k] ? middle(w) < contextSeconds : heardInContext(w, all, contextSeconds, previous, audio),
-      ),
-    ),
-  )
-  const inContext = [...contextWords]
-  const rescued = new Set<Word>(previousText ? inContext.slice(matchedPrefix(inContext, previous)) : [])
-  const repeated = new Set<Word>(
-    rescued.size === 0 ? lateRepeats(inContext, all, contextSeconds, previous) : [],
-  )
+  const heard = carriedText.trim() ? carriedWordCount(all, carriedText, carriedSeconds) : 0
+  const cutOff = new Set(all.slice(0, heard))
+  const shift = (t: number) => Math.max(0, t - carriedSeconds)
+  const shiftWord = (w: Word): Word => ({ ...w, start: shift(w.start), end: shift(w.end) })
   const out: Segment[] = []
   segments.forEach((seg, i) => {
     const words = perSegment[i]!
-    const kept = words.filter((w) => (!contextWords.has(w) && !repeated.has(w)) || rescued.has(w))
+    const kept = words.filter((w) => !cutOff.has(w))
     if (kept.length === 0) return
-    if (kept.length === words.length && seg.start >= contextSeconds) {
-      const shifted: Segment = { ...seg, start: seg.start - contextSeconds, end: seg.end - contextSeconds }
+    if (kept.length === words.length) {
+      const shifted: Segment = { ...seg, start: shift(seg.start), end: shift(seg.end) }
       if (seg.words) shifted.words = seg.words.map(shiftWord)
       out.push(shifted)
       return
     }
-    const shifted = kept.map(shiftWord)
+    const moved = kept.map(shiftWord)
     const trimmed: Segment = {
-      start: shifted[0]!.start,
-      end: Math.max(shifted[shifted.length - 1]!.end, seg.end - contextSeconds),
-      text: textOfWords(shifted),
+      start: moved[0]!.start,
+      end: Math.max(moved[moved.length - 1]!.end, shift(seg.end)),
+      text: textOfWords(moved),
     }
-    if (!estimated[i]) trimmed.words = shifted
+    if (seg.words && seg.words.length > 0) trimmed.words = moved
     out.push(trimmed)
   })
-  return { segments: out, heard: contextWords.size + repeated.size }
+  return { segments: out, heard }
 }
 
 /**
- * Whether a word was heard in the context audio. A word that ends in the context was; one that
- * starts after it was not. One after the first that straddles its end with punctuation after it
- * and more words after it was (the pause after what was heard, stretched over). Another is
- * decided by where its sound is: the context ends in the pause before the new speech, and backends stretch words over a pause
- * differently (whisper.cpp ends a word where the next starts; faster-whisper may start a word
- * where the one before ended). With the decoded audio (16 kHz, context first), the side of the
- * end with the louder part of the word wins; without it, where the word starts. The first
- * word is the exception: DTW alignment starts its path at the first frame, so after audio the
- * model did not transcribe (a prompted decode often skips words its prompt holds) the first
- * word spans the whole context. It is a context word only when it is the last word of the
- * previous text (without one, when its middle lies in the context).
+ * How many leading words of `words` are the hearing of `carriedText`: a count whose words'
+ * normalised forms are at the least edit distance from the text's. Of counts at that distance
+ * (a word heard as two, "unmute" as "on mute"; or a carried word not heard, beside a new one),
+ * the one whose cut lies nearest `carriedSeconds` by the words' times, then the fewest.
+ * Punctuation-only words cost nothing either way.
  */
-function heardInContext(
-  w: Word,
-  all: readonly Word[],
-  contextSeconds: number,
-  previous: readonly string[],
-  audio: Float32Array | undefined,
-): boolean {
-  const first = w === all[0]
-  // faster-whisper starts such a first word at 0 and may end it just before the context's end.
-  const pulledBack = first && w.start < PULLED_BACK_SECONDS && w.end > contextSeconds / 2
-  if (w.end <= contextSeconds && !pulledBack) return true
-  if (w.start >= contextSeconds) return false
-  if (first) {
-    if (previous.length === 0) return middle(w) < contextSeconds
-    return normalizeWord(w.text) === previous[previous.length - 1]
-  }
-  // A later word with punctuation after it and more words after that, across the end of the
-  // context, ends what was heard in it: Whisper stretches the last word before a pause over
-  // the pause ("…for Z" heard as "Keep Rizzie," over 0.38–1.76 s of a 1 s context, then
-  // "incoming call"). (A first word like it may be new speech, "Yes," over skipped context.)
-  if (PAUSE_PUNCTUATION.test(w.text.trim()) && w !== all[all.length - 1]) return true
-  if (!audio) return true
-  const at = (t: number) => Math.min(audio.length, Math.max(0, Math.round(t * WHISPER_SAMPLE_RATE)))
-  const cut = at(contextSeconds)
-  return rms(audio.subarray(at(w.start), cut)) >= rms(audio.subarray(cut, at(w.end)))
-}
-
-/** Punctuation Whisper puts after the last word it heard before a pause. */
-const PAUSE_PUNCTUATION = /[.,!?;:]["')\]]*$/
-
-/** A first word starting this close to the audio's start may have been pulled back to it. */
-const PULLED_BACK_SECONDS = 0.05
-
-/** A word's place in time: the middle of its span. */
-function middle(w: Word): number {
-  return (w.start + w.end) / 2
-}
-
-/** How far after the context a word's middle may lie and still be a late-timed context word. */
-export const LATE_WORD_SECONDS = 0.8
-
-/**
- * The words just after the context that, following the context's words, repeat the end of
- * the previous text exactly (the longest such run).
- */
-function lateRepeats(
-  inContext: readonly Word[],
-  words: readonly Word[],
-  contextSeconds: number,
-  previous: readonly string[],
-): Word[] {
-  const heard = inContext.map((w) => normalizeWord(w.text))
-  const late = words.filter(
-    (w) => middle(w) >= contextSeconds && middle(w) < contextSeconds + LATE_WORD_SECONDS,
-  )
-  for (let k = late.length; k >= 1; k--) {
-    const run = [...heard, ...late.slice(0, k).map((w) => normalizeWord(w.text))]
-    if (
-      run.length <= previous.length &&
-      run.every((w, i) => w && w === previous[previous.length - run.length + i])
-    )
-      return late.slice(0, k)
-  }
-  // The context heard differently (or not at all), but the first words after it say the
-  // previous text's last words again: "…unmute yourself" then "yourself, 2 to lock…" (real
-  // telephone speech, the reduced window timing the context's last word just after it).
-  for (let k = Math.min(late.length, previous.length); k >= 1; k--) {
-    const run = late.slice(0, k).map((w) => normalizeWord(w.text))
-    if (run.every((w, i) => w && w === previous[previous.length - k + i])) return late.slice(0, k)
-  }
-  // Or a piece of them: the first word after the context says again how the previous text
-  // ends, letter for letter or nearly ("…audio disabled" then "abled", "…hash key" then
-  // "hashkey", "…reject it" then "rejected": real telephone speech).
-  const [next] = late
-  return next && echoesEnd(normalizeWord(next.text), previous) ? [next] : []
-}
-
-/** Letters a piece of a word needs to count as an echo of the previous text's end. */
-const MIN_ECHO_LETTERS = 3
-
-/**
- * Whether `word` is how the previous text ends (its last one or two words, spaces dropped),
- * read again from some letter on: exactly, or with an edit per four letters.
- */
-function echoesEnd(word: string, previous: readonly string[]): boolean {
-  if (word.length < MIN_ECHO_LETTERS) return false
-  // A tail shorter than the word (no previous text, or a short one) is too far off to pass.
-  const end = previous.slice(-2).join('')
-  const tail = end.slice(Math.max(0, end.length - word.length))
-  return editDistance(word, tail) <= Math.floor(word.length / 4)
-}
-
-/** Levenshtein distance of two short strings. */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i]
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+export function carriedWordCount(
+  words: readonly (Pick<Word, 'text'> & Partial<Pick<Word, 'start' | 'end'>>)[],
+  carriedText: string,
+  carriedSeconds?: number,
+): number {
+  const target = carriedText.split(/\s+/).map(normalizeWord).filter(Boolean)
+  // row[i]: edit distance between target[0..i) and the words so far (a column of the table).
+  let row = Array.from({ length: target.length + 1 }, (_, i) => i)
+  const costs = [target.length]
+  for (const word of words) {
+    const w = normalizeWord(word.text)
+    if (w) {
+      const next = [row[0]! + 1]
+      for (let i = 1; i <= target.length; i++) {
+        next[i] = Math.min(next[i - 1]! + 1, row[i]! + 1, row[i - 1]! + (target[i - 1] === w ? 0 : 1))
+      }
+      row = next
     }
-    row = next
+    costs.push(row[target.length]!)
   }
-  return row[b.length]!
+  const least = Math.min(...costs)
+  const at = (k: number): number | undefined => {
+    const before = words[k - 1]?.end
+    const after = words[k]?.start
+    if (before === undefined) return after
+    return after === undefined ? before : (before + after) / 2
+  }
+  let best = -1
+  costs.forEach((cost, k) => {
+    if (cost !== least) return
+    if (best < 0) best = k
+    else if (carriedSeconds !== undefined) {
+      const d = Math.abs((at(k) ?? Number.POSITIVE_INFINITY) - carriedSeconds)
+      if (d < Math.abs((at(best) ?? Number.POSITIVE_INFINITY) - carriedSeconds)) best = k
+    }
+  })
+  return best
 }
 
-function wordsOfText(text: string): string[] {
-  return text.split(/\s+/).map(normalizeWord).filter(Boolean)
+/** An earlier utterance a final may hear again: its audio (16 kHz) and its final's text. */
+interface Heard {
+  audio: Float32Array
+  text: string
 }
 
 /**
- * How many leading context words repeat the end of the previous text: the largest m whose
- * first m words equal the previous text's last m words (one word may differ when m ≥ 3).
- * When no prefix lines up, the context was heard differently and all its words are dropped.
+ * The last utterances with text a strategy carries: at most `contextSamples` of their audio
+ * together, and the text of the finals before them (its last `maxPromptChars`).
  */
-function matchedPrefix(context: readonly Word[], previous: readonly string[]): number {
-  const heard = context.map((w) => normalizeWord(w.text)).filter(Boolean)
-  if (heard.length < context.length) return context.length // punctuation-only tokens: keep the time rule
-  for (let m = Math.min(heard.length, previous.length); m >= 1; m--) {
-    let misses = 0
-    for (let k = 0; k < m; k++) if (heard[k] !== previous[previous.length - m + k]) misses++
-    if (misses === 0 || (m >= 3 && misses <= 1)) return m
+export class CarriedUtterances {
+  readonly #contextSamples: number
+  readonly #maxPromptChars: number
+  /** The finals' text before {@link #heard}'s, its tail. */
+  #before = ''
+  /** Newest last. */
+  #heard: Heard[] = []
+
+  constructor(contextSamples: number, maxPromptChars: number) {
+    this.#contextSamples = contextSamples
+    this.#maxPromptChars = maxPromptChars
   }
-  return heard.length
+
+  /** How many of the last utterances fit, whole, in `room` samples (and in `contextSamples`). */
+  fitting(room: number): number {
+    const limit = Math.min(room, this.#contextSamples)
+    let used = 0
+    let count = 0
+    for (let i = this.#heard.length - 1; i >= 0; i--) {
+      used += this.#heard[i]!.audio.length
+      if (used > limit) break
+      count++
+    }
+    return count
+  }
+
+  /** The last `count` utterances' audio, in order, and their finals' text. */
+  last(count: number): { audio: Float32Array[]; text: string } {
+    const taken = count > 0 ? this.#heard.slice(-count) : []
+    return { audio: taken.map((h) => h.audio), text: taken.map((h) => h.text).join(' ') }
+  }
+
+  /** The finals' text before the last `count` utterances, its last `maxPromptChars`. */
+  textBefore(count = 0): string {
+    const kept = this.#heard.slice(0, this.#heard.length - count).map((h) => h.text)
+    return tailText([this.#before, ...kept].join(' '), this.#maxPromptChars)
+  }
+
+  /** An utterance's final: kept when it has text (a copy of its audio, while it fits). */
+  remember(audio: Float32Array, text: string): void {
+    if (!text) return
+    if (audio.length > this.#contextSamples) {
+      this.#before = this.textBefore(0)
+      this.#heard = []
+      this.#before = tailText(`${this.#before} ${text}`, this.#maxPromptChars)
+      return
+    }
+    this.#heard.push({ audio: audio.slice(), text })
+    let total = this.#heard.reduce((n, h) => n + h.audio.length, 0)
+    while (this.#heard.length > 0 && total > this.#contextSamples) {
+      const old = this.#heard.shift()!
+      total -= old.audio.length
+      this.#before = tailText(`${this.#before} ${old.text}`, this.#maxPromptChars)
+    }
+  }
+
+  reset(): void {
+    this.#before = ''
+    this.#heard = []
+  }
 }

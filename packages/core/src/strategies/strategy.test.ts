@@ -18,24 +18,28 @@ describe('boundary strategies', () => {
   const first = voice.speak('the quick brown fox jumps', 0, 200)
   const second = voice.speak('over the lazy dog', 100, 200)
 
-  it('prompt: passes the previous final as the initial prompt', async () => {
+  const third = voice.speak('and runs away', 100, 200)
+
+  it('prompt: passes the finals before as the initial prompt, their last maxPromptChars', async () => {
     const b = await backend()
-    const s = createStrategy('prompt', { backend: b })
+    const s = createStrategy('prompt', { backend: b, maxPromptChars: 30 })
     const one = await s.utterance().final(first.audio)
     expect(one.text).toBe('the quick brown fox jumps')
     expect(b.calls[0]!.options.initialPrompt).toBeUndefined()
     const two = await s.utterance().final(second.audio)
     expect(b.calls[1]!.options.initialPrompt).toBe('the quick brown fox jumps')
     expect(two.text).toBe('over the lazy dog')
+    await s.utterance().final(third.audio)
+    expect(b.calls[2]!.options.initialPrompt).toBe('fox jumps over the lazy dog')
   })
 
-  it('context: prepends the previous tail and drops exactly its words, with times of the new audio', async () => {
+  it('context: hears the previous utterances again and drops exactly their words, with times of the new audio', async () => {
     const b = await backend()
-    const s = createStrategy('context', { backend: b, contextMs: 1000, wordTimestamps: true })
+    const s = createStrategy('context', { backend: b, wordTimestamps: true })
     await s.utterance().final(first.audio)
     const two = await s.utterance().final(second.audio)
-    // The backend heard 1 s of the first utterance in front of the second ...
-    expect(b.calls[1]!.samples).toBe(16_000 + second.audio.length)
+    // The backend heard the whole first utterance in front of the second ...
+    expect(b.calls[1]!.samples).toBe(first.audio.length + second.audio.length)
     expect(b.calls[1]!.options.initialPrompt).toBeUndefined()
     // ... and none of it comes back, while every new word does, at its own time.
     expect(two.text).toBe('over the lazy dog')
@@ -45,25 +49,50 @@ describe('boundary strategies', () => {
       expect(w.start).toBeCloseTo(second.words[i]!.start, 1)
       expect(w.end).toBeCloseTo(second.words[i]!.end, 1)
     })
+    // The next final hears both.
+    expect((await s.utterance().final(third.audio)).text).toBe('and runs away')
+    expect(b.calls[2]!.samples).toBe(first.audio.length + second.audio.length + third.audio.length)
   })
 
-  it('context: asks for word times to cut exactly, but returns none unless asked', async () => {
+  it('context: carries whole utterances only, at most contextMs of them and what fits in the window', async () => {
+    const b = await backend()
+    const ms = (a: Float32Array) => (a.length / 16_000) * 1000
+    const s = createStrategy('context', { backend: b, contextMs: ms(second.audio) + 10 })
+    await s.utterance().final(first.audio)
+    await s.utterance().final(second.audio)
+    expect((await s.utterance().final(third.audio)).text).toBe('and runs away')
+    expect(b.calls.map((c) => c.samples)).toEqual([
+      first.audio.length,
+      second.audio.length, // the first is longer than contextMs
+      second.audio.length + third.audio.length,
+    ])
+    // An utterance that fills the window hears none.
+    const long = new Float32Array(29 * 16_000)
+    await s.utterance().final(long)
+    expect(b.calls.at(-1)!.samples).toBe(long.length)
+  })
+
+  it('context: asks for word times only when they are to be returned', async () => {
     const b = await backend()
     const s = createStrategy('context', { backend: b })
     await s.utterance().final(first.audio)
     const two = await s.utterance().final(second.audio)
-    expect(b.calls[1]!.options.wordTimestamps).toBe(true)
+    expect(b.calls[1]!.options.wordTimestamps).toBe(false)
     expect(two.segments.every((seg) => seg.words === undefined)).toBe(true)
+    expect(two.text).toBe('over the lazy dog')
   })
 
-  it('hybrid: both prompt and context', async () => {
+  it('hybrid: the carried utterances, and the text before them as the prompt', async () => {
     const b = await backend()
-    const s = createStrategy('hybrid', { backend: b })
+    const s = createStrategy('hybrid', { backend: b, contextMs: (second.audio.length / 16_000) * 1000 + 10 })
     await s.utterance().final(first.audio)
-    const two = await s.utterance().final(second.audio)
+    expect((await s.utterance().final(second.audio)).text).toBe('over the lazy dog')
+    // The first is too long to carry: it is the prompt.
     expect(b.calls[1]!.options.initialPrompt).toBe('the quick brown fox jumps')
-    expect(b.calls[1]!.samples).toBe(16_000 + second.audio.length)
-    expect(two.text).toBe('over the lazy dog')
+    expect(b.calls[1]!.samples).toBe(second.audio.length)
+    expect((await s.utterance().final(third.audio)).text).toBe('and runs away')
+    expect(b.calls[2]!.options.initialPrompt).toBe('the quick brown fox jumps')
+    expect(b.calls[2]!.samples).toBe(second.audio.length + third.audio.length)
   })
 
   it('partials do not change what the next utterance is given', async () => {
@@ -112,9 +141,9 @@ describe('a final that comes back empty with what was carried', () => {
     })
   }
 
-  it('context: a final that heard nothing in the context is decoded again without it', async () => {
+  it('context: a final that heard none of the carried words is decoded again without them', async () => {
     // Real telephone speech, whisper.cpp tiny.en: after "…is currently active", the decode
-    // skipped the carried second and "press 0" with it, and answered "to reach an operator".
+    // skipped the carried audio and "press 0" with it, and answered "to reach an operator".
     const sizes: number[] = []
     let aloneEmpty = false
     const b: WhisperBackend = {
@@ -124,46 +153,32 @@ describe('a final that comes back empty with what was carried', () => {
       transcribe: async (audio) => {
         sizes.push(audio.length)
         const carried = audio.length > speech.length
-        const words = carried
-          ? [
-              { start: 1.82, end: 2.3, text: 'to' },
-              { start: 2.3, end: 2.5, text: 'reach' },
-            ]
-          : [
-              { start: 0.1, end: 0.4, text: 'press' },
-              { start: 0.4, end: 0.6, text: '0' },
-              { start: 0.6, end: 1.3, text: 'to' },
-              { start: 1.3, end: 1.5, text: 'reach' },
-            ]
-        const text = words.map((w) => w.text).join(' ')
-        return {
-          text,
-          segments: aloneEmpty && !carried ? [] : [{ start: words[0]!.start, end: 2.5, text, words }],
-          language: 'en',
-          processingTimeMs: 1,
-        }
+        const first = sizes.length === 1
+        const text = first ? 'is currently active.' : carried ? 'to reach' : 'press 0 to reach'
+        const start = carried ? 1.82 : 0.1
+        const segments = aloneEmpty && !carried && !first ? [] : [{ start, end: start + 1, text }]
+        return { text, segments, language: 'en', processingTimeMs: 1 }
       },
     }
     const s = createStrategy('context', { backend: b })
     await s.utterance().final(speech)
     const f = await s.utterance().final(speech)
-    expect(sizes).toEqual([speech.length, 16_000 + speech.length, speech.length])
+    expect(sizes).toEqual([speech.length, 2 * speech.length, speech.length])
     expect(f.text).toBe('press 0 to reach')
     expect(f.processingTimeMs).toBe(2)
-    // A prompted decode skips what its prompt holds, the context with it: not decoded again.
+    // So is a prompted one (the prompt holds the text before the carried audio, not its own).
+    sizes.length = 0
     const h = createStrategy('hybrid', { backend: b })
     await h.utterance().final(speech)
-    sizes.length = 0
-    expect((await h.utterance().final(speech)).text).toBe('to reach')
-    expect(sizes).toEqual([16_000 + speech.length])
+    expect((await h.utterance().final(speech)).text).toBe('press 0 to reach')
     // A second answer that is empty does not replace the first, and is not asked a third time.
+    sizes.length = 0
     const c = createStrategy('context', { backend: b })
     await c.utterance().final(speech)
     aloneEmpty = true
-    sizes.length = 0
     const kept = await c.utterance().final(speech)
     expect(kept.text).toBe('to reach')
-    expect(sizes).toEqual([16_000 + speech.length, speech.length])
+    expect(sizes).toEqual([speech.length, 2 * speech.length, speech.length])
     expect(kept.processingTimeMs).toBe(2)
   })
 
@@ -193,10 +208,17 @@ describe('agreement strategy', () => {
     const final = await u.final(speech.audio)
     expect(wordErrorRate(speech.text, final.text).wer).toBe(0)
     expect(final.unstable).toBe('')
-    // The next utterance is prompted with this one's text.
+    // The next utterance hears this one again first (its text cut off), and is prompted with
+    // the text before it; an utterance too long to carry is the prompt.
     const next = voice.speak('into the forest')
-    await s.utterance().final(next.audio)
-    expect(b.calls[b.calls.length - 1]!.options.initialPrompt).toContain('runs away')
+    expect((await s.utterance().final(next.audio)).text).toBe('into the forest')
+    expect(b.calls.at(-1)!.samples).toBe(speech.audio.length + next.audio.length)
+    expect(b.calls.at(-1)!.options.initialPrompt).toBeUndefined()
+    const short = createStrategy('agreement', { backend: b, contextMs: 1000 })
+    await short.utterance().final(speech.audio)
+    await short.utterance().final(next.audio)
+    expect(b.calls.at(-1)!.samples).toBe(next.audio.length)
+    expect(b.calls.at(-1)!.options.initialPrompt).toContain('runs away')
   })
 
   it('decodes every step after an utterance’s first as a final (its words get committed), busy when the engine is contended', async () => {

@@ -2,21 +2,21 @@ import { concatFloat32 } from '../audio/pcm.js'
 import type { WhisperBackend } from '../backend.js'
 import { WsError } from '../errors.js'
 import { withDefaults } from '../options.js'
-import { segmentsFromWords, tailText, textOfSegments, textOfWords, wordsOf } from '../text/words.js'
+import { segmentsFromWords, textOfSegments, textOfWords, wordsOf } from '../text/words.js'
 import type { Segment, Task, Word } from '../types.js'
-import { WHISPER_SAMPLE_RATE } from '../types.js'
-import { cutContext } from './context.js'
+import { WHISPER_SAMPLE_RATE, WHISPER_WINDOW_SECONDS } from '../types.js'
+import { CarriedUtterances, cutCarried } from './context.js'
 import { LocalAgreement, type LocalAgreementOptions } from './local-agreement.js'
 import { dropSqueezedTail } from './squeezed-tail.js'
 
 /**
  * How consecutive utterances are stitched together, and how an utterance is transcribed
  * while it grows:
- * - `prompt`: the previous final's text is the initial prompt.
- * - `context`: the last `contextMs` of the previous utterance's audio is prepended, and its
- *   transcript cut off again ({@link cutContext}); a final that heard nothing in it is decoded
- *   again without it.
- * - `hybrid`: both.
+ * - `prompt`: the text of the finals before is the initial prompt (its last `maxPromptChars`).
+ * - `context`: a final hears the last utterances again (whole ones, up to `contextMs` of their
+ *   audio) before its own audio, and their words are cut off again ({@link cutCarried}); a
+ *   final that heard none of them is decoded again without.
+ * - `hybrid`: both: the carried utterances, and the text before them as the prompt.
  * - `agreement`: LocalAgreement-n; partials commit words that will not change.
  *
  * Partials of `prompt`, `context` and `hybrid` are previews, decoded fast (`preview`), with the
@@ -38,7 +38,11 @@ export interface StrategyOptions {
   task?: Task
   /** Include word timestamps in results (default false). */
   wordTimestamps?: boolean
-  /** Audio of the previous utterance prepended by `context` and `hybrid` (default 1000). */
+  /**
+   * Audio of the last utterances (whole ones) a final of `context` and `hybrid` hears again
+   * before its own: at most this much, and what fits beside it in Whisper's window (default
+   * 10000; 0 is none).
+   */
   contextMs?: number
   /** Bound on the prompt carried from one utterance to the next (default 200 characters). */
   maxPromptChars?: number
@@ -48,7 +52,7 @@ export interface StrategyOptions {
 
 export const DEFAULT_STRATEGY_OPTIONS = {
   wordTimestamps: false,
-  contextMs: 1000,
+  contextMs: 10_000,
   maxPromptChars: 200,
 } as const
 
@@ -122,13 +126,17 @@ function stripWords(segments: Segment[], keep: boolean): Segment[] {
   return segments.map(({ words: _words, ...rest }) => rest)
 }
 
+/** Room left in Whisper's window beside an utterance for carried audio. */
+const WINDOW_SAMPLES = (WHISPER_WINDOW_SECONDS - 1) * WHISPER_SAMPLE_RATE
+
+const contextSamples = (o: Resolved) => Math.round((o.contextMs * WHISPER_SAMPLE_RATE) / 1000)
+
 class BoundaryStrategy implements Strategy {
   readonly name: Exclude<StrategyName, 'agreement'>
   readonly #o: Resolved
   readonly #usePrompt: boolean
   readonly #useContext: boolean
-  #previousText = ''
-  #previousAudio = new Float32Array(0)
+  readonly #carried: CarriedUtterances
   #language: string | undefined
 
   constructor(name: Exclude<StrategyName, 'agreement'>, options: Resolved) {
@@ -137,38 +145,38 @@ class BoundaryStrategy implements Strategy {
     this.#language = options.language
     this.#usePrompt = name !== 'context'
     this.#useContext = name !== 'prompt'
+    this.#carried = new CarriedUtterances(contextSamples(options), options.maxPromptChars)
   }
 
   reset(): void {
-    this.#previousText = ''
-    this.#previousAudio = new Float32Array(0)
+    this.#carried.reset()
   }
 
   setLanguage(language: string): void {
     this.#language = language
   }
 
-  /** One decode of `audio` after `context` (cut off again), with `prompt`. */
+  /** One decode of `audio` after the last `carried` utterances' audio (cut off again), with `prompt`. */
   async #decode(
     audio: Float32Array,
-    context: Float32Array,
+    carried: number,
     prompt: string,
     final: FinalOptions | undefined,
     signal: AbortSignal | undefined,
   ): Promise<{ segments: Segment[]; heard: number; language: string; processingTimeMs: number }> {
     const o = this.#o
-    const input = context.length > 0 ? concatFloat32([context, audio]) : audio
+    const context = this.#carried.last(carried)
+    const input = carried > 0 ? concatFloat32([...context.audio, audio]) : audio
     const result = await o.backend.transcribe(input, WHISPER_SAMPLE_RATE, {
       ...(prompt ? { initialPrompt: prompt } : {}),
       ...(this.#language ? { language: this.#language } : {}),
       ...(o.task ? { task: o.task } : {}),
-      // Word times let the context be cut exactly, inside a segment.
-      wordTimestamps: o.wordTimestamps || context.length > 0,
+      wordTimestamps: o.wordTimestamps,
       ...liveOrPreview(final),
       ...(signal ? { signal } : {}),
     })
-    const contextSeconds = context.length / WHISPER_SAMPLE_RATE
-    const cut = cutContext(result.segments, contextSeconds, this.#previousText, input)
+    const carriedSeconds = (input.length - audio.length) / WHISPER_SAMPLE_RATE
+    const cut = cutCarried(result.segments, carriedSeconds, context.text)
     // A final's made-up tail ("Thank you.") goes; previews are replaced anyway.
     const segments = (final ? dropSqueezedTail(cut.segments) : cut.segments).filter((seg) => seg.text.trim())
     return {
@@ -186,35 +194,29 @@ class BoundaryStrategy implements Strategy {
       final: FinalOptions | undefined,
     ): Promise<SpeculativeFinal> => {
       const o = this.#o
-      // Partials are previews: they go without the context audio, which would need word
-      // times to cut out again (a full 30 s encoder window on whisper.cpp, about 4× the cost).
-      const context = this.#useContext && final ? this.#previousAudio : new Float32Array(0)
-      const prompt = this.#usePrompt ? tailText(this.#previousText, o.maxPromptChars) : ''
-      let result = await this.#decode(audio, context, prompt, final, signal)
+      // Partials are previews: fast, on the new audio alone (the prompt holds all the text).
+      const carried = this.#useContext && final ? this.#carried.fitting(WINDOW_SAMPLES - audio.length) : 0
+      // The prompt is the text before the carried audio: with the carried text in it too, a
+      // decode skips the audio that says it.
+      const prompt = this.#usePrompt ? this.#carried.textBefore(carried) : ''
+      let result = await this.#decode(audio, carried, prompt, final, signal)
       let processingTimeMs = result.processingTimeMs
       // Decoded again on its own audio, whose answer is taken unless it is empty, a final:
       // - one of speech that came back empty with what was carried (Whisper sometimes answers
-      //   a prompt or context with no text);
-      // - an unprompted one that heard nothing in a context of speech (one that had text): it
-      //   skipped the start of its audio, and at times the first new words with it. (A
-      //   prompted decode skips what its prompt holds, the context among it, most of the time.)
+      //   a prompt or carried audio with no text);
+      // - one that heard none of the carried audio's words: it skipped the start of its
+      //   audio, and at times the first new words with it.
       const answered = result.segments.length > 0
       const empty = !answered && audio.length >= MIN_RETRY_SAMPLES
-      const skipped =
-        answered && context.length > 0 && !prompt && this.#previousText !== '' && result.heard === 0
-      if (final && (context.length > 0 || prompt) && (empty || skipped)) {
-        const alone = await this.#decode(audio, new Float32Array(0), '', final, signal)
+      const skipped = answered && carried > 0 && result.heard === 0
+      if (final && (carried > 0 || prompt) && (empty || skipped)) {
+        const alone = await this.#decode(audio, 0, '', final, signal)
         processingTimeMs += alone.processingTimeMs
         if (alone.segments.length > 0 || !answered) result = alone
       }
       const segments = stripWords(result.segments, o.wordTimestamps)
       const text = textOfSegments(segments)
-      const commit = () => {
-        if (text) this.#previousText = text
-        const samples = Math.round((o.contextMs * WHISPER_SAMPLE_RATE) / 1000)
-        const joined = audio.length >= samples ? audio : concatFloat32([context, audio])
-        this.#previousAudio = joined.slice(Math.max(0, joined.length - samples))
-      }
+      const commit = () => this.#carried.remember(audio, text)
       const transcript = {
         text,
         stable: '',
@@ -241,18 +243,19 @@ class AgreementStrategy implements Strategy {
   readonly name = 'agreement' as const
   readonly minPartialIntervalMs: number
   readonly #o: Resolved
-  #previousText = ''
+  readonly #carried: CarriedUtterances
   #language: string | undefined
 
   constructor(options: Resolved) {
     this.#o = options
     this.#language = options.language
+    this.#carried = new CarriedUtterances(contextSamples(options), options.maxPromptChars)
     // Validate the policy's options now rather than at the first utterance.
     this.minPartialIntervalMs = new LocalAgreement(options.agreement).options.minChunkMs
   }
 
   reset(): void {
-    this.#previousText = ''
+    this.#carried.reset()
   }
 
   setLanguage(language: string): void {
@@ -263,7 +266,7 @@ class AgreementStrategy implements Strategy {
     const o = this.#o
     const asked = this.#language
     const policy = new LocalAgreement({ ...o.agreement, sampleRate: WHISPER_SAMPLE_RATE })
-    policy.setContextText(tailText(this.#previousText, o.maxPromptChars))
+    policy.setContextText(this.#carried.textBefore())
     let inserted = 0 // utterance samples given to the policy
     let language = asked ?? ''
     let latest: Word[] = []
@@ -288,11 +291,22 @@ class AgreementStrategy implements Strategy {
     // 2.4 % either way).
     let shown = false
     const step = async (signal: AbortSignal | undefined, options: FinalOptions, last: boolean) => {
-      const request = policy.request()
-      if (request.audio.length === 0) return 0
+      if (policy.request().audio.length === 0) return 0
       const preview = !shown && !last
       shown = true
-      const result = await o.backend.transcribe(request.audio, WHISPER_SAMPLE_RATE, {
+      // A step decoded as a final hears the last utterances again first, as `context`'s final
+      // does, while its buffer starts where the utterance does, and is prompted with the text
+      // before them (not their own).
+      const buffered = policy.request()
+      const carried =
+        !preview && buffered.offsetSeconds === 0
+          ? this.#carried.fitting(WINDOW_SAMPLES - buffered.audio.length)
+          : 0
+      policy.setContextText(this.#carried.textBefore(carried))
+      const request = policy.request()
+      const context = this.#carried.last(carried)
+      const input = carried > 0 ? concatFloat32([...context.audio, request.audio]) : request.audio
+      const result = await o.backend.transcribe(input, WHISPER_SAMPLE_RATE, {
         // A preview goes without the prompt, as other strategies' do (prompted, a reduced window
         // loops more often).
         ...(request.initialPrompt && !preview ? { initialPrompt: request.initialPrompt } : {}),
@@ -302,12 +316,14 @@ class AgreementStrategy implements Strategy {
         ...liveOrPreview(preview ? undefined : options),
         ...(signal ? { signal } : {}),
       })
+      const carriedSeconds = (input.length - request.audio.length) / WHISPER_SAMPLE_RATE
+      const segments = cutCarried(result.segments, carriedSeconds, context.text).segments
       language = result.language
       if (preview) {
-        latest = wordsOf(dropSqueezedTail(result.segments))
+        latest = wordsOf(dropSqueezedTail(segments))
         return result.processingTimeMs
       }
-      const update = policy.accept(last ? dropSqueezedTail(result.segments) : result.segments, request)
+      const update = policy.accept(last ? dropSqueezedTail(segments) : segments, request)
       latest = update.tentative
       return result.processingTimeMs
     }
@@ -337,7 +353,7 @@ class AgreementStrategy implements Strategy {
         policy.finish()
         const words = [...policy.committed]
         const result = transcript(words, [], ms)
-        if (result.text) this.#previousText = result.text
+        this.#carried.remember(audio, result.text)
         return { ...result, stable: result.text, unstable: '' }
       },
     }
@@ -348,8 +364,8 @@ class AgreementStrategy implements Strategy {
 export function createStrategy(name: StrategyName, options: StrategyOptions): Strategy {
   const o: Resolved = withDefaults(DEFAULT_STRATEGY_OPTIONS, options)
   if (!o.backend) throw new WsError('invalid_config', 'createStrategy needs a backend')
-  if (!(o.contextMs >= 0 && o.contextMs <= 10_000)) {
-    throw new WsError('invalid_config', `contextMs must be from 0 to 10000, got ${o.contextMs}`)
+  if (!(o.contextMs >= 0 && o.contextMs <= 20_000)) {
+    throw new WsError('invalid_config', `contextMs must be from 0 to 20000, got ${o.contextMs}`)
   }
   if (!(o.maxPromptChars >= 0)) throw new WsError('invalid_config', 'maxPromptChars must be >= 0')
   switch (name) {
