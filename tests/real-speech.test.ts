@@ -118,11 +118,11 @@ describe('streaming finals on real speech', () => {
 
   it('finals of prompt, context and hybrid within a point of the same model offline (whole streams, full window)', async () => {
     // A final of `context` and `hybrid` hears the last utterances again (up to 10 s of them,
-    // whole) and cuts their words off by their text; `prompt` is prompted with the finals
-    // before. A short utterance decoded alone was misheard ("2 to lock" → "due to", "to reach"
+    // whole) and cuts their words off by their text; `prompt` is prompted with the previous
+    // final. A short utterance decoded alone was misheard ("2 to lock" → "due to", "to reach"
     // → "to each"), and the last second carried before came back heard differently ("After a
-    // rise" for "…leader arrives"): context 3.5 %, hybrid 2.8 %, prompt 2.4 % against 1.7 %
-    // offline on these streams.
+    // rise" for "…leader arrives"): context 3.5 %, hybrid 2.8 % before (1.4 % now), prompt
+    // 2.4 %, against 1.7 % offline on these streams.
     const backend = await sharedBackend()
     const offline: WerPair[] = []
     for (const s of streams) {

@@ -114,6 +114,8 @@ export class CarriedUtterances {
   #before = ''
   /** Newest last. */
   #heard: Heard[] = []
+  /** The last final with text. */
+  #last = ''
 
   constructor(contextSamples: number, maxPromptChars: number) {
     this.#contextSamples = contextSamples
@@ -145,9 +147,15 @@ export class CarriedUtterances {
     return tailText([this.#before, ...kept].join(' '), this.#maxPromptChars)
   }
 
+  /** The last final with text, its last `maxPromptChars`. */
+  lastText(): string {
+    return tailText(this.#last, this.#maxPromptChars)
+  }
+
   /** An utterance's final: kept when it has text (a copy of its audio, while it fits). */
   remember(audio: Float32Array, text: string): void {
     if (!text) return
+    this.#last = text
     if (audio.length > this.#contextSamples) {
       this.#before = this.textBefore(0)
       this.#heard = []
@@ -166,5 +174,6 @@ export class CarriedUtterances {
   reset(): void {
     this.#before = ''
     this.#heard = []
+    this.#last = ''
   }
 }

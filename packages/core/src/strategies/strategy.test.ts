@@ -20,17 +20,17 @@ describe('boundary strategies', () => {
 
   const third = voice.speak('and runs away', 100, 200)
 
-  it('prompt: passes the finals before as the initial prompt, their last maxPromptChars', async () => {
+  it('prompt: passes the previous final as the initial prompt, its last maxPromptChars', async () => {
     const b = await backend()
-    const s = createStrategy('prompt', { backend: b, maxPromptChars: 30 })
+    const s = createStrategy('prompt', { backend: b, maxPromptChars: 12 })
     const one = await s.utterance().final(first.audio)
     expect(one.text).toBe('the quick brown fox jumps')
     expect(b.calls[0]!.options.initialPrompt).toBeUndefined()
     const two = await s.utterance().final(second.audio)
-    expect(b.calls[1]!.options.initialPrompt).toBe('the quick brown fox jumps')
+    expect(b.calls[1]!.options.initialPrompt).toBe('fox jumps')
     expect(two.text).toBe('over the lazy dog')
     await s.utterance().final(third.audio)
-    expect(b.calls[2]!.options.initialPrompt).toBe('fox jumps over the lazy dog')
+    expect(b.calls[2]!.options.initialPrompt).toBe('lazy dog')
   })
 
   it('context: hears the previous utterances again and drops exactly their words, with times of the new audio', async () => {
