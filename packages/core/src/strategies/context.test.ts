@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { textOfWords } from '../text/words.js'
 import type { Segment, Word } from '../types.js'
-import { CarriedUtterances, carriedWordCount, cutCarried } from './context.js'
+import { CarriedUtterances, carriedWordCount, cutCarried, withCarried } from './context.js'
 
 const w = (start: number, end: number, text: string) => ({ start, end, text })
 const words = (text: string) => text.split(' ').map((t) => ({ text: t }))
@@ -159,5 +159,19 @@ describe('CarriedUtterances', () => {
     c.remember(buffer, 'hello')
     buffer.fill(0)
     expect(c.last(1).audio[0]![0]).toBe(0.5)
+  })
+})
+
+describe('withCarried', () => {
+  it('puts the carried audio first and cuts its words off the result by their text', () => {
+    const carried = { audio: [new Float32Array(8000), new Float32Array(8000)], text: 'was the end.' }
+    const { input, cut } = withCarried(carried, new Float32Array(4000), 8000)
+    expect(input.length).toBe(20_000)
+    const out = cut([{ start: 0, end: 2.4, text: 'was the end. And now' }])
+    expect(out.heard).toBe(3)
+    expect(out.segments.map((s) => s.text)).toEqual(['And now'])
+    // Nothing carried: the audio as it is.
+    const audio = new Float32Array(10)
+    expect(withCarried({ audio: [], text: '' }, audio, 8000).input).toBe(audio)
   })
 })

@@ -1,3 +1,4 @@
+import { concatFloat32 } from '../audio/pcm.js'
 import { normalizeWord } from '../text/normalize.js'
 import { tailText, textOfWords, wordsOf } from '../text/words.js'
 import type { Segment, Word } from '../types.js'
@@ -97,6 +98,20 @@ export function carriedWordCount(
   return best
 }
 
+/**
+ * The input of a decode that hears `carried` (the last utterances' audio and text) before
+ * `audio`, and the cut that takes their words off its result again ({@link cutCarried}).
+ */
+export function withCarried(
+  carried: { audio: readonly Float32Array[]; text: string },
+  audio: Float32Array,
+  sampleRate: number,
+): { input: Float32Array; cut(segments: readonly Segment[]): { segments: Segment[]; heard: number } } {
+  const input = carried.audio.length > 0 ? concatFloat32([...carried.audio, audio]) : audio
+  const seconds = (input.length - audio.length) / sampleRate
+  return { input, cut: (segments) => cutCarried(segments, seconds, carried.text) }
+}
+
 /** An earlier utterance a final may hear again: its audio (16 kHz) and its final's text. */
 interface Heard {
   audio: Float32Array
@@ -156,12 +171,6 @@ export class CarriedUtterances {
   remember(audio: Float32Array, text: string): void {
     if (!text) return
     this.#last = text
-    if (audio.length > this.#contextSamples) {
-      this.#before = this.textBefore(0)
-      this.#heard = []
-      this.#before = tailText(`${this.#before} ${text}`, this.#maxPromptChars)
-      return
-    }
     this.#heard.push({ audio: audio.slice(), text })
     let total = this.#heard.reduce((n, h) => n + h.audio.length, 0)
     while (this.#heard.length > 0 && total > this.#contextSamples) {

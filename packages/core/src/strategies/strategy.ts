@@ -1,11 +1,10 @@
-import { concatFloat32 } from '../audio/pcm.js'
 import type { WhisperBackend } from '../backend.js'
 import { WsError } from '../errors.js'
 import { withDefaults } from '../options.js'
 import { segmentsFromWords, textOfSegments, textOfWords, wordsOf } from '../text/words.js'
 import type { Segment, Task, Word } from '../types.js'
 import { WHISPER_SAMPLE_RATE, WHISPER_WINDOW_SECONDS } from '../types.js'
-import { CarriedUtterances, cutCarried } from './context.js'
+import { CarriedUtterances, withCarried } from './context.js'
 import { LocalAgreement, type LocalAgreementOptions } from './local-agreement.js'
 import { dropSqueezedTail } from './squeezed-tail.js'
 
@@ -14,7 +13,7 @@ import { dropSqueezedTail } from './squeezed-tail.js'
  * while it grows:
  * - `prompt`: the previous final's text is the initial prompt (its last `maxPromptChars`).
  * - `context`: a final hears the last utterances again (whole ones, up to `contextMs` of their
- *   audio) before its own audio, and their words are cut off again ({@link cutCarried}); a
+ *   audio) before its own audio, and their words are cut off again (`cutCarried`); a
  *   final that heard none of them is decoded again without.
  * - `hybrid`: both: the carried utterances, and the text before them as the prompt.
  * - `agreement`: LocalAgreement-n; partials commit words that will not change.
@@ -165,8 +164,7 @@ class BoundaryStrategy implements Strategy {
     signal: AbortSignal | undefined,
   ): Promise<{ segments: Segment[]; heard: number; language: string; processingTimeMs: number }> {
     const o = this.#o
-    const context = this.#carried.last(carried)
-    const input = carried > 0 ? concatFloat32([...context.audio, audio]) : audio
+    const { input, cut } = withCarried(this.#carried.last(carried), audio, WHISPER_SAMPLE_RATE)
     const result = await o.backend.transcribe(input, WHISPER_SAMPLE_RATE, {
       ...(prompt ? { initialPrompt: prompt } : {}),
       ...(this.#language ? { language: this.#language } : {}),
@@ -175,13 +173,14 @@ class BoundaryStrategy implements Strategy {
       ...liveOrPreview(final),
       ...(signal ? { signal } : {}),
     })
-    const carriedSeconds = (input.length - audio.length) / WHISPER_SAMPLE_RATE
-    const cut = cutCarried(result.segments, carriedSeconds, context.text)
+    const kept = cut(result.segments)
     // A final's made-up tail ("Thank you.") goes; previews are replaced anyway.
-    const segments = (final ? dropSqueezedTail(cut.segments) : cut.segments).filter((seg) => seg.text.trim())
+    const segments = (final ? dropSqueezedTail(kept.segments) : kept.segments).filter((seg) =>
+      seg.text.trim(),
+    )
     return {
       segments,
-      heard: cut.heard,
+      heard: kept.heard,
       language: result.language,
       processingTimeMs: result.processingTimeMs,
     }
@@ -194,7 +193,7 @@ class BoundaryStrategy implements Strategy {
       final: FinalOptions | undefined,
     ): Promise<SpeculativeFinal> => {
       const o = this.#o
-      // Partials are previews: fast, on the new audio alone (the prompt holds all the text).
+      // Partials are previews: fast, on the new audio alone (with the prompt).
       const carried = this.#useContext && final ? this.#carried.fitting(WINDOW_SAMPLES - audio.length) : 0
       // `hybrid`'s prompt is the text before the carried audio (with the carried text in it too,
       // a decode skips the audio that says it); `prompt`'s the last final: the finals before
@@ -297,21 +296,20 @@ class AgreementStrategy implements Strategy {
     // 2.4 % either way).
     let shown = false
     const step = async (signal: AbortSignal | undefined, options: FinalOptions, last: boolean) => {
-      if (policy.request().audio.length === 0) return 0
+      const buffered = policy.request()
+      if (buffered.audio.length === 0) return 0
       const preview = !shown && !last
       shown = true
       // A step decoded as a final hears the last utterances again first, as `context`'s final
       // does, while its buffer starts where the utterance does, and is prompted with the text
       // before them (not their own).
-      const buffered = policy.request()
       const carried =
         !preview && buffered.offsetSeconds === 0
           ? this.#carried.fitting(WINDOW_SAMPLES - buffered.audio.length)
           : 0
       policy.setContextText(this.#carried.textBefore(carried))
       const request = policy.request()
-      const context = this.#carried.last(carried)
-      const input = carried > 0 ? concatFloat32([...context.audio, request.audio]) : request.audio
+      const { input, cut } = withCarried(this.#carried.last(carried), request.audio, WHISPER_SAMPLE_RATE)
       const result = await o.backend.transcribe(input, WHISPER_SAMPLE_RATE, {
         // A preview goes without the prompt, as other strategies' do (prompted, a reduced window
         // loops more often).
@@ -322,8 +320,7 @@ class AgreementStrategy implements Strategy {
         ...liveOrPreview(preview ? undefined : options),
         ...(signal ? { signal } : {}),
       })
-      const carriedSeconds = (input.length - request.audio.length) / WHISPER_SAMPLE_RATE
-      const segments = cutCarried(result.segments, carriedSeconds, context.text).segments
+      const { segments } = cut(result.segments)
       language = result.language
       if (preview) {
         latest = wordsOf(dropSqueezedTail(segments))
