@@ -109,12 +109,58 @@ describe('streaming finals on real speech', () => {
     }
   }, 120_000)
 
-  it('revisions never make the text worse than the finals (both streams, prompt strategy)', async () => {
-    const { finals, revised } = await promptRun()
-    const [wf, wr] = [corpusWordErrorRate(finals), corpusWordErrorRate(revised)]
-    console.log(`real streams: finals ${(wf * 100).toFixed(1)} %, revised ${(wr * 100).toFixed(1)} %`)
-    expect(wr).toBeLessThanOrEqual(wf)
-  }, 600_000)
+  it('revisions never make the text worse than the finals (both streams, prompt, context and hybrid)', async () => {
+    // A revision keeps, where it and the finals differ, the words the model was surer of:
+    // replacing them whole, it read 1.7 % where context's and hybrid's finals read 1.4 %.
+    for (const strategy of ['prompt', 'context', 'hybrid'] as const) {
+      const { finals, revised } = await strategyRun(strategy)
+      const [wf, wr] = [corpusWordErrorRate(finals), corpusWordErrorRate(revised)]
+      console.log(
+        `real streams, ${strategy}: finals ${(wf * 100).toFixed(1)} %, revised ${(wr * 100).toFixed(1)} %`,
+      )
+      expect(wr, strategy).toBeLessThanOrEqual(wf)
+    }
+  }, 900_000)
+
+  it('faster-whisper: a revising session asks for its finals’ words, and they read as without (prompt, both streams)', async () => {
+    // With word times faster-whisper's own loop decoded the silence after the last word again
+    // ("You have an incoming call. All right.", dots that then prompted the next finals into
+    // dots): 16.7 % WER where the same finals without words read 2.4 %. The worker now aligns
+    // the words of a window's decode afterwards, as for a batch.
+    const backend = new FasterWhisperBackend({ beamSize: 1 })
+    await backend.loadModel('tiny.en')
+    try {
+      const text = (events: SessionEvent[]) =>
+        finalsOf(events)
+          .map((e) => e.text)
+          .join(' ')
+      const alone: WerPair[] = []
+      const finals: WerPair[] = []
+      const revised: WerPair[] = []
+      for (const s of streams) {
+        alone.push({
+          reference: referenceOf(s),
+          hypothesis: text(await virtualSession(backend, 'prompt', s.audio)),
+        })
+        const events = await virtualSession(backend, 'prompt', s.audio, 28_000)
+        finals.push({ reference: referenceOf(s), hypothesis: text(events) })
+        revised.push({ reference: referenceOf(s), hypothesis: revisedOf(events) })
+      }
+      const [wa, wf, wr] = [alone, finals, revised].map((p) => corpusWordErrorRate(p)) as [
+        number,
+        number,
+        number,
+      ]
+      const pct = (x: number) => `${(x * 100).toFixed(1)} %`
+      console.log(
+        `real streams, faster-whisper prompt: finals without revisions ${pct(wa)}, with ${pct(wf)}, revised ${pct(wr)}`,
+      )
+      expect(wf).toBeLessThanOrEqual(wa)
+      expect(wr).toBeLessThanOrEqual(wf)
+    } finally {
+      await backend.close()
+    }
+  }, 900_000)
 
   it('finals of prompt, context and hybrid within a point of the same model offline (whole streams, full window)', async () => {
     // A final of `context` and `hybrid` hears the last utterances again (up to 10 s of them,
@@ -128,23 +174,9 @@ describe('streaming finals on real speech', () => {
     for (const s of streams) {
       offline.push({ reference: referenceOf(s), hypothesis: (await backend.transcribe(s.audio, SR)).text })
     }
-    const wer: Record<string, number> = {
-      offline: corpusWordErrorRate(offline),
-      prompt: corpusWordErrorRate((await promptRun()).finals),
-    }
-    for (const strategy of ['context', 'hybrid'] as const) {
-      const pairs = []
-      for (const s of streams) {
-        const events = await virtualSession(backend, strategy, s.audio)
-        pairs.push({
-          reference: referenceOf(s),
-          hypothesis: finalsOf(events)
-            .map((e) => e.text)
-            .join(' '),
-        })
-      }
-      wer[strategy] = corpusWordErrorRate(pairs)
-    }
+    const wer: Record<string, number> = { offline: corpusWordErrorRate(offline) }
+    for (const strategy of ['prompt', 'context', 'hybrid'] as const)
+      wer[strategy] = corpusWordErrorRate((await strategyRun(strategy)).finals)
     console.log(`real streams, offline and finals: ${JSON.stringify(wer)}`)
     for (const strategy of ['prompt', 'context', 'hybrid']) {
       expect(wer[strategy], strategy).toBeLessThanOrEqual(wer.offline! + 0.01)
@@ -176,34 +208,40 @@ type SessionEvent = { type: string; text?: string; utteranceIds?: number[]; utte
 const referenceOf = (s: (typeof streams)[number]) => s.segments!.map((x) => x.text).join(' ')
 const finalsOf = (events: SessionEvent[]) => events.filter((e) => e.type === 'final')
 
-// `prompt` over both streams with revisions (blocks of up to 28 s): its finals, and the text
-// with each final replaced by the revision that names it. Run once for the two tests above.
-let promptRunning: Promise<{ finals: WerPair[]; revised: WerPair[] }> | undefined
+// A strategy over both streams with revisions (blocks of up to 28 s): its finals, and the text
+// with each final replaced by the revision that names it. Run once per strategy for the tests above.
+const strategyRuns = new Map<Strategy, Promise<{ finals: WerPair[]; revised: WerPair[] }>>()
+type Strategy = 'prompt' | 'context' | 'hybrid'
 type WerPair = { reference: string; hypothesis: string }
-function promptRun() {
-  promptRunning ??= (async () => {
-    const finals: WerPair[] = []
-    const revised: WerPair[] = []
-    for (const s of streams) {
-      const events = await virtualSession(await sharedBackend(), 'prompt', s.audio, 28_000)
-      const f = finalsOf(events)
-      // Revisions came (without them the revised text would be the finals, and pass).
-      expect(events.some((e) => e.type === 'revision')).toBe(true)
-      finals.push({ reference: referenceOf(s), hypothesis: f.map((e) => e.text).join(' ') })
-      const byFinal = new Map<number, string>()
-      for (const r of events.filter((e) => e.type === 'revision')) {
-        for (const [k, id] of r.utteranceIds!.entries()) byFinal.set(id, k === 0 ? r.text! : '')
+function strategyRun(strategy: Strategy) {
+  const running =
+    strategyRuns.get(strategy) ??
+    (async () => {
+      const finals: WerPair[] = []
+      const revised: WerPair[] = []
+      for (const s of streams) {
+        const events = await virtualSession(await sharedBackend(), strategy, s.audio, 28_000)
+        const f = finalsOf(events)
+        // Revisions came (without them the revised text would be the finals, and pass).
+        expect(events.some((e) => e.type === 'revision')).toBe(true)
+        finals.push({ reference: referenceOf(s), hypothesis: f.map((e) => e.text).join(' ') })
+        revised.push({ reference: referenceOf(s), hypothesis: revisedOf(events) })
       }
-      revised.push({
-        reference: referenceOf(s),
-        hypothesis: f
-          .map((e) => (byFinal.has(e.utteranceId!) ? byFinal.get(e.utteranceId!)! : e.text))
-          .join(' '),
-      })
-    }
-    return { finals, revised }
-  })()
-  return promptRunning
+      return { finals, revised }
+    })()
+  strategyRuns.set(strategy, running)
+  return running
+}
+
+/** The finals with each replaced by the revision that names it. */
+function revisedOf(events: SessionEvent[]): string {
+  const byFinal = new Map<number, string>()
+  for (const r of events.filter((e) => e.type === 'revision')) {
+    for (const [k, id] of r.utteranceIds!.entries()) byFinal.set(id, k === 0 ? r.text! : '')
+  }
+  return finalsOf(events)
+    .map((e) => (byFinal.has(e.utteranceId!) ? byFinal.get(e.utteranceId!)! : e.text))
+    .join(' ')
 }
 
 /**
@@ -213,7 +251,7 @@ function promptRun() {
  */
 async function virtualSession(
   backend: WhisperBackend,
-  strategy: 'prompt' | 'context' | 'hybrid',
+  strategy: Strategy,
   audio: Float32Array,
   reviseMaxMs = 0,
 ) {

@@ -9,7 +9,7 @@ import type {
   UtteranceTranscript,
 } from '../strategies/strategy.js'
 import { degenerateText } from '../text/degenerate.js'
-import { shiftSegment } from '../text/words.js'
+import { shiftSegment, wordsOf } from '../text/words.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 import type { FinalEvent, PartialEvent, SessionErrorEvent } from './events.js'
 import type { Reviser } from './reviser.js'
@@ -46,6 +46,8 @@ export interface InferenceLoopOptions {
   onFinalDone?: () => void
   /** Decodes finished utterances again in blocks, when the loop has no final waiting. */
   reviser?: Reviser | undefined
+  /** Finals keep their words (else the words the reviser weighs are left out of the event). */
+  wordTimestamps?: boolean
 }
 
 /** A final computed ahead from the first `length` samples; void once speech follows them. */
@@ -69,11 +71,9 @@ interface Job {
   speculation: Speculation | undefined
 }
 
-/**
- * Runs a session's transcriptions, one request at a time: finals first, in order, then the
- * open utterance's partial when enough new audio came; a final computed ahead when the
- * speaker seems done. Each request waits for its turn at the gate, if there is one.
- */
+/** A session's transcriptions, one at a time: finals first, in order, then the open utterance's
+ * partial when enough new audio came; a final computed ahead when the speaker seems done. Each
+ * request waits for its turn at the gate, if there is one. */
 export class InferenceLoop {
   readonly #o: InferenceLoopOptions
   #open: Job | undefined
@@ -87,10 +87,8 @@ export class InferenceLoop {
     this.#o = options
   }
 
-  /**
-   * Working, or finals (or revisions) still queued. Once the session closed, only a call still
-   * running counts: what was queued will never run, so closing cannot wait for it.
-   */
+  /** Working, or finals (or revisions) still queued. Once the session closed, only a call still
+   * running counts: what was queued will never run, so closing cannot wait for it. */
   get busy(): boolean {
     if (this.#working) return true
     if (this.#o.signal.aborted) return false
@@ -148,10 +146,8 @@ export class InferenceLoop {
     }
   }
 
-  /**
-   * The open utterance has been silent for `silentSamples`: once that reaches
-   * `speculateSamples`, its final is computed ahead (see `speculativeFinalMs`).
-   */
+  /** The open utterance has been silent for `silentSamples`: once that reaches
+   * `speculateSamples`, its final is computed ahead (see `speculativeFinalMs`). */
   silence(silentSamples: number): void {
     const job = this.#open
     if (!job || this.#o.speculateSamples === 0 || silentSamples < this.#o.speculateSamples) return
@@ -176,7 +172,7 @@ export class InferenceLoop {
       const ticket = await acquireTurn(this.#o.gate, 'final', signal).catch(() => undefined)
       if (!ticket) return undefined
       try {
-        return await transcriber.speculate!(audio, signal, { busy: ticket !== 'none' && !!ticket.busy })
+        return await transcriber.speculate!(audio, signal, this.#finalOptions(ticket))
       } catch (err) {
         this.#o.logger.debug({ err, utteranceId: job.u.id }, 'speculative final failed')
         return undefined
@@ -187,11 +183,9 @@ export class InferenceLoop {
     job.speculation = { length, valid: true, result, stop: () => stop.abort() }
   }
 
-  /**
-   * Asks for a partial of the open utterance if enough new audio came: `partialSamples`, or
+  /** Asks for a partial of the open utterance if enough new audio came: `partialSamples`, or
    * more as the utterance grows (each partial decodes all of it, so a fixed cadence would
-   * make partial work per second grow with its length) and when partials run slowly.
-   */
+   * make partial work per second grow with its length) and when partials run slowly. */
   schedulePartial(): void {
     const job = this.#open
     const o = this.#o
@@ -210,10 +204,8 @@ export class InferenceLoop {
     void this.#work()
   }
 
-  /**
-   * The session closed: queued finals and revisions are dropped; a running partial, revision
-   * or final computed ahead is stopped (the session's signal stops the rest).
-   */
+  /** The session closed: queued finals and revisions are dropped; a running partial, revision
+   * or final computed ahead is stopped (the session's signal stops the rest). */
   stop(): void {
     this.#finals = []
     this.#open?.partialAbort?.abort()
@@ -349,21 +341,27 @@ export class InferenceLoop {
     })
     if (!ticket) return
     try {
-      await this.#transcribeFinal(job, audio, started, { busy: ticket !== 'none' && !!ticket.busy })
+      await this.#transcribeFinal(job, audio, started, this.#finalOptions(ticket))
     } finally {
       if (ticket !== 'none') ticket.release(audio.length / SR)
     }
   }
 
+  /** A final's options: `busy` as its ticket says; its words kept for the reviser, which weighs them. */
+  #finalOptions(ticket: InferenceTicket | 'none'): FinalOptions {
+    return { busy: ticket !== 'none' && !!ticket.busy, ...(this.#o.reviser ? { words: true } : {}) }
+  }
+
   #emitFinal(u: TrackedUtterance, result: UtteranceTranscript, started: number): void {
     const audioStart = u.start / SR
+    const segments = result.segments.map((s) => shiftSegment(s, audioStart))
     const degenerate = degenerateText(result.text, u.audio.length / SR)
     if (degenerate) this.#o.logger.warn({ utteranceId: u.id, reason: degenerate }, 'final looks degenerate')
     this.#o.emit({
       type: 'final',
       utteranceId: u.id,
       text: result.text,
-      segments: result.segments.map((s) => shiftSegment(s, audioStart)),
+      segments: this.#o.wordTimestamps ? segments : segments.map(({ words: _words, ...rest }) => rest),
       language: result.language,
       audioStart,
       audioEnd: (u.start + u.audio.length) / SR,
@@ -371,7 +369,7 @@ export class InferenceLoop {
       reason: u.reason ?? 'end',
       ...(degenerate ? { lowConfidence: true as const } : {}),
     })
-    this.#o.reviser?.add(u.id, u.audio.view(), u.start)
+    this.#o.reviser?.add(u.id, u.audio.view(), u.start, wordsOf(segments))
   }
 
   /** The final, retried once when the failure is retryable; a failure names the audio lost. */

@@ -222,3 +222,76 @@ describe('revisions and finals', () => {
     expect(decodes.length).toBeGreaterThan(0)
   })
 })
+
+describe('a revision merged with its finals', () => {
+  /**
+   * The fake hears every word; this backend gives each a probability, and mishears two words
+   * of the first two sentences: "fox" as "box" (sure) in the finals, which the revision hears
+   * right; "lazy" as "hazy" (unsure) in the revision, which the finals heard right (sure).
+   */
+  async function misheard() {
+    const backend = await fake()
+    const transcribe = backend.transcribe.bind(backend)
+    const swap = (text: string, background: boolean) => {
+      if (!background && text === 'fox') return { text: 'box', probability: 0.4 }
+      if (background && text === 'lazy') return { text: 'hazy', probability: 0.3 }
+      return { text, probability: 0.9 }
+    }
+    backend.transcribe = async (audio, rate, options = {}) => {
+      const r = await transcribe(audio, rate, options)
+      const segments = r.segments.map((s) => {
+        const words = s.words?.map((w) => ({ ...w, ...swap(w.text, options.background === true) }))
+        return words ? { ...s, words, text: words.map((w) => w.text).join(' ') } : s
+      })
+      return { ...r, segments, text: segments.map((s) => s.text).join(' ') }
+    }
+    return backend
+  }
+
+  it('keeps, of each word the two decodes heard differently, the one the model was surer of', async () => {
+    const backend = await misheard()
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      partialIntervalMs: 0,
+      reviseMaxMs: 28_000,
+    })
+    const events = collect(session)
+    for (const s of SENTENCES.slice(0, 2)) {
+      session.pushAudio(voice.speak(s, 100, 200).audio)
+      session.endUtterance()
+    }
+    await session.end()
+    const all = await events
+    expect(finals(all).map((f) => f.text)).toEqual(['the quick brown box', 'jumps over the lazy dog'])
+    const [r, ...more] = revisions(all)
+    expect(more).toEqual([])
+    expect(r!.text).toBe('the quick brown fox jumps over the lazy dog')
+    // Finals and revisions were decoded with their words (their probabilities), but the
+    // session did not ask for word times: its events carry none.
+    expect(backend.calls.filter((c) => !c.options.preview).every((c) => c.options.wordTimestamps)).toBe(true)
+    expect(all.flatMap((e) => ('segments' in e ? e.segments : [])).some((s) => s.words)).toBe(false)
+  })
+
+  it('carries the merged words, with stream times, when the session asks for word times', async () => {
+    const session = new StreamingSession({
+      backend: await misheard(),
+      strategy: 'prompt',
+      partialIntervalMs: 0,
+      reviseMaxMs: 28_000,
+      wordTimestamps: true,
+    })
+    const events = collect(session)
+    session.pushAudio(new Float32Array(SR))
+    for (const s of SENTENCES.slice(0, 2)) {
+      session.pushAudio(voice.speak(s, 100, 200).audio)
+      session.endUtterance()
+    }
+    await session.end()
+    const [r] = revisions(await events)
+    const words = r!.segments.flatMap((s) => s.words ?? [])
+    expect(words.map((w) => w.text).join(' ')).toBe('the quick brown fox jumps over the lazy dog')
+    expect(words[0]!.start).toBeGreaterThanOrEqual(1)
+    expect(words.every((w, k) => k === 0 || w.start >= words[k - 1]!.start)).toBe(true)
+  })
+})

@@ -3,9 +3,10 @@ import type { WhisperBackend } from '../backend.js'
 import { isWsError, toWsError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { degenerateText } from '../text/degenerate.js'
-import { shiftSegment } from '../text/words.js'
-import { type Task, WHISPER_SAMPLE_RATE } from '../types.js'
+import { dropBareMarks, segmentsFromWords, shiftSegment, textOfWords, wordsOf } from '../text/words.js'
+import { type Task, WHISPER_SAMPLE_RATE, type Word } from '../types.js'
 import type { RevisionEvent, SessionErrorEvent } from './events.js'
+import { mergeRevision } from './revision-merge.js'
 import { acquireTurn, type InferenceGate } from './scheduler.js'
 
 const SR = WHISPER_SAMPLE_RATE
@@ -29,6 +30,8 @@ export interface ReviserOptions {
   task?: Task | undefined
   /** Characters of the revised text before a block that prompt its decoding (0: none). */
   maxPromptChars: number
+  /** Revisions keep their words' times in their segments. */
+  wordTimestamps?: boolean | undefined
   emit: (event: RevisionEvent | SessionErrorEvent) => void
 }
 
@@ -37,6 +40,8 @@ interface Piece {
   audio: Float32Array
   /** Stream sample where the utterance's audio starts. */
   start: number
+  /** The final's words (stream seconds), with the model's probabilities when the backend gives them. */
+  words: Word[]
 }
 
 /** A block ready to decode: the stream's audio from its first utterance to its last. */
@@ -45,6 +50,8 @@ interface Block {
   audio: Float32Array
   /** Stream sample of `audio[0]`. */
   start: number
+  /** The finals' words. */
+  words: Word[]
 }
 
 /**
@@ -101,11 +108,14 @@ export class Reviser {
     }
   }
 
-  /** A final was emitted for this utterance (its audio, from stream sample `start`): it joins the open block. */
-  add(utteranceId: number, audio: Float32Array, start: number): void {
+  /**
+   * A final was emitted for this utterance (its audio, from stream sample `start`; its words, in
+   * stream seconds): it joins the open block.
+   */
+  add(utteranceId: number, audio: Float32Array, start: number, words: Word[] = []): void {
     const first = this.#block[0]
     if (first && start + audio.length - first.start > this.#o.maxBlockSamples) this.#close()
-    this.#block.push({ utteranceId, audio: audio.slice(), start })
+    this.#block.push({ utteranceId, audio: audio.slice(), start, words })
   }
 
   /** The session closed: nothing is revised any more; blocks waiting and the open block are dropped. */
@@ -148,15 +158,19 @@ export class Reviser {
         ...(this.#language ? { language: this.#language } : {}),
         ...(this.#o.task ? { task: this.#o.task } : {}),
         ...(prompt ? { initialPrompt: prompt } : {}),
+        wordTimestamps: true,
         background: true,
         signal,
       })
-      const text = result.text.trim()
       // A looping decode revises nothing: the finals stand.
-      if (degenerateText(text, audio.length / SR)) {
+      if (degenerateText(result.text.trim(), audio.length / SR)) {
         this.#o.logger.warn({ utteranceIds: block.utteranceIds }, 'degenerate revision dropped')
         return
       }
+      const { text, segments } = revised(
+        block.words,
+        dropBareMarks(result.segments).map((s) => shiftSegment(s, offset)),
+      )
       // The text before the next block, kept only as far as it prompts.
       if (this.#o.maxPromptChars > 0)
         this.#revised = `${this.#revised} ${text}`.trim().slice(-4 * this.#o.maxPromptChars)
@@ -164,7 +178,7 @@ export class Reviser {
         type: 'revision',
         utteranceIds: block.utteranceIds,
         text,
-        segments: result.segments.map((s) => shiftSegment(s, offset)),
+        segments: this.#o.wordTimestamps ? segments : segments.map(({ words: _words, ...rest }) => rest),
         language: result.language,
         audioStart: offset,
         audioEnd: offset + audio.length / SR,
@@ -197,7 +211,8 @@ export class Reviser {
       audio.set(p.audio, p.start - start)
       end = p.start + p.audio.length
     }
-    this.#due.push({ utteranceIds: pieces.map((p) => p.utteranceId), audio, start })
+    const words = pieces.flatMap((p) => p.words)
+    this.#due.push({ utteranceIds: pieces.map((p) => p.utteranceId), audio, start, words })
     if (this.#due.length > MAX_BACKLOG) {
       const dropped = this.#due.shift()!
       this.#o.logger.warn(
@@ -206,4 +221,28 @@ export class Reviser {
       )
     }
   }
+}
+
+const withProbability = (words: readonly Word[]) => words.every((w) => w.probability !== undefined)
+
+/**
+ * A revision's text and segments: merged with the finals' words ({@link mergeRevision}: where
+ * they differ, the side the model was surer of) when both decodes report word probabilities;
+ * else the revision's own.
+ */
+function revised(
+  finals: Word[],
+  segments: RevisionEvent['segments'],
+): Pick<RevisionEvent, 'text' | 'segments'> {
+  const words = wordsOf(segments)
+  if (finals.length === 0 || words.length === 0 || !withProbability(finals) || !withProbability(words))
+    return {
+      text: segments
+        .map((s) => s.text.trim())
+        .filter(Boolean)
+        .join(' '),
+      segments,
+    }
+  const merged = mergeRevision(finals, words)
+  return { text: textOfWords(merged), segments: segmentsFromWords(merged) }
 }

@@ -104,6 +104,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
             language: o.language,
             task: o.task,
             maxPromptChars: o.revisePromptChars,
+            wordTimestamps: o.wordTimestamps,
             emit: (event) => this.#emit(event),
           })
         : undefined
@@ -125,6 +126,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       onIdle: () => this.#settle(),
       onFinalDone: () => this.#checkBacklog(),
       reviser: this.#reviser,
+      wordTimestamps: o.wordTimestamps,
     })
     this.#events = new EventQueue<SessionEvent>(() => void this.close())
     this.#done = new Promise((resolve) => {

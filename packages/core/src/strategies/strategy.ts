@@ -1,7 +1,7 @@
 import type { WhisperBackend } from '../backend.js'
 import { WsError } from '../errors.js'
 import { withDefaults } from '../options.js'
-import { segmentsFromWords, textOfSegments, textOfWords, wordsOf } from '../text/words.js'
+import { dropBareMarks, segmentsFromWords, textOfSegments, textOfWords, wordsOf } from '../text/words.js'
 import type { Segment, Task, Word } from '../types.js'
 import { WHISPER_SAMPLE_RATE, WHISPER_WINDOW_SECONDS } from '../types.js'
 import { CarriedUtterances, withCarried } from './context.js'
@@ -81,6 +81,11 @@ export interface SpeculativeFinal {
 export interface FinalOptions {
   /** The engine is contended (see `TranscribeOptions.busy`): passed on to the backend. */
   busy?: boolean
+  /**
+   * The final keeps its words (times and probabilities) even without `wordTimestamps`: a
+   * session that revises weighs them against the revision's.
+   */
+  words?: boolean
 }
 
 /** Transcribes one utterance; `audio` is always the whole utterance so far. */
@@ -169,11 +174,11 @@ class BoundaryStrategy implements Strategy {
       ...(prompt ? { initialPrompt: prompt } : {}),
       ...(this.#language ? { language: this.#language } : {}),
       ...(o.task ? { task: o.task } : {}),
-      wordTimestamps: o.wordTimestamps,
+      wordTimestamps: o.wordTimestamps || !!final?.words,
       ...liveOrPreview(final),
       ...(signal ? { signal } : {}),
     })
-    const kept = cut(result.segments)
+    const kept = cut(dropBareMarks(result.segments))
     // A final's made-up tail ("Thank you.") goes; previews are replaced anyway.
     const segments = (final ? dropSqueezedTail(kept.segments) : kept.segments).filter((seg) =>
       seg.text.trim(),
@@ -219,7 +224,7 @@ class BoundaryStrategy implements Strategy {
         processingTimeMs += alone.processingTimeMs
         if (alone.segments.length > 0 || !answered) result = alone
       }
-      const segments = stripWords(result.segments, o.wordTimestamps)
+      const segments = stripWords(result.segments, o.wordTimestamps || !!final?.words)
       const text = textOfSegments(segments)
       const commit = () => this.#carried.remember(audio, text)
       const transcript = {
@@ -320,7 +325,7 @@ class AgreementStrategy implements Strategy {
         ...liveOrPreview(preview ? undefined : options),
         ...(signal ? { signal } : {}),
       })
-      const { segments } = cut(result.segments)
+      const { segments } = cut(dropBareMarks(result.segments))
       language = result.language
       if (preview) {
         latest = wordsOf(dropSqueezedTail(segments))
@@ -330,8 +335,13 @@ class AgreementStrategy implements Strategy {
       latest = update.tentative
       return result.processingTimeMs
     }
-    const transcript = (words: readonly Word[], tentative: readonly Word[], processingTimeMs: number) => {
-      const segments = stripWords(segmentsFromWords([...words, ...tentative]), o.wordTimestamps)
+    const transcript = (
+      words: readonly Word[],
+      tentative: readonly Word[],
+      processingTimeMs: number,
+      keepWords = o.wordTimestamps,
+    ) => {
+      const segments = stripWords(segmentsFromWords([...words, ...tentative]), keepWords)
       const stable = textOfWords(words)
       const unstable = textOfWords(tentative)
       return {
@@ -355,7 +365,7 @@ class AgreementStrategy implements Strategy {
         const ms = await step(signal, options, true)
         policy.finish()
         const words = [...policy.committed]
-        const result = transcript(words, [], ms)
+        const result = transcript(words, [], ms, o.wordTimestamps || !!options.words)
         this.#carried.remember(audio, result.text)
         return { ...result, stable: result.text, unstable: '' }
       },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { doubledTail, findRepetitionRun } from './repetition.js'
 import { corpusWordErrorRate, wordErrorRate } from './wer.js'
-import { segmentsFromWords, tailText, wordsOf } from './words.js'
+import { dropBareMarks, segmentsFromWords, tailText, wordsOf } from './words.js'
 
 describe('word error rate', () => {
   it('counts substitutions, deletions and insertions on normalised words', () => {
@@ -70,5 +70,24 @@ describe('doubledTail', () => {
     expect(doubledTail(words('I said it, I said it'))).toBe(3)
     expect(doubledTail(words('the conference is now muted'))).toBeUndefined()
     expect(doubledTail([])).toBeUndefined()
+  })
+})
+
+describe('dropBareMarks', () => {
+  it('drops words without a letter or digit, rebuilds the text, and drops segments left empty', () => {
+    const w = (text: string, start: number) => ({ text, start, end: start + 0.2, probability: 0.9 })
+    const out = dropBareMarks([
+      {
+        start: 0,
+        end: 2,
+        text: 'The leader left. . .',
+        words: [w('The', 0), w('leader', 0.3), w('left.', 0.6), w('.', 1), w('.', 1.2)],
+      },
+      { start: 2, end: 2.1, text: '.', words: [w('.', 2)] },
+      { start: 3, end: 4, text: '…' },
+      { start: 4, end: 5, text: 'Press 4.' },
+    ])
+    expect(out.map((s) => s.text)).toEqual(['The leader left.', 'Press 4.'])
+    expect(out[0]!.words!.map((x) => x.text)).toEqual(['The', 'leader', 'left.'])
   })
 })

@@ -87,3 +87,25 @@ export function tailText(text: string, maxChars: number): string {
   const space = cut.indexOf(' ')
   return space === -1 ? cut : cut.slice(space + 1)
 }
+
+/**
+ * The segments without the words that hold no letter or digit (a lone "." or "…"), their text
+ * rebuilt from the words left, and without the segments left with no word. faster-whisper with
+ * word times decodes the silence after the last word again and can answer it with dots (". . ."
+ * after a final on the real English streams); a final ending in dots then prompted the next
+ * into nothing but dots. Segments without word times are kept as they are, unless their text
+ * holds no word either.
+ */
+export function dropBareMarks(segments: readonly Segment[]): Segment[] {
+  const out: Segment[] = []
+  for (const seg of segments) {
+    if (!seg.words) {
+      if (/[\p{L}\p{N}]/u.test(seg.text)) out.push(seg)
+      continue
+    }
+    const words = seg.words.filter((w) => /[\p{L}\p{N}]/u.test(w.text))
+    if (words.length === 0) continue
+    out.push(words.length === seg.words.length ? seg : { ...seg, text: textOfWords(words), words })
+  }
+  return out
+}
