@@ -47,6 +47,7 @@ export function tracked(backend) {
   const liveMs = []
   const wrapper = {
     name: backend.name,
+    wordProbabilities: backend.wordProbabilities,
     loadModel: (m) => backend.loadModel(m),
     close: () => backend.close(),
     async transcribe(audio, rate, options = {}) {

@@ -215,7 +215,8 @@ class Worker:
         at once on the window's encoder output (faster-whisper's aligner, as for a batch)."""
         model = self.model
         tokenizer = Tokenizer(model.hf_tokenizer, self.multilingual, task=req.task, language=language)
-        encoder_output = model.encode(np.stack([self.features(req, FULL_WINDOW_FRAMES)]))
+        # faster-whisper's own features, as its decode saw them.
+        encoder_output = model.encode(np.stack([pad_or_trim(model.feature_extractor(req.audio)[..., :-1])]))
         size = int(math.ceil(req.duration) * model.frames_per_second)
         model.add_word_timestamps(
             [decoded], tokenizer, encoder_output, [size], "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、", 0.0,

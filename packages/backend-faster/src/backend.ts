@@ -106,6 +106,8 @@ function validate(options: FasterWhisperOptions) {
  * one (after a growing delay if it keeps dying).
  */
 export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate>> {
+  /** Word timestamps carry faster-whisper's probability for each word. */
+  readonly wordProbabilities = true
   #model: ResolvedModel | undefined
   #python: string | undefined
   #worker: WorkerProcess | undefined

@@ -126,6 +126,8 @@ function validate(options: WhisperCppOptions) {
 export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> {
   /** An abort stops a running call within one graph step; its promise settles once it has stopped. */
   readonly stopsRunningCalls = true
+  /** Word timestamps carry each word's mean token probability. */
+  readonly wordProbabilities = true
   readonly #queue = new SerialQueue()
   #model: WhisperModel | undefined
   #info: GgmlFileInfo | undefined

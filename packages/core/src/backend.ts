@@ -80,6 +80,13 @@ export interface WhisperBackend {
    * Absent or false: an abort only drops a call that has not started.
    */
   readonly stopsRunningCalls?: boolean
+  /**
+   * Asked for word timestamps, each word comes with the model's probability for it
+   * (whisper.cpp, faster-whisper). A revising session then decodes its finals and revisions
+   * with their words and weighs one against the other (`mergeRevision`); absent or false, a
+   * revision replaces its finals whole and no word times are asked for.
+   */
+  readonly wordProbabilities?: boolean
   loadModel(model: string): Promise<void>
   transcribe(audio: Float32Array, sampleRate: number, options?: TranscribeOptions): Promise<TranscriptResult>
   close(): Promise<void>

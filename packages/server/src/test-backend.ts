@@ -10,6 +10,7 @@ export type CallKind = 'revision' | 'final' | 'partial'
 export class WatchedBackend implements WhisperBackend {
   readonly name: string
   readonly stopsRunningCalls: boolean | undefined
+  readonly wordProbabilities: boolean | undefined
   readonly started = new Map<CallKind, number>()
   readonly #running = new Map<CallKind, number>()
   readonly #inner: WhisperBackend
@@ -18,6 +19,7 @@ export class WatchedBackend implements WhisperBackend {
     this.#inner = inner
     this.name = inner.name
     this.stopsRunningCalls = inner.stopsRunningCalls
+    this.wordProbabilities = inner.wordProbabilities
   }
 
   /** Calls started, of every kind. */

@@ -46,6 +46,8 @@ export interface InferenceLoopOptions {
   onFinalDone?: () => void
   /** Decodes finished utterances again in blocks, when the loop has no final waiting. */
   reviser?: Reviser | undefined
+  /** Finals are decoded with their words, for the reviser to weigh (see `wordProbabilities`). */
+  finalWords?: boolean
   /** Finals keep their words (else the words the reviser weighs are left out of the event). */
   wordTimestamps?: boolean
 }
@@ -349,7 +351,7 @@ export class InferenceLoop {
 
   /** A final's options: `busy` as its ticket says; its words kept for the reviser, which weighs them. */
   #finalOptions(ticket: InferenceTicket | 'none'): FinalOptions {
-    return { busy: ticket !== 'none' && !!ticket.busy, ...(this.#o.reviser ? { words: true } : {}) }
+    return { busy: ticket !== 'none' && !!ticket.busy, ...(this.#o.finalWords ? { words: true } : {}) }
   }
 
   #emitFinal(u: TrackedUtterance, result: UtteranceTranscript, started: number): void {

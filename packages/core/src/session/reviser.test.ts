@@ -230,7 +230,7 @@ describe('a revision merged with its finals', () => {
    * right; "lazy" as "hazy" (unsure) in the revision, which the finals heard right (sure).
    */
   async function misheard() {
-    const backend = await fake()
+    const backend = await fake({ wordProbabilities: true })
     const transcribe = backend.transcribe.bind(backend)
     const swap = (text: string, background: boolean) => {
       if (!background && text === 'fox') return { text: 'box', probability: 0.4 }
@@ -293,5 +293,37 @@ describe('a revision merged with its finals', () => {
     expect(words.map((w) => w.text).join(' ')).toBe('the quick brown fox jumps over the lazy dog')
     expect(words[0]!.start).toBeGreaterThanOrEqual(1)
     expect(words.every((w, k) => k === 0 || w.start >= words[k - 1]!.start)).toBe(true)
+  })
+})
+
+describe('a revision on a backend without word probabilities, or that heard nothing', () => {
+  it('asks no word times and replaces its finals whole when the backend does not declare wordProbabilities', async () => {
+    const { events, backend } = await run({ reviseMaxMs: 5000 })
+    expectEachFinalRevisedOnce(events)
+    expect(backend.calls.some((c) => c.options.wordTimestamps)).toBe(false)
+  })
+
+  it('leaves the finals as they were when the revision comes back empty', async () => {
+    const backend = await fake({ wordProbabilities: true })
+    const transcribe = backend.transcribe.bind(backend)
+    backend.transcribe = async (audio, rate, options = {}) => {
+      const r = await transcribe(audio, rate, options)
+      const segments = options.background
+        ? [{ start: 0, end: 0.1, text: '. .', words: [{ start: 0, end: 0.1, text: '.', probability: 0.9 }] }]
+        : r.segments.map((s) => ({ ...s, words: s.words?.map((w) => ({ ...w, probability: 0.9 })) }))
+      return { ...r, segments, text: segments.map((s) => s.text).join(' ') }
+    }
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      partialIntervalMs: 0,
+      reviseMaxMs: 28_000,
+    })
+    const events = collect(session)
+    session.pushAudio(voice.speak(SENTENCES[0]!, 100, 200).audio)
+    session.endUtterance()
+    await session.end()
+    const all = await events
+    expect(revisions(all).map((r) => r.text)).toEqual([finals(all)[0]!.text])
   })
 })

@@ -32,6 +32,8 @@ export interface ReviserOptions {
   maxPromptChars: number
   /** Revisions keep their words' times in their segments. */
   wordTimestamps?: boolean | undefined
+  /** The backend gives word probabilities: revisions are decoded with words and merged with the finals'. */
+  weighWords?: boolean | undefined
   emit: (event: RevisionEvent | SessionErrorEvent) => void
 }
 
@@ -158,7 +160,7 @@ export class Reviser {
         ...(this.#language ? { language: this.#language } : {}),
         ...(this.#o.task ? { task: this.#o.task } : {}),
         ...(prompt ? { initialPrompt: prompt } : {}),
-        wordTimestamps: true,
+        ...(this.#o.weighWords || this.#o.wordTimestamps ? { wordTimestamps: true } : {}),
         background: true,
         signal,
       })
@@ -227,15 +229,16 @@ const withProbability = (words: readonly Word[]) => words.every((w) => w.probabi
 
 /**
  * A revision's text and segments: merged with the finals' words ({@link mergeRevision}: where
- * they differ, the side the model was surer of) when both decodes report word probabilities;
- * else the revision's own.
+ * they differ, the side the model was surer of) when the finals' words have probabilities and
+ * the revision's too (or it has none); else the revision's own.
  */
 function revised(
   finals: Word[],
   segments: RevisionEvent['segments'],
 ): Pick<RevisionEvent, 'text' | 'segments'> {
   const words = wordsOf(segments)
-  if (finals.length === 0 || words.length === 0 || !withProbability(finals) || !withProbability(words))
+  // Merged, a revision that heard nothing (or only dots) leaves the finals as they were.
+  if (finals.length === 0 || !withProbability(finals) || !withProbability(words))
     return {
       text: segments
         .map((s) => s.text.trim())

@@ -105,6 +105,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
             task: o.task,
             maxPromptChars: o.revisePromptChars,
             wordTimestamps: o.wordTimestamps,
+            weighWords: o.backend.wordProbabilities === true,
             emit: (event) => this.#emit(event),
           })
         : undefined
@@ -126,6 +127,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       onIdle: () => this.#settle(),
       onFinalDone: () => this.#checkBacklog(),
       reviser: this.#reviser,
+      finalWords: !!this.#reviser && o.backend.wordProbabilities === true,
       wordTimestamps: o.wordTimestamps,
     })
     this.#events = new EventQueue<SessionEvent>(() => void this.close())

@@ -22,6 +22,8 @@ export interface FakeBackendOptions {
   delayMs?: number
   /** Declare {@link WhisperBackend.stopsRunningCalls} (default false). */
   stopsRunningCalls?: boolean
+  /** Declare {@link WhisperBackend.wordProbabilities} (default false; the fake's words have none unless `respond` gives them). */
+  wordProbabilities?: boolean
   /** The language results report when none is asked, as a model detects it (default `en`). */
   detects?: string
   /** Whether the model is multilingual (default: undefined, not said). */
@@ -37,6 +39,7 @@ export interface FakeBackendOptions {
 export class FakeBackend implements WhisperBackend {
   readonly name: string
   readonly stopsRunningCalls: boolean
+  readonly wordProbabilities: boolean
   readonly calls: FakeBackendCall[] = []
   /** Calls an abort stopped after they had started. */
   abortedWhileRunning = 0
@@ -50,6 +53,7 @@ export class FakeBackend implements WhisperBackend {
   constructor(options: FakeBackendOptions = {}) {
     this.name = options.name ?? 'fake'
     this.stopsRunningCalls = options.stopsRunningCalls ?? false
+    this.wordProbabilities = options.wordProbabilities ?? false
     this.#models = options.models ?? ['fake']
     this.#options = options
   }

@@ -86,8 +86,9 @@ describe('dropBareMarks', () => {
       { start: 2, end: 2.1, text: '.', words: [w('.', 2)] },
       { start: 3, end: 4, text: '…' },
       { start: 4, end: 5, text: 'Press 4.' },
+      { start: 5, end: 6, text: 'No words listed.', words: [] },
     ])
-    expect(out.map((s) => s.text)).toEqual(['The leader left.', 'Press 4.'])
+    expect(out.map((s) => s.text)).toEqual(['The leader left.', 'Press 4.', 'No words listed.'])
     expect(out[0]!.words!.map((x) => x.text)).toEqual(['The', 'leader', 'left.'])
   })
 })

@@ -99,7 +99,7 @@ export function tailText(text: string, maxChars: number): string {
 export function dropBareMarks(segments: readonly Segment[]): Segment[] {
   const out: Segment[] = []
   for (const seg of segments) {
-    if (!seg.words) {
+    if (!seg.words?.length) {
       if (/[\p{L}\p{N}]/u.test(seg.text)) out.push(seg)
       continue
     }
