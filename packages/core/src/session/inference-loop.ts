@@ -1,56 +1,20 @@
-import type { WhisperBackend } from '../backend.js'
 import { isWsError, toWsError } from '../errors.js'
-import type { Logger } from '../logger.js'
 import type {
   FinalOptions,
   SpeculativeFinal,
-  Strategy,
   UtteranceTranscriber,
   UtteranceTranscript,
 } from '../strategies/strategy.js'
 import { degenerateText } from '../text/degenerate.js'
-import { shiftSegment, wordsOf } from '../text/words.js'
+import { shiftSegment, withoutWords, wordsOf } from '../text/words.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
-import type { FinalEvent, PartialEvent, SessionErrorEvent } from './events.js'
-import type { Reviser } from './reviser.js'
-import { acquireTurn, type InferenceGate, type InferenceTicket } from './scheduler.js'
+import type { InferenceLoopOptions } from './inference-loop-options.js'
+import { acquireTurn, type InferenceTicket } from './scheduler.js'
 import type { TrackedUtterance } from './utterance-tracker.js'
 
-const SR = WHISPER_SAMPLE_RATE
+export type { InferenceLoopOptions }
 
-export interface InferenceLoopOptions {
-  strategy: Strategy
-  backend: WhisperBackend
-  gate?: InferenceGate | undefined
-  logger: Logger
-  /** The session's: aborting stops everything. */
-  signal: AbortSignal
-  /** New samples between partials; 0 turns partials off. */
-  partialSamples: number
-  /** New samples between partials after the first, at least (the strategy's own bound). */
-  minStepSamples: number
-  /** The interval between partials is at least this fraction of the utterance so far. */
-  partialIntervalRatio: number
-  /** Partials take at most this share of the backend's time (see `maxPartialLoad`). */
-  maxPartialLoad: number
-  /** No partial for an utterance shorter than this. */
-  minPartialSamples: number
-  /** Silence inside an utterance after which its final is computed ahead; 0 turns it off. */
-  speculateSamples: number
-  /** Samples received so far, for a partial's lag. */
-  received: () => number
-  emit: (event: PartialEvent | FinalEvent | SessionErrorEvent) => void
-  /** Called whenever the loop stops working (to settle an ending session). */
-  onIdle: () => void
-  /** Called after each final (emitted or failed): the backlog shrank. */
-  onFinalDone?: () => void
-  /** Decodes finished utterances again in blocks, when the loop has no final waiting. */
-  reviser?: Reviser | undefined
-  /** Finals are decoded with their words, for the reviser to weigh (see `wordProbabilities`). */
-  finalWords?: boolean
-  /** Finals keep their words (else the words the reviser weighs are left out of the event). */
-  wordTimestamps?: boolean
-}
+const SR = WHISPER_SAMPLE_RATE
 
 /** A final computed ahead from the first `length` samples; void once speech follows them. */
 interface Speculation {
@@ -363,7 +327,7 @@ export class InferenceLoop {
       type: 'final',
       utteranceId: u.id,
       text: result.text,
-      segments: this.#o.wordTimestamps ? segments : segments.map(({ words: _words, ...rest }) => rest),
+      segments: withoutWords(segments, this.#o.wordTimestamps),
       language: result.language,
       audioStart,
       audioEnd: (u.start + u.audio.length) / SR,

@@ -1,16 +1,28 @@
 import { describe, expect, it } from 'vitest'
 import { isWsError } from '../errors.js'
+import type { FakeBackend } from '../testing/fake-backend.js'
 import type { RevisionEvent, SessionEvent } from './events.js'
 import { Reviser } from './reviser.js'
+import type { StreamingSessionOptions } from './streaming-options.js'
 import { StreamingSession } from './streaming-session.js'
 import { collect, fake, finals, SENTENCES, SR, voice } from './test-support.js'
 
-/** Six utterances ended by vad_end, one after another; every event once the session ends. */
-async function run(options: { reviseMaxMs?: number; revisePromptChars?: number } = {}) {
-  const backend = await fake()
-  const session = new StreamingSession({ backend, strategy: 'prompt', partialIntervalMs: 0, ...options })
+interface RunOptions extends Partial<Omit<StreamingSessionOptions, 'backend'>> {
+  backend?: FakeBackend
+  /** Spoken one after another, each ended by vad_end; SENTENCES by default. */
+  sentences?: readonly string[]
+  /** Silence before the first sentence. */
+  leadInSamples?: number
+}
+
+/** A `prompt` session over the fake backend (or `backend`); every event once the session ends. */
+async function run(options: RunOptions = {}) {
+  const { sentences = SENTENCES, leadInSamples = 0, ...rest } = options
+  const backend = rest.backend ?? (await fake())
+  const session = new StreamingSession({ strategy: 'prompt', partialIntervalMs: 0, ...rest, backend })
   const events = collect(session)
-  for (const s of SENTENCES) {
+  if (leadInSamples) session.pushAudio(new Float32Array(leadInSamples))
+  for (const s of sentences) {
     session.pushAudio(voice.speak(s, 100, 200).audio)
     session.endUtterance()
   }
@@ -249,20 +261,11 @@ describe('a revision merged with its finals', () => {
   }
 
   it('keeps, of each word the two decodes heard differently, the one the model was surer of', async () => {
-    const backend = await misheard()
-    const session = new StreamingSession({
-      backend,
-      strategy: 'prompt',
-      partialIntervalMs: 0,
+    const { events: all, backend } = await run({
+      backend: await misheard(),
       reviseMaxMs: 28_000,
+      sentences: SENTENCES.slice(0, 2),
     })
-    const events = collect(session)
-    for (const s of SENTENCES.slice(0, 2)) {
-      session.pushAudio(voice.speak(s, 100, 200).audio)
-      session.endUtterance()
-    }
-    await session.end()
-    const all = await events
     expect(finals(all).map((f) => f.text)).toEqual(['the quick brown box', 'jumps over the lazy dog'])
     const [r, ...more] = revisions(all)
     expect(more).toEqual([])
@@ -274,21 +277,14 @@ describe('a revision merged with its finals', () => {
   })
 
   it('carries the merged words, with stream times, when the session asks for word times', async () => {
-    const session = new StreamingSession({
+    const { events } = await run({
       backend: await misheard(),
-      strategy: 'prompt',
-      partialIntervalMs: 0,
       reviseMaxMs: 28_000,
       wordTimestamps: true,
+      sentences: SENTENCES.slice(0, 2),
+      leadInSamples: SR,
     })
-    const events = collect(session)
-    session.pushAudio(new Float32Array(SR))
-    for (const s of SENTENCES.slice(0, 2)) {
-      session.pushAudio(voice.speak(s, 100, 200).audio)
-      session.endUtterance()
-    }
-    await session.end()
-    const [r] = revisions(await events)
+    const [r] = revisions(events)
     const words = r!.segments.flatMap((s) => s.words ?? [])
     expect(words.map((w) => w.text).join(' ')).toBe('the quick brown fox jumps over the lazy dog')
     expect(words[0]!.start).toBeGreaterThanOrEqual(1)
@@ -313,17 +309,7 @@ describe('a revision on a backend without word probabilities, or that heard noth
         : r.segments.map((s) => ({ ...s, words: s.words?.map((w) => ({ ...w, probability: 0.9 })) }))
       return { ...r, segments, text: segments.map((s) => s.text).join(' ') }
     }
-    const session = new StreamingSession({
-      backend,
-      strategy: 'prompt',
-      partialIntervalMs: 0,
-      reviseMaxMs: 28_000,
-    })
-    const events = collect(session)
-    session.pushAudio(voice.speak(SENTENCES[0]!, 100, 200).audio)
-    session.endUtterance()
-    await session.end()
-    const all = await events
+    const { events: all } = await run({ backend, reviseMaxMs: 28_000, sentences: SENTENCES.slice(0, 1) })
     expect(revisions(all).map((r) => r.text)).toEqual([finals(all)[0]!.text])
   })
 })

@@ -3,7 +3,14 @@ import type { WhisperBackend } from '../backend.js'
 import { isWsError, toWsError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { degenerateText } from '../text/degenerate.js'
-import { dropBareMarks, segmentsFromWords, shiftSegment, textOfWords, wordsOf } from '../text/words.js'
+import {
+  dropBareMarks,
+  segmentsFromWords,
+  shiftSegment,
+  textOfWords,
+  withoutWords,
+  wordsOf,
+} from '../text/words.js'
 import { type Task, WHISPER_SAMPLE_RATE, type Word } from '../types.js'
 import type { RevisionEvent, SessionErrorEvent } from './events.js'
 import { mergeRevision } from './revision-merge.js'
@@ -180,7 +187,7 @@ export class Reviser {
         type: 'revision',
         utteranceIds: block.utteranceIds,
         text,
-        segments: this.#o.wordTimestamps ? segments : segments.map(({ words: _words, ...rest }) => rest),
+        segments: withoutWords(segments, this.#o.wordTimestamps),
         language: result.language,
         audioStart: offset,
         audioEnd: offset + audio.length / SR,

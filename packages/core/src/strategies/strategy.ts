@@ -1,7 +1,14 @@
 import type { WhisperBackend } from '../backend.js'
 import { WsError } from '../errors.js'
 import { withDefaults } from '../options.js'
-import { dropBareMarks, segmentsFromWords, textOfSegments, textOfWords, wordsOf } from '../text/words.js'
+import {
+  dropBareMarks,
+  segmentsFromWords,
+  textOfSegments,
+  textOfWords,
+  withoutWords,
+  wordsOf,
+} from '../text/words.js'
 import type { Segment, Task, Word } from '../types.js'
 import { WHISPER_SAMPLE_RATE, WHISPER_WINDOW_SECONDS } from '../types.js'
 import { CarriedUtterances, withCarried } from './context.js'
@@ -125,11 +132,6 @@ function liveOrPreview(final: FinalOptions | undefined): { live?: true; busy?: t
   return final.busy ? { live: true, busy: true } : { live: true }
 }
 
-function stripWords(segments: Segment[], keep: boolean): Segment[] {
-  if (keep) return segments
-  return segments.map(({ words: _words, ...rest }) => rest)
-}
-
 /** Room left in Whisper's window beside an utterance for carried audio. */
 const WINDOW_SAMPLES = (WHISPER_WINDOW_SECONDS - 1) * WHISPER_SAMPLE_RATE
 
@@ -224,7 +226,7 @@ class BoundaryStrategy implements Strategy {
         processingTimeMs += alone.processingTimeMs
         if (alone.segments.length > 0 || !answered) result = alone
       }
-      const segments = stripWords(result.segments, o.wordTimestamps || !!final?.words)
+      const segments = withoutWords(result.segments, o.wordTimestamps || !!final?.words)
       const text = textOfSegments(segments)
       const commit = () => this.#carried.remember(audio, text)
       const transcript = {
@@ -341,7 +343,7 @@ class AgreementStrategy implements Strategy {
       processingTimeMs: number,
       keepWords = o.wordTimestamps,
     ) => {
-      const segments = stripWords(segmentsFromWords([...words, ...tentative]), keepWords)
+      const segments = withoutWords(segmentsFromWords([...words, ...tentative]), keepWords)
       const stable = textOfWords(words)
       const unstable = textOfWords(tentative)
       return {

@@ -1,7 +1,7 @@
 import { type TranscribeOptions, validateTranscribeInput, type WhisperBackend } from '../backend.js'
 import { abortError, throwIfAborted, WsError } from '../errors.js'
 import { normalizeWord } from '../text/normalize.js'
-import { segmentsFromWords, textOfSegments } from '../text/words.js'
+import { segmentsFromWords, textOfSegments, withoutWords } from '../text/words.js'
 import type { Segment, TranscriptResult } from '../types.js'
 import type { SyntheticVoice } from './synthetic-voice.js'
 
@@ -99,7 +99,7 @@ export class FakeBackend implements WhisperBackend {
         throw err
       })
       let segments = await this.#segments(audio, options)
-      if (!options.wordTimestamps) segments = segments.map(({ words: _w, ...s }) => s)
+      segments = withoutWords(segments, options.wordTimestamps)
       return {
         text: textOfSegments(segments),
         segments,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { doubledTail, findRepetitionRun } from './repetition.js'
 import { corpusWordErrorRate, wordErrorRate } from './wer.js'
-import { dropBareMarks, segmentsFromWords, tailText, wordsOf } from './words.js'
+import { dropBareMarks, segmentsFromWords, tailText, withoutWords, wordsOf } from './words.js'
 
 describe('word error rate', () => {
   it('counts substitutions, deletions and insertions on normalised words', () => {
@@ -90,5 +90,19 @@ describe('dropBareMarks', () => {
     ])
     expect(out.map((s) => s.text)).toEqual(['The leader left.', 'Press 4.', 'No words listed.'])
     expect(out[0]!.words!.map((x) => x.text)).toEqual(['The', 'leader', 'left.'])
+  })
+})
+
+describe('withoutWords', () => {
+  it('leaves out the word lists unless asked to keep them, and changes nothing else', () => {
+    const seg = {
+      start: 1,
+      end: 2,
+      text: 'Hi there',
+      words: [{ text: 'Hi', start: 1, end: 1.4, probability: 0.8 }],
+    }
+    expect(withoutWords([seg])).toEqual([{ start: 1, end: 2, text: 'Hi there' }])
+    expect(withoutWords([seg], true)).toEqual([seg])
+    expect(seg.words).toHaveLength(1)
   })
 })

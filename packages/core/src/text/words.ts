@@ -109,3 +109,10 @@ export function dropBareMarks(segments: readonly Segment[]): Segment[] {
   }
   return out
 }
+
+/** The segments without their word lists, unless `keep`: what an event carries when word times
+ * were asked only for the session's own use. */
+export function withoutWords(segments: Segment[], keep = false): Segment[] {
+  if (keep) return segments
+  return segments.map(({ words: _words, ...rest }) => rest)
+}
