@@ -122,11 +122,13 @@ describe('streaming finals on real speech', () => {
     }
   }, 900_000)
 
-  it('faster-whisper: a revising session asks for its finals’ words, and they read as without (prompt, both streams)', async () => {
+  it('faster-whisper: revisions never make the text worse than the finals (prompt, context), and a revising session’s finals read as without (both streams)', async () => {
     // With word times faster-whisper's own loop decoded the silence after the last word again
     // ("You have an incoming call. All right.", dots that then prompted the next finals into
     // dots): 16.7 % WER where the same finals without words read 2.4 %. The worker now aligns
-    // the words of a window's decode afterwards, as for a batch.
+    // the words of a window's decode afterwards, as for a batch. Greedy revisions read 1.7 %
+    // where context's finals read 1.0 % ("you are trying" heard as "or trying", the revision
+    // surer of it); revisions decode with a beam (reviseBeamSize, default 5).
     const backend = new FasterWhisperBackend({ beamSize: 1 })
     await backend.loadModel('tiny.en')
     try {
@@ -134,33 +136,35 @@ describe('streaming finals on real speech', () => {
         finalsOf(events)
           .map((e) => e.text)
           .join(' ')
-      const alone: WerPair[] = []
-      const finals: WerPair[] = []
-      const revised: WerPair[] = []
-      for (const s of streams) {
-        alone.push({
-          reference: referenceOf(s),
-          hypothesis: text(await virtualSession(backend, 'prompt', s.audio)),
-        })
-        const events = await virtualSession(backend, 'prompt', s.audio, 28_000)
-        finals.push({ reference: referenceOf(s), hypothesis: text(events) })
-        revised.push({ reference: referenceOf(s), hypothesis: revisedOf(events) })
-      }
-      const [wa, wf, wr] = [alone, finals, revised].map((p) => corpusWordErrorRate(p)) as [
-        number,
-        number,
-        number,
-      ]
       const pct = (x: number) => `${(x * 100).toFixed(1)} %`
-      console.log(
-        `real streams, faster-whisper prompt: finals without revisions ${pct(wa)}, with ${pct(wf)}, revised ${pct(wr)}`,
-      )
-      expect(wf).toBeLessThanOrEqual(wa)
-      expect(wr).toBeLessThanOrEqual(wf)
+      for (const strategy of ['prompt', 'context'] as const) {
+        const alone: WerPair[] = []
+        const finals: WerPair[] = []
+        const revised: WerPair[] = []
+        for (const s of streams) {
+          alone.push({
+            reference: referenceOf(s),
+            hypothesis: text(await virtualSession(backend, strategy, s.audio)),
+          })
+          const events = await virtualSession(backend, strategy, s.audio, 28_000)
+          finals.push({ reference: referenceOf(s), hypothesis: text(events) })
+          revised.push({ reference: referenceOf(s), hypothesis: revisedOf(events) })
+        }
+        const [wa, wf, wr] = [alone, finals, revised].map((p) => corpusWordErrorRate(p)) as [
+          number,
+          number,
+          number,
+        ]
+        console.log(
+          `real streams, faster-whisper ${strategy}: finals without revisions ${pct(wa)}, with ${pct(wf)}, revised ${pct(wr)}`,
+        )
+        expect(wf, strategy).toBeLessThanOrEqual(wa)
+        expect(wr, strategy).toBeLessThanOrEqual(wf)
+      }
     } finally {
       await backend.close()
     }
-  }, 900_000)
+  }, 1_200_000)
 
   it('finals of prompt, context and hybrid within a point of the same model offline (whole streams, full window)', async () => {
     // A final of `context` and `hybrid` hears the last utterances again (up to 10 s of them,

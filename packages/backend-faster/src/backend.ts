@@ -224,7 +224,7 @@ export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate
           task: options.task ?? 'transcribe',
           initial_prompt: options.initialPrompt ?? null,
           word_timestamps: options.wordTimestamps ?? false,
-          beam_size: options.preview ? 1 : this.options.beamSize,
+          beam_size: options.preview ? 1 : (options.beamSize ?? this.options.beamSize),
           preview: options.preview ?? false,
           // faster-whisper's temperature fallback only where nobody waits (a clip, a file):
           // on live finals it took 1.2–10 s to sample a made-up "Thank you." (see the README).

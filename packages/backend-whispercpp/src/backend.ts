@@ -273,7 +273,7 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
   ): Promise<{ segments: Segment[]; language: string }> {
     const o = this.options
     // A preview is decoded greedily: several times faster, and a later call replaces it.
-    const beamSize = options.preview ? 1 : o.beamSize
+    const beamSize = options.preview ? 1 : (options.beamSize ?? o.beamSize)
     // The temperature fallback runs only on the full window: at a reduced one, a loop is
     // decoded again on a wider window instead (see #run), and a token limit that no speech
     // reaches stops it early (a loop would otherwise run to the 224-token limit: 1.9 s for

@@ -138,7 +138,8 @@ export class WhisperCliBackend extends BackendBase<ReturnType<typeof validate>> 
     try {
       await writeFile(join(dir, 'in.wav'), writeWav(paddedToMinimum(audio), WHISPER_SAMPLE_RATE))
       const args = ['-m', this.#file!, '-f', join(dir, 'in.wav'), '-of', join(dir, 'out'), '-ojf', '-np']
-      args.push('-t', String(o.threads), '-bs', String(o.beamSize), '-bo', String(o.beamSize))
+      const beam = options.beamSize ?? o.beamSize
+      args.push('-t', String(o.threads), '-bs', String(beam), '-bo', String(beam))
       args.push('-l', options.language ?? (this.multilingual ? 'auto' : 'en'))
       if (options.task === 'translate') args.push('-tr')
       if (options.initialPrompt) args.push('--prompt', options.initialPrompt)

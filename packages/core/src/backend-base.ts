@@ -12,7 +12,7 @@ import type { TranscriptResult } from './types.js'
  *
  * - `loadModel`: `closed` after `close()`; then {@link loadModelImpl}.
  * - `transcribe`: `closed`, `model_not_loaded`, `aborted`, `unsupported_sample_rate`,
- *   `invalid_audio`, a language Whisper does not know, and for an English-only model a
+ *   `invalid_audio`, a language Whisper does not know, a `beamSize` out of 1–16, and for an English-only model a
  *   language other than English or `translate` (`invalid_config`); all as rejections, never throws; then {@link transcribeImpl}.
  * - `close`: once; every call returns the same promise ({@link closeImpl}).
  */
@@ -51,7 +51,7 @@ export abstract class BackendBase<Options extends object = object> implements Wh
       this.assertOpen()
       if (!this.modelLoaded) throw new WsError('model_not_loaded', 'Call loadModel() before transcribe()')
       throwIfAborted(options.signal, 'transcription')
-      validateTranscribeInput(audio, sampleRate)
+      validateTranscribeInput(audio, sampleRate, options)
       if (options.language !== undefined && !isWhisperLanguage(options.language)) {
         throw new WsError(
           'invalid_config',

@@ -11,6 +11,12 @@ export interface TranscribeOptions {
   /** Ask for per-word timestamps in `segments[].words`. */
   wordTimestamps?: boolean
   /**
+   * The decoder's beam for this call (1: greedy; 1–16), instead of the backend's own
+   * `beamSize`, on backends with a beam search (whisper.cpp, faster-whisper; others ignore
+   * it). A preview stays greedy. A session's revisions ask for it (`reviseBeamSize`).
+   */
+  beamSize?: number
+  /**
    * The result is a preview that a later call on the same audio will replace (a partial of
    * the `prompt`, `context` or `hybrid` strategies): a backend may decode it faster and less
    * carefully (greedy, no temperature fallback).
@@ -94,9 +100,14 @@ export interface WhisperBackend {
 
 /**
  * Checks the audio a backend is given, so every backend rejects bad input the same way.
- * Throws {@link WsError} `unsupported_sample_rate` or `invalid_audio`.
+ * Throws {@link WsError} `unsupported_sample_rate` or `invalid_audio`; `invalid_config` for a
+ * `beamSize` out of 1–16.
  */
-export function validateTranscribeInput(audio: unknown, sampleRate: number): asserts audio is Float32Array {
+export function validateTranscribeInput(
+  audio: unknown,
+  sampleRate: number,
+  options: Pick<TranscribeOptions, 'beamSize'> = {},
+): asserts audio is Float32Array {
   if (sampleRate !== WHISPER_SAMPLE_RATE) {
     throw new WsError(
       'unsupported_sample_rate',
@@ -111,5 +122,9 @@ export function validateTranscribeInput(audio: unknown, sampleRate: number): ass
     if (!Number.isFinite(audio[i])) {
       throw new WsError('invalid_audio', `Audio sample ${i} is not a finite number`)
     }
+  }
+  const beam = options.beamSize
+  if (beam !== undefined && !(Number.isInteger(beam) && beam >= 1 && beam <= 16)) {
+    throw new WsError('invalid_config', `beamSize must be an integer from 1 to 16, got ${beam}`)
   }
 }

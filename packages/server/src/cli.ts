@@ -49,6 +49,7 @@ Options (each also read from the environment variable in brackets; flags win):
   --speculative-final-ms <n>   compute a final ahead after this silence, 0 = off (60)
   --revise-max-ms <n>          decode finished utterances again in blocks of up to n ms
                                (revision messages), 0 = off (28000)
+  --revise-beam-size <n>       revisions' decoder beam, 1 = greedy (5)
   --drain-delay-ms <n>         on SIGTERM, answer /ready with 503 for n ms (still taking
                                sessions) before stopping, for load balancers (0)
   --shutdown-grace-ms <n>      time open sessions get to finalise on shutdown (10000)
@@ -91,6 +92,7 @@ const FLAGS = {
   'max-load': 'maxLoad',
   'speculative-final-ms': 'speculativeFinalMs',
   'revise-max-ms': 'reviseMaxMs',
+  'revise-beam-size': 'reviseBeamSize',
   'drain-delay-ms': 'drainDelayMs',
   'backend-url': 'backendUrl',
   'backend-concurrency': 'backendConcurrency',

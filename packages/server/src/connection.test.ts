@@ -143,3 +143,18 @@ describe('backpressure toward a fast sender', () => {
     expect(socket.sent.filter((m) => m.type === 'error')).toEqual([])
   })
 })
+
+describe('revisions on the server', () => {
+  it("decode with the server's reviseBeamSize; finals and partials keep the backend's own beam", async () => {
+    const { socket, connection, send, backend } = await open(1 << 20, { reviseBeamSize: 3 })
+    await send('one two three four')
+    socket.emit('message', Buffer.from(JSON.stringify({ type: 'end' })), false)
+    await connection.closed
+    expect(socket.sent.filter((m) => m.type === 'revision')).toHaveLength(1)
+    const revisions = backend.calls.filter((c) => c.options.background === true)
+    expect(revisions.map((c) => c.options.beamSize)).toEqual([3])
+    const others = backend.calls.filter((c) => c.options.background !== true)
+    expect(others.length).toBeGreaterThan(0)
+    expect(others.every((c) => c.options.beamSize === undefined)).toBe(true)
+  })
+})

@@ -323,6 +323,7 @@ export class Connection {
       maxUtteranceMs: o.maxUtteranceS * 1000,
       speculativeFinalMs: o.speculativeFinalMs,
       reviseMaxMs: c.revisions === false ? 0 : o.reviseMaxMs,
+      reviseBeamSize: o.reviseBeamSize,
       ...(this.#vad ? { vad: this.#vad } : {}),
       ...(Object.keys(vadSegmenter).length > 0 ? { vadSegmenter } : {}),
       logger: this.#log,

@@ -1,5 +1,12 @@
 import type { FinalWindow, Logger, VadBackend, WhisperBackend } from '@ws/core'
-import { checkSessionOption, FINAL_WINDOWS, SESSION_OPTIONS, WsError, withDefaults } from '@ws/core'
+import {
+  checkSessionOption,
+  DEFAULT_STREAMING_SESSION_OPTIONS,
+  FINAL_WINDOWS,
+  SESSION_OPTIONS,
+  WsError,
+  withDefaults,
+} from '@ws/core'
 
 export const BACKEND_NAMES = ['whispercpp', 'faster', 'openai', 'whisper-server'] as const
 export type BackendName = (typeof BACKEND_NAMES)[number]
@@ -143,6 +150,11 @@ export interface ServerOptions {
    * turns them off for its session with `revisions=false`; see @ws/core's `reviseMaxMs`).
    */
   reviseMaxMs?: number
+  /**
+   * The decoder's beam for revisions (default 5, whatever `beamSize` is: nobody waits for a
+   * revision; 1 = greedy, less CPU; see @ws/core's `reviseBeamSize`).
+   */
+  reviseBeamSize?: number
   /** Silence after which a session computes its final ahead, when the backend is idle (default 60; 0 = off). */
   speculativeFinalMs?: number
 }
@@ -178,6 +190,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   speakerThreads: 1,
   speculativeFinalMs: 60,
   reviseMaxMs: 28_000,
+  reviseBeamSize: DEFAULT_STREAMING_SESSION_OPTIONS.reviseBeamSize,
 } as const satisfies ServerOptions
 
 export type ResolvedServerOptions = Omit<ServerOptions, keyof typeof DEFAULT_SERVER_OPTIONS> & {
@@ -236,6 +249,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   checkInt('speculativeFinalMs', o.speculativeFinalMs, 0, 10_000)
   if (o.reviseMaxMs !== 0) checkInt('reviseMaxMs', o.reviseMaxMs, 5000, 30_000)
   checkInt('beamSize', o.beamSize, 1, 16)
+  checkInt('reviseBeamSize', o.reviseBeamSize, 1, 16)
   if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256)
   checkInt('speakerThreads', o.speakerThreads, 1, 16)
   if (o.finalWindow !== undefined && !(FINAL_WINDOWS as readonly unknown[]).includes(o.finalWindow))
@@ -285,6 +299,7 @@ const NUMERIC = new Set<keyof ServerOptions>([
   'maxLoad',
   'speculativeFinalMs',
   'reviseMaxMs',
+  'reviseBeamSize',
   'port',
   'partialIntervalMs',
   'maxClients',

@@ -76,6 +76,21 @@ describe('revisions', () => {
     expect(backend.calls.filter((c) => c.options.background === true)).toHaveLength(r.length)
   })
 
+  it("decode with a beam (reviseBeamSize, default 5) where finals and partials keep the backend's own", async () => {
+    for (const [options, beam] of [
+      [{}, 5],
+      [{ reviseBeamSize: 2 }, 2],
+    ] as const) {
+      const { backend } = await run({ reviseMaxMs: 5000, ...options })
+      const revisionCalls = backend.calls.filter((c) => c.options.background === true)
+      expect(revisionCalls.length).toBeGreaterThan(1)
+      expect(revisionCalls.every((c) => c.options.beamSize === beam)).toBe(true)
+      expect(
+        backend.calls.filter((c) => !c.options.background).every((c) => c.options.beamSize === undefined),
+      ).toBe(true)
+    }
+  })
+
   it('prompt each block after the first with the revised text before it when revisePromptChars is set', async () => {
     const { events, backend } = await run({ reviseMaxMs: 5000, revisePromptChars: 200 })
     const r = revisions(events)

@@ -37,6 +37,8 @@ export interface ReviserOptions {
   task?: Task | undefined
   /** Characters of the revised text before a block that prompt its decoding (0: none). */
   maxPromptChars: number
+  /** The decoder's beam for a block (undefined: the backend's own). */
+  beamSize?: number | undefined
   /** Revisions keep their words' times in their segments. */
   wordTimestamps?: boolean | undefined
   /** The backend gives word probabilities: revisions are decoded with words and merged with the finals'. */
@@ -167,6 +169,7 @@ export class Reviser {
         ...(this.#language ? { language: this.#language } : {}),
         ...(this.#o.task ? { task: this.#o.task } : {}),
         ...(prompt ? { initialPrompt: prompt } : {}),
+        ...(this.#o.beamSize ? { beamSize: this.#o.beamSize } : {}),
         ...(this.#o.weighWords || this.#o.wordTimestamps ? { wordTimestamps: true } : {}),
         background: true,
         signal,

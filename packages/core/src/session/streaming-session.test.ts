@@ -329,6 +329,8 @@ describe('StreamingSession', () => {
       { strategy: 'nope' as never },
       { partialIntervalMs: 10 },
       { maxUtteranceMs: 29_500, strategy: 'context' },
+      { reviseBeamSize: 0 },
+      { reviseBeamSize: 2.5 },
       { vad: new EnergyVad({ sampleRate: 8000, frameSamples: 240 }) },
     ]
     for (const options of bad)

@@ -104,6 +104,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
             language: o.language,
             task: o.task,
             maxPromptChars: o.revisePromptChars,
+            beamSize: o.reviseBeamSize,
             wordTimestamps: o.wordTimestamps,
             weighWords: o.backend.wordProbabilities === true,
             emit: (event) => this.#emit(event),

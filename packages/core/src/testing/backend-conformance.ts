@@ -288,6 +288,11 @@ export function backendConformance(options: BackendConformanceOptions): Conforma
             'unsupported_sample_rate',
             'audio at 44.1 kHz',
           )
+          await expectWsError(
+            transcribe(o.fixtures[0]!.audio, { beamSize: 0 }),
+            'invalid_config',
+            'beamSize 0',
+          )
         },
       },
       {

@@ -87,7 +87,7 @@ export class FakeBackend implements WhisperBackend {
     if (this.#closed) throw new WsError('closed', 'The backend is closed')
     if (!this.#model) throw new WsError('model_not_loaded', 'Call loadModel() before transcribe()')
     throwIfAborted(options.signal, 'transcription')
-    validateTranscribeInput(audio, sampleRate)
+    validateTranscribeInput(audio, sampleRate, options)
     const { signal, ...rest } = options
     this.calls.push({ samples: audio.length, options: rest })
     const started = performance.now()
