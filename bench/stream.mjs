@@ -21,11 +21,12 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { corpusWordErrorRate } from '@ws/core'
 import { longRun, makeBackend, realtimeRun, referenceWordEnds, virtualRun } from './lib/clients.mjs'
-import { corpus, harvardFixtures, longCorpus, SR, withNoise } from './lib/corpus.mjs'
+import { compareRun, DEFAULT_COMPARE } from './lib/compare.mjs'
+import { corpus, harvardFixtures, longCorpus, realEnglishStreams, SR, withNoise } from './lib/corpus.mjs'
 import { wer } from './lib/metrics.mjs'
 import { markdownReport } from './lib/report.mjs'
 import { startServer } from './lib/server-process.mjs'
-import { bootstrapRatio, median, ms, quantile, round } from './lib/stats.mjs'
+import { median, ms, quantile, round } from './lib/stats.mjs'
 
 const HELP = `Usage: node bench/stream.mjs [options]
   --smoke                 one configuration, short audio, no capacity search (for CI)
@@ -34,8 +35,11 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --noise <list>          clean,20,10 (default all; SNR in dB)
   --sentences <n>         sentences in the long-form input (default 6)
   --capacity-max <n>      largest N tried in the capacity search (default 6; 0 = skip)
-  --compare <a|b>         two server flag sets compared A B B A in real time
-                          (default "--beam-size 1|--beam-size 5")
+  --compare <a|b>         two server flag sets compared A B B A in real time, per backend
+                          (default "${DEFAULT_COMPARE}": revisions greedy against beam 5;
+                          '' = skip)
+  --compare-speech <s>    what the A/B streams: real-en (the real English streams, 30 s and
+                          2 min; default) or synthetic (the espeak sentences of --sentences)
   --long-minutes <m>      the long-form run: a real-time prompt session of m minutes of the
                           speech fixtures (both voices) joined by 0.3-2 s of silence, per
                           minute (default 10; 0 = skip)
@@ -72,7 +76,8 @@ const { values: args } = parseArgs({
     noise: { type: 'string', default: 'clean,20,10' },
     sentences: { type: 'string', default: '6' },
     'capacity-max': { type: 'string', default: '6' },
-    compare: { type: 'string', default: '--beam-size 1|--beam-size 5' },
+    compare: { type: 'string', default: DEFAULT_COMPARE },
+    'compare-speech': { type: 'string', default: 'real-en' },
     'skip-engine': { type: 'boolean' },
     'skip-scale': { type: 'boolean' },
     'scale-max-sessions': { type: 'string', default: '8' },
@@ -92,6 +97,11 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(HELP)
   process.exit(0)
+}
+
+if (!['real-en', 'synthetic'].includes(args['compare-speech'])) {
+  console.error(`--compare-speech takes real-en or synthetic, got ${args['compare-speech']}`)
+  process.exit(2)
 }
 
 const HANGOVER_MS = 200 // the WebRTC VAD's segmenter default
@@ -116,7 +126,7 @@ const report = {
   virtual: [],
   realtime: [],
   capacity: [],
-  compare: null,
+  compare: [],
   engine: null,
 }
 const harvard = harvardFixtures()
@@ -244,39 +254,14 @@ for (const backendName of backends) {
   await server.stop()
 }
 
-// A/B: two server configurations, interleaved A B B A, one real-time session each.
+// A/B: two server configurations, interleaved A B B A, one real-time session each, per backend.
 if (!smoke && args.compare) {
-  const [a, b] = args.compare.split('|').map((s) => s.trim().split(/\s+/).filter(Boolean))
-  const samples = { A: { latency: [], wer: [], cpu: [] }, B: { latency: [], wer: [], cpu: [] } }
-  for (const label of ['A', 'B', 'B', 'A']) {
-    const server = await startServer(backends[0], label === 'A' ? a : b, serverOptions)
-    const run = await realtimeRun(server, 'prompt', 1, c, c.audio)
-    await server.stop()
-    const r = run.results[0]
-    samples[label].latency.push(...r.per.map((p) => p.finalLatency).filter((x) => x !== null))
-    samples[label].wer.push(...r.per.map((p, i) => wer(c.texts[i], p.final?.text ?? '')))
-    samples[label].cpu.push(run.serverCpuPerAudioSecond)
+  const inputs = args['compare-speech'] === 'synthetic' ? [c] : realEnglishStreams()
+  for (const backendName of backends) {
+    const k = await compareRun(backendName, args.compare, inputs, serverOptions)
+    report.compare.push(k)
+    console.error(`compare: ${JSON.stringify(k)}`)
   }
-  const mean = (xs) => xs.reduce((x, y) => x + y, 0) / xs.length
-  const latency = bootstrapRatio(samples.A.latency, samples.B.latency)
-  report.compare = {
-    backend: backends[0],
-    A: a.join(' '),
-    B: b.join(' '),
-    finalLatencyP50Ms: { A: ms(median(samples.A.latency)), B: ms(median(samples.B.latency)) },
-    finalLatencyP95Ms: { A: ms(quantile(samples.A.latency, 0.95)), B: ms(quantile(samples.B.latency, 0.95)) },
-    serverCpuPerAudioSecond: { A: round(mean(samples.A.cpu), 3), B: round(mean(samples.B.cpu), 3) },
-    finalLatencyRatio: {
-      ratio: round(latency.ratio, 2),
-      low: round(latency.low, 2),
-      high: round(latency.high, 2),
-    },
-    werPerSentenceMean: {
-      A: round((100 * samples.A.wer.reduce((x, y) => x + y, 0)) / samples.A.wer.length, 1),
-      B: round((100 * samples.B.wer.reduce((x, y) => x + y, 0)) / samples.B.wer.length, 1),
-    },
-  }
-  console.error(`compare: ${JSON.stringify(report.compare)}`)
 }
 
 // whisper.cpp's engine: speed beside a CPU-bound process and beside another whisper.cpp, and a

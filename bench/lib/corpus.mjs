@@ -1,7 +1,8 @@
 // The benchmark's inputs: speech fixtures (espeak-ng) joined by 0.3–2 s of silence, clean or
-// with pink noise; the reference text and speech bounds come from synthesis.
+// with pink noise, the reference text and speech bounds from synthesis; and the real English
+// streams (recordings of people, their text and speech bounds from the corpus's manifest).
 import { fileURLToPath } from 'node:url'
-import { composeUtterances, loadSpeechFixtures, mixAtSnr } from '@ws/core/testing'
+import { composeUtterances, loadSpeechFixtures, mixAtSnr, realSpeechFixtures } from '@ws/core/testing'
 
 /** The fixtures' sample rate. */
 export const SR = 16_000
@@ -46,6 +47,20 @@ export function longCorpus(minutes, harvard = harvardFixtures(), dir = FIXTURES)
     fixtures.push(f)
   }
   return compose(fixtures, gaps)
+}
+
+/**
+ * The real English streams (`real-en-long`: read telephone prompts of real people, 0.3–2.5 s
+ * apart), each shaped as `compose` returns: audio, utterances, texts and reference.
+ */
+export function realEnglishStreams() {
+  return realSpeechFixtures('real-en-long').map((s) => ({
+    name: s.name,
+    audio: s.audio,
+    utterances: s.segments.map((x) => ({ start: x.start, end: x.end })),
+    texts: s.segments.map((x) => x.text),
+    reference: s.segments.map((x) => x.text).join(' '),
+  }))
 }
 
 /** The corpus's audio, clean or with pink noise at `noise` dB SNR over its speech. */

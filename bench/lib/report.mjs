@@ -84,13 +84,13 @@ export function markdownReport(report, { hangoverMs, reviseMs, sentences, audioS
       )
     }
   }
-  if (report.compare) {
-    const k = report.compare
+  for (const k of report.compare ?? []) {
+    const inputs = k.inputs.map((i) => `${i.name} (${i.audioSeconds} s)`).join(', ')
     md.push(
       '',
-      `## A/B, interleaved A B B A (${k.backend}, prompt, one real-time session)`,
+      `## A/B, interleaved A B B A (${k.backend}, prompt, one real-time session over ${inputs})`,
       '',
-      `A = \`${k.A}\`, B = \`${k.B}\`: final latency p50 ${k.finalLatencyP50Ms.A} ms vs ${k.finalLatencyP50Ms.B} ms, ratio B/A ${k.finalLatencyRatio.ratio} (95 % bootstrap ${k.finalLatencyRatio.low}–${k.finalLatencyRatio.high}); p95 ${k.finalLatencyP95Ms.A} vs ${k.finalLatencyP95Ms.B} ms; server CPU s per audio s ${k.serverCpuPerAudioSecond.A} vs ${k.serverCpuPerAudioSecond.B}; mean sentence WER of the finals ${k.werPerSentenceMean.A} % vs ${k.werPerSentenceMean.B} %.`,
+      `A = \`${k.A}\`, B = \`${k.B}\`: final latency p50 ${k.finalLatencyP50Ms.A} ms vs ${k.finalLatencyP50Ms.B} ms, ratio B/A ${k.finalLatencyRatio.ratio} (95 % bootstrap ${k.finalLatencyRatio.low}–${k.finalLatencyRatio.high}); p95 ${k.finalLatencyP95Ms.A} vs ${k.finalLatencyP95Ms.B} ms; server CPU s per audio s ${k.serverCpuPerAudioSecond.A} vs ${k.serverCpuPerAudioSecond.B}; WER of the finals ${k.werFinals.A} % vs ${k.werFinals.B} %, of the revised text ${k.werRevised.A} % vs ${k.werRevised.B} %.`,
     )
   }
   if (report.engine) {

@@ -7,6 +7,7 @@ import {
   type FinalWindow,
   fittedFinal,
   type Logger,
+  MAX_BEAM_SIZE,
   optionChecker,
   type Segment,
   type TranscribeOptions,
@@ -31,7 +32,7 @@ export interface FasterWhisperOptions extends ModelSourceOptions {
   computeType?: string
   /** Threads for inference (default: the cores available). */
   cpuThreads?: number
-  /** Beam size (default 5, faster-whisper's own default; 1 is greedy and faster). */
+  /** Beam size, 1–`MAX_BEAM_SIZE` (8) as on every backend (default 5, faster-whisper's own default; 1 is greedy and faster). */
   beamSize?: number
   /**
    * Requests waiting together in the worker that run as one batch, at most (default 4;
@@ -86,7 +87,7 @@ const PREVIEW_RETRY_MARGIN_MS = 7680
 function validate(options: FasterWhisperOptions) {
   const o = withDefaults({ ...DEFAULT_FASTER_WHISPER_OPTIONS, cpuThreads: availableParallelism() }, options)
   const check = optionChecker('FasterWhisperBackend')
-  check.integer('beamSize', o.beamSize, 1, 20)
+  check.integer('beamSize', o.beamSize, 1, MAX_BEAM_SIZE)
   check.integer('maxBatch', o.maxBatch, 1, 64)
   check.integer('windowMarginMs', o.windowMarginMs, 0, 30_000)
   check.oneOf('finalWindow', o.finalWindow, FINAL_WINDOWS)

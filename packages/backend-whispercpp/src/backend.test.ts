@@ -247,7 +247,7 @@ describe('hasLoop', () => {
   it('refuses bad options with invalid_config, naming the option', () => {
     for (const [options, name] of [
       [{ threads: 0 }, 'threads'],
-      [{ beamSize: 17 }, 'beamSize'],
+      [{ beamSize: 9 }, 'beamSize'],
       [{ audioCtx: 10 }, 'audioCtx'],
       [{ audioCtx: 'half' }, 'audioCtx'],
       [{ previewThreads: 0 }, 'previewThreads'],

@@ -8,6 +8,7 @@ import {
   type FinalWindow,
   fittedFinal,
   type Logger,
+  MAX_BEAM_SIZE,
   optionChecker,
   type Segment,
   type TranscribeOptions,
@@ -44,7 +45,7 @@ export interface WhisperCppOptions extends ModelSourceOptions {
    * session, whose other work shares the cores, 1.1–1.3 against 1.5–1.6 CPU-s.
    */
   backgroundThreads?: number
-  /** Beam size (default 5; 1 is greedy). */
+  /** Beam size, 1–`MAX_BEAM_SIZE` (8: whisper.cpp's most decoders; default 5; 1 is greedy). */
   beamSize?: number
   /**
    * Encoder window: `auto` (default) sizes it to the audio (plus 2.6 s; 1.3 s for a preview)
@@ -105,7 +106,7 @@ function validate(options: WhisperCppOptions) {
   check.integer('threads', o.threads, 1, 256)
   check.integer('previewThreads', o.previewThreads, 1, 256)
   check.integer('backgroundThreads', o.backgroundThreads, 1, 256)
-  check.integer('beamSize', o.beamSize, 1, 16)
+  check.integer('beamSize', o.beamSize, 1, MAX_BEAM_SIZE)
   if (typeof o.audioCtx === 'number') check.integer('audioCtx', o.audioCtx, 64, MAX_AUDIO_CTX)
   else
     check.that(

@@ -80,7 +80,7 @@ describe('WhisperCliBackend', () => {
     for (const bad of [
       { threads: 0 },
       { concurrency: 1.5 },
-      { beamSize: 99 },
+      { beamSize: 9 },
       { timeoutMs: -1 },
       { binary: '' },
     ]) {

@@ -6,6 +6,7 @@ import {
   BackendBase,
   Limiter,
   type Logger,
+  MAX_BEAM_SIZE,
   optionChecker,
   type Segment,
   type TranscribeOptions,
@@ -56,7 +57,7 @@ function validate(options: WhisperCliOptions) {
   const check = optionChecker('WhisperCliBackend')
   check.integer('threads', o.threads, 1, 256)
   check.integer('concurrency', o.concurrency, 1, 256)
-  check.integer('beamSize', o.beamSize, 1, 16)
+  check.integer('beamSize', o.beamSize, 1, MAX_BEAM_SIZE)
   check.that(o.timeoutMs > 0, 'timeoutMs must be positive')
   check.that(typeof o.binary === 'string' && o.binary.length > 0, 'binary must be a path or a name')
   return o

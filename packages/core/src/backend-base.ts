@@ -12,7 +12,7 @@ import type { TranscriptResult } from './types.js'
  *
  * - `loadModel`: `closed` after `close()`; then {@link loadModelImpl}.
  * - `transcribe`: `closed`, `model_not_loaded`, `aborted`, `unsupported_sample_rate`,
- *   `invalid_audio`, a language Whisper does not know, a `beamSize` out of 1–16, and for an English-only model a
+ *   `invalid_audio`, a language Whisper does not know, a `beamSize` out of 1–`MAX_BEAM_SIZE` (8), and for an English-only model a
  *   language other than English or `translate` (`invalid_config`); all as rejections, never throws; then {@link transcribeImpl}.
  * - `close`: once; every call returns the same promise ({@link closeImpl}).
  */

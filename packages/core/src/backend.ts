@@ -11,7 +11,7 @@ export interface TranscribeOptions {
   /** Ask for per-word timestamps in `segments[].words`. */
   wordTimestamps?: boolean
   /**
-   * The decoder's beam for this call (1: greedy; 1–16), instead of the backend's own
+   * The decoder's beam for this call (1: greedy; 1–{@link MAX_BEAM_SIZE}, 8), instead of the backend's own
    * `beamSize`, on backends with a beam search (whisper.cpp, faster-whisper; others ignore
    * it). A preview stays greedy. A session's revisions ask for it (`reviseBeamSize`).
    */
@@ -99,9 +99,16 @@ export interface WhisperBackend {
 }
 
 /**
+ * The widest beam a backend decodes, per call or as its default: whisper.cpp decodes at most 8
+ * candidates at once (its `WHISPER_MAX_DECODERS`) and fails a call asking for more, so every
+ * backend and the server take the same 1–8.
+ */
+export const MAX_BEAM_SIZE = 8
+
+/**
  * Checks the audio a backend is given, so every backend rejects bad input the same way.
  * Throws {@link WsError} `unsupported_sample_rate` or `invalid_audio`; `invalid_config` for a
- * `beamSize` out of 1–16.
+ * `beamSize` out of 1–{@link MAX_BEAM_SIZE}.
  */
 export function validateTranscribeInput(
   audio: unknown,
@@ -124,7 +131,7 @@ export function validateTranscribeInput(
     }
   }
   const beam = options.beamSize
-  if (beam !== undefined && !(Number.isInteger(beam) && beam >= 1 && beam <= 16)) {
-    throw new WsError('invalid_config', `beamSize must be an integer from 1 to 16, got ${beam}`)
+  if (beam !== undefined && !(Number.isInteger(beam) && beam >= 1 && beam <= MAX_BEAM_SIZE)) {
+    throw new WsError('invalid_config', `beamSize must be an integer from 1 to ${MAX_BEAM_SIZE}, got ${beam}`)
   }
 }

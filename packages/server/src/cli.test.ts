@@ -25,6 +25,10 @@ describe('ws-server CLI', () => {
     const beam = spawnSync(process.execPath, [CLI, '--revise-beam-size', '0'], { encoding: 'utf8' })
     expect(beam.status).toBe(2)
     expect(beam.stderr).toMatch(/reviseBeamSize/)
+    // whisper.cpp decodes at most 8 candidates: a wider beam is refused at the start, not on every call.
+    const wide = spawnSync(process.execPath, [CLI, '--beam-size', '9'], { encoding: 'utf8' })
+    expect(wide.status).toBe(2)
+    expect(wide.stderr).toMatch(/beamSize must be an integer from 1 to 8/)
     const unknown = spawnSync(process.execPath, [CLI, '--colour'], { encoding: 'utf8' })
     expect(unknown.status).toBe(2)
     const env = spawnSync(process.execPath, [CLI], {

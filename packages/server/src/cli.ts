@@ -36,7 +36,7 @@ Options (each also read from the environment variable in brackets; flags win):
   --token <secret>             require this token from clients         [WS_AUTH_TOKEN]
   --tls-cert <file>            PEM certificate: serve https and wss on the port [WS_TLS_CERT]
   --tls-key <file>             its PEM private key                     [WS_TLS_KEY]
-  --beam-size <n>              decoder beam size (1: greedy)           [WHISPER_BEAM_SIZE]
+  --beam-size <n>              decoder beam size, 1–8 (1: greedy)      [WHISPER_BEAM_SIZE]
   --threads <n>                inference threads (all cores)           [WHISPER_THREADS]
   --speaker-threads <n>        diarization's speaker-model threads (1) [WS_SPEAKER_THREADS]
   --compute-type <type>        faster backend: int8 (default), int8_float32, int16 or
@@ -49,7 +49,7 @@ Options (each also read from the environment variable in brackets; flags win):
   --speculative-final-ms <n>   compute a final ahead after this silence, 0 = off (60)
   --revise-max-ms <n>          decode finished utterances again in blocks of up to n ms
                                (revision messages), 0 = off (28000)
-  --revise-beam-size <n>       revisions' decoder beam, 1 = greedy (5)
+  --revise-beam-size <n>       revisions' decoder beam, 1–8 (5)
   --drain-delay-ms <n>         on SIGTERM, answer /ready with 503 for n ms (still taking
                                sessions) before stopping, for load balancers (0)
   --shutdown-grace-ms <n>      time open sessions get to finalise on shutdown (10000)

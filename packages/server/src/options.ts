@@ -3,6 +3,7 @@ import {
   checkSessionOption,
   DEFAULT_STREAMING_SESSION_OPTIONS,
   FINAL_WINDOWS,
+  MAX_BEAM_SIZE,
   SESSION_OPTIONS,
   WsError,
   withDefaults,
@@ -248,8 +249,8 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   checkInt('drainDelayMs', o.drainDelayMs, 0, 600_000)
   checkInt('speculativeFinalMs', o.speculativeFinalMs, 0, 10_000)
   if (o.reviseMaxMs !== 0) checkInt('reviseMaxMs', o.reviseMaxMs, 5000, 30_000)
-  checkInt('beamSize', o.beamSize, 1, 16)
-  checkInt('reviseBeamSize', o.reviseBeamSize, 1, 16)
+  checkInt('beamSize', o.beamSize, 1, MAX_BEAM_SIZE)
+  checkInt('reviseBeamSize', o.reviseBeamSize, 1, MAX_BEAM_SIZE)
   if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256)
   checkInt('speakerThreads', o.speakerThreads, 1, 16)
   if (o.finalWindow !== undefined && !(FINAL_WINDOWS as readonly unknown[]).includes(o.finalWindow))

@@ -42,9 +42,9 @@ export interface ModelOptions extends LoadAddonOptions {
 export interface TranscribeParams {
   /** CPU threads for this call (default: the cores available). */
   threads?: number
-  /** Beam size; 1 (default) decodes greedily. */
+  /** Beam size, 1–8; 1 (default) decodes greedily. */
   beamSize?: number
-  /** Candidates sampled at temperatures above 0 in greedy mode (default 1). */
+  /** Candidates sampled at temperatures above 0 in greedy mode, 1–8 (default 1). */
   bestOf?: number
   /** Encoder positions (50 per second of audio); 0 (default) is Whisper's full 30 s window. */
   audioCtx?: number
@@ -110,6 +110,9 @@ export interface TranscribeResult {
   segments: Segment[]
 }
 
+/** whisper.cpp's `WHISPER_MAX_DECODERS`: the candidates one call decodes at most. */
+const WHISPER_MAX_DECODERS = 8
+
 function validateParams(p: TranscribeParams): void {
   const bad = (message: string): never => {
     throw new WhisperAddonError('invalid_argument', message)
@@ -120,8 +123,10 @@ function validateParams(p: TranscribeParams): void {
       bad(`${name} must be an integer from ${min} to ${max}, got ${String(v)}`)
   }
   int('threads', 1, 512)
-  int('beamSize', 1, 16)
-  int('bestOf', 1, 16)
+  // whisper.cpp decodes at most WHISPER_MAX_DECODERS (8) candidates, max(beamSize, bestOf), and
+  // fails a call asking for more.
+  int('beamSize', 1, WHISPER_MAX_DECODERS)
+  int('bestOf', 1, WHISPER_MAX_DECODERS)
   int('audioCtx', 0, 1500)
   int('maxTokens', 0, 448)
   for (const k of ['temperature', 'temperatureInc'] as const) {

@@ -1,4 +1,4 @@
-import type { WhisperBackend } from '../backend.js'
+import { MAX_BEAM_SIZE, type WhisperBackend } from '../backend.js'
 import { WsError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { withDefaults } from '../options.js'
@@ -84,7 +84,7 @@ export interface StreamingSessionOptions extends Omit<StrategyOptions, 'backend'
    */
   revisePromptChars?: number
   /**
-   * The decoder's beam for revisions (1–16; default 5), on backends with a beam search
+   * The decoder's beam for revisions (1–{@link MAX_BEAM_SIZE}, 8; default 5), on backends with a beam search
    * (whisper.cpp, faster-whisper); finals and partials keep the backend's own. Nobody waits
    * for a revision: the beam costs CPU, not a final's latency. Greedy, a revision can be surer
    * of a wrong word than the finals were of the right one (real English streams, tiny.en,
@@ -152,8 +152,8 @@ export function validateStreamingSessionOptions(options: StreamingSessionOptions
     bad(`reviseMaxMs must be 0 (off) or from 5000 to ${WHISPER_WINDOW_SECONDS * 1000}`)
   if (!(Number.isInteger(o.revisePromptChars) && o.revisePromptChars >= 0 && o.revisePromptChars <= 2000))
     bad('revisePromptChars must be an integer from 0 to 2000')
-  if (!(Number.isInteger(o.reviseBeamSize) && o.reviseBeamSize >= 1 && o.reviseBeamSize <= 16))
-    bad('reviseBeamSize must be an integer from 1 to 16')
+  if (!(Number.isInteger(o.reviseBeamSize) && o.reviseBeamSize >= 1 && o.reviseBeamSize <= MAX_BEAM_SIZE))
+    bad(`reviseBeamSize must be an integer from 1 to ${MAX_BEAM_SIZE}`)
   if (!(o.detectLanguageMs >= 0)) bad('detectLanguageMs must be >= 0 (0 detects on every call)')
   if (o.language !== undefined && !isWhisperLanguage(o.language))
     bad(

@@ -331,6 +331,7 @@ describe('StreamingSession', () => {
       { maxUtteranceMs: 29_500, strategy: 'context' },
       { reviseBeamSize: 0 },
       { reviseBeamSize: 2.5 },
+      { reviseBeamSize: 9 },
       { vad: new EnergyVad({ sampleRate: 8000, frameSamples: 240 }) },
     ]
     for (const options of bad)

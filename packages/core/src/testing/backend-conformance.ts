@@ -1,4 +1,4 @@
-import type { WhisperBackend } from '../backend.js'
+import { MAX_BEAM_SIZE, type WhisperBackend } from '../backend.js'
 import { wordErrorRate } from '../text/wer.js'
 import { textOfWords } from '../text/words.js'
 import type { TranscriptResult } from '../types.js'
@@ -292,6 +292,11 @@ export function backendConformance(options: BackendConformanceOptions): Conforma
             transcribe(o.fixtures[0]!.audio, { beamSize: 0 }),
             'invalid_config',
             'beamSize 0',
+          )
+          await expectWsError(
+            transcribe(o.fixtures[0]!.audio, { beamSize: MAX_BEAM_SIZE + 1 }),
+            'invalid_config',
+            `beamSize ${MAX_BEAM_SIZE + 1}`,
           )
         },
       },
