@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util'
 import { corpusWordErrorRate, STRATEGY_NAMES } from '@ws/core'
 import { loadSpeechFixtures, realSpeechFixtures } from '@ws/core/testing'
 import { virtualRun } from './lib/clients.mjs'
-import { corpus, FIXTURES, harvardFixtures } from './lib/corpus.mjs'
+import { corpus, FIXTURES, harvardFixtures, realStreams } from './lib/corpus.mjs'
 import { median, quantile } from './lib/stats.mjs'
 
 const HELP = `Usage: node bench/accuracy.mjs [options]
@@ -150,14 +150,8 @@ async function streams(label, model, language, list, names = backends, strats = 
   }
 }
 
-const realLong = (corpusName) =>
-  realSpeechFixtures(corpusName).map((s) => ({
-    audio: s.audio,
-    reference: s.segments.map((x) => x.text).join(' '),
-    utterances: s.segments.map((x) => ({ start: x.start, end: x.end })),
-  }))
 if (args['skip-streams']) report.streams = last.streams ?? []
-else await streams('real English streams (30 s + 2 min)', 'tiny.en', 'en', realLong('real-en-long'))
+else await streams('real English streams (30 s + 2 min)', 'tiny.en', 'en', realStreams('real-en-long'))
 
 /**
  * The lever on finals: `finalWindow: 'full'` (the default `auto` for a session alone: finals at the full 30 s window,
@@ -192,13 +186,13 @@ async function fullWindowFinals(list) {
   }
 }
 if (args['skip-full-finals']) report.fullFinals = last.fullFinals ?? []
-else await fullWindowFinals(realLong('real-en-long'))
+else await fullWindowFinals(realStreams('real-en-long'))
 
 const espeak = corpus(harvardFixtures(), 10)
 if (!args['skip-streams']) await streams('synthetic stream (10 sentences)', 'tiny.en', 'en', [espeak])
 if (!args['skip-languages'] && !args['skip-streams']) {
-  await streams('real Spanish streams', 'base', 'es', realLong('real-es-long'), ['whispercpp'], ['prompt'])
-  await streams('real Dutch streams', 'base', 'nl', realLong('real-nl-long'), ['whispercpp'], ['prompt'])
+  await streams('real Spanish streams', 'base', 'es', realStreams('real-es-long'), ['whispercpp'], ['prompt'])
+  await streams('real Dutch streams', 'base', 'nl', realStreams('real-nl-long'), ['whispercpp'], ['prompt'])
 }
 
 /** A stream row of this run with the columns of the strategies not run kept from the last report. */

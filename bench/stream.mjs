@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util'
 import { corpusWordErrorRate } from '@ws/core'
 import { longRun, makeBackend, realtimeRun, referenceWordEnds, virtualRun } from './lib/clients.mjs'
 import { compareRun, DEFAULT_COMPARE } from './lib/compare.mjs'
-import { corpus, harvardFixtures, longCorpus, realEnglishStreams, SR, withNoise } from './lib/corpus.mjs'
+import { corpus, harvardFixtures, longCorpus, realStreams, SR, withNoise } from './lib/corpus.mjs'
 import { wer } from './lib/metrics.mjs'
 import { markdownReport } from './lib/report.mjs'
 import { startServer } from './lib/server-process.mjs'
@@ -256,7 +256,7 @@ for (const backendName of backends) {
 
 // A/B: two server configurations, interleaved A B B A, one real-time session each, per backend.
 if (!smoke && args.compare) {
-  const inputs = args['compare-speech'] === 'synthetic' ? [c] : realEnglishStreams()
+  const inputs = args['compare-speech'] === 'synthetic' ? [c] : realStreams('real-en-long')
   for (const backendName of backends) {
     const k = await compareRun(backendName, args.compare, inputs, serverOptions)
     report.compare.push(k)

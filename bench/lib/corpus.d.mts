@@ -12,5 +12,5 @@ export function harvardFixtures(dir?: string): unknown[]
 export function compose(fixtures: unknown[], gaps: number[]): BenchCorpus
 export function corpus(harvard: unknown[], sentences: number, offset?: number): BenchCorpus
 export function longCorpus(minutes: number, harvard?: unknown[], dir?: string): BenchCorpus
-export function realEnglishStreams(): BenchCorpus[]
+export function realStreams(corpusName?: string): BenchCorpus[]
 export function withNoise(c: BenchCorpus, noise: string): Float32Array

@@ -50,17 +50,21 @@ export function longCorpus(minutes, harvard = harvardFixtures(), dir = FIXTURES)
 }
 
 /**
- * The real English streams (`real-en-long`: read telephone prompts of real people, 0.3–2.5 s
- * apart), each shaped as `compose` returns: audio, utterances, texts and reference.
+ * The streams of a real-speech corpus (`real-en-long`: read telephone prompts of real people,
+ * 0.3–2.5 s apart; `real-es-long`, `real-nl-long`), each shaped as `compose` returns: audio,
+ * utterances, texts and reference.
  */
-export function realEnglishStreams() {
-  return realSpeechFixtures('real-en-long').map((s) => ({
-    name: s.name,
-    audio: s.audio,
-    utterances: s.segments.map((x) => ({ start: x.start, end: x.end })),
-    texts: s.segments.map((x) => x.text),
-    reference: s.segments.map((x) => x.text).join(' '),
-  }))
+export function realStreams(corpusName = 'real-en-long') {
+  return realSpeechFixtures(corpusName).map((s) => {
+    const texts = s.segments.map((x) => x.text)
+    return {
+      name: s.name,
+      audio: s.audio,
+      utterances: s.segments.map((x) => ({ start: x.start, end: x.end })),
+      texts,
+      reference: texts.join(' '),
+    }
+  })
 }
 
 /** The corpus's audio, clean or with pink noise at `noise` dB SNR over its speech. */
