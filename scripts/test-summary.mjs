@@ -1,5 +1,8 @@
-// Prints one closing line, "tests: N passed, N failed, N skipped", from vitest's JSON report.
+// Prints one closing line, "tests: N passed, N failed, N skipped", from vitest's JSON report,
+// with vitest's own counts of tests. A test file that failed outside any test (it did not load,
+// or a hook failed) has no failed test to count: it counts as one failed, and is named above.
 import { readFileSync } from 'node:fs'
+import { relative } from 'node:path'
 
 const file = process.argv[2] ?? '.vitest-results.json'
 let report
@@ -9,7 +12,17 @@ try {
   console.log('tests: 0 passed, 1 failed')
   process.exit(1)
 }
+/** Files whose status is failed while none of their tests failed. */
+const filesFailedOutsideTests = (results) =>
+  (results ?? []).filter(
+    (f) => f.status === 'failed' && !(f.assertionResults ?? []).some((t) => t.status === 'failed'),
+  )
+const outside = filesFailedOutsideTests(report.testResults)
+for (const f of outside) {
+  const why = f.message ? ` (${f.message.split('\n')[0]})` : ''
+  console.log(`failed outside any test: ${relative(process.cwd(), f.name)}${why}`)
+}
 const passed = report.numPassedTests ?? 0
-const failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0)
+const failed = (report.numFailedTests ?? 0) + outside.length
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0)
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`)

@@ -15,6 +15,7 @@ import {
 import type { LiveDiarizer } from '@ws/diarize'
 import type { RawData, WebSocket } from 'ws'
 import type { Engine } from './engine.js'
+import { invalidMessageVerdict } from './invalid-messages.js'
 import type { ServerMetrics } from './metrics.js'
 import type { ResolvedServerOptions } from './options.js'
 import { Outbox } from './outbox.js'
@@ -242,22 +243,12 @@ export class Connection {
     }
   }
 
-  /**
-   * A message not taken gets its typed error; the `maxInvalidMessages`th (the protocol's own
-   * limit, if lower) also closes, with the protocol's code (1008).
-   */
+  /** A message not taken: its typed error, and at the limit the close ({@link invalidMessageVerdict}). */
   #invalidInput(error: WsError): void {
     const max = Math.min(this.#ctx.options.maxInvalidMessages, this.protocol.maxInvalidMessages ?? Infinity)
-    this.#invalid++
-    if (this.#invalid < max) {
-      this.#sendError(error)
-      return
-    }
-    if (this.#invalid > max) return
-    const closing =
-      max > 1 ? `${error.message} (${max} invalid messages: closing the connection)` : error.message
-    this.#sendError(new WsError(error.code, closing))
-    this.#closeNow(this.protocol.closeCodes.invalid, max > 1 ? 'too many invalid messages' : error.message)
+    const verdict = invalidMessageVerdict(++this.#invalid, max, error)
+    if (verdict.send) this.#sendError(verdict.send)
+    if (verdict.close) this.#closeNow(this.protocol.closeCodes.invalid, verdict.close)
   }
 
   /** Closes without finalising (the client broke the protocol or stopped reading). */

@@ -1,31 +1,9 @@
 import { fileURLToPath } from 'node:url'
-import { isWsError } from '@ws/core'
 import { loadSpeechFixtures } from '@ws/core/testing'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { createEngine, importAdapter } from './engine.js'
+import { createEngine } from './engine.js'
 import { optionsFromEnv, resolveServerOptions } from './options.js'
-
-describe('importAdapter', () => {
-  it('names the package to install when a chosen adapter is missing', async () => {
-    const err = await importAdapter(
-      () => import(/* @vite-ignore */ ['@ws', 'backend-missing'].join('/')),
-      '@ws/backend-missing',
-      'backend missing',
-    ).catch((e) => e)
-    expect(isWsError(err, 'invalid_config')).toBe(true)
-    expect(err.message).toBe(
-      'backend missing needs @ws/backend-missing, which is not installed: npm install @ws/backend-missing',
-    )
-  })
-
-  it('passes other failures through, and an installed adapter', async () => {
-    const boom = new Error('boom')
-    await expect(importAdapter(() => Promise.reject(boom), '@ws/vad-webrtc', 'vad webrtc')).rejects.toBe(boom)
-    const webrtc = await importAdapter(() => import('@ws/vad-webrtc'), '@ws/vad-webrtc', 'vad webrtc')
-    expect(typeof webrtc.createVad).toBe('function')
-  })
-})
 
 describe('createEngine', () => {
   it('runs faster-whisper at the compute type asked, checks its speed at start, and transcribes speech', async () => {

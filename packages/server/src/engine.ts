@@ -1,11 +1,12 @@
 import {
   DEFAULT_VAD_SEGMENTER_OPTIONS,
+  InferenceScheduler,
   type Logger,
   type VadBackend,
   type VadSegmenterOptions,
   type WhisperBackend,
-  WsError,
 } from '@ws/core'
+import { importAdapter } from './import-adapter.js'
 import type { ResolvedServerOptions } from './options.js'
 import { Speakers } from './speakers.js'
 import { checkSpeed, type SpeedCheck, speedWarning } from './speed-check.js'
@@ -32,28 +33,6 @@ export interface Engine {
   speed?: SpeedCheck
   /** Speaker diarization (`@ws/diarize`, loaded at the first request for it). */
   speakers: Speakers
-}
-
-/**
- * Imports an adapter package. The server depends on its defaults (whisper.cpp, WebRTC VAD);
- * the others are optional peer dependencies, installed by the user who chooses them. A missing
- * one is `invalid_config` with a one-line message naming the package to add.
- */
-export async function importAdapter<T>(load: () => Promise<T>, pkg: string, choice: string): Promise<T> {
-  try {
-    return await load()
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && e.message.includes(pkg))
-      throw new WsError(
-        'invalid_config',
-        `${choice} needs ${pkg}, which is not installed: npm install ${pkg}`,
-        {
-          cause: err,
-        },
-      )
-    throw err
-  }
 }
 
 /**
@@ -185,4 +164,17 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     vadHangoverMs,
     speakers,
   }
+}
+
+/**
+ * The scheduler of an engine's requests: as many at once as the engine takes, admission at
+ * `maxLoad`, and a partial's or revision's turn taken back for a waiting final where the
+ * backend stops a running call (elsewhere the final waits for the call's end).
+ */
+export function schedulerFor(engine: Engine, maxLoad: number): InferenceScheduler {
+  return new InferenceScheduler({
+    concurrency: engine.concurrency,
+    maxLoad,
+    preempt: engine.backend.stopsRunningCalls === true,
+  })
 }

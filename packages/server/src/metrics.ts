@@ -1,4 +1,4 @@
-import type { InferenceScheduler } from '@ws/core'
+import { INFERENCE_ACCOUNTS, type InferenceKindStats, type InferenceScheduler } from '@ws/core'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30]
@@ -141,6 +141,7 @@ export class ServerMetrics {
         const s = scheduler.stats
         this.set({ kind: 'final' }, s.queuedFinals)
         this.set({ kind: 'partial' }, s.queuedPartials)
+        this.set({ kind: 'revision' }, s.queuedRevisions)
       },
     })
     new Gauge({
@@ -151,6 +152,39 @@ export class ServerMetrics {
         this.set(scheduler.stats.running)
       },
     })
+    // Where the engine's time went, by kind (final, partial, revision; bulk: REST files).
+    const byKind: [keyof InferenceKindStats, string, string][] = [
+      ['calls', 'ws_inference_calls_total', 'Transcription requests that got a turn at the backend, by kind'],
+      [
+        'preempted',
+        'ws_inference_preempted_total',
+        'Partial and revision turns taken back for a waiting final, by kind',
+      ],
+      ['waitSeconds', 'ws_inference_wait_seconds_total', 'Seconds requests waited for their turn, by kind'],
+      ['busySeconds', 'ws_inference_busy_seconds_total', "Seconds of the backend's time, by kind of request"],
+      [
+        'cpuSeconds',
+        'ws_inference_cpu_seconds_total',
+        "This process's CPU seconds while requests ran, shared among those running, by kind (an engine in another process, faster-whisper's worker, is not counted)",
+      ],
+    ]
+    for (const [field, name, help] of byKind) {
+      const seen = new Map<string, number>()
+      new Counter({
+        name,
+        help,
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          const stats = scheduler.stats.byKind
+          for (const kind of INFERENCE_ACCOUNTS) {
+            const value = stats[kind][field]
+            this.inc({ kind }, value - (seen.get(kind) ?? 0))
+            seen.set(kind, value)
+          }
+        },
+      })
+    }
     let busyFinals = 0
     new Counter({
       name: 'ws_finals_busy_total',

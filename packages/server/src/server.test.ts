@@ -399,8 +399,19 @@ describe('REST', () => {
       'ws_final_latency_seconds',
       'ws_queue_depth',
       'ws_refusals_total',
+      'ws_inference_preempted_total',
+      'ws_inference_wait_seconds_total',
     ]) {
       expect(metrics).toContain(name)
+    }
+    // Where the engine's time went: the sessions and REST calls above, by kind.
+    const value = (name: string, kind: string) =>
+      Number(new RegExp(`^${name}\\{kind="${kind}"\\} (\\S+)$`, 'm').exec(metrics)?.[1])
+    for (const kind of ['final', 'partial', 'bulk']) {
+      expect(value('ws_inference_calls_total', kind), kind).toBeGreaterThan(0)
+      expect(value('ws_inference_busy_seconds_total', kind), kind).toBeGreaterThan(0)
+      // whisper.cpp runs in this process: its threads' CPU is counted.
+      expect(value('ws_inference_cpu_seconds_total', kind), kind).toBeGreaterThan(0)
     }
     const page = await fetch(`${base}/`)
     expect(page.headers.get('content-type')).toMatch(/text\/html/)

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import {
   CLOSE_CODES,
-  InferenceScheduler,
+  type InferenceScheduler,
   type Logger,
   requestUrl,
   type Task,
@@ -23,7 +23,7 @@ import { pino } from 'pino'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { Connection } from './connection.js'
 import { STATIC_FILES } from './demo-files.js'
-import { createEngine, type Engine } from './engine.js'
+import { createEngine, type Engine, schedulerFor } from './engine.js'
 import { ServerMetrics } from './metrics.js'
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.js'
 import type { WireProtocol } from './protocols/protocol.js'
@@ -121,7 +121,7 @@ export class WhisperStreamServer {
     this.#state = 'starting'
     const o = this.options
     const engine = await createEngine(o, this.logger)
-    const scheduler = new InferenceScheduler({ concurrency: engine.concurrency, maxLoad: o.maxLoad })
+    const scheduler = schedulerFor(engine, o.maxLoad)
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: o.maxMessageBytes * 4,

@@ -2,7 +2,7 @@ import type { InferenceGate, Logger, Segment, SessionEvent } from '@ws/core'
 import { toWsError, WsError } from '@ws/core'
 import { decodeAudio } from '@ws/core/node'
 import type { LiveDiarizer, LiveDiarizerOptions, SpeakerEmbedder } from '@ws/diarize'
-import { importAdapter } from './engine.js'
+import { importAdapter } from './import-adapter.js'
 
 type Diarize = typeof import('@ws/diarize')
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -14,6 +14,10 @@ export interface BinaryInfo {
   dir: string
   /** The ggml CPU variant's instruction sets, as chosen for this processor at load. */
   features: Record<string, string>
+  /** The CPU variant forced at load ({@link LoadAddonOptions.cpuVariant}); undefined: ggml chose. */
+  cpuVariant: string | undefined
+  /** The CPU variants in `dir` (`haswell`, `skylakex`, `zen4`, …), whether or not this processor runs them. */
+  cpuVariants: string[]
   devices: { name: string; description: string }[]
   /** whisper.cpp's version. */
   version: string
@@ -30,11 +34,29 @@ export interface LoadAddonOptions {
   /** Progress lines of a source build (default: stderr). */
   onProgress?: (line: string) => void
   env?: NodeJS.ProcessEnv
+  /**
+   * Load this ggml CPU variant (`haswell`, `skylakex`, `icelake`, `zen4`, … as named in
+   * {@link BinaryInfo.cpuVariants}) instead of the one ggml scores best for this processor;
+   * fails with `no_binary` where the processor lacks its instructions. For tests that check a
+   * result on the variants other machines choose (an AVX2-only AMD EPYC loads `haswell`, an
+   * AVX-512 one `zen4`). The environment variable `WS_GGML_CPU_VARIANT` sets it too.
+   */
+  cpuVariant?: string
 }
 
 export const DEFAULT_LOAD_ADDON_OPTIONS = { build: 'auto' } as const
 
 const MODULE_FILE = 'whisper_addon.node'
+const CPU_VARIANT_FILE = /^(?:lib)?ggml-cpu-([a-z0-9_]+)\.(?:so|dylib|dll)$/
+
+/** The ggml CPU variants built into `dir`. */
+export function listCpuVariants(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir)
+    .map((f) => CPU_VARIANT_FILE.exec(f)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .sort()
+}
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
 
@@ -96,11 +118,27 @@ async function load(options: LoadAddonOptions) {
       },
     )
   }
-  const { features, devices } = addon.loadBackends(dir)
-  if (!devices.some((d) => d.name.startsWith('CPU'))) {
-    throw new WhisperAddonError('no_binary', `No ggml CPU backend in ${dir} suits this processor`)
+  const cpuVariants = listCpuVariants(dir)
+  const cpuVariant = options.cpuVariant ?? (env.WS_GGML_CPU_VARIANT || undefined)
+  if (cpuVariant !== undefined && !cpuVariants.includes(cpuVariant)) {
+    throw new WhisperAddonError(
+      'invalid_argument',
+      `cpuVariant must be one of ${cpuVariants.join(', ') || '(none built)'}, got ${cpuVariant}`,
+    )
   }
-  return { addon, info: { source, dir, features, devices, version: addon.version } }
+  const { features, devices } = addon.loadBackends(dir, cpuVariant)
+  if (!devices.some((d) => d.name.startsWith('CPU'))) {
+    throw new WhisperAddonError(
+      'no_binary',
+      cpuVariant
+        ? `The ggml CPU variant ${cpuVariant} does not run on this processor`
+        : `No ggml CPU backend in ${dir} suits this processor`,
+    )
+  }
+  return {
+    addon,
+    info: { source, dir, features, cpuVariant, cpuVariants, devices, version: addon.version },
+  }
 }
 
 /** Builds the addon from the vendored sources into this package's build/ directory. */

@@ -15,8 +15,8 @@ const HELP = `Usage: ws-whispercpp <command>
 The whisper.cpp addon of whisper-stream.
 
 Commands:
-  info     which binary loads here (prebuilt or source build), the CPU variant ggml chose,
-           and whisper.cpp's version
+  info     which binary loads here (prebuilt or source build), the CPU variant ggml chose
+           (or WS_GGML_CPU_VARIANT forced), the variants built, and whisper.cpp's version
   build    build the addon from its bundled sources now (CMake and a C++17 compiler;
            several minutes), then use that build (set WS_WHISPERCPP_BUILD=source to
            prefer it over the prebuilt ${prebuiltPackageName()})

@@ -5,6 +5,7 @@ export {
   buildWhisperTools,
   DEFAULT_LOAD_ADDON_OPTIONS,
   type LoadAddonOptions,
+  listCpuVariants,
   loadAddon,
   prebuiltPackageName,
   sourceBuildDir,

@@ -39,7 +39,10 @@ export interface NativeContext {
 }
 
 export interface NativeAddon {
-  loadBackends(dir: string): {
+  loadBackends(
+    dir: string,
+    cpuVariant?: string,
+  ): {
     devices: { name: string; description: string }[]
     features: Record<string, string>
   }

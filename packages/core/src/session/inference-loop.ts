@@ -8,8 +8,8 @@ import type {
 import { degenerateText } from '../text/degenerate.js'
 import { shiftSegment, withoutWords, wordsOf } from '../text/words.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
+import { acquireTurn, type InferenceTicket, turnSignal } from './inference-gate.js'
 import type { InferenceLoopOptions } from './inference-loop-options.js'
-import { acquireTurn, type InferenceTicket } from './scheduler.js'
 import type { TrackedUtterance } from './utterance-tracker.js'
 
 export type { InferenceLoopOptions }
@@ -249,7 +249,8 @@ export class InferenceLoop {
       // Behind a gate, a partial that got its turn runs to the end (only closing the session
       // stops it) unless the backend can stop a running call: the turn is released when the
       // backend is really free, which keeps the scheduler's accounting true.
-      const signal = ticket === 'none' || this.#o.backend.stopsRunningCalls ? abort.signal : this.#o.signal
+      const stops = this.#o.backend.stopsRunningCalls
+      const signal = turnSignal(ticket, ticket === 'none' || stops ? abort.signal : this.#o.signal, stops)
       const busy = ticket !== 'none' && !!ticket.busy
       const result = await job.transcriber.partial(u.audio.view(0, length), signal, busy ? { busy } : {})
       job.lastPartialCost = ((performance.now() - started) / 1000) * SR

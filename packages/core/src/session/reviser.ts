@@ -13,8 +13,8 @@ import {
 } from '../text/words.js'
 import { type Task, WHISPER_SAMPLE_RATE, type Word } from '../types.js'
 import type { RevisionEvent, SessionErrorEvent } from './events.js'
+import { acquireTurn, type InferenceGate, turnSignal } from './inference-gate.js'
 import { mergeRevision } from './revision-merge.js'
-import { acquireTurn, type InferenceGate } from './scheduler.js'
 
 const SR = WHISPER_SAMPLE_RATE
 /**
@@ -142,24 +142,26 @@ export class Reviser {
   }
 
   /**
-   * Decodes the oldest due block and emits its revision. Aborting `stop` (a final is waiting)
+   * Decodes the oldest due block and emits its revision. Aborting `stop` (a final of this
+   * session is waiting), or the scheduler taking the turn back for another session's final,
    * puts the block back, first in line.
    */
   async run(stop?: AbortSignal): Promise<void> {
     const block = this.#due.shift()
     if (!block) return
-    const signal = stop ? AbortSignal.any([this.#o.signal, stop]) : this.#o.signal
+    const waiting = stop ? AbortSignal.any([this.#o.signal, stop]) : this.#o.signal
     const again = () => {
       if (!this.#o.signal.aborted) this.#due.unshift(block)
     }
     let ticket: Awaited<ReturnType<typeof acquireTurn>>
     try {
-      ticket = await acquireTurn(this.#o.gate, 'partial', signal)
+      ticket = await acquireTurn(this.#o.gate, 'revision', waiting)
     } catch (err) {
       this.#o.logger.warn({ err }, 'revision could not get a turn; the finals stand')
       return
     }
     if (!ticket) return again()
+    const signal = turnSignal(ticket, waiting, this.#o.backend.stopsRunningCalls)
     const started = performance.now()
     const { audio } = block
     const offset = block.start / SR

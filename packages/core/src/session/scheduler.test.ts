@@ -42,7 +42,7 @@ describe('InferenceScheduler', () => {
     expect(scheduler.stats.superseded).toBe(1)
     hold.release()
     ;(await fresh).release()
-    expect(scheduler.stats.started).toEqual({ partial: 1, final: 1 })
+    expect(scheduler.stats.started).toEqual({ partial: 1, final: 1, revision: 0 })
   })
 
   it('drops a request whose signal aborts while it waits, and frees the slot on release', async () => {

@@ -1,101 +1,32 @@
-import { isWsError, WsError } from '../errors.js'
-import { withDefaults } from '../options.js'
+import { WsError } from '../errors.js'
+import type { InferenceGate, InferenceKind, InferenceTicket } from './inference-gate.js'
+import { type InferenceAccount, type InferenceKindStats, KindAccounts } from './kind-accounts.js'
 import { LoadEstimate } from './load-estimate.js'
+import {
+  type InferenceGateOptions,
+  type InferenceSchedulerOptions,
+  schedulerOptions,
+} from './scheduler-options.js'
 
-/** What an inference request is for: a final is owed to the client, a partial is a courtesy. */
-export type InferenceKind = 'partial' | 'final'
-
-/** A turn at the backend; release it when the transcription is over. */
-export interface InferenceTicket {
-  /** Seconds the request waited for its turn. */
-  readonly waitedMs: number
-  /**
-   * A real-time session's final at a contended engine: it waited while another session's final
-   * (or a bulk request's) ran, or it runs beside one (concurrency above 1). Such a final takes
-   * the backend's quick path (`TranscribeOptions.busy`), so finals queued behind a full-window
-   * one drain at the fitted window's speed. A partial is busy when it runs beside other work or
-   * finals wait (a strategy whose partials commit text, `agreement`, then takes the quick path).
-   * False (or absent) otherwise.
-   */
-  readonly busy?: boolean
-  /**
-   * Ends the turn. `audioSeconds`, for a final of streamed audio, counts its time in the load
-   * estimate (work nobody streamed, such as a REST file, passes nothing). Idempotent.
-   */
-  release(audioSeconds?: number): void
-}
-
-/**
- * Where a {@link StreamingSession} waits for its turn before each transcription. It asks just
- * before it reads its audio, so a partial that waited is made from the newest audio: a
- * stale partial request is replaced by a fresh one rather than queued behind it.
- */
-export interface InferenceGate {
-  /** Resolves when the request may run; rejects with `aborted` if `signal` aborts first. */
-  acquire(kind: InferenceKind, signal?: AbortSignal): Promise<InferenceTicket>
-  /** True when the backend has a free slot and nothing waits: optional work costs nobody. */
-  idle?(): boolean
-  /** The session received `seconds` of audio (what admission measures the cost of). */
-  observeAudio?(seconds: number): void
-}
-
-/**
- * Waits for a turn at `gate`: `'none'` without a gate (go ahead), undefined when `signal`
- * aborted meanwhile (nothing to release).
- */
-export async function acquireTurn(
-  gate: InferenceGate | undefined,
-  kind: InferenceKind,
-  signal: AbortSignal,
-): Promise<InferenceTicket | 'none' | undefined> {
-  if (!gate) return 'none'
-  try {
-    const ticket = await gate.acquire(kind, signal)
-    if (signal.aborted) {
-      ticket.release()
-      return undefined
-    }
-    return ticket
-  } catch (err) {
-    if (signal.aborted || isWsError(err, 'aborted')) return undefined
-    throw err
-  }
-}
-
-export interface InferenceSchedulerOptions {
-  /** Requests run at once (1 for whisper.cpp, which runs one transcription at a time; the batch size for faster-whisper). */
-  concurrency?: number
-  /** Admission: the share of the backend's time the finals of all sessions may use (default 0.8; the rest is for partials). */
-  maxLoad?: number
-  /**
-   * The window of the load estimate, in milliseconds (default 30 000): backend seconds of
-   * finals per second of audio the sessions sent in it. An estimate older than that (nobody
-   * streamed) refuses nobody, so a slow burst cannot lock the server out once its sessions
-   * are gone.
-   */
-  loadWindowMs?: number
-  /**
-   * Seconds of audio a session may be ahead of the wall clock (since its first audio) and
-   * still count as real time (default 3). A session further ahead (a file sent faster than
-   * real time) and a bulk gate's requests go after the requests of real-time sessions.
-   */
-  aheadSlackS?: number
-  /** The clock, in milliseconds (default `performance.now`; tests pass their own). */
-  now?: () => number
-}
-
-export interface InferenceGateOptions {
-  /** Work nobody waits for in real time (a REST file): served after real-time sessions. */
-  bulk?: boolean
-}
-
-export const DEFAULT_INFERENCE_SCHEDULER_OPTIONS = {
-  concurrency: 1,
-  maxLoad: 0.8,
-  loadWindowMs: 30_000,
-  aheadSlackS: 3,
-  now: () => performance.now(),
-} as const satisfies InferenceSchedulerOptions
+export {
+  acquireTurn,
+  INFERENCE_KINDS,
+  type InferenceGate,
+  type InferenceKind,
+  type InferenceTicket,
+  turnSignal,
+} from './inference-gate.js'
+export {
+  INFERENCE_ACCOUNTS,
+  type InferenceAccount,
+  type InferenceKindStats,
+  processCpuMicros,
+} from './kind-accounts.js'
+export {
+  DEFAULT_INFERENCE_SCHEDULER_OPTIONS,
+  type InferenceGateOptions,
+  type InferenceSchedulerOptions,
+} from './scheduler-options.js'
 
 interface Waiter {
   session: SessionSlot
@@ -111,7 +42,9 @@ interface Waiter {
 interface SessionSlot {
   id: number
   lastServed: number
+  /** Its partial or revision waiting (at most one of each). */
   partial: Waiter | undefined
+  revision: Waiter | undefined
   bulk: boolean
   /** Its finals running now (a speculation may run while its utterance's final waits). */
   runningFinals: number
@@ -120,12 +53,25 @@ interface SessionSlot {
   audioSeconds: number
 }
 
+/** A partial's or a revision's turn running, which a waiting final may take back. */
+interface Preemptible {
+  kind: InferenceAccount
+  controller: AbortController
+  startedAt: number
+}
+
 export interface InferenceSchedulerStats {
   running: number
   queuedFinals: number
   queuedPartials: number
+  queuedRevisions: number
   /** Requests started since creation, by kind. */
-  started: { partial: number; final: number }
+  started: Record<InferenceKind, number>
+  /**
+   * Where the engine's time went, by kind of real-time request and for bulk work (REST files):
+   * calls, preemptions, wait, busy and CPU seconds.
+   */
+  byKind: Record<InferenceAccount, InferenceKindStats>
   /** Partial requests replaced by a newer one of the same session before they ran. */
   superseded: number
   /** Finals started {@link InferenceTicket.busy}: they waited for other finals, or ran beside one. */
@@ -135,12 +81,16 @@ export interface InferenceSchedulerStats {
 }
 
 /**
- * One per backend: orders every session's requests for it. Finals go before partials; among
- * requests of one kind the session served longest ago goes first (round robin), so no
- * session can starve another; a session has at most one partial waiting, and a newer one
- * replaces it. Sessions sending faster than real time (by more than `aheadSlackS`) and bulk
- * gates come after every real-time session's requests, so a flood of audio waits for the
- * live streams instead of delaying them (by at most the one request of it running). Admission control uses the measured cost of a second of audio (a
+ * One per backend: orders every session's requests for it. Finals go before partials, and
+ * partials before revisions (background work); among requests of one kind the session served
+ * longest ago goes first (round robin), so no session can starve another; a session has at
+ * most one partial and one revision waiting, and a newer one replaces it. A real-time final
+ * that finds every slot taken takes back a partial's or a revision's turn
+ * ({@link InferenceTicket.preempted}), so it never waits for a revision of another session.
+ * Sessions sending faster than real time (by more than `aheadSlackS`) and bulk gates come
+ * after every real-time session's requests, so a flood of audio waits for the live streams
+ * instead of delaying them (by at most the one request of it running). `stats.byKind` tells
+ * where the engine's time went. Admission control uses the measured cost of a second of audio (a
  * {@link LoadEstimate}: backend seconds of finals per second of audio the sessions sent, over
  * `loadWindowMs`): one more real-time stream is admitted while the finals of all of them would
  * take at most `maxLoad` of the backend's time. The first session is always admitted, and a
@@ -152,27 +102,23 @@ export class InferenceScheduler {
   readonly options: Required<InferenceSchedulerOptions>
   #finals: Waiter[] = []
   #partials: Waiter[] = []
+  #revisions: Waiter[] = []
   #running = 0
   #runningFinals = 0
+  /** Partials' and revisions' turns running, oldest first. */
+  readonly #preemptible = new Set<Preemptible>()
   #sessions = 0
   #tick = 0
-  #started = { partial: 0, final: 0 }
   #superseded = 0
   #busyFinals = 0
   readonly #load: LoadEstimate
+  readonly #accounts: KindAccounts
 
   constructor(options: InferenceSchedulerOptions = {}) {
-    const o = withDefaults(DEFAULT_INFERENCE_SCHEDULER_OPTIONS, options)
-    if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64)
-      throw new WsError('invalid_config', `concurrency must be 1 to 64, got ${o.concurrency}`)
-    if (!(o.maxLoad > 0 && o.maxLoad <= 8))
-      throw new WsError('invalid_config', `maxLoad must be in (0, 8], got ${o.maxLoad}`)
-    if (!(o.aheadSlackS >= 0))
-      throw new WsError('invalid_config', `aheadSlackS must be ≥ 0, got ${o.aheadSlackS}`)
-    if (!(o.loadWindowMs >= 1000 && o.loadWindowMs <= 3_600_000))
-      throw new WsError('invalid_config', `loadWindowMs must be from 1000 to 3600000, got ${o.loadWindowMs}`)
+    const o = schedulerOptions(options)
     this.options = o
     this.#load = new LoadEstimate({ windowMs: o.loadWindowMs, now: o.now })
+    this.#accounts = new KindAccounts(o.now, o.cpuMicros)
   }
 
   /** A gate for one session (or, `bulk`, for work nobody waits for in real time). */
@@ -181,6 +127,7 @@ export class InferenceScheduler {
       id: ++this.#sessions,
       lastServed: -1,
       partial: undefined,
+      revision: undefined,
       bulk: options.bulk ?? false,
       runningFinals: 0,
       firstAudioAt: undefined,
@@ -200,7 +147,10 @@ export class InferenceScheduler {
   /** A free slot and nothing waiting. */
   get idle(): boolean {
     return (
-      this.#running < this.options.concurrency && this.#finals.length === 0 && this.#partials.length === 0
+      this.#running < this.options.concurrency &&
+      this.#finals.length === 0 &&
+      this.#partials.length === 0 &&
+      this.#revisions.length === 0
     )
   }
 
@@ -251,11 +201,18 @@ export class InferenceScheduler {
   }
 
   get stats(): InferenceSchedulerStats {
+    const byKind = this.#accounts.stats
     return {
       running: this.#running,
       queuedFinals: this.#finals.length,
       queuedPartials: this.#partials.length,
-      started: { ...this.#started },
+      queuedRevisions: this.#revisions.length,
+      started: {
+        final: byKind.final.calls + byKind.bulk.calls,
+        partial: byKind.partial.calls,
+        revision: byKind.revision.calls,
+      },
+      byKind,
       superseded: this.#superseded,
       busyFinals: this.#busyFinals,
       finalRtf: this.finalRtf,
@@ -281,27 +238,33 @@ export class InferenceScheduler {
         signal.addEventListener('abort', onAbort, { once: true })
         waiter.cleanup = () => signal.removeEventListener('abort', onAbort)
       }
-      if (kind === 'partial') {
-        const stale = session.partial
+      if (kind === 'final') this.#finals.push(waiter)
+      else {
+        // A session's newer partial (or revision) request replaces the one still waiting.
+        const slot = kind === 'partial' ? 'partial' : 'revision'
+        const stale = session[slot]
         if (stale && this.#remove(stale)) {
           this.#superseded++
-          stale.reject(new WsError('aborted', 'A newer partial request replaced this one'))
+          stale.reject(new WsError('aborted', `A newer ${kind} request replaced this one`))
         }
-        session.partial = waiter
-        this.#partials.push(waiter)
-      } else {
-        this.#finals.push(waiter)
+        session[slot] = waiter
+        this.#queue(kind).push(waiter)
       }
       this.#dispatch()
     })
   }
 
+  #queue(kind: InferenceKind): Waiter[] {
+    return kind === 'final' ? this.#finals : kind === 'partial' ? this.#partials : this.#revisions
+  }
+
   #remove(waiter: Waiter): boolean {
-    const queue = waiter.kind === 'final' ? this.#finals : this.#partials
+    const queue = this.#queue(waiter.kind)
     const index = queue.indexOf(waiter)
     if (index < 0) return false
     queue.splice(index, 1)
     if (waiter.session.partial === waiter) waiter.session.partial = undefined
+    if (waiter.session.revision === waiter) waiter.session.revision = undefined
     waiter.cleanup()
     return true
   }
@@ -334,46 +297,82 @@ export class InferenceScheduler {
       const waiter =
         this.#next(this.#finals, false) ??
         this.#next(this.#partials, false) ??
+        this.#next(this.#revisions, false) ??
         this.#next(this.#finals, true) ??
-        this.#next(this.#partials, true)
-      if (!waiter) return
-      this.#remove(waiter)
-      const final = waiter.kind === 'final'
-      const { session } = waiter
-      const busy =
-        !session.bulk &&
-        (final
-          ? waiter.behindFinal || this.#othersRunning(session)
-          : this.#running > 0 || this.#finals.length > 0)
-      if (final) for (const w of this.#finals) w.behindFinal ||= w.session !== session
-      this.#running++
-      if (final) {
-        this.#runningFinals++
-        session.runningFinals++
-      }
-      if (busy && final) this.#busyFinals++
-      this.#started[waiter.kind]++
-      session.lastServed = ++this.#tick
-      const startedAt = this.options.now()
-      let released = false
-      waiter.resolve({
-        waitedMs: startedAt - waiter.enqueuedAt,
-        busy,
-        release: (audioSeconds?: number) => {
-          if (released) return
-          released = true
-          this.#running--
-          if (final) {
-            this.#runningFinals--
-            session.runningFinals--
-          }
-          // A final of streamed audio (its audio was counted as it came) costs the stream.
-          if (final && audioSeconds !== undefined) {
-            this.#load.observeWork((this.options.now() - startedAt) / 1000)
-          }
-          this.#dispatch()
-        },
-      })
+        this.#next(this.#partials, true) ??
+        this.#next(this.#revisions, true)
+      if (!waiter) break
+      this.#start(waiter)
+    }
+    this.#preempt()
+  }
+
+  #start(waiter: Waiter): void {
+    this.#remove(waiter)
+    const final = waiter.kind === 'final'
+    const { session } = waiter
+    const busy =
+      !session.bulk &&
+      (final
+        ? waiter.behindFinal || this.#othersRunning(session)
+        : this.#running > 0 || this.#finals.length > 0)
+    if (final) for (const w of this.#finals) w.behindFinal ||= w.session !== session
+    this.#running++
+    if (final) {
+      this.#runningFinals++
+      session.runningFinals++
+    }
+    if (busy && final) this.#busyFinals++
+    session.lastServed = ++this.#tick
+    const startedAt = this.options.now()
+    const waitedMs = startedAt - waiter.enqueuedAt
+    const account: InferenceAccount = session.bulk ? 'bulk' : waiter.kind
+    const turn = this.#accounts.start(account, waitedMs)
+    const preemptible = final ? undefined : { kind: account, controller: new AbortController(), startedAt }
+    if (preemptible) this.#preemptible.add(preemptible)
+    let released = false
+    waiter.resolve({
+      waitedMs,
+      busy,
+      ...(preemptible ? { preempted: preemptible.controller.signal } : {}),
+      release: (audioSeconds?: number) => {
+        if (released) return
+        released = true
+        this.#running--
+        this.#accounts.end(turn)
+        if (preemptible) this.#preemptible.delete(preemptible)
+        if (final) {
+          this.#runningFinals--
+          session.runningFinals--
+        }
+        // A final of streamed audio (its audio was counted as it came) costs the stream.
+        if (final && audioSeconds !== undefined) {
+          this.#load.observeWork((this.options.now() - startedAt) / 1000)
+        }
+        this.#dispatch()
+      },
+    })
+  }
+
+  /**
+   * Every slot taken and real-time finals waiting: as many partials' and revisions' turns as
+   * finals wait (not counting those already asked back) are asked back, revisions first, the
+   * most recently started first (the least work lost).
+   */
+  #preempt(): void {
+    if (!this.options.preempt || this.#running < this.options.concurrency) return
+    const finals = this.#finals.filter((w) => !this.#behind(w.session)).length
+    const running = [...this.#preemptible]
+    let owed = finals - running.filter((p) => p.controller.signal.aborted).length
+    const victims = running
+      .filter((p) => !p.controller.signal.aborted)
+      .sort(
+        (a, b) => Number(b.kind === 'revision') - Number(a.kind === 'revision') || b.startedAt - a.startedAt,
+      )
+    for (const p of victims) {
+      if (owed-- <= 0) return
+      this.#accounts.preempted(p.kind)
+      p.controller.abort(new WsError('aborted', `A final took this ${p.kind}'s turn`))
     }
   }
 }

@@ -14,14 +14,29 @@ namespace {
 
 bool g_loaded = false;
 
-// loadBackends(dir) → { devices: [{ name, description }], features: { NAME: value } }
+// loadBackends(dir[, cpuVariant]) → { devices: [{ name, description }], features: { NAME: value } }
+// Without cpuVariant, ggml loads every backend in dir and keeps the CPU variant that scores
+// best on this processor; with it (`haswell`, `zen4`, …), only that CPU variant, which fails
+// (no CPU device) where the processor lacks its instructions.
 Napi::Value LoadBackends(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (!g_loaded) {
     if (info.Length() < 1 || !info[0].IsString())
       throw Napi::TypeError::New(env, "loadBackends(dir): dir must be a string");
     std::string dir = info[0].As<Napi::String>();
-    ggml_backend_load_all_from_path(dir.c_str());
+    if (info.Length() >= 2 && info[1].IsString()) {
+      std::string variant = info[1].As<Napi::String>();
+#ifdef _WIN32
+      std::string file = dir + "/ggml-cpu-" + variant + ".dll";
+#elif defined(__APPLE__)
+      std::string file = dir + "/libggml-cpu-" + variant + ".dylib";
+#else
+      std::string file = dir + "/libggml-cpu-" + variant + ".so";
+#endif
+      ggml_backend_load(file.c_str());
+    } else {
+      ggml_backend_load_all_from_path(dir.c_str());
+    }
     g_loaded = true;
   }
   Napi::Object out = Napi::Object::New(env);

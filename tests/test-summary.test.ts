@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+
+// scripts/test-summary.mjs on vitest JSON reports of the shapes a run produces.
+const SCRIPT = fileURLToPath(new URL('../scripts/test-summary.mjs', import.meta.url))
+const dir = mkdtempSync(join(tmpdir(), 'ws-test-summary-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+function summary(report: object) {
+  const file = join(dir, `${Math.random().toString(36).slice(2)}.json`)
+  writeFileSync(file, JSON.stringify(report))
+  const run = spawnSync(process.execPath, [SCRIPT, file], { encoding: 'utf8' })
+  return run.stdout.trim().split('\n')
+}
+const test = (status: string) => ({ status })
+
+describe('the closing line', () => {
+  it('counts the failed tests as vitest does, not the suites that hold them', () => {
+    // One failed test inside a describe: vitest counts 1 failed test and 2 failed suites
+    // (the file and the describe); the line said 3 failed.
+    const lines = summary({
+      numPassedTests: 729,
+      numFailedTests: 1,
+      numFailedTestSuites: 2,
+      numPendingTests: 0,
+      numTodoTests: 0,
+      testResults: [
+        { name: '/x/tests/a.test.ts', status: 'failed', assertionResults: [test('passed'), test('failed')] },
+        { name: '/x/tests/b.test.ts', status: 'passed', assertionResults: [test('passed')] },
+      ],
+    })
+    expect(lines).toEqual(['tests: 729 passed, 1 failed, 0 skipped'])
+  })
+
+  it('counts a file that failed outside its tests as one failed, and names it', () => {
+    const lines = summary({
+      numPassedTests: 3,
+      numFailedTests: 0,
+      numFailedTestSuites: 1,
+      numPendingTests: 1,
+      numTodoTests: 1,
+      testResults: [
+        { name: join(process.cwd(), 'tests/c.test.ts'), status: 'failed', message: 'Cannot find module x\nstack', assertionResults: [] },
+        { name: '/x/tests/d.test.ts', status: 'passed', assertionResults: [test('passed')] },
+      ],
+    })
+    expect(lines).toEqual([
+      'failed outside any test: tests/c.test.ts (Cannot find module x)',
+      'tests: 3 passed, 1 failed, 2 skipped',
+    ])
+  })
+
+  it('reports a missing report as a failure', () => {
+    expect(summary({}).at(-1)).toBe('tests: 0 passed, 0 failed, 0 skipped')
+    const run = spawnSync(process.execPath, [SCRIPT, join(dir, 'absent.json')], { encoding: 'utf8' })
+    expect(run.stdout.trim()).toBe('tests: 0 passed, 1 failed')
+    expect(run.status).toBe(1)
+  })
+})
