@@ -44,7 +44,12 @@ describe('the closing line', () => {
       numPendingTests: 1,
       numTodoTests: 1,
       testResults: [
-        { name: join(process.cwd(), 'tests/c.test.ts'), status: 'failed', message: 'Cannot find module x\nstack', assertionResults: [] },
+        {
+          name: join(process.cwd(), 'tests/c.test.ts'),
+          status: 'failed',
+          message: 'Cannot find module x\nstack',
+          assertionResults: [],
+        },
         { name: '/x/tests/d.test.ts', status: 'passed', assertionResults: [test('passed')] },
       ],
     })
