@@ -60,6 +60,9 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --skip-soak             skip the soak and abuse run (bench/soak.mjs: live sessions beside
                           clients that vanish, flood, squat and upload; then bench/flood.mjs)
   --soak-minutes <m>      the soak run's length (default 20)
+  --skip-engine-time      skip where the engine's time goes (bench/engine-time.mjs: 1 to 4 live
+                          sessions of the real English 2-minute stream on the default server:
+                          final latency, and engine, wait and CPU seconds by kind of request)
   --skip-engine           skip the whisper.cpp engine checks (CPU contention; a plain npm
                           install from tarballs against the workspace build)
   --revise-ms <n>         revisions: blocks of up to n ms decoded again (default 28000, the
@@ -79,6 +82,7 @@ const { values: args } = parseArgs({
     compare: { type: 'string', default: DEFAULT_COMPARE },
     'compare-speech': { type: 'string', default: 'real-en' },
     'skip-engine': { type: 'boolean' },
+    'skip-engine-time': { type: 'boolean' },
     'skip-scale': { type: 'boolean' },
     'scale-max-sessions': { type: 'string', default: '8' },
     'skip-soak': { type: 'boolean' },
@@ -322,6 +326,7 @@ if (!smoke && !args['skip-scale']) {
 // then a live session beside a 50× flooder; each in its own process.
 if (!smoke) {
   const parts = [
+    ...(args['skip-engine-time'] ? [] : [['engine-time', []]]),
     ...(args['skip-accuracy'] ? [] : [['accuracy', []]]),
     ...(args['skip-protocols'] ? [] : [['protocols', []]]),
     ...(args['skip-models'] ? [] : [['models', []]]),

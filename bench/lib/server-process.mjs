@@ -37,10 +37,11 @@ export function children(pid) {
  * Starts `ws-server` with `args` (after `--port 0 --no-demo`); resolves once it listens, with
  * its streaming URL (`ws://…`), HTTP URL, pid, CPU and memory (`stats`) and `stop` (SIGTERM).
  * With `serverLog` its log (debug level) is appended to that file, otherwise it logs warnings
- * only, to nowhere.
+ * only, to nowhere. `cli`: another build's server (a checkout of an earlier commit, for a
+ * before-and-after run).
  */
-export async function spawnServer(args, { serverLog } = {}) {
-  const child = spawn(process.execPath, [SERVER_CLI, '--port', '0', '--no-demo', ...args], {
+export async function spawnServer(args, { serverLog, cli = SERVER_CLI } = {}) {
+  const child = spawn(process.execPath, [cli, '--port', '0', '--no-demo', ...args], {
     env: { ...process.env, LOG_LEVEL: serverLog ? 'debug' : 'warn' },
     stdio: ['ignore', serverLog ? openSync(serverLog, 'a') : 'ignore', 'pipe'],
   })
@@ -79,7 +80,7 @@ export async function spawnServer(args, { serverLog } = {}) {
  * relaxed: the benchmark measures, the server does not refuse); `extra` flags go last.
  * `reviseMs` is its `--revise-max-ms`.
  */
-export function startServer(backend, extra = [], { reviseMs = 28000, serverLog } = {}) {
+export function startServer(backend, extra = [], { reviseMs = 28000, serverLog, cli } = {}) {
   return spawnServer(
     [
       '--backend',
@@ -92,6 +93,6 @@ export function startServer(backend, extra = [], { reviseMs = 28000, serverLog }
       String(reviseMs),
       ...extra,
     ],
-    { serverLog },
+    { serverLog, cli },
   )
 }
