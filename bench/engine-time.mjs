@@ -125,7 +125,10 @@ const saved = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : { runs
 saved.runs[a.label] = {
   date: new Date().toISOString().slice(0, 10),
   machine: `${cpus().length} × ${cpus()[0]?.model.trim()}`,
-  command: `node bench/engine-time.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  // Another build's server is named by the label, not by its path on this machine.
+  command: `node bench/engine-time.mjs ${process.argv.slice(2).join(' ')}`
+    .replace(a['server-cli'], '<another build>/packages/server/dist/cli.js')
+    .trim(),
   stream: `${stream.name} (${round(audioS, 1)} s)`,
   backend: a.backend,
   rows,
