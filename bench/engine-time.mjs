@@ -9,7 +9,8 @@
 // the end of each utterance's speech (the VAD's hangover included) to its final, p50 / p95 /
 // max; the finals' and revised text's WER over all sessions; and from the server's /metrics,
 // by kind of request (final, partial, revision): engine seconds per audio second, calls, mean
-// wait for a turn, turns taken back for a final, and CPU seconds per audio second. `--label`
+// wait for a turn, turns taken back for a final, and CPU seconds per audio second (`ahead`: finals
+// computed before the utterance ended; ‘–’ in runs made before they were booked apart). `--label`
 // names the run; runs of several labels (e.g. `--server-cli` of an earlier commit's build,
 // then this one) are kept side by side in bench/results/engine-time/latest.{json,md}.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -47,7 +48,7 @@ if (a.help) {
   console.log(HELP)
   process.exit(0)
 }
-const KINDS = ['final', 'partial', 'revision']
+const KINDS = ['final', 'ahead', 'partial', 'revision']
 const stream = realStreams('real-en-long').find((s) => s.name.includes(a.stream))
 if (!stream) throw new Error(`no real English stream named ${a.stream}`)
 const audioS = stream.audio.length / 16_000
@@ -140,12 +141,12 @@ const lines = [
   '',
   'Final latency from the end of each utterance’s speech (the VAD’s hangover included) to its final; engine and CPU seconds per second of audio sent, by kind of request, from the server’s /metrics; WER of all sessions’ finals and revised text.',
   '',
-  '| run | sessions | final p50 / p95 / max (ms) | WER finals / revised (%) | engine s / audio s: final / partial / revision | calls: final / partial / revision | mean wait (ms): final / partial / revision | taken back: partial / revision | CPU s / audio s: final / partial / revision | request to result s / audio s: final / partial / revision | server CPU s / audio s |',
+  '| run | sessions | final p50 / p95 / max (ms) | WER finals / revised (%) | engine s / audio s: final / ahead / partial / revision | calls: final / ahead / partial / revision | mean wait (ms): final / ahead / partial / revision | taken back: partial / revision | CPU s / audio s: final / ahead / partial / revision | request to result s / audio s: final / ahead / partial / revision | server CPU s / audio s |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ]
 for (const [label, r] of Object.entries(saved.runs)) {
   for (const row of r.rows) {
-    const k = (f) => KINDS.map((x) => row.kind[x][f]).join(' / ')
+    const k = (f) => KINDS.map((x) => row.kind[x]?.[f] ?? '–').join(' / ')
     lines.push(
       `| ${label} | ${row.sessions} | ${row.finalP50Ms} / ${row.finalP95Ms} / ${row.finalMaxMs} | ${row.finalsWer} / ${row.revisedWer} | ${k('enginePerAudioS')} | ${k('calls')} | ${k('meanWaitMs')} | ${row.kind.partial.preempted} / ${row.kind.revision.preempted} | ${k('cpuPerAudioS')} | ${k('resultPerAudioS')} | ${row.serverCpuPerAudioS} |`,
     )

@@ -152,7 +152,8 @@ export class ServerMetrics {
         this.set(scheduler.stats.running)
       },
     })
-    // Where the engine's time went, by kind (final, partial, revision; bulk: REST files).
+    // Where the engine's time went, by kind (final, partial, revision; ahead: finals computed
+    // before their utterance ended; bulk: REST files).
     const byKind: [keyof InferenceKindStats, string, string][] = [
       ['calls', 'ws_inference_calls_total', 'Transcription requests that got a turn at the backend, by kind'],
       [

@@ -35,6 +35,12 @@ export interface InferenceTicket {
   release(audioSeconds?: number): void
 }
 
+/** How a request is booked (it is served by its kind alone). */
+export interface AcquireOptions {
+  /** A final computed ahead of its utterance's end (a speculation): booked as `ahead`. */
+  ahead?: boolean
+}
+
 /**
  * Where a {@link StreamingSession} waits for its turn before each transcription. It asks just
  * before it reads its audio, so a partial that waited is made from the newest audio: a
@@ -42,7 +48,7 @@ export interface InferenceTicket {
  */
 export interface InferenceGate {
   /** Resolves when the request may run; rejects with `aborted` if `signal` aborts first. */
-  acquire(kind: InferenceKind, signal?: AbortSignal): Promise<InferenceTicket>
+  acquire(kind: InferenceKind, signal?: AbortSignal, options?: AcquireOptions): Promise<InferenceTicket>
   /** True when the backend has a free slot and nothing waits: optional work costs nobody. */
   idle?(): boolean
   /** The session received `seconds` of audio (what admission measures the cost of). */
@@ -57,10 +63,11 @@ export async function acquireTurn(
   gate: InferenceGate | undefined,
   kind: InferenceKind,
   signal: AbortSignal,
+  options?: AcquireOptions,
 ): Promise<InferenceTicket | 'none' | undefined> {
   if (!gate) return 'none'
   try {
-    const ticket = await gate.acquire(kind, signal)
+    const ticket = await gate.acquire(kind, signal, options)
     if (signal.aborted) {
       ticket.release()
       return undefined

@@ -63,15 +63,16 @@ describe('StreamingSession behind a gate', () => {
   async function run(stopsRunningCalls: boolean) {
     const backend = await fake({ delayMs: 400, stopsRunningCalls })
     const spoken = voice.speak('the quick brown fox jumps over the lazy dog', 300, 900)
+    const scheduler = new InferenceScheduler()
     const session = new StreamingSession({
       backend,
       strategy: 'prompt',
       vad: new EnergyVad(),
-      gate: new InferenceScheduler().gate(),
+      gate: scheduler.gate(),
       partialIntervalMs: 500,
       minPartialMs: 300,
     })
-    return { events: await streamThrough(session, spoken.audio, 320), backend, text: spoken.text }
+    return { events: await streamThrough(session, spoken.audio, 320), backend, text: spoken.text, scheduler }
   }
 
   it('stops running calls that became useless, if the backend can: the same final', async () => {
@@ -84,6 +85,8 @@ describe('StreamingSession behind a gate', () => {
     expect(stopping.backend.abortedWhileRunning).toBeGreaterThan(0)
     // Without the capability they run to their end and their results are dropped.
     expect(waiting.backend.abortedWhileRunning).toBe(0)
+    // The scheduler books the finals computed ahead apart (here the last one was the final).
+    expect(stopping.scheduler.stats.byKind.ahead.calls).toBeGreaterThan(0)
   })
 })
 

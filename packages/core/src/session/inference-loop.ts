@@ -135,7 +135,7 @@ export class InferenceLoop {
     const signal = backend.stopsRunningCalls ? AbortSignal.any([this.#o.signal, stop.signal]) : this.#o.signal
     const transcriber = job.transcriber
     const result = (async () => {
-      const ticket = await acquireTurn(this.#o.gate, 'final', signal).catch(() => undefined)
+      const ticket = await acquireTurn(this.#o.gate, 'final', signal, { ahead: true }).catch(() => undefined)
       if (!ticket) return undefined
       try {
         return await transcriber.speculate!(audio, signal, this.#finalOptions(ticket))

@@ -1,8 +1,15 @@
 import { INFERENCE_KINDS, type InferenceKind } from './inference-gate.js'
 
-/** What the books are kept by: the kind of a real-time session's request, or `bulk` (a REST file's). */
-export type InferenceAccount = InferenceKind | 'bulk'
-export const INFERENCE_ACCOUNTS = [...INFERENCE_KINDS, 'bulk'] as const satisfies readonly InferenceAccount[]
+/**
+ * What the books are kept by: the kind of a real-time session's request, `ahead` (a final
+ * computed before its utterance ended, a speculation), or `bulk` (a REST file's).
+ */
+export type InferenceAccount = InferenceKind | 'ahead' | 'bulk'
+export const INFERENCE_ACCOUNTS = [
+  ...INFERENCE_KINDS,
+  'ahead',
+  'bulk',
+] as const satisfies readonly InferenceAccount[]
 
 /** Where the engine's time went for one kind of request (or bulk work), since the scheduler was made. */
 export interface InferenceKindStats {

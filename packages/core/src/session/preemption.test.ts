@@ -114,7 +114,7 @@ describe('InferenceScheduler: revisions, preemption and where the time went', ()
     expect(k.revision.cpuSeconds).toBeCloseTo(0.9)
   })
 
-  it('books the time a request waited for its turn', async () => {
+  it('books the time a request waited for its turn, and finals computed ahead and bulk work apart', async () => {
     let now = 0
     const scheduler = new InferenceScheduler({ now: () => now, cpuMicros: () => 0 })
     const hold = await scheduler.gate().acquire('final')
@@ -123,7 +123,14 @@ describe('InferenceScheduler: revisions, preemption and where the time went', ()
     hold.release()
     ;(await waiting).release()
     expect(scheduler.stats.byKind.final.waitSeconds).toBeCloseTo(0.25)
-    expect(scheduler.stats.started.final).toBe(2)
+    const ahead = await scheduler.gate().acquire('final', undefined, { ahead: true })
+    now += 100
+    ahead.release()
+    ;(await scheduler.gate({ bulk: true }).acquire('final')).release()
+    const k = scheduler.stats.byKind
+    expect([k.final.calls, k.ahead.calls, k.bulk.calls]).toEqual([2, 1, 1])
+    expect(k.ahead.busySeconds).toBeCloseTo(0.1)
+    expect(scheduler.stats.started.final).toBe(4) // every final, however booked
   })
 
   it('a session’s final does not wait for another session’s revision; the revision runs again after it', async () => {

@@ -9,6 +9,7 @@ import {
 } from './scheduler-options.js'
 
 export {
+  type AcquireOptions,
   acquireTurn,
   INFERENCE_KINDS,
   type InferenceGate,
@@ -37,6 +38,8 @@ interface Waiter {
   cleanup: () => void
   /** A final that waited while another final ran or was started ahead of it. */
   behindFinal: boolean
+  /** A final computed ahead (booked apart). */
+  ahead: boolean
 }
 
 interface SessionSlot {
@@ -68,7 +71,8 @@ export interface InferenceSchedulerStats {
   /** Requests started since creation, by kind. */
   started: Record<InferenceKind, number>
   /**
-   * Where the engine's time went, by kind of real-time request and for bulk work (REST files):
+   * Where the engine's time went, by kind of real-time request, for finals computed ahead
+   * (`ahead`) and for bulk work (REST files):
    * calls, preemptions, wait, busy and CPU seconds.
    */
   byKind: Record<InferenceAccount, InferenceKindStats>
@@ -134,7 +138,7 @@ export class InferenceScheduler {
       audioSeconds: 0,
     }
     return {
-      acquire: (kind, signal) => this.#acquire(session, kind, signal),
+      acquire: (kind, signal, options) => this.#acquire(session, kind, signal, options?.ahead === true),
       idle: () => this.idle,
       observeAudio: (seconds) => {
         session.firstAudioAt ??= this.options.now()
@@ -208,7 +212,7 @@ export class InferenceScheduler {
       queuedPartials: this.#partials.length,
       queuedRevisions: this.#revisions.length,
       started: {
-        final: byKind.final.calls + byKind.bulk.calls,
+        final: byKind.final.calls + byKind.ahead.calls + byKind.bulk.calls,
         partial: byKind.partial.calls,
         revision: byKind.revision.calls,
       },
@@ -219,7 +223,12 @@ export class InferenceScheduler {
     }
   }
 
-  #acquire(session: SessionSlot, kind: InferenceKind, signal?: AbortSignal): Promise<InferenceTicket> {
+  #acquire(
+    session: SessionSlot,
+    kind: InferenceKind,
+    signal: AbortSignal | undefined,
+    ahead: boolean,
+  ): Promise<InferenceTicket> {
     if (signal?.aborted) return Promise.reject(abortReason(signal))
     return new Promise<InferenceTicket>((resolve, reject) => {
       const waiter: Waiter = {
@@ -230,6 +239,7 @@ export class InferenceScheduler {
         reject,
         cleanup: () => {},
         behindFinal: kind === 'final' && this.#othersRunning(session),
+        ahead: ahead && kind === 'final',
       }
       if (signal) {
         const onAbort = () => {
@@ -326,7 +336,7 @@ export class InferenceScheduler {
     session.lastServed = ++this.#tick
     const startedAt = this.options.now()
     const waitedMs = startedAt - waiter.enqueuedAt
-    const account: InferenceAccount = session.bulk ? 'bulk' : waiter.kind
+    const account: InferenceAccount = session.bulk ? 'bulk' : waiter.ahead ? 'ahead' : waiter.kind
     const turn = this.#accounts.start(account, waitedMs)
     const preemptible = final ? undefined : { kind: account, controller: new AbortController(), startedAt }
     if (preemptible) this.#preemptible.add(preemptible)
