@@ -77,18 +77,19 @@ describe('whisper.cpp on the CPU variants of the project’s machines', () => {
   it('every variant this machine runs hears the same words, greedy and at beam 5 (6 real clips and the 30 s stream)', async () => {
     // This machine's own choice is one of the three on the project's machines; it is decoded
     // apart only when its instruction sets are another's (a user's laptop).
-    const own = JSON.stringify((await info(undefined))!.features)
-    const variants: (string | undefined)[] = []
-    for (const v of VARIANTS) {
-      if (v === undefined) {
-        const covered = await Promise.all(
-          variants.map(async (x) => JSON.stringify((await info(x))!.features)),
-        )
-        if (!covered.includes(own)) variants.push(undefined)
-      } else if ((await info(v)) === undefined)
-        console.log(`${v}: does not run on this processor, not covered here`)
-      else variants.push(v)
+    const features = async (v: string | undefined) => {
+      const i = await info(v)
+      return i && JSON.stringify(i.features)
     }
+    const own = (await features(undefined))!
+    const runs = new Map<string, string>() // variant → its features, for those this machine runs
+    for (const v of VARIANTS.filter((x) => x !== undefined)) {
+      const f = await features(v)
+      if (f === undefined) console.log(`${v}: does not run on this processor, not covered here`)
+      else runs.set(v, f)
+    }
+    const variants: (string | undefined)[] = [...runs.keys()]
+    if (![...runs.values()].includes(own)) variants.push(undefined)
     const results = new Map<string, Decoded>()
     for (const v of variants) results.set(v ?? `this machine's (${own})`, await decode(v))
     const [first, ...others] = [...results.entries()]

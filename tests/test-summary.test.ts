@@ -17,33 +17,35 @@ function summary(report: object) {
   return run.stdout.trim().split('\n')
 }
 const test = (status: string) => ({ status })
+/** A vitest JSON report with these counts: tests passed, failed, pending and todo, and suites failed. */
+const report = (
+  counts: { passed: number; failed: number; pending: number; todo: number; failedSuites: number },
+  testResults: object[],
+) => ({
+  numPassedTests: counts.passed,
+  numFailedTests: counts.failed,
+  numFailedTestSuites: counts.failedSuites,
+  numPendingTests: counts.pending,
+  numTodoTests: counts.todo,
+  testResults,
+})
 
 describe('the closing line', () => {
   it('counts the failed tests as vitest does, not the suites that hold them', () => {
     // One failed test inside a describe: vitest counts 1 failed test and 2 failed suites
     // (the file and the describe); the line said 3 failed.
-    const lines = summary({
-      numPassedTests: 729,
-      numFailedTests: 1,
-      numFailedTestSuites: 2,
-      numPendingTests: 0,
-      numTodoTests: 0,
-      testResults: [
+    const lines = summary(
+      report({ passed: 729, failed: 1, pending: 0, todo: 0, failedSuites: 2 }, [
         { name: '/x/tests/a.test.ts', status: 'failed', assertionResults: [test('passed'), test('failed')] },
         { name: '/x/tests/b.test.ts', status: 'passed', assertionResults: [test('passed')] },
-      ],
-    })
+      ]),
+    )
     expect(lines).toEqual(['tests: 729 passed, 1 failed, 0 skipped'])
   })
 
   it('counts a file that failed outside its tests as one failed, and names it', () => {
-    const lines = summary({
-      numPassedTests: 3,
-      numFailedTests: 0,
-      numFailedTestSuites: 1,
-      numPendingTests: 1,
-      numTodoTests: 1,
-      testResults: [
+    const lines = summary(
+      report({ passed: 3, failed: 0, pending: 1, todo: 1, failedSuites: 1 }, [
         {
           name: join(process.cwd(), 'tests/c.test.ts'),
           status: 'failed',
@@ -51,8 +53,8 @@ describe('the closing line', () => {
           assertionResults: [],
         },
         { name: '/x/tests/d.test.ts', status: 'passed', assertionResults: [test('passed')] },
-      ],
-    })
+      ]),
+    )
     expect(lines).toEqual([
       'failed outside any test: tests/c.test.ts (Cannot find module x)',
       'tests: 3 passed, 1 failed, 2 skipped',

@@ -36,9 +36,11 @@ export function processCpuMicros(): number {
   return usage ? usage.user + usage.system : 0
 }
 
-interface Running {
-  kind: InferenceAccount
-  startedAt: number
+/** A turn on the books, from {@link KindAccounts.start} to {@link KindAccounts.end}. */
+export interface BookedTurn {
+  readonly kind: InferenceAccount
+  /** The scheduler's clock when it started. */
+  readonly startedAt: number
 }
 
 /**
@@ -53,7 +55,7 @@ export class KindAccounts {
       { calls: 0, preempted: 0, waitSeconds: 0, busySeconds: 0, cpuSeconds: 0 },
     ]),
   ) as Record<InferenceAccount, InferenceKindStats>
-  readonly #running = new Set<Running>()
+  readonly #running = new Set<BookedTurn>()
   readonly #now: () => number
   readonly #cpuMicros: () => number
   #cpuAt: number
@@ -65,7 +67,7 @@ export class KindAccounts {
   }
 
   /** A turn starts after waiting `waitedMs`; pass the handle to {@link end}. */
-  start(kind: InferenceAccount, waitedMs: number): Running {
+  start(kind: InferenceAccount, waitedMs: number): BookedTurn {
     this.#shareCpu()
     const s = this.#stats[kind]
     s.calls++
@@ -75,7 +77,7 @@ export class KindAccounts {
     return turn
   }
 
-  end(turn: Running): void {
+  end(turn: BookedTurn): void {
     if (!this.#running.has(turn)) return
     this.#shareCpu()
     this.#running.delete(turn)

@@ -1,6 +1,11 @@
 import { WsError } from '../errors.js'
 import type { InferenceGate, InferenceKind, InferenceTicket } from './inference-gate.js'
-import { type InferenceAccount, type InferenceKindStats, KindAccounts } from './kind-accounts.js'
+import {
+  type BookedTurn,
+  type InferenceAccount,
+  type InferenceKindStats,
+  KindAccounts,
+} from './kind-accounts.js'
 import { LoadEstimate } from './load-estimate.js'
 import {
   type InferenceGateOptions,
@@ -58,9 +63,8 @@ interface SessionSlot {
 
 /** A partial's or a revision's turn running, which a waiting final may take back. */
 interface Preemptible {
-  kind: InferenceAccount
+  turn: BookedTurn
   controller: AbortController
-  startedAt: number
 }
 
 export interface InferenceSchedulerStats {
@@ -251,13 +255,12 @@ export class InferenceScheduler {
       if (kind === 'final') this.#finals.push(waiter)
       else {
         // A session's newer partial (or revision) request replaces the one still waiting.
-        const slot = kind === 'partial' ? 'partial' : 'revision'
-        const stale = session[slot]
+        const stale = session[kind]
         if (stale && this.#remove(stale)) {
           this.#superseded++
           stale.reject(new WsError('aborted', `A newer ${kind} request replaced this one`))
         }
-        session[slot] = waiter
+        session[kind] = waiter
         this.#queue(kind).push(waiter)
       }
       this.#dispatch()
@@ -338,7 +341,7 @@ export class InferenceScheduler {
     const waitedMs = startedAt - waiter.enqueuedAt
     const account: InferenceAccount = session.bulk ? 'bulk' : waiter.ahead ? 'ahead' : waiter.kind
     const turn = this.#accounts.start(account, waitedMs)
-    const preemptible = final ? undefined : { kind: account, controller: new AbortController(), startedAt }
+    const preemptible = final ? undefined : { turn, controller: new AbortController() }
     if (preemptible) this.#preemptible.add(preemptible)
     let released = false
     waiter.resolve({
@@ -370,19 +373,19 @@ export class InferenceScheduler {
    * most recently started first (the least work lost).
    */
   #preempt(): void {
-    if (!this.options.preempt || this.#running < this.options.concurrency) return
+    if (!this.options.preempt || this.#preemptible.size === 0 || this.#finals.length === 0) return
+    if (this.#running < this.options.concurrency) return
     const finals = this.#finals.filter((w) => !this.#behind(w.session)).length
     const running = [...this.#preemptible]
-    let owed = finals - running.filter((p) => p.controller.signal.aborted).length
+    const asked = running.filter((p) => p.controller.signal.aborted)
+    const revisionFirst = (p: Preemptible) => Number(p.turn.kind === 'revision')
     const victims = running
       .filter((p) => !p.controller.signal.aborted)
-      .sort(
-        (a, b) => Number(b.kind === 'revision') - Number(a.kind === 'revision') || b.startedAt - a.startedAt,
-      )
-    for (const p of victims) {
-      if (owed-- <= 0) return
-      this.#accounts.preempted(p.kind)
-      p.controller.abort(new WsError('aborted', `A final took this ${p.kind}'s turn`))
+      .sort((a, b) => revisionFirst(b) - revisionFirst(a) || b.turn.startedAt - a.turn.startedAt)
+      .slice(0, Math.max(0, finals - asked.length))
+    for (const { turn, controller } of victims) {
+      this.#accounts.preempted(turn.kind)
+      controller.abort(new WsError('aborted', `A final took this ${turn.kind}'s turn`))
     }
   }
 }
