@@ -83,6 +83,32 @@ const DROP = [
  * 7.9 s instead of 0.7 s beside one busy process). Spin briefly, then yield the CPU.
  */
 const PATCHES = [
+  // ggml's AMX kernels (quantized models on Intel Sapphire Rapids and later) fill their tile
+  // configuration on the stack; GCC drops the stores, since it does not see ldtilecfg read
+  // them, and loads a configuration of zero-sized tiles: the first tile load then raises an
+  // illegal instruction and kills the process (q8_0 models on an AMX processor, measured).
+  // Keep the configuration in constant data, where it is read as written.
+  {
+    file: 'ggml/src/ggml-cpu/amx/mmq.cpp',
+    find: `    alignas(64) tile_config_t tc = {};
+    tc.palette_id = 1;
+    tc.start_row = 0;
+    tc.rows[0] = 8;   tc.colsb[0] = 64;
+    tc.rows[1] = 8;   tc.colsb[1] = 64;
+    tc.rows[2] = 16;  tc.colsb[2] = 32;
+    tc.rows[3] = 16;  tc.colsb[3] = 32;
+    tc.rows[4] = 16;  tc.colsb[4] = 64;
+    tc.rows[5] = 16;  tc.colsb[5] = 64;
+    tc.rows[6] = 16;  tc.colsb[6] = 64;
+    tc.rows[7] = 16;  tc.colsb[7] = 64;
+`,
+    replace: `    alignas(64) static const tile_config_t tc = {
+        1, 0, {0},
+        {64, 64, 32, 32, 64, 64, 64, 64, 0, 0, 0, 0, 0, 0, 0, 0},
+        {8, 8, 16, 16, 16, 16, 16, 16, 0, 0, 0, 0, 0, 0, 0, 0},
+    };
+`,
+  },
   // whisper.cpp checks its abort callback only between encoder runs and decoder steps; hand it
   // to ggml too, which checks it between graph nodes, so an abort stops a 30 s-window encode
   // within milliseconds instead of seconds.
