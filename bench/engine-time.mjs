@@ -2,6 +2,7 @@
 //
 //   node bench/engine-time.mjs [--sessions 1,2,3,4] [--stagger-ms 1300] [--stream 2min]
 //                              [--backend whispercpp] [--label now] [--server-cli <path>]
+//                              [--server-args="--model base"]
 //
 // N real-time clients stream the real English stream (people reading telephone prompts) into
 // the default server (tiny.en, `prompt`, revisions on; admission relaxed so nobody is
@@ -29,6 +30,7 @@ const HELP = `Usage: node bench/engine-time.mjs [options]
   --backend <name>      whispercpp or faster (default whispercpp)
   --label <name>        this run's name in the table (default now)
   --server-cli <path>   the server to run (default this checkout's packages/server/dist/cli.js)
+  --server-args=<args>  more server options, space-separated (e.g. --server-args="--model base")
   --out <dir>           default bench/results/engine-time
   -h, --help`
 
@@ -40,6 +42,7 @@ const { values: a } = parseArgs({
     backend: { type: 'string', default: 'whispercpp' },
     label: { type: 'string', default: 'now' },
     'server-cli': { type: 'string', default: SERVER_CLI },
+    'server-args': { type: 'string', default: '' },
     out: { type: 'string', default: 'bench/results/engine-time' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -70,7 +73,8 @@ async function inference(http) {
 }
 
 async function run(n) {
-  const server = await startServer(a.backend, [], { cli: a['server-cli'] })
+  const extra = a['server-args'].split(' ').filter(Boolean)
+  const server = await startServer(a.backend, extra, { cli: a['server-cli'] })
   try {
     const before = await inference(server.http)
     const cpu0 = server.stats().cpuSeconds
@@ -158,7 +162,7 @@ for (const [label, r] of Object.entries(saved.runs)) {
 }
 lines.push(
   '',
-  'A build before the engine kept books by kind reports no engine, wait or CPU figures (0); every build reports request to result (the wait included).',
+  'A build before the engine kept books by kind reports no engine, wait or CPU figures (0); every build reports request to result (the wait included). faster-whisper decodes in its worker process: its CPU by kind counts the server’s own threads only (near 0); the server CPU column includes the worker.',
   '',
 )
 writeFileSync(`${a.out}/latest.md`, lines.join('\n'))
