@@ -63,6 +63,9 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --skip-engine-time      skip where the engine's time goes (bench/engine-time.mjs: 1 to 4 live
                           sessions of the real English 2-minute stream on the default server:
                           final latency, and engine, wait and CPU seconds by kind of request)
+  --skip-non-speech       skip words where nobody spoke (bench/non-speech.mjs: the non-speech
+                          set through each VAD, whole clips and live sessions per strategy:
+                          invented words per minute)
   --skip-engine           skip the whisper.cpp engine checks (CPU contention; a plain npm
                           install from tarballs against the workspace build)
   --revise-ms <n>         revisions: blocks of up to n ms decoded again (default 28000, the
@@ -83,6 +86,7 @@ const { values: args } = parseArgs({
     'compare-speech': { type: 'string', default: 'real-en' },
     'skip-engine': { type: 'boolean' },
     'skip-engine-time': { type: 'boolean' },
+    'skip-non-speech': { type: 'boolean' },
     'skip-scale': { type: 'boolean' },
     'scale-max-sessions': { type: 'string', default: '8' },
     'skip-soak': { type: 'boolean' },
@@ -327,6 +331,7 @@ if (!smoke && !args['skip-scale']) {
 if (!smoke) {
   const parts = [
     ...(args['skip-engine-time'] ? [] : [['engine-time', []]]),
+    ...(args['skip-non-speech'] ? [] : [['non-speech', []]]),
     ...(args['skip-accuracy'] ? [] : [['accuracy', []]]),
     ...(args['skip-protocols'] ? [] : [['protocols', []]]),
     ...(args['skip-models'] ? [] : [['models', []]]),

@@ -48,13 +48,13 @@ const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest(
 const isRoot = () => process.getuid?.() === 0
 const has = (cmd, args = ['--version']) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0
 
-function aptUpdate(log) {
+export function aptUpdate(log) {
   log('apt-get update')
   execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'] })
 }
 
 /** Downloads one package unless the cache holds it; checks its sha256 either way. */
-function ensureDeb(pkg, debsDir, log, { download = true } = {}) {
+export function ensureDeb(pkg, debsDir, log, { download = true } = {}) {
   const file = join(debsDir, pkg.file)
   if (existsSync(file) && sha256(file) === pkg.sha256) return file
   if (!download) throw new Error(`${pkg.file} is missing or altered in ${debsDir}`)
@@ -73,12 +73,12 @@ function ensureDeb(pkg, debsDir, log, { download = true } = {}) {
   const got = sha256(file)
   if (got !== pkg.sha256) {
     rmSync(file, { force: true })
-    throw new Error(`${pkg.file}: sha256 ${got}, expected ${pkg.sha256} (fixtures/real/sources.json)`)
+    throw new Error(`${pkg.file}: sha256 ${got}, expected ${pkg.sha256} (fixtures/*/sources.json)`)
   }
   return file
 }
 
-function ensureSox(log) {
+export function ensureSox(log) {
   if (has('sox') && has('soxi', [])) return
   if (!has('apt-get') || !isRoot()) throw new Error('sox is needed: apt-get install sox libsox-fmt-base')
   aptUpdate(log)

@@ -94,6 +94,10 @@ fi
 if [ -n "${WS_SETUP_REAL_SPEECH:-}" ]; then
   step "Real speech corpora (Debian packages, into the cache; later runs only verify)"
   node scripts/real-speech.mjs
+  # Recordings without speech (music, keyboard, crowd, traffic...; fixtures/non-speech), and
+  # sox's silence, noise and hum, into <cache>/non-speech/.
+  step "Non-speech set (Debian packages, into the cache; later runs only verify)"
+  node scripts/non-speech.mjs
 fi
 
 # The demo page's test runs in a real browser: Debian's Chromium.

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// Words where nobody spoke: the non-speech set (scripts/non-speech.mjs: real recordings of
+// music, keyboard, breathing, crowd, wind, traffic, machinery, animals and beeps, and sox's
+// silence, noise and hum) through each VAD, each whole clip through the backend (as a REST
+// file is), and the set joined into one stream through a live session per strategy (virtual
+// clock, the server's defaults: WebRTC VAD, revisions on). Reports invented words per minute
+// of non-speech, and the share of its time each VAD calls speech.
+//
+//   node bench/non-speech.mjs [--backends whispercpp,faster] [--strategies prompt,...] [--out <dir>]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { DEFAULT_VAD_SEGMENTER_OPTIONS, detectSpeech, readWavMono } from '@ws/core'
+import { SileroVad } from '@ws/vad-silero'
+import { WebRtcVad } from '@ws/vad-webrtc'
+import { nonSpeechDir, provisionNonSpeech } from '../scripts/non-speech.mjs'
+import { virtualRun } from './lib/clients.mjs'
+
+const HELP = `Usage: node bench/non-speech.mjs [options]
+  --backends <list>     whispercpp,faster (default whispercpp)
+  --strategies <list>   prompt,context,hybrid,agreement (default all)
+  --out <dir>           default bench/results/non-speech
+  -h, --help`
+const { values: a } = parseArgs({
+  options: {
+    backends: { type: 'string', default: 'whispercpp' },
+    strategies: { type: 'string', default: 'prompt,context,hybrid,agreement' },
+    out: { type: 'string', default: fileURLToPath(new URL('./results/non-speech', import.meta.url)) },
+    help: { type: 'boolean', short: 'h' },
+  },
+})
+if (a.help) {
+  console.log(HELP)
+  process.exit(0)
+}
+const SR = 16_000
+const GAP_S = 0.5
+const manifest = provisionNonSpeech({ log: () => {} })
+const clips = manifest.map((f) => ({
+  ...f,
+  audio: readWavMono(readFileSync(join(nonSpeechDir(), `${f.name}.wav`))).samples,
+}))
+const words = (text) => text.split(/\s+/).filter((w) => /[\p{L}\p{N}]/u.test(w))
+const minutes = (audio) => audio.length / SR / 60
+const round = (x, d = 1) => Number(x.toFixed(d))
+
+// The set as one stream: the clips one after another, half a second of silence between.
+const gap = new Float32Array(GAP_S * SR)
+const stream = new Float32Array(clips.reduce((n, c) => n + c.audio.length + gap.length, 0))
+let at = 0
+for (const c of clips) {
+  stream.set(c.audio, at)
+  at += c.audio.length + gap.length
+}
+const streamCorpus = { utterances: [], texts: [] }
+
+const report = {
+  date: new Date().toISOString().slice(0, 10),
+  machine: `${cpus().length} × ${cpus()[0]?.model.trim()}`,
+  command: `node bench/non-speech.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  minutes: round(minutes(stream), 2),
+  vad: [],
+  clips: [],
+  live: [],
+}
+
+for (const [name, create] of [
+  ['webrtc', () => WebRtcVad.create()],
+  ['silero', () => SileroVad.create()],
+]) {
+  const row = { vad: name, byCategory: {} }
+  let speech = 0
+  for (const c of clips) {
+    const vad = await create()
+    const { regions } = await detectSpeech(vad, c.audio, {
+      ...DEFAULT_VAD_SEGMENTER_OPTIONS,
+      ...vad.segmenterDefaults,
+    })
+    await vad.close?.()
+    const s = regions.reduce((t, r) => t + Math.min(r.end, c.durationSeconds) - r.start, 0)
+    speech += s
+    row.byCategory[c.category] = round((row.byCategory[c.category] ?? 0) + s, 2)
+  }
+  row.speechShare = round((speech / clips.reduce((t, c) => t + c.durationSeconds, 0)) * 100)
+  report.vad.push(row)
+  console.error(`${name}: calls ${row.speechShare} % of the non-speech set speech`)
+}
+
+for (const backendName of a.backends.split(',')) {
+  const backend =
+    backendName === 'faster'
+      ? new (await import('@ws/backend-faster')).FasterWhisperBackend()
+      : new (await import('@ws/backend-whispercpp')).WhisperCppBackend()
+  await backend.loadModel('tiny.en')
+  try {
+    let invented = 0
+    for (const c of clips) {
+      const r = await backend.transcribe(c.audio, SR)
+      const n = words(r.text).length
+      invented += n
+      report.clips.push({
+        backend: backendName,
+        clip: c.name,
+        category: c.category,
+        words: n,
+        text: r.text.trim(),
+      })
+    }
+    report.clips.push({
+      backend: backendName,
+      clip: 'all',
+      words: invented,
+      perMinute: round(invented / minutes(stream)),
+    })
+    console.error(`${backendName} whole clips: ${invented} words over ${clips.length} clips`)
+    for (const strategy of a.strategies.split(',')) {
+      const r = await virtualRun(backend, strategy, stream, streamCorpus, [], { language: 'en' })
+      const finals = words(r.text).length
+      const revised = words(r.revised).length
+      report.live.push({
+        backend: backendName,
+        strategy,
+        finals: r.finals.length,
+        finalWords: finals,
+        revisedWords: revised,
+        perMinute: round(finals / minutes(stream)),
+        text: r.text.slice(0, 200),
+      })
+      console.error(
+        `${backendName} ${strategy}: ${finals} words in ${r.finals.length} finals, revised ${revised}`,
+      )
+    }
+  } finally {
+    await backend.close()
+  }
+}
+
+mkdirSync(a.out, { recursive: true })
+writeFileSync(`${a.out}/latest.json`, `${JSON.stringify(report, null, 2)}\n`)
+const lines = [
+  '# Words where nobody spoke',
+  '',
+  `${report.minutes} min of non-speech (${clips.length} clips: ${[...new Set(clips.map((c) => c.category))].join(', ')}); ${report.date}, ${report.machine}, \`${report.command}\`.`,
+  '',
+  '| VAD | share of non-speech time called speech |',
+  '|---|---:|',
+  ...report.vad.map((v) => `| ${v.vad} | ${v.speechShare} % |`),
+  '',
+  '| backend | path | words | per minute of non-speech |',
+  '|---|---|---:|---:|',
+  ...report.clips
+    .filter((c) => c.clip === 'all')
+    .map((c) => `| ${c.backend} | whole clips (as REST) | ${c.words} | ${c.perMinute} |`),
+  ...report.live.map(
+    (l) =>
+      `| ${l.backend} | live \`${l.strategy}\` finals (revised) | ${l.finalWords} (${l.revisedWords}) | ${l.perMinute} |`,
+  ),
+  '',
+  'Per clip (whole clips):',
+  '',
+  '| backend | clip | category | text |',
+  '|---|---|---|---|',
+  ...report.clips
+    .filter((c) => c.clip !== 'all' && c.words > 0)
+    .map((c) => `| ${c.backend} | ${c.clip} | ${c.category} | ${c.text.replaceAll('|', '\\|')} |`),
+  '',
+]
+writeFileSync(`${a.out}/latest.md`, lines.join('\n'))
+console.log(lines.join('\n'))
