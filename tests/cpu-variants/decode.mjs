@@ -25,7 +25,13 @@ for (const [model, beamSize] of [
     for (const f of audio) {
       const r = await backend.transcribe(f.audio, 16_000, { wordTimestamps: true })
       const words = r.segments.flatMap((s) => s.words ?? [])
-      decodes.push({ clip: f.name, model, beamSize, text: r.text, probabilities: words.map((w) => w.probability) })
+      decodes.push({
+        clip: f.name,
+        model,
+        beamSize,
+        text: r.text,
+        probabilities: words.map((w) => w.probability),
+      })
     }
   } finally {
     await backend.close()
