@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cacheDir, ensureDeb, ensureSox } from './real-speech.mjs'
+import { cacheDir, corpusOk, ensureDeb, ensureSox } from './real-speech.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SOURCES = join(ROOT, 'fixtures/non-speech/sources.json')
@@ -81,16 +81,6 @@ function buildClip(clip, input, out, tmp) {
   sox([input, ...SOX_OUT, out, ...(clip.trim ? ['trim', String(clip.trim[0]), String(clip.trim[1])] : [])])
 }
 
-function setOk(dir, stamp) {
-  try {
-    if (readFileSync(join(dir, '.stamp'), 'utf8') !== stamp) return false
-    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))
-    return manifest.length > 0 && manifest.every((f) => existsSync(join(dir, `${f.name}.wav`)))
-  } catch {
-    return false
-  }
-}
-
 /** Downloads, verifies and builds the set when missing; returns its manifest. */
 export function provisionNonSpeech({ env = process.env, log = console.log, check = false } = {}) {
   const sources = JSON.parse(readFileSync(SOURCES, 'utf8'))
@@ -100,7 +90,7 @@ export function provisionNonSpeech({ env = process.env, log = console.log, check
   const debs = {}
   for (const pkg of sources.packages) debs[pkg.package] = ensureDeb(pkg, debsDir, log, { download: !check })
   const stamp = JSON.stringify({ build: BUILD, sources })
-  if (setOk(dir, stamp)) {
+  if (corpusOk(dir, stamp)) {
     log(`non-speech: ${sources.clips.length + sources.synthetic.length} clips present in ${dir}`)
     return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))
   }

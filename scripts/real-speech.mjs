@@ -90,7 +90,7 @@ export function ensureSox(log) {
 }
 
 /** Whether a corpus is there, built from these sources by this version, with all its files. */
-function corpusOk(dir, stamp) {
+export function corpusOk(dir, stamp) {
   try {
     if (readFileSync(join(dir, '.stamp'), 'utf8') !== stamp) return false
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))
