@@ -3,8 +3,10 @@
 // music, keyboard, breathing, crowd, wind, traffic, machinery, animals and beeps, and sox's
 // silence, noise and hum) through each VAD, each whole clip through the backend (as a REST
 // file is), and the set joined into one stream through a live session per strategy (virtual
-// clock, the server's defaults: WebRTC VAD, revisions on). Reports invented words per minute
-// of non-speech, and the share of its time each VAD calls speech.
+// clock, the server's defaults: greedy, WebRTC VAD, revisions on). Each backend runs with its
+// no-speech guard off and on (`noSpeech`), and reads 80 real English clips clean, under 10 dB
+// and under 0 dB of noise either way: invented words per minute of non-speech against the WER
+// of real speech, and the share of non-speech time each VAD calls speech.
 //
 //   node bench/non-speech.mjs [--backends whispercpp,faster] [--strategies prompt,...] [--out <dir>]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -12,20 +14,21 @@ import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { DEFAULT_VAD_SEGMENTER_OPTIONS, detectSpeech, readWavMono } from '@ws/core'
+import { corpusWordErrorRate, DEFAULT_VAD_SEGMENTER_OPTIONS, detectSpeech, readWavMono } from '@ws/core'
+import { mixAtSnr, realSpeechFixtures } from '@ws/core/testing'
 import { SileroVad } from '@ws/vad-silero'
 import { WebRtcVad } from '@ws/vad-webrtc'
 import { nonSpeechDir, provisionNonSpeech } from '../scripts/non-speech.mjs'
 import { virtualRun } from './lib/clients.mjs'
 
 const HELP = `Usage: node bench/non-speech.mjs [options]
-  --backends <list>     whispercpp,faster (default whispercpp)
+  --backends <list>     whispercpp,faster (default both)
   --strategies <list>   prompt,context,hybrid,agreement (default all)
   --out <dir>           default bench/results/non-speech
   -h, --help`
 const { values: a } = parseArgs({
   options: {
-    backends: { type: 'string', default: 'whispercpp' },
+    backends: { type: 'string', default: 'whispercpp,faster' },
     strategies: { type: 'string', default: 'prompt,context,hybrid,agreement' },
     out: { type: 'string', default: fileURLToPath(new URL('./results/non-speech', import.meta.url)) },
     help: { type: 'boolean', short: 'h' },
@@ -88,52 +91,83 @@ for (const [name, create] of [
   console.error(`${name}: calls ${row.speechShare} % of the non-speech set speech`)
 }
 
+// Real speech, to show what the guard costs: clean, and under 10 and 0 dB of noise.
+const real = realSpeechFixtures('real-en')
+const speechSets = {
+  clean: real,
+  '10 dB': real.map((f) => ({ ...f, audio: mixAtSnr(f.audio, 10, { seed: 3 }).mixed })),
+  '0 dB': real.map((f) => ({ ...f, audio: mixAtSnr(f.audio, 0, { seed: 3 }).mixed })),
+}
+report.speech = []
+
 for (const backendName of a.backends.split(',')) {
-  const backend =
-    backendName === 'faster'
-      ? new (await import('@ws/backend-faster')).FasterWhisperBackend()
-      : new (await import('@ws/backend-whispercpp')).WhisperCppBackend()
-  await backend.loadModel('tiny.en')
-  try {
-    let invented = 0
-    for (const c of clips) {
-      const r = await backend.transcribe(c.audio, SR)
-      const n = words(r.text).length
-      invented += n
+  for (const guard of ['off', 'on']) {
+    // The server's decoding: greedy (its --beam-size 1); the guard at the backend's default.
+    const options = { beamSize: 1, ...(guard === 'off' ? { noSpeech: false } : {}) }
+    const backend =
+      backendName === 'faster'
+        ? new (await import('@ws/backend-faster')).FasterWhisperBackend(options)
+        : new (await import('@ws/backend-whispercpp')).WhisperCppBackend(options)
+    await backend.loadModel('tiny.en')
+    try {
+      let invented = 0
+      for (const c of clips) {
+        const r = await backend.transcribe(c.audio, SR)
+        const n = words(r.text).length
+        invented += n
+        report.clips.push({
+          backend: backendName,
+          guard,
+          clip: c.name,
+          category: c.category,
+          words: n,
+          text: r.text.trim(),
+        })
+      }
       report.clips.push({
         backend: backendName,
-        clip: c.name,
-        category: c.category,
-        words: n,
-        text: r.text.trim(),
-      })
-    }
-    report.clips.push({
-      backend: backendName,
-      clip: 'all',
-      words: invented,
-      perMinute: round(invented / minutes(stream)),
-    })
-    console.error(`${backendName} whole clips: ${invented} words over ${clips.length} clips`)
-    for (const strategy of a.strategies.split(',')) {
-      const r = await virtualRun(backend, strategy, stream, streamCorpus, [], { language: 'en' })
-      const finals = words(r.text).length
-      const revised = words(r.revised).length
-      report.live.push({
-        backend: backendName,
-        strategy,
-        finals: r.finals.length,
-        finalWords: finals,
-        revisedWords: revised,
-        perMinute: round(finals / minutes(stream)),
-        text: r.text.slice(0, 200),
+        guard,
+        clip: 'all',
+        words: invented,
+        perMinute: round(invented / minutes(stream)),
       })
       console.error(
-        `${backendName} ${strategy}: ${finals} words in ${r.finals.length} finals, revised ${revised}`,
+        `${backendName}, guard ${guard}, whole clips: ${invented} words over ${clips.length} clips`,
       )
+      for (const strategy of a.strategies.split(',')) {
+        const r = await virtualRun(backend, strategy, stream, streamCorpus, [], { language: 'en' })
+        const finals = words(r.text).length
+        const revised = words(r.revised).length
+        const partials = r.events
+          ? r.events.filter((e) => e.type === 'partial').reduce((n, e) => n + words(e.text).length, 0)
+          : undefined
+        report.live.push({
+          backend: backendName,
+          guard,
+          strategy,
+          finals: r.finals.length,
+          finalWords: finals,
+          revisedWords: revised,
+          ...(partials === undefined ? {} : { partialWords: partials }),
+          perMinute: round(finals / minutes(stream)),
+          text: r.text.slice(0, 200),
+        })
+        console.error(
+          `${backendName}, guard ${guard}, ${strategy}: ${finals} words in finals, revised ${revised}`,
+        )
+      }
+      const row = { backend: backendName, guard }
+      for (const [name, set] of Object.entries(speechSets)) {
+        const pairs = []
+        for (const f of set)
+          pairs.push({ reference: f.text, hypothesis: (await backend.transcribe(f.audio, SR)).text })
+        row[name] = round(corpusWordErrorRate(pairs) * 100, 2)
+      }
+      report.speech.push(row)
+      console.error(`${backendName}, guard ${guard}, real speech WER: ${JSON.stringify(row)}`)
+    } finally {
+      await backend.close()
     }
-  } finally {
-    await backend.close()
   }
 }
 
@@ -148,23 +182,33 @@ const lines = [
   '|---|---:|',
   ...report.vad.map((v) => `| ${v.vad} | ${v.speechShare} % |`),
   '',
-  '| backend | path | words | per minute of non-speech |',
-  '|---|---|---:|---:|',
+  '| backend | guard | path | words | per minute of non-speech |',
+  '|---|---|---|---:|---:|',
   ...report.clips
     .filter((c) => c.clip === 'all')
-    .map((c) => `| ${c.backend} | whole clips (as REST) | ${c.words} | ${c.perMinute} |`),
+    .map((c) => `| ${c.backend} | ${c.guard} | whole clips (as REST) | ${c.words} | ${c.perMinute} |`),
   ...report.live.map(
     (l) =>
-      `| ${l.backend} | live \`${l.strategy}\` finals (revised) | ${l.finalWords} (${l.revisedWords}) | ${l.perMinute} |`,
+      `| ${l.backend} | ${l.guard} | live \`${l.strategy}\` finals (revised${l.partialWords === undefined ? '' : '; partials'}) | ${l.finalWords} (${l.revisedWords}${l.partialWords === undefined ? '' : `; ${l.partialWords}`}) | ${l.perMinute} |`,
+  ),
+  '',
+  `WER of ${real.length} real English clips (whole clips, as REST), guard off and on:`,
+  '',
+  '| backend | guard | clean | 10 dB SNR | 0 dB SNR |',
+  '|---|---|---:|---:|---:|',
+  ...report.speech.map(
+    (r) => `| ${r.backend} | ${r.guard} | ${r.clean} % | ${r['10 dB']} % | ${r['0 dB']} % |`,
   ),
   '',
   'Per clip (whole clips):',
   '',
-  '| backend | clip | category | text |',
-  '|---|---|---|---|',
+  '| backend | guard | clip | category | text |',
+  '|---|---|---|---|---|',
   ...report.clips
     .filter((c) => c.clip !== 'all' && c.words > 0)
-    .map((c) => `| ${c.backend} | ${c.clip} | ${c.category} | ${c.text.replaceAll('|', '\\|')} |`),
+    .map(
+      (c) => `| ${c.backend} | ${c.guard} | ${c.clip} | ${c.category} | ${c.text.replaceAll('|', '\\|')} |`,
+    ),
   '',
 ]
 writeFileSync(`${a.out}/latest.md`, lines.join('\n'))

@@ -128,6 +128,7 @@ export async function virtualRun(
     text,
     finals,
     revised: revisedText(events),
+    events,
     per,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     // `agreement`'s steps are decoded as finals too (their words are committed): its finals'

@@ -70,6 +70,7 @@ class Worker:
             beam_size=req.beam,
             vad_filter=False,
             condition_on_previous_text=False,
+            no_speech_threshold=req.no_speech_threshold,
             # Where someone waits (a live final), no temperature fallback: on real telephone
             # speech it only ever sampled a made-up tail, for 1-10 s.
             **({} if req.fallback else {"temperature": 0.0}),
@@ -80,8 +81,9 @@ class Worker:
             if req.id in self.cancelled:
                 raise RequestError("aborted", "cancelled")
             words = [(w.start, w.end, w.word, w.probability) for w in (seg.words or [])]
-            decoded.append(dict(text=seg.text, tokens=list(seg.tokens), start=seg.start, end=seg.end, seek=0))
-            out.append(segment_dict(seg.text, seg.start, seg.end, words, req.duration, req.words))
+            scores = dict(no_speech_prob=seg.no_speech_prob, avg_logprob=seg.avg_logprob)
+            decoded.append(dict(text=seg.text, tokens=list(seg.tokens), start=seg.start, end=seg.end, seek=0, **scores))
+            out.append(segment_dict(seg.text, seg.start, seg.end, words, req.duration, req.words, **scores))
         if align_after and decoded:
             out = self.aligned(req, decoded, info.language)
         return result_header(req, out, info.language)
@@ -97,7 +99,10 @@ class Worker:
         model.add_word_timestamps(
             [decoded], tokenizer, encoder_output, [size], "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、", 0.0,
         )
-        return [segment_dict(s["text"], s["start"], s["end"], batch_words(s), req.duration, True) for s in decoded]
+        return [
+            segment_dict(s["text"], s["start"], s["end"], batch_words(s), req.duration, True, s["no_speech_prob"], s["avg_logprob"])
+            for s in decoded
+        ]
 
     def batch_key(self, req):
         """Requests with the same key can run as one batch; None: run alone, through
@@ -159,7 +164,7 @@ class Worker:
             avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
             text = tokenizer.decode([t for t in tokens if t < tokenizer.eot])
             size = int(math.ceil(req.duration) * model.frames_per_second)
-            if result.no_speech_prob > 0.6 and avg_logprob < -1.0:
+            if req.no_speech_threshold is not None and result.no_speech_prob > req.no_speech_threshold and avg_logprob < -1.0:
                 segs = []  # silence, by faster-whisper's no-speech rule
             elif not key.preview and (
                 get_compression_ratio(text) > 2.4 or len(prompts[row]) + len(tokens) >= limit or avg_logprob < -1.0
@@ -173,7 +178,8 @@ class Worker:
                 subsegments, _, _ = model._split_segments_by_timestamps(
                     tokenizer=tokenizer, tokens=tokens, time_offset=0.0, segment_size=size, segment_duration=req.duration, seek=0
                 )
-                segs = [dict(text=tokenizer.decode(s["tokens"]), tokens=s["tokens"], start=s["start"], end=s["end"], seek=0) for s in subsegments]
+                scores = dict(no_speech_prob=result.no_speech_prob, avg_logprob=avg_logprob)
+                segs = [dict(text=tokenizer.decode(s["tokens"]), tokens=s["tokens"], start=s["start"], end=s["end"], seek=0, **scores) for s in subsegments]
             kept.append((row, req, segs, size))
         spoken = [k for k in kept if k[2]]
         if key.words and spoken:
@@ -187,7 +193,10 @@ class Worker:
                 "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、", 0.0,
             )
         for _, req, segs, _ in kept:
-            out = [segment_dict(s["text"], s["start"], s["end"], batch_words(s), req.duration, key.words) for s in segs]
+            out = [
+                segment_dict(s["text"], s["start"], s["end"], batch_words(s), req.duration, key.words, s["no_speech_prob"], s["avg_logprob"])
+                for s in segs
+            ]
             send(result_header(req, out, key.language, batch_size=len(reqs), window_s=frames / 100))
         return retry
 

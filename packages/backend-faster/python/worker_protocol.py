@@ -66,7 +66,9 @@ class RequestError(Exception):
 class Request:
     """A checked `transcribe` request: validated once, when it arrives."""
 
-    def __init__(self, rid, audio, language, task, words, beam, prompt, preview=False, margin_ms=0, fallback=True):
+    def __init__(
+        self, rid, audio, language, task, words, beam, prompt, preview=False, margin_ms=0, fallback=True, no_speech=True,
+    ):
         self.id = rid
         self.audio = audio
         self.language = language
@@ -78,6 +80,9 @@ class Request:
         self.margin_ms = margin_ms  # silence after the audio in the window; 0: the full 30 s
         self.fallback = fallback  # faster-whisper's temperature fallback, when it runs the request
         self.prompt_ids = None  # the prompt's tokens, once the worker has encoded them
+        # faster-whisper's no-speech rule (a window over 0.6 no speech whose text is under -1
+        # average log-probability gives no text, and is not sampled again); None: off.
+        self.no_speech_threshold = 0.6 if no_speech else None
 
     @property
     def duration(self):
@@ -108,6 +113,7 @@ def parse_request(header, payload, default_beam):
         preview=bool(header.get("preview")),
         margin_ms=max(0, int(header.get("window_margin_ms") or 0)),
         fallback=header.get("fallback", True) is not False,
+        no_speech=header.get("no_speech", True) is not False,
     )
 
 
@@ -115,9 +121,13 @@ def clamp(t, duration):
     return round(max(0.0, min(t, duration)), 3)
 
 
-def segment_dict(text, start, end, words, duration, words_wanted):
-    """A segment as the Node side reads it; `words` are (start, end, text, probability)."""
+def segment_dict(text, start, end, words, duration, words_wanted, no_speech_prob=None, avg_logprob=None):
+    """A segment as the Node side reads it; `words` are (start, end, text, probability); the
+    window's no-speech probability and the text's average log-probability when known."""
     item = {"start": clamp(start, duration), "end": clamp(end, duration), "text": text.strip()}
+    if no_speech_prob is not None:
+        item["no_speech_prob"] = round(float(no_speech_prob), 4)
+        item["avg_logprob"] = round(float(avg_logprob), 4)
     if words_wanted:
         item["words"] = [
             {"start": clamp(ws, duration), "end": clamp(we, duration), "text": wt.strip(), "probability": round(float(wp), 4)}

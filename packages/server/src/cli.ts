@@ -45,6 +45,9 @@ Options (each also read from the environment variable in brackets; flags win):
                                waited for another; whisper.cpp's default), full (30 s, as
                                a file; faster's default) or fitted (to the utterance: ~3×
                                faster, less accurate)               [WHISPER_FINAL_WINDOW]
+  --no-speech-threshold <p>    drop text the model rates as no speech above p while
+                               unsure of it, and text with no word ("♪♪"); off keeps
+                               all (0.4)                     [WHISPER_NO_SPEECH_THRESHOLD]
   --max-load <x>               admission: finals' share of the backend (0.8)
   --speculative-final-ms <n>   compute a final ahead after this silence, 0 = off (60)
   --revise-max-ms <n>          decode finished utterances again in blocks of up to n ms
@@ -89,6 +92,7 @@ const FLAGS = {
   'speaker-threads': 'speakerThreads',
   'compute-type': 'computeType',
   'final-window': 'finalWindow',
+  'no-speech-threshold': 'noSpeechThreshold',
   'max-load': 'maxLoad',
   'speculative-final-ms': 'speculativeFinalMs',
   'revise-max-ms': 'reviseMaxMs',

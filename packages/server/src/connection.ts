@@ -271,6 +271,7 @@ export class Connection {
       // (the open utterance grows only by reading).
       this.#paused = true
       this.#ws.pause()
+      this.#presence.paused()
       this.#ctx.metrics.readsPaused.inc()
       this.#log.warn({ pendingSeconds: session.pendingSeconds }, 'backend behind; reading paused')
       void session.backlogBelow(this.#ctx.options.maxPendingS / 2).then(() => this.#resume())
@@ -281,6 +282,7 @@ export class Connection {
     if (!this.#paused) return
     this.#paused = false
     this.#ws.resume()
+    this.#presence.resumed()
     this.#log.info('reading resumed')
   }
 

@@ -2,6 +2,7 @@ import {
   DEFAULT_VAD_SEGMENTER_OPTIONS,
   InferenceScheduler,
   type Logger,
+  type NoSpeechRule,
   type VadBackend,
   type VadSegmenterOptions,
   type WhisperBackend,
@@ -91,6 +92,16 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     beamSize: o.beamSize,
     ...(o.finalWindow ? { finalWindow: o.finalWindow } : {}),
   }
+  // The no-speech guard: the backend's own rule, at the threshold asked for, or off.
+  const noSpeech = (rule: Readonly<NoSpeechRule>) =>
+    o.noSpeechThreshold === undefined
+      ? {}
+      : {
+          noSpeech:
+            o.noSpeechThreshold === 'off'
+              ? (false as const)
+              : { ...rule, noSpeechThreshold: o.noSpeechThreshold },
+        }
   let backend: WhisperBackend
   let concurrency: number
   if (o.backend === 'openai' || o.backend === 'whisper-server') {
@@ -110,7 +121,7 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     // Requests in flight at once, each on a remote engine.
     concurrency = b.options.concurrency
   } else if (o.backend === 'faster') {
-    const { FasterWhisperBackend } = await importAdapter(
+    const { FasterWhisperBackend, DEFAULT_FASTER_WHISPER_NO_SPEECH_RULE } = await importAdapter(
       () => import('@ws/backend-faster'),
       '@ws/backend-faster',
       'backend faster',
@@ -119,17 +130,22 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
       ...common,
       ...(o.threads ? { cpuThreads: o.threads } : {}),
       ...(o.computeType ? { computeType: o.computeType } : {}),
+      ...noSpeech(DEFAULT_FASTER_WHISPER_NO_SPEECH_RULE),
     })
     backend = b
     // The worker batches requests that wait together.
     concurrency = b.options.maxBatch
   } else {
-    const { WhisperCppBackend } = await importAdapter(
+    const { WhisperCppBackend, DEFAULT_WHISPER_CPP_NO_SPEECH_RULE } = await importAdapter(
       () => import('@ws/backend-whispercpp'),
       '@ws/backend-whispercpp',
       'backend whispercpp',
     )
-    backend = new WhisperCppBackend({ ...common, ...(o.threads ? { threads: o.threads } : {}) })
+    backend = new WhisperCppBackend({
+      ...common,
+      ...(o.threads ? { threads: o.threads } : {}),
+      ...noSpeech(DEFAULT_WHISPER_CPP_NO_SPEECH_RULE),
+    })
     // One transcription at a time; each already uses every core.
     concurrency = 1
   }

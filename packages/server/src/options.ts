@@ -124,6 +124,15 @@ export interface ServerOptions {
    */
   finalWindow?: FinalWindow
   /**
+   * Text a local engine made up where nobody spoke is dropped: a segment whose window the
+   * model rates as no speech above this probability while its words are unsure (average
+   * log-probability under the backend's threshold: -1 on whisper.cpp, -0.8 on faster-whisper;
+   * Whisper's own rule), and a segment with no word ("♪♪", "."). `off` keeps everything.
+   * Default: the backend's (0.4 on both). See the README's "Words where nobody spoke" for
+   * what it drops and what it costs on real speech.
+   */
+  noSpeechThreshold?: number | 'off'
+  /**
    * The faster-whisper backend's CTranslate2 compute type (default: the backend's, `int8`);
    * `float32` decodes the model unquantized. Only with `backend: 'faster'`.
    */
@@ -255,6 +264,12 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   checkInt('speakerThreads', o.speakerThreads, 1, 16)
   if (o.finalWindow !== undefined && !(FINAL_WINDOWS as readonly unknown[]).includes(o.finalWindow))
     bad(`finalWindow must be one of ${FINAL_WINDOWS.join(', ')}, got "${String(o.finalWindow)}"`)
+  if (
+    o.noSpeechThreshold !== undefined &&
+    o.noSpeechThreshold !== 'off' &&
+    !(typeof o.noSpeechThreshold === 'number' && o.noSpeechThreshold >= 0 && o.noSpeechThreshold <= 1)
+  )
+    bad(`noSpeechThreshold must be 0 to 1 or "off", got ${String(o.noSpeechThreshold)}`)
   if (o.computeType !== undefined) {
     if (o.backend !== 'faster') bad('computeType is an option of the faster backend (--backend faster)')
     if (!(COMPUTE_TYPES as readonly string[]).includes(o.computeType))
@@ -293,6 +308,7 @@ export const ENVIRONMENT = {
   WS_SPEAKER_THREADS: 'speakerThreads',
   WHISPER_COMPUTE_TYPE: 'computeType',
   WHISPER_FINAL_WINDOW: 'finalWindow',
+  WHISPER_NO_SPEECH_THRESHOLD: 'noSpeechThreshold',
   DRAIN_DELAY_MS: 'drainDelayMs',
 } as const satisfies Record<string, keyof ServerOptions>
 
@@ -324,7 +340,8 @@ const NUMERIC = new Set<keyof ServerOptions>([
 
 /** Converts a flag or variable's text to the option's type; throws `invalid_config`. */
 export function parseOptionValue(key: keyof ServerOptions, text: string, source: string): unknown {
-  if (!NUMERIC.has(key)) return text
+  if (key === 'noSpeechThreshold' && text.trim() === 'off') return 'off'
+  if (!NUMERIC.has(key) && key !== 'noSpeechThreshold') return text
   if (!/^\d+(\.\d+)?$/.test(text.trim())) bad(`${source} must be a number, got "${text}"`)
   return Number(text)
 }

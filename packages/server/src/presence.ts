@@ -31,6 +31,8 @@ export class Presence {
   #quiet: Timer
   #holding = false
   #stopped = false
+  /** The server stopped reading the socket (backpressure): no timer runs. */
+  #paused = false
 
   constructor(options: PresenceOptions) {
     this.#o = options
@@ -43,7 +45,7 @@ export class Presence {
 
   /** A message came (any). */
   touch(): void {
-    if (this.#stopped) return
+    if (this.#stopped || this.#paused) return
     const o = this.#o.options
     const holding = this.#holding || o.noAudioTimeoutS === 0
     const seconds = holding ? o.idleTimeoutS : Math.min(o.idleTimeoutS || Infinity, o.noAudioTimeoutS)
@@ -73,8 +75,37 @@ export class Presence {
       this.#holding = true
       this.touch()
     }
+    this.#armQuiet()
+    return undefined
+  }
+
+  /**
+   * The server stopped reading the socket, its engine behind (backpressure): whatever the
+   * client sends waits unread, so neither the idle nor the no-audio timer runs until
+   * {@link resumed}. A client sending faster than real time was otherwise told `idle_timeout`,
+   * and its open utterance cut, while its audio sat in the socket.
+   */
+  paused(): void {
+    this.#paused = true
+    clearTimeout(this.#idle)
+    this.#idle = undefined
+    this.#idleFor = ''
+    clearTimeout(this.#quiet)
+    this.#quiet = undefined
+  }
+
+  /** Reading resumed: the timers start again from now. */
+  resumed(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    if (this.#stopped) return
+    this.touch()
+    if (this.#holding) this.#armQuiet()
+  }
+
+  #armQuiet(): void {
     const seconds = this.#o.options.noAudioTimeoutS
-    if (seconds === 0) return undefined
+    if (seconds === 0 || this.#paused) return
     // Every audio frame comes here: the same timer is pushed back rather than made again.
     if (this.#quiet) this.#quiet.refresh()
     else
@@ -85,7 +116,6 @@ export class Presence {
         this.touch()
         this.#o.onQuiet()
       }, seconds * 1000)
-    return undefined
   }
 
   /** Stops the timers (the connection is finishing or closed); the slot is kept until {@link release}. */

@@ -101,7 +101,10 @@ export interface Segment {
   startMs: number
   endMs: number
   text: string
+  /** whisper.cpp's probability that the segment's window holds no speech. */
   noSpeechProb: number
+  /** Mean log-probability of the segment's text tokens (timestamps left out; 0 with none). */
+  avgLogprob: number
   tokens?: Token[]
 }
 
@@ -147,6 +150,7 @@ function convert(r: NativeResult): TranscribeResult {
       endMs: cs(s.t1),
       text: s.text,
       noSpeechProb: s.noSpeechProb,
+      avgLogprob: s.avgLogprob,
       ...(s.tokens && {
         tokens: s.tokens.map((t) => ({
           id: t.id,

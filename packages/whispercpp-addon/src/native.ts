@@ -14,6 +14,7 @@ export interface NativeSegment {
   t1: number
   text: string
   noSpeechProb: number
+  avgLogprob: number
   tokens?: NativeToken[]
 }
 

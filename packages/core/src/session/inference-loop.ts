@@ -336,7 +336,10 @@ export class InferenceLoop {
       reason: u.reason ?? 'end',
       ...(degenerate ? { lowConfidence: true as const } : {}),
     })
-    this.#o.reviser?.add(u.id, u.audio.view(), u.start, wordsOf(segments))
+    // A final that heard nothing (silence, or text the backend dropped as not speech) is not
+    // revised: decoded again in a block, on a wider beam, noise came back as made-up sentences
+    // ("I'm going to go to the next one.") where every final had been empty.
+    if (result.text.trim()) this.#o.reviser?.add(u.id, u.audio.view(), u.start, wordsOf(segments))
   }
 
   /** The final, retried once when the failure is retryable; a failure names the audio lost. */

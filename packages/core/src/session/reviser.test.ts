@@ -327,4 +327,33 @@ describe('a revision on a backend without word probabilities, or that heard noth
     const { events: all } = await run({ backend, reviseMaxMs: 28_000, sentences: SENTENCES.slice(0, 1) })
     expect(revisions(all).map((r) => r.text)).toEqual([finals(all)[0]!.text])
   })
+
+  it('leave out an utterance whose final heard nothing: no block of those alone is decoded', async () => {
+    const backend = await fake()
+    const session = new StreamingSession({
+      strategy: 'prompt',
+      partialIntervalMs: 0,
+      backend,
+      reviseMaxMs: 5000,
+    })
+    const events = collect(session)
+    // Noise the VAD held as speech, whose final came back empty; then a sentence; then more.
+    const noise = () => {
+      session.pushAudio(new Float32Array(SR))
+      session.endUtterance()
+    }
+    noise()
+    noise()
+    session.pushAudio(voice.speak(SENTENCES[0]!, 100, 200).audio)
+    session.endUtterance()
+    noise()
+    await session.end()
+    const all = await events
+    const f = finals(all)
+    expect(f.map((x) => x.text.trim() !== '')).toEqual([false, false, true, false])
+    const r = revisions(all)
+    expect(r.flatMap((x) => x.utteranceIds)).toEqual([f[2]!.utteranceId])
+    expect(r[0]!.text).toBe(f[2]!.text)
+    expect(backend.calls.filter((c) => c.options.background)).toHaveLength(1)
+  })
 })

@@ -23,6 +23,7 @@ struct Segment {
   int64_t t0, t1;
   std::string text;
   float noSpeechProb;
+  float avgLogprob;  // mean log-probability of the segment's text tokens (0 when none)
   std::vector<Token> tokens;
 };
 
@@ -127,6 +128,7 @@ class TranscribeWorker : public Napi::AsyncWorker {
       so.Set("t1", static_cast<double>(s.t1));
       so.Set("text", s.text);
       so.Set("noSpeechProb", s.noSpeechProb);
+      so.Set("avgLogprob", s.avgLogprob);
       if (o_.tokens) {
         Napi::Array toks = Napi::Array::New(env, s.tokens.size());
         for (size_t j = 0; j < s.tokens.size(); j++) {
@@ -212,14 +214,23 @@ class TranscribeWorker : public Napi::AsyncWorker {
       s.t1 = whisper_full_get_segment_t1_from_state(state, i);
       s.text = whisper_full_get_segment_text_from_state(state, i);
       s.noSpeechProb = whisper_full_get_segment_no_speech_prob_from_state(state, i);
-      if (o_.tokens) {
-        int nt = whisper_full_n_tokens_from_state(state, i);
-        for (int j = 0; j < nt; j++) {
-          whisper_token_data d = whisper_full_get_token_data_from_state(state, i, j);
+      // The segment's own certainty, for the no-speech rule (Whisper's average
+      // log-probability, over the text tokens: timestamps and other special tokens left out).
+      const whisper_token eot = whisper_token_eot(ctx);
+      double logprobs = 0;
+      int texts = 0;
+      int nt = whisper_full_n_tokens_from_state(state, i);
+      for (int j = 0; j < nt; j++) {
+        whisper_token_data d = whisper_full_get_token_data_from_state(state, i, j);
+        if (d.id < eot) {
+          logprobs += d.plog;
+          texts++;
+        }
+        if (o_.tokens)
           s.tokens.push_back({d.id, whisper_full_get_token_text_from_state(ctx, state, i, j), d.p,
                               d.plog, d.t0, d.t1, d.t_dtw});
-        }
       }
+      s.avgLogprob = texts > 0 ? static_cast<float>(logprobs / texts) : 0.0f;
       segments_.push_back(std::move(s));
     }
   }
