@@ -69,6 +69,13 @@ const report = {
   live: [],
 }
 
+// Real speech, to show what the guard costs: clean, and under 10 and 0 dB of noise.
+const real = realSpeechFixtures('real-en')
+const speechSets = {
+  clean: real,
+  '10 dB': real.map((f) => ({ ...f, audio: mixAtSnr(f.audio, 10, { seed: 3 }).mixed })),
+  '0 dB': real.map((f) => ({ ...f, audio: mixAtSnr(f.audio, 0, { seed: 3 }).mixed })),
+}
 for (const [name, create] of [
   ['webrtc', () => WebRtcVad.create()],
   ['silero', () => SileroVad.create()],
@@ -87,20 +94,35 @@ for (const [name, create] of [
     row.byCategory[c.category] = round((row.byCategory[c.category] ?? 0) + s, 2)
   }
   row.speechShare = round((speech / clips.reduce((t, c) => t + c.durationSeconds, 0)) * 100)
+  // The other side: the share of real speech (each clip's speech, as its manifest places it)
+  // that the VAD hears, clean and under noise.
+  row.speechHeard = {}
+  for (const [set, fixtures] of Object.entries(speechSets)) {
+    let [heard, total] = [0, 0]
+    for (const f of fixtures) {
+      const vad = await create()
+      const { regions } = await detectSpeech(vad, f.audio, {
+        ...DEFAULT_VAD_SEGMENTER_OPTIONS,
+        ...vad.segmenterDefaults,
+      })
+      await vad.close?.()
+      total += f.speechEnd - f.speechStart
+      heard += regions.reduce(
+        (t, r) => t + Math.max(0, Math.min(r.end, f.speechEnd) - Math.max(r.start, f.speechStart)),
+        0,
+      )
+    }
+    row.speechHeard[set] = round((heard / total) * 100)
+  }
   report.vad.push(row)
-  console.error(`${name}: calls ${row.speechShare} % of the non-speech set speech`)
+  console.error(
+    `${name}: calls ${row.speechShare} % of the non-speech set speech; hears ${JSON.stringify(row.speechHeard)} % of real speech`,
+  )
 }
 
-// Real speech, to show what the guard costs: clean, and under 10 and 0 dB of noise.
-const real = realSpeechFixtures('real-en')
-const speechSets = {
-  clean: real,
-  '10 dB': real.map((f) => ({ ...f, audio: mixAtSnr(f.audio, 10, { seed: 3 }).mixed })),
-  '0 dB': real.map((f) => ({ ...f, audio: mixAtSnr(f.audio, 0, { seed: 3 }).mixed })),
-}
 report.speech = []
 
-for (const backendName of a.backends.split(',')) {
+for (const backendName of a.backends.split(',').filter(Boolean)) {
   for (const guard of ['off', 'on']) {
     // The server's decoding: greedy (its --beam-size 1); the guard at the backend's default.
     const options = { beamSize: 1, ...(guard === 'off' ? { noSpeech: false } : {}) }
@@ -178,9 +200,12 @@ const lines = [
   '',
   `${report.minutes} min of non-speech (${clips.length} clips: ${[...new Set(clips.map((c) => c.category))].join(', ')}); ${report.date}, ${report.machine}, \`${report.command}\`.`,
   '',
-  '| VAD | share of non-speech time called speech |',
-  '|---|---:|',
-  ...report.vad.map((v) => `| ${v.vad} | ${v.speechShare} % |`),
+  `| VAD | share of non-speech time called speech | share of real speech heard (${real.length} clips): clean / 10 dB / 0 dB |`,
+  '|---|---:|---:|',
+  ...report.vad.map(
+    (v) =>
+      `| ${v.vad} | ${v.speechShare} % | ${v.speechHeard.clean} / ${v.speechHeard['10 dB']} / ${v.speechHeard['0 dB']} % |`,
+  ),
   '',
   '| backend | guard | path | words | per minute of non-speech |',
   '|---|---|---|---:|---:|',

@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 
 // The built CLI, as `npx @ws/server` runs it (the test suite builds before testing).
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -43,6 +43,10 @@ describe('ws-server CLI', () => {
     // The default log level, as `npm start` runs it.
     const { LOG_LEVEL: _level, ...env } = process.env
     const child = spawn(process.execPath, [CLI, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // A failed expectation must not leave the server running: it is stopped whatever happens.
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
     let stderr = ''
     let stdout = ''
     child.stdout.on('data', (d: Buffer) => {
