@@ -90,6 +90,9 @@ export const DEFAULT_FASTER_WHISPER_NO_SPEECH_RULE: Readonly<NoSpeechRule> = Obj
   logprobThreshold: -0.8,
 })
 
+/** The least no-speech threshold at a reduced window (see DEFAULT_FASTER_WHISPER_NO_SPEECH_RULE). */
+const REDUCED_WINDOW_NO_SPEECH_THRESHOLD = 0.6
+
 /** A segment as the worker sends it. */
 type WorkerSegment = Segment & { no_speech_prob?: number; avg_logprob?: number }
 
@@ -231,7 +234,19 @@ export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate
       noSpeechProb: s.no_speech_prob,
       avgLogprob: s.avg_logprob,
     }))
-    const segments: Segment[] = withoutNonSpeech(all, this.options.noSpeech).map(
+    // At a reduced window speech rates higher as no speech (as on whisper.cpp): Whisper's 0.6
+    // there at least.
+    const rule =
+      this.options.noSpeech && Number(result.window_s) < FULL_WINDOW_SECONDS
+        ? {
+            ...this.options.noSpeech,
+            noSpeechThreshold: Math.max(
+              this.options.noSpeech.noSpeechThreshold,
+              REDUCED_WINDOW_NO_SPEECH_THRESHOLD,
+            ),
+          }
+        : this.options.noSpeech
+    const segments: Segment[] = withoutNonSpeech(all, rule).map(
       ({ noSpeechProb: _, avgLogprob: __, no_speech_prob: ___, avg_logprob: ____, ...s }) => s,
     )
     return {
