@@ -76,11 +76,17 @@ describe('ws-server CLI', () => {
     const logs = stdout
       .split('\n')
       .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { level: number; msg: string; realTimeFactor?: number })
+      .map(
+        (l) => JSON.parse(l) as { level: number; msg: string; realTimeFactor?: number; finalsLoad?: number },
+      )
     const speed = logs.find((l) => l.realTimeFactor !== undefined)
-    expect(speed).toMatchObject({ level: 30, msg: 'speed check: the model keeps up with live sessions' })
     expect(speed!.realTimeFactor).toBeGreaterThan(0)
-    expect(speed!.realTimeFactor).toBeLessThan(0.3)
+    // Whether it keeps up is this machine's speed at this moment (a loaded machine is slower):
+    // the level and message follow the load measured — info while one session's finals fit
+    // under maxLoad (0.8), else a warning naming what to choose. No bound on the time itself.
+    if (speed!.finalsLoad! <= 0.8)
+      expect(speed).toMatchObject({ level: 30, msg: 'speed check: the model keeps up with live sessions' })
+    else expect(speed).toMatchObject({ level: 40, msg: expect.stringMatching(/finals will fall behind/) })
     const metrics = await (await fetch(`${base}/metrics`)).text()
     expect(Number(/^ws_model_realtime_factor (\S+)/m.exec(metrics)?.[1])).toBeCloseTo(
       speed!.realTimeFactor!,
