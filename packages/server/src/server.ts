@@ -43,6 +43,7 @@ interface Live {
  * The transcription server: WebSocket streaming at `/ws/transcribe/{strategy}`, OpenAI Realtime
  * at `/v1/realtime`, Deepgram live at `/v1/listen`; REST at `/v1/audio/transcriptions`,
  * `/v1/audio/translations` and Deepgram's `POST /v1/listen`; `/health`, `/ready`, `/metrics`, and the demo page at `/`.
+ * With `wyomingPort`, Wyoming speech-to-text (Home Assistant) over TCP as well.
  *
  * ```ts
  * const server = createServer({ model: 'tiny.en', port: 0 })
@@ -73,7 +74,7 @@ export class WhisperStreamServer {
     return this.#live?.slots.held ?? 0
   }
 
-  /** Open WebSocket connections, transcribing or not. */
+  /** Open connections (WebSocket and Wyoming), transcribing or not. */
   get connections(): number {
     return this.#connections.size
   }
