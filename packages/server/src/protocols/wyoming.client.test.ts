@@ -12,12 +12,13 @@ import { nativeTranscript, rawAudio, runClientWith } from './drop-in-test-suppor
 // Home Assistant's side of Wyoming speech-to-text: the official `wyoming` package (pinned in
 // sdk-clients/wyoming.requirements.txt), unmodified, in its own Python process, against the
 // real server's Wyoming port (whisper.cpp tiny.en) on real telephone speech: the first three
-// prompts of the 30 s English stream (21 s, pauses between them), sent at 4x real time.
+// prompts of the 30 s English stream (21 s, pauses between them), sent at 8x real time.
 const stream = realSpeechFixtures('real-en-long', (f) => f.name === 'stream-30s')[0]!
 const SEGMENTS = stream.segments!.slice(0, 3)
 const CLIP_END_S = (SEGMENTS[2]!.end + stream.segments![3]!.start) / 2
 const audio = stream.audio.subarray(0, Math.round(CLIP_END_S * 16_000))
 const text = SEGMENTS.map((s) => s.text).join(' ')
+const SPEED = 8
 const CLIENTS = fileURLToPath(new URL('./sdk-clients/', import.meta.url))
 let server: WhisperStreamServer
 let python: string
@@ -55,7 +56,7 @@ beforeAll(async () => {
   writeFileSync(pcm, rawAudio(audio, 'pcm16', 16_000))
   server = createServer({ model: 'tiny.en', port: 0, wyomingPort: 0 })
   await server.listen()
-  nativeWer = wordErrorRate(text, await nativeTranscript(server.url, audio)).wer
+  nativeWer = wordErrorRate(text, await nativeTranscript(server.url, audio, { speed: SPEED })).wer
   console.log(`native protocol on the same audio: WER ${(nativeWer * 100).toFixed(1)} %`)
 }, 600_000)
 afterAll(async () => {
@@ -84,7 +85,7 @@ describe('Wyoming speech-to-text with the official wyoming package', () => {
     const { events, code, context } = await wyoming({
       mode: 'transcribe',
       audio: pcm,
-      speed: 4,
+      speed: SPEED,
       language: 'en',
     })
     expect(code, context).toBe(0)
@@ -140,7 +141,7 @@ describe('Wyoming speech-to-text with the official wyoming package', () => {
   })
 
   it('a client gone mid-stream releases its session; the next one (44.1 kHz stereo, 32-bit) is served', async () => {
-    const gone = await wyoming({ mode: 'transcribe', audio: pcm, speed: 4, disconnect_after_s: 5 })
+    const gone = await wyoming({ mode: 'transcribe', audio: pcm, speed: SPEED, disconnect_after_s: 5 })
     expect(gone.code, gone.context).toBe(0)
     expect(
       gone.events.some((e) => e.type === 'client.disconnected'),
