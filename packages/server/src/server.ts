@@ -144,7 +144,10 @@ export class WhisperStreamServer {
     })
     const live = this.#live
     if (o.wyomingPort !== undefined)
-      live.wyoming = await startWyoming(this, live, (s, p) => this.#accept(live, s, p))
+      live.wyoming = await startWyoming(this, live, (s, p) => this.#accept(live, s, p)).catch((err) => {
+        http.close() // the port is taken: the HTTP side does not stay up alone
+        throw err
+      })
     this.#state = 'listening'
     this.logger.info({ url: this.url, backend: engine.backendName, model: o.model }, 'listening')
     return this.address()!

@@ -186,6 +186,18 @@ describe('the Wyoming port', () => {
     ])
   })
 
+  it('a Wyoming port already taken fails listen(), and the HTTP port is not left open', async () => {
+    const taken = await serve()
+    const server = createServer({
+      backend: new FakeBackend({ voice }),
+      port: 0,
+      wyomingPort: taken.wyomingAddress()!.port,
+      logger: pino({ level: 'silent' }),
+    })
+    await expect(server.listen()).rejects.toMatchObject({ code: 'EADDRINUSE' })
+    expect(server.address()).toBeNull()
+  })
+
   it('close() finalises a stream in progress, closes the port, and is idempotent', async () => {
     const server = await serve()
     const port = server.wyomingAddress()!.port
