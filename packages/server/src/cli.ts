@@ -22,6 +22,8 @@ Options (each also read from the environment variable in brackets; flags win):
   --vad <name>                 webrtc (default) or silero              [VAD_BACKEND]
   --host <address>             address to listen on (127.0.0.1)        [HOST]
   --port <n>                   port (8765; 0 picks a free one)         [PORT]
+  --wyoming-port <n>           Wyoming speech-to-text over TCP for Home Assistant
+                               (usually 10300; off by default)         [WYOMING_PORT]
   --partial-interval-ms <n>    audio between partials, 0 = none (500)  [PARTIAL_INTERVAL_MS]
   --max-clients <n>            sessions transcribing at once: audio takes a slot,
                                idle and keepalive-only sockets take none (4) [MAX_CLIENTS]
@@ -66,7 +68,8 @@ Logs are JSON lines (pino) on stdout; LOG_LEVEL sets the level (info).
 SIGTERM drains (see --drain-delay-ms), finalises open sessions and closes them with 1001.
 Endpoints: ws://HOST:PORT/ws/transcribe/{${STRATEGY_NAMES.join('|')}}; drop-in OpenAI Realtime
 (ws /v1/realtime) and Deepgram live (ws /v1/listen); POST /v1/audio/transcriptions,
-/v1/audio/translations, /v1/listen; GET /health, /ready, /metrics, and the demo page at /.
+/v1/audio/translations, /v1/listen; GET /health, /ready, /metrics, and the demo page at /;
+Wyoming speech-to-text (Home Assistant) on tcp://HOST:WYOMING_PORT with --wyoming-port.
 Exit codes: 0 stopped, 1 failure (could not start), 2 bad usage or option.`
 
 const FLAGS = {
@@ -75,6 +78,7 @@ const FLAGS = {
   vad: 'vad',
   host: 'host',
   port: 'port',
+  'wyoming-port': 'wyomingPort',
   'partial-interval-ms': 'partialIntervalMs',
   'max-clients': 'maxClients',
   'max-connections': 'maxConnections',
@@ -175,6 +179,7 @@ async function main(): Promise<void> {
   }
   const base = server.url
   const ws = base.replace(/^http/, 'ws')
+  const wyoming = server.wyomingAddress()
   const lines = [
     `whisper-stream server ready (${server.engine?.backendName}, ${server.options.model}, VAD ${server.engine?.vadName})`,
     server.options.demo ? `  demo page      ${base}/` : '',
@@ -182,6 +187,7 @@ async function main(): Promise<void> {
     `  OpenAI Realtime ${ws}/v1/realtime   Deepgram live ${ws}/v1/listen`,
     `  REST           POST ${base}/v1/audio/transcriptions  /v1/audio/translations  /v1/listen`,
     `  health         ${base}/health  ${base}/ready  ${base}/metrics`,
+    wyoming ? `  Wyoming        tcp://${wyoming.address}:${wyoming.port} (Home Assistant)` : '',
   ].filter(Boolean)
   process.stderr.write(`${lines.join('\n')}\n`)
 }

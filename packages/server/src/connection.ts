@@ -13,7 +13,7 @@ import {
   withDefaults,
 } from '@ws/core'
 import type { LiveDiarizer } from '@ws/diarize'
-import type { RawData, WebSocket } from 'ws'
+import type { RawData } from 'ws'
 import type { Engine } from './engine.js'
 import { invalidMessageVerdict } from './invalid-messages.js'
 import type { ServerMetrics } from './metrics.js'
@@ -22,7 +22,7 @@ import { Outbox } from './outbox.js'
 import { Presence } from './presence.js'
 import type { Command, WireProtocol } from './protocols/protocol.js'
 import type { SessionSlots } from './slots.js'
-import { closeReason, toBytes } from './socket-data.js'
+import { type ClientSocket, closeReason, toBytes } from './socket-data.js'
 import { labelSpeakers, sessionDiarizer } from './speakers.js'
 
 export interface ConnectionContext {
@@ -49,7 +49,7 @@ type Timer = NodeJS.Timeout | undefined
 export class Connection {
   readonly id: string
   readonly protocol: WireProtocol
-  readonly #ws: WebSocket
+  readonly #ws: ClientSocket
   readonly #ctx: ConnectionContext
   readonly #log: Logger
   #session: StreamingSession | undefined
@@ -70,7 +70,7 @@ export class Connection {
   #closed: Promise<void>
   #resolveClosed!: () => void
 
-  constructor(ws: WebSocket, id: string, protocol: WireProtocol, ctx: ConnectionContext) {
+  constructor(ws: ClientSocket, id: string, protocol: WireProtocol, ctx: ConnectionContext) {
     this.#ws = ws
     this.id = id
     this.protocol = protocol

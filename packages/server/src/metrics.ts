@@ -51,7 +51,7 @@ export class ServerMetrics {
     })
     new Gauge({
       name: 'ws_connections_open',
-      help: 'Open WebSocket connections, transcribing or not',
+      help: 'Open connections (WebSocket and Wyoming), transcribing or not',
       registers,
       collect() {
         let n = 0

@@ -37,6 +37,11 @@ export interface ServerOptions {
   host?: string
   /** 0 picks a free port (default 8765). */
   port?: number
+  /**
+   * A TCP port for Wyoming speech-to-text (Home Assistant's Assist), on `host`; Wyoming's
+   * usual one is 10300, 0 picks a free one (default: off). The protocol carries no token.
+   */
+  wyomingPort?: number
   /** New audio between partials; 0 turns partials off (default 500). */
   partialIntervalMs?: number
   /**
@@ -230,6 +235,10 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
     bad(`vad must be one of ${VAD_NAMES.join(', ')}, got "${o.vad}"`)
   if (typeof o.model !== 'string' || o.model === '') bad('model must be a model name or a path')
   checkInt('port', o.port, 0, 65_535)
+  if (o.wyomingPort !== undefined) {
+    checkInt('wyomingPort', o.wyomingPort, 0, 65_535)
+    if (o.wyomingPort !== 0 && o.wyomingPort === o.port) bad(`wyomingPort must differ from port (${o.port})`)
+  }
   try {
     checkSessionOption('partial_interval_ms', o.partialIntervalMs)
   } catch {
@@ -291,6 +300,7 @@ export const ENVIRONMENT = {
   VAD_BACKEND: 'vad',
   HOST: 'host',
   PORT: 'port',
+  WYOMING_PORT: 'wyomingPort',
   PARTIAL_INTERVAL_MS: 'partialIntervalMs',
   MAX_CLIENTS: 'maxClients',
   MAX_CONNECTIONS: 'maxConnections',
@@ -318,6 +328,7 @@ const NUMERIC = new Set<keyof ServerOptions>([
   'reviseMaxMs',
   'reviseBeamSize',
   'port',
+  'wyomingPort',
   'partialIntervalMs',
   'maxClients',
   'maxConnections',

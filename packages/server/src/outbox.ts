@@ -1,7 +1,7 @@
 import { type Logger, WsError } from '@ws/core'
-import type { WebSocket } from 'ws'
 import type { ServerMetrics } from './metrics.js'
 import type { Outgoing } from './protocols/protocol.js'
+import type { ClientSocket } from './socket-data.js'
 
 /**
  * The one way out to a client: every message a connection sends, in whatever protocol —
@@ -11,7 +11,7 @@ import type { Outgoing } from './protocols/protocol.js'
  * `slow_consumer` error (if it has error messages) and `onSlowConsumer` closes it.
  */
 export class Outbox {
-  readonly #ws: WebSocket
+  readonly #ws: ClientSocket
   readonly #metrics: ServerMetrics
   readonly #maxBufferedBytes: number
   readonly #log: Logger
@@ -20,7 +20,7 @@ export class Outbox {
   #slow = false
 
   constructor(options: {
-    ws: WebSocket
+    ws: ClientSocket
     metrics: ServerMetrics
     maxBufferedBytes: number
     logger: Logger

@@ -7,6 +7,12 @@ import { httpStatus, type RestCall, type RestContext, runRestJob } from './rest-
 
 export type { RestContext } from './rest-job.js'
 
+/** OpenAI's REST routes and the task each runs. */
+export const OPENAI_REST_TASKS: Record<string, Task | undefined> = {
+  '/v1/audio/transcriptions': 'transcribe',
+  '/v1/audio/translations': 'translate',
+}
+
 export const RESPONSE_FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json', 'diarized_json'] as const
 export type ResponseFormat = (typeof RESPONSE_FORMATS)[number]
 

@@ -9,18 +9,10 @@ import {
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import {
-  CLOSE_CODES,
-  type InferenceScheduler,
-  type Logger,
-  requestUrl,
-  type Task,
-  toWsError,
-  WsError,
-} from '@ws/core'
+import { CLOSE_CODES, type InferenceScheduler, type Logger, requestUrl, toWsError, WsError } from '@ws/core'
 import { refuseUpgrade } from '@ws/core/node'
 import { pino } from 'pino'
-import { type WebSocket, WebSocketServer } from 'ws'
+import { WebSocketServer } from 'ws'
 import { Connection } from './connection.js'
 import { STATIC_FILES } from './demo-files.js'
 import { createEngine, type Engine, schedulerFor } from './engine.js'
@@ -28,16 +20,12 @@ import { ServerMetrics } from './metrics.js'
 import { type ResolvedServerOptions, resolveServerOptions, type ServerOptions } from './options.js'
 import type { WireProtocol } from './protocols/protocol.js'
 import { carriesToken, protocolFor, refusalStatus, routeOf, selectProtocol } from './protocols/route.js'
-import { handleTranscription, sendApiError } from './rest.js'
+import { handleTranscription, OPENAI_REST_TASKS, sendApiError } from './rest.js'
 import { handleDeepgramListen } from './rest-deepgram.js'
 import { RestJobs } from './rest-jobs.js'
-import { SessionSlots } from './slots.js'
-
-/** OpenAI's REST routes and the task each runs. */
-const OPENAI_REST_TASKS: Record<string, Task | undefined> = {
-  '/v1/audio/transcriptions': 'transcribe',
-  '/v1/audio/translations': 'translate',
-}
+import { connectionsRefusal, SessionSlots } from './slots.js'
+import type { ClientSocket } from './socket-data.js'
+import { startWyoming, type WyomingListener } from './wyoming-listener.js'
 
 /** What listen() makes: everything a request needs. */
 interface Live {
@@ -48,12 +36,14 @@ interface Live {
   metrics: ServerMetrics
   http: Server
   wss: WebSocketServer
+  wyoming?: WyomingListener
 }
 
 /**
  * The transcription server: WebSocket streaming at `/ws/transcribe/{strategy}`, OpenAI Realtime
  * at `/v1/realtime`, Deepgram live at `/v1/listen`; REST at `/v1/audio/transcriptions`,
  * `/v1/audio/translations` and Deepgram's `POST /v1/listen`; `/health`, `/ready`, `/metrics`, and the demo page at `/`.
+ * With `wyomingPort`, Wyoming speech-to-text (Home Assistant) over TCP as well.
  *
  * ```ts
  * const server = createServer({ model: 'tiny.en', port: 0 })
@@ -84,7 +74,7 @@ export class WhisperStreamServer {
     return this.#live?.slots.held ?? 0
   }
 
-  /** Open WebSocket connections, transcribing or not. */
+  /** Open connections (WebSocket and Wyoming), transcribing or not. */
   get connections(): number {
     return this.#connections.size
   }
@@ -104,6 +94,11 @@ export class WhisperStreamServer {
   address(): AddressInfo | null {
     const a = this.#live?.http.address()
     return a && typeof a === 'object' ? a : null
+  }
+
+  /** The Wyoming TCP port's address (`wyomingPort`), or null when it is off. */
+  wyomingAddress(): AddressInfo | null {
+    return this.#live?.wyoming?.address() ?? null
   }
 
   /** The base URL, e.g. `http://127.0.0.1:8765` (`https:` with TLS); empty before `listen()`. */
@@ -147,6 +142,12 @@ export class WhisperStreamServer {
         resolve()
       })
     })
+    const live = this.#live
+    if (o.wyomingPort !== undefined)
+      live.wyoming = await startWyoming(this, live, (s, p) => this.#accept(live, s, p)).catch((err) => {
+        http.close() // the port is taken: the HTTP side does not stay up alone
+        throw err
+      })
     this.#state = 'listening'
     this.logger.info({ url: this.url, backend: engine.backendName, model: o.model }, 'listening')
     return this.address()!
@@ -174,6 +175,7 @@ export class WhisperStreamServer {
     const live = this.#live
     const http = live?.http
     const stopped = http ? new Promise<void>((resolve) => http.close(() => resolve())) : Promise.resolve()
+    const wyomingClosed = live?.wyoming?.close()
     http?.closeIdleConnections()
     if (wasListening) this.logger.info({ sessions: this.#connections.size }, 'shutting down')
     const grace = this.options.shutdownGraceMs
@@ -194,11 +196,12 @@ export class WhisperStreamServer {
     if (timedOut) {
       this.logger.warn({ sessions: this.#connections.size }, 'sessions did not finish in time; closing them')
       for (const c of this.#connections) c.terminate()
+      live?.wyoming?.destroyAll()
     }
     await restDone
     live?.wss.close()
     http?.closeAllConnections()
-    await stopped
+    await Promise.all([stopped, wyomingClosed])
     await Promise.all([live?.engine.speakers.close(), live?.engine.owned && live.engine.backend.close()])
     this.#state = 'closed'
   }
@@ -363,21 +366,15 @@ export class WhisperStreamServer {
       const error = toWsError(err, 'invalid_config')
       return refuse('config', error, refusalStatus(error))
     }
-    if (this.#connections.size >= this.options.maxConnections) {
-      const error = new WsError(
-        'server_busy',
-        `The server has all the connections it takes (${this.options.maxConnections})`,
-        { retryable: true },
-      )
-      return refuse('connections', error, 503, 5000)
-    }
+    const tooMany = connectionsRefusal(this.#connections.size, this.options.maxConnections)
+    if (tooMany) return refuse(tooMany.reason, tooMany.error, 503, tooMany.retryAfterMs)
     // Refused before the handshake when audio could not be transcribed now either.
     const full = live.slots.refusal()
     if (full) return refuse(full.reason, full.error, 503, full.retryAfterMs)
     return { live, protocol }
   }
 
-  #accept(live: Live, ws: WebSocket, protocol: WireProtocol) {
+  #accept(live: Live, ws: ClientSocket, protocol: WireProtocol) {
     const connection = new Connection(ws, randomUUID(), protocol, {
       engine: live.engine,
       scheduler: live.scheduler,

@@ -8,6 +8,24 @@ export interface SlotRefusal {
   retryAfterMs: number
 }
 
+/** A connection at most this long after the last one closed, at most. */
+const CONNECTIONS_RETRY_MS = 5000
+
+/** Why one more connection (WebSocket or Wyoming) is refused at `open` of `max` (`maxConnections`). */
+export function connectionsRefusal(
+  open: number,
+  max: number,
+): { reason: 'connections'; error: WsError; retryAfterMs: number } | undefined {
+  if (open < max) return undefined
+  return {
+    reason: 'connections',
+    error: new WsError('server_busy', `The server has all the connections it takes (${max})`, {
+      retryable: true,
+    }),
+    retryAfterMs: CONNECTIONS_RETRY_MS,
+  }
+}
+
 /** A slot at most this long after the last one was taken or given back, at most. */
 const CAPACITY_RETRY_MS = 5000
 

@@ -16,3 +16,22 @@ export function toBytes(data: RawData): Uint8Array {
   if (data instanceof ArrayBuffer) return new Uint8Array(data)
   return data
 }
+
+/**
+ * What a {@link Connection} needs of its client's socket: a WebSocket (`ws`), or a
+ * {@link WyomingSocket} over TCP that cuts the stream into one message per event.
+ */
+export interface ClientSocket {
+  readonly readyState: number
+  readonly OPEN: number
+  /** Bytes queued to the client, not yet written. */
+  readonly bufferedAmount: number
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  terminate(): void
+  pause(): void
+  resume(): void
+  on(event: 'message', listener: (data: RawData, isBinary: boolean) => void): this
+  on(event: 'close', listener: () => void): this
+  on(event: 'error', listener: (err: Error) => void): this
+}

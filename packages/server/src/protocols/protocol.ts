@@ -38,7 +38,7 @@ export interface WireProtocol {
   readonly maxInvalidMessages?: number
 }
 
-export type ProtocolName = 'native' | 'openai-realtime' | 'deepgram'
+export type ProtocolName = 'native' | 'openai-realtime' | 'deepgram' | 'wyoming'
 
 export interface SessionSetup {
   strategy: StrategyName
