@@ -111,4 +111,11 @@ describe('segmentTimesProblem', () => {
     expect(segmentTimesProblem([seg(0, 2, [w('a', 1, 2)])])).toMatch(/first word/)
     expect(segmentTimesProblem([seg(1, 3, [w('a', 1, 2)])])).toMatch(/last word/)
   })
+
+  it('finds a segment’s words in a flat list (verbose_json’s)', () => {
+    const words = [w('Hello.', 7.1, 7.5), w('Hi.', 8, 8.4)]
+    expect(segmentTimesProblem([seg(7.1, 7.5), seg(8, 8.4)], { words })).toBeUndefined()
+    expect(segmentTimesProblem([seg(0, 5), seg(5, 9)], { words })).toMatch(/segment 0 .* holds no word/)
+    expect(segmentTimesProblem([seg(6, 7.5), seg(8, 8.4)], { words })).toMatch(/before its first word/)
+  })
 })

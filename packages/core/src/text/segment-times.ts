@@ -1,5 +1,5 @@
 import { optionChecker, withDefaults } from '../options.js'
-import type { Segment } from '../types.js'
+import type { Segment, Word } from '../types.js'
 
 export interface SegmentTimesOptions {
   /**
@@ -68,13 +68,15 @@ function finite(x: number): number {
 }
 
 /**
- * Whether `segments` keep {@link segmentTimes}'s rules (for tests and checks): in order, no
- * overlap (`overlap`: seconds allowed, for rounding), none shorter than `minSeconds`, each
- * within its words. The first broken rule, or undefined.
+ * The first of {@link segmentTimes}'s rules that `segments` break, or undefined (for tests and
+ * checks of answers): in order, no overlap, none shorter than `minSeconds`, each within its
+ * words. A segment's words are its own, else those of `words` (an answer's flat list, as
+ * `verbose_json` gives them) whose middle falls in it — and then it must hold one. `tolerance`:
+ * seconds allowed for rounding (an answer's times are rounded to the millisecond).
  */
 export function segmentTimesProblem(
   segments: readonly Segment[],
-  options: { minSeconds?: number; tolerance?: number } = {},
+  options: { minSeconds?: number; tolerance?: number; words?: readonly Pick<Word, 'start' | 'end'>[] } = {},
 ): string | undefined {
   const min = options.minSeconds ?? DEFAULT_SEGMENT_TIMES_OPTIONS.minSeconds
   const eps = options.tolerance ?? 1e-6
@@ -84,12 +86,20 @@ export function segmentTimesProblem(
     if (before && s.start < before.start - eps) return `segment ${i} starts before segment ${i - 1}`
     if (before && s.start < before.end - eps) return `segment ${i} starts before segment ${i - 1} ends`
     if (s.end - s.start < min - eps) return `segment ${i} lasts ${s.end - s.start} s`
-    const words = s.words ?? []
+    let words: readonly Pick<Word, 'start' | 'end'>[] = s.words ?? []
+    if (words.length === 0 && options.words) {
+      words = options.words.filter((w) => {
+        const middle = (w.start + w.end) / 2
+        return middle >= s.start - eps && middle <= s.end + eps
+      })
+      if (words.length === 0) return `segment ${i} (${s.start}–${s.end}) holds no word`
+    }
     if (words.length === 0) continue
     const first = Math.min(...words.map((w) => w.start))
     const last = Math.max(...words.map((w) => w.end))
-    if (s.start < first - eps) return `segment ${i} starts before its first word`
-    if (s.end > Math.max(last, s.start + min) + eps) return `segment ${i} ends after its last word`
+    if (s.start < first - eps) return `segment ${i} starts at ${s.start}, before its first word (${first})`
+    if (s.end > Math.max(last, s.start + min) + eps)
+      return `segment ${i} ends at ${s.end}, after its last word (${last})`
   }
   return undefined
 }
