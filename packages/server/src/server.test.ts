@@ -8,6 +8,9 @@ import {
   encodePcmF32le,
   parseServerMessage,
   resample,
+  type Segment,
+  segmentTimesProblem,
+  type Word,
   wordErrorRate,
   writeWav,
 } from '@ws/core'
@@ -347,18 +350,30 @@ describe('REST', () => {
     await expectTranscript('REST', f.text, json.text, f.audio)
     const text = await (await upload({ response_format: 'text' })).text()
     expect(text.trim()).toBe(json.text)
-    expect(await (await upload({ response_format: 'srt' })).text()).toMatch(
-      /^1\n00:00:0\d,\d{3} --> 00:00:0\d,\d{3}\n\S/,
-    )
-    expect(await (await upload({ response_format: 'vtt' })).text()).toMatch(
-      /^WEBVTT\n\n00:00:0\d\.\d{3} --> /,
-    )
     const verbose = (await (
       await upload({ response_format: 'verbose_json', 'timestamp_granularities[]': 'word' })
-    ).json()) as { language: string; duration: number; segments: unknown[]; words: { word: string }[] }
+    ).json()) as { language: string; duration: number; segments: Segment[]; words: Word[] }
     expect(verbose.language).toBe('en')
     expect(verbose.duration).toBeCloseTo(f.audio.length / SR, 2)
     expect(verbose.words.length).toBeGreaterThan(4)
+    // Segments timed by their words (issue 62): in order, no overlap, none of zero length, the
+    // first starting no earlier than the first word, each within its words.
+    expect(segmentTimesProblem(verbose.segments, { words: verbose.words, tolerance: 0.0015 })).toBeUndefined()
+    expect(verbose.segments[0]!.start).toBeGreaterThanOrEqual(verbose.words[0]!.start)
+    // Subtitles keep the same times (no words asked: the server decodes them all the same).
+    const cue = (t: string) =>
+      t.split(/[:,.]/).reduce((acc, x, i) => acc + Number(x) * [3600, 60, 1, 0.001][i]!, 0)
+    const cueTimes = (body: string) =>
+      [...body.matchAll(/^(\S+) --> (\S+)$/gm)].map((m) =>
+        [cue(m[1]!), cue(m[2]!)].map((x) => Math.round(x * 1000)),
+      )
+    const times = verbose.segments.map((seg) => [seg.start, seg.end].map((x) => Math.round(x * 1000)))
+    const srt = await (await upload({ response_format: 'srt' })).text()
+    expect(srt).toMatch(/^1\n00:00:0\d,\d{3} --> 00:00:0\d,\d{3}\n\S/)
+    expect(cueTimes(srt)).toEqual(times)
+    const vtt = await (await upload({ response_format: 'vtt' })).text()
+    expect(vtt).toMatch(/^WEBVTT\n\n00:00:0\d\.\d{3} --> /)
+    expect(cueTimes(vtt)).toEqual(times)
     // 44.1 kHz stereo WAV is read and resampled
     const hi = resample(f.audio, SR, 44_100)
     const res = await upload({}, writeWav([hi, hi], 44_100))
