@@ -75,13 +75,13 @@ function finite(x: number): number {
  * seconds allowed for rounding (an answer's times are rounded to the millisecond).
  */
 export function segmentTimesProblem(
-  segments: readonly Segment[],
+  segments: readonly { start: number; end: number; words?: readonly Pick<Word, 'start' | 'end'>[] }[],
   options: { minSeconds?: number; tolerance?: number; words?: readonly Pick<Word, 'start' | 'end'>[] } = {},
 ): string | undefined {
   const min = options.minSeconds ?? DEFAULT_SEGMENT_TIMES_OPTIONS.minSeconds
   const eps = options.tolerance ?? 1e-6
   for (let i = 0; i < segments.length; i++) {
-    const s = segments[i] as Segment
+    const s = segments[i] as (typeof segments)[number]
     const before = segments[i - 1]
     if (before && s.start < before.start - eps) return `segment ${i} starts before segment ${i - 1}`
     if (before && s.start < before.end - eps) return `segment ${i} starts before segment ${i - 1} ends`
