@@ -128,7 +128,7 @@ export class StreamingSession implements AsyncIterable<SessionEvent> {
       onIdle: () => this.#settle(),
       onFinalDone: () => this.#checkBacklog(),
       reviser: this.#reviser,
-      finalWords: o.backend.wordProbabilities === true,
+      finalWords: !!this.#reviser && o.backend.wordProbabilities === true,
       wordTimestamps: o.wordTimestamps,
     })
     this.#events = new EventQueue<SessionEvent>(() => void this.close())
