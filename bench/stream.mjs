@@ -66,6 +66,9 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --skip-non-speech       skip words where nobody spoke (bench/non-speech.mjs: the non-speech
                           set through each VAD, whole clips and live sessions per strategy:
                           invented words per minute)
+  --skip-word-times       skip word times against the speech (bench/word-times.mjs: each
+                          backend's word and segment times against real speech's onsets and
+                          offsets, median and p90 error)
   --skip-engine           skip the whisper.cpp engine checks (CPU contention; a plain npm
                           install from tarballs against the workspace build)
   --revise-ms <n>         revisions: blocks of up to n ms decoded again (default 28000, the
@@ -87,6 +90,7 @@ const { values: args } = parseArgs({
     'skip-engine': { type: 'boolean' },
     'skip-engine-time': { type: 'boolean' },
     'skip-non-speech': { type: 'boolean' },
+    'skip-word-times': { type: 'boolean' },
     'skip-scale': { type: 'boolean' },
     'scale-max-sessions': { type: 'string', default: '8' },
     'skip-soak': { type: 'boolean' },
@@ -332,6 +336,7 @@ if (!smoke) {
   const parts = [
     ...(args['skip-engine-time'] ? [] : [['engine-time', []]]),
     ...(args['skip-non-speech'] ? [] : [['non-speech', []]]),
+    ...(args['skip-word-times'] ? [] : [['word-times', []]]),
     ...(args['skip-accuracy'] ? [] : [['accuracy', []]]),
     ...(args['skip-protocols'] ? [] : [['protocols', []]]),
     ...(args['skip-models'] ? [] : [['models', []]]),

@@ -374,7 +374,7 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
       const text = r.text.trim()
       if (!text) continue
       const segment: Segment = { start: clamp(r.startMs), end: clamp(r.endMs), text }
-      if (words) segment.words = wordsFromTokens(r.tokens ?? [], clamp, segment.end)
+      if (words) segment.words = wordsFromTokens(r.tokens ?? [], clamp, segment)
       out.push(segment)
     }
     return { segments: out, language: options.language ?? language }

@@ -111,10 +111,12 @@ describe('WhisperCliBackend', () => {
     expect(text).toBe('The birch canoe.')
     expect(segments).toHaveLength(1)
     expect(segments[0]!.end).toBe(1.5)
-    expect(segments[0]!.words!.map((w) => [w.text, w.start])).toEqual([
-      ['The', 0.12],
-      ['birch', 0.25],
-      ['canoe.', 0.5],
+    // A DTW time is where its token ends: a word runs from the token before it to its last
+    // spoken one (the first word: 70 ms a letter before its end, not before the segment).
+    expect(segments[0]!.words!.map((w) => [w.text, w.start, w.end])).toEqual([
+      ['The', 0, 0.12],
+      ['birch', 0.12, 0.3],
+      ['canoe.', 0.3, 0.5],
     ])
     expect(toResult(json, 1.5, false).segments[0]!.words).toBeUndefined()
   })

@@ -204,7 +204,7 @@ export function toResult(
         dtwMs: t.t_dtw >= 0 ? t.t_dtw * 10 : -1,
         startMs: t.offsets.from,
       }))
-      segment.words = wordsFromTokens(tokens, clampMs, segment.end)
+      segment.words = wordsFromTokens(tokens, clampMs, segment)
     }
     segments.push(segment)
   }

@@ -46,40 +46,72 @@ export function firstWords(segments: readonly Segment[], count: number): Segment
 }
 
 /**
+ * Seconds a character takes when spoken (about 14 a second, English read aloud): a segment's
+ * first word has no token before it to say where it starts, so it starts this much per letter
+ * before it ends (never before the segment).
+ */
+export const SECONDS_PER_LETTER = 0.07
+
+/** A token of whisper.cpp: its text, probability, DTW time and timestamp-token time (ms; -1: none). */
+export interface TimedToken {
+  text: string
+  p: number
+  dtwMs: number
+  startMs: number
+}
+
+/**
  * Joins whisper.cpp's tokens into words (a token starting with a space starts a word). A
- * token's DTW time is where it starts; a word ends where the token after it starts.
+ * token's DTW time is where the alignment leaves it — where it ends (measured: the last word's
+ * time is the speech's offset, `bench/word-times.mjs`). So a word ends at the time of its last
+ * token with a letter or digit (punctuation after it is aligned over the pause), and starts
+ * where the token before it ends; the first word of a segment, which has none, starts
+ * {@link SECONDS_PER_LETTER} per letter before its end, and never before the segment.
  */
 export function wordsFromTokens(
-  tokens: readonly { text: string; p: number; dtwMs: number; startMs: number }[],
+  tokens: readonly TimedToken[],
   clamp: (ms: number) => number,
-  segmentEnd: number,
+  segment: { start: number; end: number },
 ): Word[] {
-  const time = (t: { dtwMs: number; startMs: number }) => clamp(t.dtwMs >= 0 ? t.dtwMs : t.startMs)
-  const words: Word[] = []
-  let current: { text: string; start: number; p: number[] } | undefined
-  const flush = (end: number) => {
-    if (current?.text.trim()) {
-      const probability = current.p.reduce((a, b) => a + b, 0) / current.p.length
-      words.push({
-        start: current.start,
-        end: Math.max(current.start, end),
-        text: current.text.trim(),
-        probability,
-      })
-    }
-    current = undefined
-  }
+  const time = (t: TimedToken) => (t.dtwMs >= 0 ? t.dtwMs : t.startMs)
+  const groups: TimedToken[][] = []
+  const before: number[] = [] // the time of the token before each word's first (-1: none)
+  let last = -1
   for (const t of tokens) {
     const special = t.text.startsWith('[_') || t.text.startsWith('<|')
-    if (special || !current || t.text.startsWith(' ')) flush(time(t))
-    if (special) continue
-    if (!current) current = { text: t.text, start: time(t), p: [t.p] }
-    else {
-      current.text += t.text
-      current.p.push(t.p)
+    if (special) {
+      groups.push([])
+      continue
     }
+    const open = groups.at(-1)
+    if (open && open.length > 0 && !t.text.startsWith(' ')) open.push(t)
+    else {
+      groups.push([t])
+      before.push(last)
+    }
+    last = time(t)
   }
-  flush(segmentEnd)
+  const words: Word[] = []
+  groups
+    .filter((g) => g.length > 0)
+    .forEach((group, i) => {
+      const text = group
+        .map((t) => t.text)
+        .join('')
+        .trim()
+      if (!text) return
+      const spoken = group.filter((t) => /[\p{L}\p{N}]/u.test(t.text))
+      const endMs = time((spoken.at(-1) ?? group.at(-1)) as TimedToken)
+      const end = endMs >= 0 ? clamp(endMs) : segment.end
+      const previous = before[i] ?? -1
+      const letters = text.replace(/[^\p{L}\p{N}]/gu, '').length
+      const start =
+        previous >= 0
+          ? clamp(previous)
+          : Math.max(segment.start, end - SECONDS_PER_LETTER * Math.max(1, letters))
+      const probability = group.reduce((a, t) => a + t.p, 0) / group.length
+      words.push({ start: Math.min(start, end), end, text, probability })
+    })
   // Keep times monotonic (DTW times can jitter by a frame).
   for (let i = 1; i < words.length; i++) {
     if (words[i]!.start < words[i - 1]!.start) words[i]!.start = words[i - 1]!.start

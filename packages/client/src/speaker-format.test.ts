@@ -45,6 +45,19 @@ describe('subtitles with speakers', () => {
     )
   })
 
+  it('cues in order, none past the next one nor of zero length (issue 62’s times)', () => {
+    const srt = segmentsToSrt([
+      { start: 9, end: 10, text: 'I needed to design.', speaker: 'A' },
+      { start: 8.98, end: 9.46, text: "I didn't know", speaker: 'B' },
+      { start: 14.12, end: 14.12, text: 'Jersey.', speaker: 'A' },
+    ])
+    expect(srt).toBe(
+      "1\n00:00:08,980 --> 00:00:09,000\n[B] I didn't know\n\n" +
+        '2\n00:00:09,000 --> 00:00:10,000\n[A] I needed to design.\n\n' +
+        '3\n00:00:14,120 --> 00:00:14,130\n[A] Jersey.\n',
+    )
+  })
+
   it('without speakers: plain cues', () => {
     const plain = [{ start: 3661.5, end: 3662, text: 'one' }]
     expect(segmentsToSrt(plain)).toBe('1\n01:01:01,500 --> 01:01:02,000\none\n')

@@ -1,5 +1,6 @@
 // Diarized transcripts as text: speaker turns, subtitles with speaker tags, and a live final's
 // text by speaker. Pure functions, for the CLI and for callers of the SDK.
+import { segmentTimes } from '@ws/core'
 
 /** What the formatting needs of a segment: `diarized_json`'s, `verbose_json`'s and a final's fit. */
 export interface TimedText {
@@ -55,7 +56,7 @@ export function speakerText(segments: readonly TimedText[], text: string): strin
     .join('\n')
 }
 
-/** SRT, a cue per segment; a segment with a speaker starts with `[A] `. */
+/** SRT, a cue per segment (see {@link cues} for its times); a segment with a speaker starts with `[A] `. */
 export function segmentsToSrt(segments: readonly TimedText[]): string {
   return cues(segments)
     .map(
@@ -65,7 +66,7 @@ export function segmentsToSrt(segments: readonly TimedText[]): string {
     .join('\n')
 }
 
-/** WebVTT, a cue per segment; a segment with a speaker is a voice span, `<v A>text`. */
+/** WebVTT, a cue per segment (see {@link cues} for its times); a segment with a speaker is a voice span, `<v A>text`. */
 export function segmentsToVtt(segments: readonly TimedText[]): string {
   const body = cues(segments).map((s) => {
     const text = escapeVtt(s.text)
@@ -75,8 +76,14 @@ export function segmentsToVtt(segments: readonly TimedText[]): string {
   return `WEBVTT\n\n${body.join('\n')}`
 }
 
+/**
+ * The cues of segments with text, timed as the server times segments (core's `segmentTimes`):
+ * in order, none lasting past the next one's start nor of zero length. The server's segments
+ * already start at their first word; a cue never starts earlier.
+ */
 function cues(segments: readonly TimedText[]): TimedText[] {
-  return segments.map((s) => ({ ...s, text: s.text.trim() })).filter((s) => s.text)
+  const withText = segments.map((s) => ({ ...s, text: s.text.trim() })).filter((s) => s.text)
+  return segmentTimes(withText.map(({ speaker, ...s }) => (speaker === undefined ? s : { ...s, speaker })))
 }
 
 function escapeVtt(text: string): string {

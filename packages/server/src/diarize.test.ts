@@ -1,6 +1,6 @@
 import { DeepgramClient } from '@deepgram/sdk'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
-import { encodePcm16le, type Segment, writeWav } from '@ws/core'
+import { encodePcm16le, type Segment, segmentTimesProblem, writeWav } from '@ws/core'
 import { type LoadedRealSpeech, realConversation, realSpeechFixtures } from '@ws/core/testing'
 import { diarizationErrorRate } from '@ws/diarize'
 import OpenAI, { BadRequestError, toFile } from 'openai'
@@ -55,6 +55,25 @@ afterAll(async () => {
 const turnsOf = (segments: readonly Segment[]) =>
   segments.map((s) => ({ speaker: s.speaker ?? '?', start: s.start, end: s.end }))
 
+/**
+ * Speakers scored as delivered: DER of what an answer's segments say against the reference
+ * turns. Segments span their words; a reference turn runs to the end of its clip's reverb
+ * (the game's studio: the level falls 10–20 dB after the last word, then decays for 0.5–0.8 s),
+ * which no word covers — missed speech, not a wrong speaker (12.8 % DER when segments carried
+ * Whisper's timestamps, which covered the tails; 19.1 % timed by their words, 16.1 % of it
+ * missed and none confusion). So speakers are bounded by confusion, and DER loosely.
+ */
+function scoreSpeakers(label: string, segments: readonly Segment[]) {
+  const der = diarizationErrorRate(conv.turns, turnsOf(segments))
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`
+  console.log(
+    `${label}: ${segments.length} segments, DER ${pct(der.der)} (missed ${pct(der.missed / der.scored)}, false alarm ${pct(der.falseAlarm / der.scored)}, confusion ${pct(der.confusion / der.scored)})`,
+  )
+  expect(der.confusion / der.scored).toBeLessThanOrEqual(0.05)
+  expect(der.der).toBeLessThanOrEqual(0.25)
+  return der
+}
+
 describe('POST /v1/audio/transcriptions with speakers (OpenAI SDK)', () => {
   it('answers diarized_json in OpenAI’s shape: both voices found, segments split where the speaker changes', async () => {
     const r = (await openai().audio.transcriptions.create({
@@ -67,11 +86,9 @@ describe('POST /v1/audio/transcriptions with speakers (OpenAI SDK)', () => {
     expect(r.duration).toBeCloseTo(conv.audio.length / 16_000, 1)
     expect(r.segments[0]).toMatchObject({ type: 'transcript.text.segment', id: 'seg_0', speaker: 'A' })
     expect(new Set(r.segments.map((s) => s.speaker))).toEqual(new Set(['A', 'B']))
-    const der = diarizationErrorRate(conv.turns, r.segments)
-    console.log(
-      `diarized_json: ${r.segments.length} segments, DER by segments ${(der.der * 100).toFixed(1)} %`,
-    )
-    expect(der.der).toBeLessThanOrEqual(0.2)
+    // Timed by their words: in order, no overlap (one speaker per word), none of zero length.
+    expect(segmentTimesProblem(r.segments, { tolerance: 0.0015 })).toBeUndefined()
+    scoreSpeakers('diarized_json', r.segments as Segment[])
     expect(r.text.length).toBeGreaterThan(100)
   }, 180_000)
 
@@ -88,13 +105,19 @@ describe('POST /v1/audio/transcriptions with speakers (OpenAI SDK)', () => {
         known_speaker_names: ['Agnes', 'Bert'],
         known_speaker_references: [dataUrl(small.at(-1)!), dataUrl(big.at(-1)!)],
       } as object),
-    })) as unknown as { segments: Segment[]; words?: { speaker?: string }[] }
+    })) as unknown as { segments: Segment[]; words?: { speaker?: string; start: number; end: number }[] }
     expect(new Set(r.segments.map((s) => s.speaker))).toEqual(new Set(['Agnes', 'Bert']))
     expect(r.words?.length).toBeGreaterThan(20)
     expect(r.words?.every((w) => w.speaker !== undefined)).toBe(true)
-    const der = diarizationErrorRate(conv.turns, turnsOf(r.segments))
+    expect(segmentTimesProblem(r.segments, { words: r.words, tolerance: 0.0015 })).toBeUndefined()
+    expect(r.segments[0]!.start).toBeGreaterThanOrEqual(r.words![0]!.start)
+    const der = scoreSpeakers('verbose_json', r.segments)
     expect(der.mapping.get('Agnes')).toBe('small')
-    expect(der.der).toBeLessThanOrEqual(0.2)
+    // The segments score as their words do, within a few points (21.1 % by words: the pauses
+    // after a full stop, between one word's end and the next one's start, count as missed).
+    const byWords = diarizationErrorRate(conv.turns, turnsOf(r.words as Segment[]))
+    console.log(`verbose_json: DER by words ${(byWords.der * 100).toFixed(1)} %`)
+    expect(Math.abs(der.der - byWords.der)).toBeLessThanOrEqual(0.03)
   }, 180_000)
 
   it('tags SRT cues with their speaker, and refuses bad diarization fields with 400 before decoding', async () => {
@@ -132,7 +155,7 @@ describe('POST /v1/audio/transcriptions with speakers (OpenAI SDK)', () => {
 })
 
 describe('a live session with diarize=true', () => {
-  it('labels each final’s segments and words with speakers consistent across the session: live DER at most 15 percent with whisper’s own finals', async () => {
+  it('labels each final’s segments and words with speakers consistent across the session: confusion at most 5 percent with whisper’s own finals', async () => {
     const client = new TestClient(
       `${server.url.replace(/^http/, 'ws')}/ws/transcribe/prompt?diarize=true&language=nl`,
     )
@@ -145,15 +168,13 @@ describe('a live session with diarize=true', () => {
     expect(
       segments.every((s) => s.speaker !== undefined && s.words?.every((w) => w.speaker === s.speaker)),
     ).toBe(true)
-    const der = diarizationErrorRate(conv.turns, turnsOf(segments))
+    for (const f of finals) expect(segmentTimesProblem(f.segments)).toBeUndefined()
     const speakers = [...new Set(segments.map((s) => s.speaker))]
-    console.log(
-      `live: ${finals.length} finals, speakers ${speakers.join(' ')}, DER ${(der.der * 100).toFixed(1)} % (confusion ${der.confusion.toFixed(2)} s, missed ${der.missed.toFixed(2)} s of ${der.scored.toFixed(1)} s)`,
-    )
     expect(speakers).toEqual(['A', 'B'])
-    // 7.4 % on this conversation when replayed (15.2 % before the centroids' fit was scaled by
-    // their size and a final's speakers chosen along the path of best fit).
-    expect(der.der).toBeLessThanOrEqual(0.15)
+    // 6.3 % DER when segments carried Whisper's timestamps, confusion 3.1 % (15.2 % before the
+    // centroids' fit was scaled by their size and a final's speakers chosen along the path of
+    // best fit).
+    scoreSpeakers(`live, ${finals.length} finals`, segments)
   }, 240_000)
 })
 
@@ -201,12 +222,12 @@ describe('Deepgram pre-recorded with diarize=true', () => {
     expect(words[0]?.speaker).toBe(0)
     // Utterances are split where the speaker changes: each utterance's words are its speaker's.
     expect(utterances.every((u) => u.words.every((w) => w.speaker === u.speaker))).toBe(true)
-    const der = diarizationErrorRate(
-      conv.turns,
-      utterances.map((u) => ({ speaker: String(u.speaker), start: u.start, end: u.end })),
+    const timed = utterances.map((u) => ({ start: u.start, end: u.end, text: u.transcript, words: u.words }))
+    expect(segmentTimesProblem(timed, { tolerance: 0.0015 })).toBeUndefined()
+    scoreSpeakers(
+      'Deepgram pre-recorded',
+      utterances.map((u) => ({ speaker: String(u.speaker), start: u.start, end: u.end, text: u.transcript })),
     )
-    console.log(`Deepgram pre-recorded: ${utterances.length} utterances, DER ${(der.der * 100).toFixed(1)} %`)
     expect(new Set(utterances.map((u) => u.speaker))).toEqual(new Set([0, 1]))
-    expect(der.der).toBeLessThanOrEqual(0.2)
   }, 180_000)
 })

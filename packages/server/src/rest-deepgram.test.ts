@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { request } from 'node:http'
 import { DeepgramClient, DeepgramError } from '@deepgram/sdk'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
-import { corpusWordErrorRate, writeWav } from '@ws/core'
+import { corpusWordErrorRate, segmentTimesProblem, writeWav } from '@ws/core'
 import { realSpeechFixtures } from '@ws/core/testing'
 import { createClient as createClientV3 } from 'deepgram-v3'
 import { createClient as createClientV4 } from 'deepgram-v4'
@@ -246,6 +246,9 @@ describe('POST /v1/listen', () => {
       expect(u.transcript.length).toBeGreaterThan(0)
     }
     expect(utterances.flatMap((u) => u.words)).toEqual(words)
+    // Utterances timed by their words: in order, no overlap, none of zero length, each within its words.
+    const timed = utterances.map((u) => ({ start: u.start, end: u.end, text: u.transcript, words: u.words }))
+    expect(segmentTimesProblem(timed, { tolerance: 0.0015 })).toBeUndefined()
     const native = wer(clip!.text, await nativeTranscript(server, wav))
     expect(wer(clip!.text, channel!.alternatives[0]!.transcript)).toBeLessThanOrEqual(native + 0.05)
 

@@ -4,11 +4,14 @@ import {
   type ErrorCode,
   type InferenceScheduler,
   type Logger,
+  type Segment,
+  segmentTimes,
   type Task,
   type TranscriptResult,
   toWsError,
   WHISPER_SAMPLE_RATE,
   WsError,
+  withoutWords,
 } from '@ws/core'
 import { decodeAudioStream } from '@ws/core/node'
 import type { Engine } from './engine.js'
@@ -63,8 +66,9 @@ export interface AudioRequest {
   /** ISO 639-1; undefined: the model detects it. */
   language?: string | undefined
   prompt?: string | undefined
+  /** The answer's segments keep their words (word times are decoded either way: they time the segments). */
   wordTimestamps?: boolean
-  /** Who spoke: segments and words get `speaker` (word times are decoded for it). */
+  /** Who spoke: segments and words get `speaker`. */
   diarize?: DiarizeRequest | undefined
 }
 
@@ -148,7 +152,8 @@ export async function runRestJob(
       language: audio.language,
       prompt: audio.prompt,
       ...(audio.task ? { task: audio.task } : {}),
-      wordTimestamps: (audio.wordTimestamps ?? false) || audio.diarize !== undefined,
+      // Always: segment times come from the words (see segmentTimes), asked for or not.
+      wordTimestamps: true,
       onProgress: (seconds) => {
         job.doneSeconds = seconds
       },
@@ -160,6 +165,7 @@ export async function runRestJob(
       const segments = await ctx.engine.speakers.label(whole, result.segments, speakers, signal)
       result = { ...result, segments }
     }
+    result = { ...result, segments: answerSegments(result.segments, audio.wordTimestamps ?? false) }
     ctx.metrics.transcriptionSeconds.observe({ kind: 'rest' }, (performance.now() - started) / 1000)
     call.answer(result, duration)
   } catch (err) {
@@ -176,6 +182,14 @@ export async function runRestJob(
     job.done()
     ctx.metrics.restRequests.inc({ status: String(status) })
   }
+}
+
+/**
+ * The segments a REST answer gives: timed by their words ({@link segmentTimes}: in order, no
+ * overlap, none of zero length), the words kept only when the request asked for them.
+ */
+export function answerSegments(segments: readonly Segment[], words: boolean): Segment[] {
+  return withoutWords(segmentTimes(segments), words)
 }
 
 /** An upload refused before it was read whole: the connection closes instead of reading the rest. */

@@ -8,6 +8,7 @@ import {
   encodePcmF32le,
   parseServerMessage,
   resample,
+  segmentTimesProblem,
   wordErrorRate,
   writeWav,
 } from '@ws/core'
@@ -26,6 +27,7 @@ const SR = 16_000
 const MAX_WER = 0.35
 
 const silent = { level: 'silent' } as const
+type Timed = { start: number; end: number }
 let backend: WhisperCppBackend
 let server: WhisperStreamServer
 let base: string
@@ -347,18 +349,24 @@ describe('REST', () => {
     await expectTranscript('REST', f.text, json.text, f.audio)
     const text = await (await upload({ response_format: 'text' })).text()
     expect(text.trim()).toBe(json.text)
-    expect(await (await upload({ response_format: 'srt' })).text()).toMatch(
-      /^1\n00:00:0\d,\d{3} --> 00:00:0\d,\d{3}\n\S/,
-    )
-    expect(await (await upload({ response_format: 'vtt' })).text()).toMatch(
-      /^WEBVTT\n\n00:00:0\d\.\d{3} --> /,
-    )
     const verbose = (await (
       await upload({ response_format: 'verbose_json', 'timestamp_granularities[]': 'word' })
-    ).json()) as { language: string; duration: number; segments: unknown[]; words: { word: string }[] }
+    ).json()) as { language: string; duration: number; segments: Timed[]; words: Timed[] }
     expect(verbose.language).toBe('en')
     expect(verbose.duration).toBeCloseTo(f.audio.length / SR, 2)
     expect(verbose.words.length).toBeGreaterThan(4)
+    // Timed by their words (issue 62): ordered, no overlap or zero length, each within its words.
+    expect(segmentTimesProblem(verbose.segments, { words: verbose.words, tolerance: 0.0015 })).toBeUndefined()
+    // Subtitles (no words asked: decoded all the same) keep those times, to the millisecond.
+    const ms = (t: string) => t.split(/[:,.]/).reduce((n, x, i) => n + Number(x) * [36e5, 6e4, 1e3, 1][i]!, 0)
+    const times = verbose.segments.flatMap((seg) => [seg.start, seg.end].map((x) => Math.round(x * 1000)))
+    for (const format of ['srt', 'vtt']) {
+      const body = await (await upload({ response_format: format })).text()
+      expect(body).toMatch(
+        format === 'srt' ? /^1\n00:00:0\d,\d{3} --> 00:00:0\d,\d{3}\n\S/ : /^WEBVTT\n\n00:00:0\d\.\d{3} --> /,
+      )
+      expect([...body.matchAll(/^(\S+) --> (\S+)$/gm)].flatMap((m) => [ms(m[1]!), ms(m[2]!)])).toEqual(times)
+    }
     // 44.1 kHz stereo WAV is read and resampled
     const hi = resample(f.audio, SR, 44_100)
     const res = await upload({}, writeWav([hi, hi], 44_100))

@@ -1,5 +1,5 @@
 import type { InferenceGate, Logger, Segment, SessionEvent } from '@ws/core'
-import { toWsError, WsError } from '@ws/core'
+import { segmentTimes, toWsError, WsError } from '@ws/core'
 import { decodeAudio } from '@ws/core/node'
 import type { LiveDiarizer, LiveDiarizerOptions, SpeakerEmbedder } from '@ws/diarize'
 import { importAdapter } from './import-adapter.js'
@@ -174,7 +174,8 @@ export async function labelSpeakers(
 ): Promise<SessionEvent> {
   if (event.type !== 'final' && event.type !== 'revision') return event
   try {
-    return { ...event, segments: await diarizer.label(event.segments) }
+    // Split where the speaker changes, the pieces timed by their words as the session's own.
+    return { ...event, segments: segmentTimes(await diarizer.label(event.segments)) }
   } catch (err) {
     logger.warn({ err }, 'speaker labelling failed; the transcript goes out without speakers')
     return event

@@ -34,7 +34,7 @@ export interface InferenceLoopOptions {
   onFinalDone?: () => void
   /** Decodes finished utterances again in blocks, when the loop has no final waiting. */
   reviser?: Reviser | undefined
-  /** Finals are decoded with their words, for the reviser to weigh (see `wordProbabilities`). */
+  /** Finals are decoded with their words, for the reviser to weigh (see `wordProbabilities`); they time the segments too. */
   finalWords?: boolean
   /** Finals keep their words (else the words the reviser weighs are left out of the event). */
   wordTimestamps?: boolean

@@ -189,3 +189,42 @@ describe('StreamingSession partial cadence', () => {
     expect(w24 / w12).toBeGreaterThan(3.5)
   })
 })
+
+describe('StreamingSession segment times', () => {
+  // An engine whose segments say whole seconds (as tiny.en's timestamp tokens do) and whose
+  // words say when they were said: 0–2 s and 1–2 s around words at 0.5–0.9 and 1.0–1.0 s.
+  const respond = () => [
+    { start: 0, end: 2, text: 'the quick', words: [{ start: 0.5, end: 0.9, text: 'the quick' }] },
+    { start: 1, end: 2, text: 'brown', words: [{ start: 1, end: 1, text: 'brown' }] },
+  ]
+
+  it.each([true, false])(
+    'gives finals their words’ times, in order and never of zero length (words asked: %s)',
+    async (wordTimestamps) => {
+      const spoken = voice.speak('the quick brown fox', 300, 300)
+      const backend = await fake({ respond })
+      const session = new StreamingSession({
+        backend,
+        strategy: 'prompt',
+        partialIntervalMs: 0,
+        wordTimestamps,
+      })
+      const [final] = finals(await streamThrough(session, spoken.audio, 1600))
+      const at = final!.audioStart
+      if (wordTimestamps) {
+        expect(final!.segments.map((s) => [s.start - at, s.end - at])).toEqual([
+          [0.5, 0.9],
+          [1, expect.closeTo(1.01, 9)],
+        ])
+        expect(final!.segments[0]?.words).toHaveLength(1)
+      } else {
+        // Without word times asked, the engine's times: ordered, no overlap.
+        expect(final!.segments.map((s) => [s.start - at, s.end - at])).toEqual([
+          [0, 1],
+          [1, 2],
+        ])
+        expect(final!.segments[0]).not.toHaveProperty('words')
+      }
+    },
+  )
+})

@@ -6,6 +6,7 @@ import type {
   UtteranceTranscript,
 } from '../strategies/strategy.js'
 import { degenerateText } from '../text/degenerate.js'
+import { segmentTimes } from '../text/segment-times.js'
 import { shiftSegment, withoutWords, wordsOf } from '../text/words.js'
 import { WHISPER_SAMPLE_RATE } from '../types.js'
 import { acquireTurn, type InferenceTicket, turnSignal } from './inference-gate.js'
@@ -321,7 +322,8 @@ export class InferenceLoop {
 
   #emitFinal(u: TrackedUtterance, result: UtteranceTranscript, started: number): void {
     const audioStart = u.start / SR
-    const segments = result.segments.map((s) => shiftSegment(s, audioStart))
+    // Timed by their words where the final has them (see segmentTimes).
+    const segments = segmentTimes(result.segments.map((s) => shiftSegment(s, audioStart)))
     const degenerate = degenerateText(result.text, u.audio.length / SR)
     if (degenerate) this.#o.logger.warn({ utteranceId: u.id, reason: degenerate }, 'final looks degenerate')
     this.#o.emit({

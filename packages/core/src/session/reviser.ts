@@ -3,6 +3,7 @@ import type { WhisperBackend } from '../backend.js'
 import { isWsError, toWsError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { degenerateText } from '../text/degenerate.js'
+import { segmentTimes } from '../text/segment-times.js'
 import {
   dropBareMarks,
   segmentsFromWords,
@@ -192,7 +193,7 @@ export class Reviser {
         type: 'revision',
         utteranceIds: block.utteranceIds,
         text,
-        segments: withoutWords(segments, this.#o.wordTimestamps),
+        segments: withoutWords(segmentTimes(segments), this.#o.wordTimestamps),
         language: result.language,
         audioStart: offset,
         audioEnd: offset + audio.length / SR,
