@@ -83,7 +83,7 @@ export interface WhisperCppOptions extends ModelSourceOptions {
 /**
  * The no-speech rule's thresholds for whisper.cpp, chosen on real speech and real non-speech
  * (tiny.en, greedy, full window; the server README's "Words where nobody spoke"). On 80 real
- * English clips no segment rated over 0.08 as no speech (clean or under 10 dB of noise; one
+ * English clips no segment rated over 0.08 as no speech clean, 0.10 under 10 dB of noise (one
  * misheard segment at 0 dB rated 0.42), where the non-speech set's made-up text rated
  * 0.38–0.95. At Whisper's own 0.6 two "Mmm." over traffic and a field stayed (0.46, 0.48, both
  * at log-probability -1.9); at 0.4 none did, with the same WER on every speech set.
