@@ -89,6 +89,17 @@ const speechSets = {
     audio: underNoise(f.audio, clips[k % clips.length].audio, 10),
   })),
 }
+/** The speech regions a new VAD from `create` finds in `audio`, through the core segmenter. */
+async function regionsOf(create, audio) {
+  const vad = await create()
+  const { regions } = await detectSpeech(vad, audio, {
+    ...DEFAULT_VAD_SEGMENTER_OPTIONS,
+    ...vad.segmenterDefaults,
+  })
+  await vad.close?.()
+  return regions
+}
+
 for (const [name, create] of [
   ['webrtc', () => WebRtcVad.create()],
   ['silero', () => SileroVad.create()],
@@ -96,12 +107,7 @@ for (const [name, create] of [
   const row = { vad: name, byCategory: {} }
   let speech = 0
   for (const c of clips) {
-    const vad = await create()
-    const { regions } = await detectSpeech(vad, c.audio, {
-      ...DEFAULT_VAD_SEGMENTER_OPTIONS,
-      ...vad.segmenterDefaults,
-    })
-    await vad.close?.()
+    const regions = await regionsOf(create, c.audio)
     const s = regions.reduce((t, r) => t + Math.min(r.end, c.durationSeconds) - r.start, 0)
     speech += s
     row.byCategory[c.category] = round((row.byCategory[c.category] ?? 0) + s, 2)
@@ -113,12 +119,7 @@ for (const [name, create] of [
   for (const [set, fixtures] of Object.entries(speechSets)) {
     let [heard, total] = [0, 0]
     for (const f of fixtures) {
-      const vad = await create()
-      const { regions } = await detectSpeech(vad, f.audio, {
-        ...DEFAULT_VAD_SEGMENTER_OPTIONS,
-        ...vad.segmenterDefaults,
-      })
-      await vad.close?.()
+      const regions = await regionsOf(create, f.audio)
       total += f.speechEnd - f.speechStart
       heard += regions.reduce(
         (t, r) => t + Math.max(0, Math.min(r.end, f.speechEnd) - Math.max(r.start, f.speechStart)),

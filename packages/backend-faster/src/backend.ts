@@ -9,6 +9,7 @@ import {
   type Logger,
   MAX_BEAM_SIZE,
   type NoSpeechRule,
+  noSpeechRuleAt,
   optionChecker,
   type Segment,
   type TranscribeOptions,
@@ -89,9 +90,6 @@ export const DEFAULT_FASTER_WHISPER_NO_SPEECH_RULE: Readonly<NoSpeechRule> = Obj
   noSpeechThreshold: 0.4,
   logprobThreshold: -0.8,
 })
-
-/** The least no-speech threshold at a reduced window (see DEFAULT_FASTER_WHISPER_NO_SPEECH_RULE). */
-const REDUCED_WINDOW_NO_SPEECH_THRESHOLD = 0.6
 
 /** A segment as the worker sends it. */
 type WorkerSegment = Segment & { no_speech_prob?: number; avg_logprob?: number }
@@ -229,28 +227,19 @@ export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate
       result = await this.#request(worker, bytes, options, options.preview ? PREVIEW_RETRY_MARGIN_MS : 0)
     }
     if (Number(result.window_s) < FULL_WINDOW_SECONDS) this.#stats.reducedWindowRequests++
-    const all = (result.segments as WorkerSegment[]).map((s) => ({
-      ...(s.words ? s : { start: s.start, end: s.end, text: s.text }),
-      noSpeechProb: s.no_speech_prob,
-      avgLogprob: s.avg_logprob,
+    // The scores the worker sends with each segment decide, then stay out of the result.
+    const scored = (result.segments as WorkerSegment[]).map(({ no_speech_prob, avg_logprob, ...s }) => ({
+      segment: s.words ? s : { start: s.start, end: s.end, text: s.text },
+      text: s.text,
+      noSpeechProb: no_speech_prob,
+      avgLogprob: avg_logprob,
     }))
-    // At a reduced window speech rates higher as no speech (as on whisper.cpp): Whisper's 0.6
-    // there at least.
-    const rule =
-      this.options.noSpeech && Number(result.window_s) < FULL_WINDOW_SECONDS
-        ? {
-            ...this.options.noSpeech,
-            noSpeechThreshold: Math.max(
-              this.options.noSpeech.noSpeechThreshold,
-              REDUCED_WINDOW_NO_SPEECH_THRESHOLD,
-            ),
-          }
-        : this.options.noSpeech
-    const segments: Segment[] = withoutNonSpeech(all, rule).map(
-      ({ noSpeechProb: _, avgLogprob: __, no_speech_prob: ___, avg_logprob: ____, ...s }) => s,
+    const reducedWindow = Number(result.window_s) < FULL_WINDOW_SECONDS
+    const segments = withoutNonSpeech(scored, noSpeechRuleAt(this.options.noSpeech, reducedWindow)).map(
+      (x) => x.segment,
     )
     return {
-      text: segments.length === all.length ? String(result.text) : segments.map((s) => s.text).join(' '),
+      text: segments.length === scored.length ? String(result.text) : segments.map((s) => s.text).join(' '),
       segments,
       language: String(result.language),
       processingTimeMs: Math.round(performance.now() - started),

@@ -10,6 +10,7 @@ import {
   type Logger,
   MAX_BEAM_SIZE,
   type NoSpeechRule,
+  noSpeechRuleAt,
   optionChecker,
   type Segment,
   type TranscribeOptions,
@@ -92,13 +93,6 @@ export const DEFAULT_WHISPER_CPP_NO_SPEECH_RULE: Readonly<NoSpeechRule> = Object
   noSpeechThreshold: 0.4,
   logprobThreshold: -1,
 })
-
-/**
- * The least no-speech threshold at a reduced encoder window (previews, fitted finals): there
- * the model rates speech as no speech more readily (real clips up to 0.36 where the full
- * window gave at most 0.08), so Whisper's own 0.6 at least.
- */
-const REDUCED_WINDOW_NO_SPEECH_THRESHOLD = 0.6
 
 export const DEFAULT_WHISPER_CPP_OPTIONS = {
   beamSize: 5,
@@ -363,14 +357,7 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     }
     const clamp = (t: number) => Math.max(0, Math.min(seconds, t / 1000))
     const out: Segment[] = []
-    const rule =
-      o.noSpeech && reduced
-        ? {
-            ...o.noSpeech,
-            noSpeechThreshold: Math.max(o.noSpeech.noSpeechThreshold, REDUCED_WINDOW_NO_SPEECH_THRESHOLD),
-          }
-        : o.noSpeech
-    for (const r of withoutNonSpeech(segments, rule)) {
+    for (const r of withoutNonSpeech(segments, noSpeechRuleAt(o.noSpeech, reduced))) {
       const text = r.text.trim()
       if (!text) continue
       const segment: Segment = { start: clamp(r.startMs), end: clamp(r.endMs), text }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { WsError } from '../errors.js'
 import {
-  hasNoWords,
   isNonSpeech,
+  noSpeechRuleAt,
   validateNoSpeechRule,
   WHISPER_NO_SPEECH_RULE,
   withoutNonSpeech,
@@ -29,12 +29,24 @@ describe('the no-speech rule', () => {
       expect(isNonSpeech({ text, noSpeechProb: 0, avgLogprob: 0 }, rule), text).toBe(true)
     for (const text of ['1990', '你好', 'ok', 'Ä'])
       expect(isNonSpeech({ text, noSpeechProb: 0, avgLogprob: 0 }, rule), text).toBe(false)
-    expect(hasNoWords('')).toBe(true)
+    expect(isNonSpeech({ text: '' }, rule)).toBe(true)
   })
 
   it('keeps a segment whose engine gives no scores, and everything with the rule off', () => {
     expect(isNonSpeech({ text: 'you' }, rule)).toBe(false)
     expect(isNonSpeech({ text: '♪♪', noSpeechProb: 1, avgLogprob: -5 }, false)).toBe(false)
+  })
+
+  it('is at least 0.6 at a reduced window, where speech rates higher as no speech', () => {
+    expect(noSpeechRuleAt(rule, false)).toBe(rule)
+    expect(noSpeechRuleAt({ noSpeechThreshold: 0.4, logprobThreshold: -1 }, true)).toEqual({
+      noSpeechThreshold: 0.6,
+      logprobThreshold: -1,
+    })
+    expect(noSpeechRuleAt({ noSpeechThreshold: 0.8, logprobThreshold: -1 }, true)).toMatchObject({
+      noSpeechThreshold: 0.8,
+    })
+    expect(noSpeechRuleAt(false, true)).toBe(false)
   })
 
   it('filters a list in order', () => {

@@ -96,14 +96,19 @@ export function tailText(text: string, maxChars: number): string {
  * into nothing but dots. Segments without word times are kept as they are, unless their text
  * holds no word either.
  */
+/** Whether `text` holds a letter or digit of any script: a word, not only marks ("♪♪", "."). */
+export function hasWord(text: string): boolean {
+  return /[\p{L}\p{N}]/u.test(text)
+}
+
 export function dropBareMarks(segments: readonly Segment[]): Segment[] {
   const out: Segment[] = []
   for (const seg of segments) {
     if (!seg.words?.length) {
-      if (/[\p{L}\p{N}]/u.test(seg.text)) out.push(seg)
+      if (hasWord(seg.text)) out.push(seg)
       continue
     }
-    const words = seg.words.filter((w) => /[\p{L}\p{N}]/u.test(w.text))
+    const words = seg.words.filter((w) => hasWord(w.text))
     if (words.length === 0) continue
     out.push(words.length === seg.words.length ? seg : { ...seg, text: textOfWords(words), words })
   }
