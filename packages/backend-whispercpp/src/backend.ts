@@ -6,7 +6,6 @@ import {
   doubledTail,
   FINAL_WINDOWS,
   type FinalWindow,
-  fittedFinal,
   type Logger,
   MAX_BEAM_SIZE,
   type NoSpeechRule,
@@ -27,10 +26,20 @@ import {
   WhisperAddonError,
   WhisperModel,
 } from '@ws/whispercpp-addon'
+import { encoderWindow, isReduced, MAX_AUDIO_CTX, RETRY_CTX_MARGIN, unsureFinal } from './encoder-window.js'
 import { alignmentHeads, findLoop, firstWords, hasLoop, paddedToMinimum, wordsFromTokens } from './results.js'
 import { SerialQueue } from './serial-queue.js'
 
 export { hasLoop }
+
+/** One decode: its segments past the no-speech rule, its window, and what whisper.cpp said. */
+interface Decoded {
+  segments: Segment[]
+  language: string
+  audioCtx: number
+  /** whisper.cpp's segments, with their scores, before the no-speech rule. */
+  raw: readonly AddonSegment[]
+}
 
 /** Also `modelsDir`, `offline`, `onProgress` (model download or conversion) and `env`. */
 export interface WhisperCppOptions extends ModelSourceOptions {
@@ -64,12 +73,18 @@ export interface WhisperCppOptions extends ModelSourceOptions {
   /**
    * The window of a session's finals (`live` calls) under `audioCtx: 'auto'`: `full`
    * Whisper's 30 s, as a whole clip gets; `fitted` sized to the audio like a preview's;
-   * `auto` (default) full unless the call is `busy` (a scheduler's final that waited for
-   * another final), then fitted. On real English streams (tiny.en, `prompt`) full-window
-   * finals read 2.4 % WER against 4.5 % fitted (offline: 1.7 %), at about 3.5× each final's
-   * decode time (p50 about 0.4 s against 0.11 s on 2 cores). Previews stay fitted.
+   * `auto` (default) at least `minFinalWindowMs` while the engine is free, fitted for a final
+   * that is `busy` (it waited for another final). Previews stay fitted.
    */
   finalWindow?: FinalWindow
+  /**
+   * Under `finalWindow: 'auto'`, the shortest encoder window of a final the engine is free for
+   * (default {@link DEFAULT_MIN_FINAL_WINDOW_MS}: 30 000, Whisper's full window; 15 000 halves
+   * a final's decode for some accuracy). A final decoded on a window shorter than 30 s that the model was unsure of
+   * (a segment it rates as maybe no speech, or of low average log-probability) is decoded again
+   * on the full window, so made-up text in noise is still dropped by the no-speech rule.
+   */
+  minFinalWindowMs?: number
   /**
    * Text the model made up where nobody spoke is dropped: a segment with no word ("♪♪", ".")
    * and one the model rates as no speech while unsure of its words ({@link NoSpeechRule};
@@ -94,35 +109,31 @@ export const DEFAULT_WHISPER_CPP_NO_SPEECH_RULE: Readonly<NoSpeechRule> = Object
   logprobThreshold: -1,
 })
 
+/**
+ * The shortest window of a final under `finalWindow: 'auto'`: Whisper's full 30 s. A 15 s window
+ * (15 000) halves each final's decode (tiny.en, 2 × AMD EPYC: 431 → 194 ms; one live session's
+ * final p50 / p95 from the end of speech 382 / 464 ms) for WER on real English finals (`prompt`,
+ * virtual clock) of 2.4 → 4.2 % on the 2 real streams and 3.1 → 2.7 % on 8 streams of 80 other
+ * clips (offline 1.7 %); `base` 1.95 → 2.13 % on both sets. The streams' loss is past the
+ * project's one point from offline, so the full window stays the default.
+ */
+export const DEFAULT_MIN_FINAL_WINDOW_MS = 30_000
+
 export const DEFAULT_WHISPER_CPP_OPTIONS = {
   beamSize: 5,
   audioCtx: 'auto',
   finalWindow: 'auto',
+  minFinalWindowMs: DEFAULT_MIN_FINAL_WINDOW_MS,
   gpu: false,
   previewThreads: 1,
   backgroundThreads: 1,
   noSpeech: DEFAULT_WHISPER_CPP_NO_SPEECH_RULE as NoSpeechRule | false,
 } as const
 
-const POSITIONS_PER_SECOND = 50
-const MAX_AUDIO_CTX = 1500
-/**
- * Encoder positions past the audio (2.56 s). Sixty sentences, beam 5: 25.5 % WER at 32, 18.5 %
- * at 64, 18.0 % at 128 (faster-whisper: 17.2 %).
- */
-const AUTO_CTX_MARGIN = 128
-/** The margin of a preview (a partial, replaced later): half the encoder work on a 1 s buffer for 0.5 point of WER. */
-const PREVIEW_CTX_MARGIN = 64
 /** What whisper.cpp logs when its abort callback stopped a call. */
 const ABORT_LINE = /failed to (encode|decode)|callback returned false - aborting/
-/** Encoder positions added when a final at a reduced window looped (5.12 s more silence). */
-const RETRY_CTX_MARGIN = 256
 /** Tokens a second of speech never exceeds (fast speech is about four). */
 const MAX_TOKENS_PER_SECOND = 10
-/** An encoder window shorter than Whisper's 30 s (0 is the full window). */
-function isReduced(audioCtx: number): boolean {
-  return audioCtx !== 0 && audioCtx < MAX_AUDIO_CTX
-}
 
 function validate(options: WhisperCppOptions) {
   const o = withDefaults({ ...DEFAULT_WHISPER_CPP_OPTIONS, threads: availableParallelism() }, options)
@@ -138,6 +149,7 @@ function validate(options: WhisperCppOptions) {
       `audioCtx must be 'auto', 'full' or 64 to ${MAX_AUDIO_CTX}`,
     )
   check.oneOf('finalWindow', o.finalWindow, FINAL_WINDOWS)
+  check.integer('minFinalWindowMs', o.minFinalWindowMs, 0, 30_000)
   validateNoSpeechRule(o.noSpeech, 'WhisperCppBackend')
   return o
 }
@@ -230,19 +242,8 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     const seconds = input.length / 16_000
     const audio = paddedToMinimum(input)
     const words = options.wordTimestamps ?? false
-    const encoderWindow = (margin: number) =>
-      o.audioCtx === 'full'
-        ? 0
-        : o.audioCtx === 'auto'
-          ? Math.min(MAX_AUDIO_CTX, Math.ceil((audio.length / 16_000) * POSITIONS_PER_SECOND) + margin)
-          : o.audioCtx
-    // Nobody waits in real time for a call that is neither a preview nor live: full window;
-    // a final too when `finalWindow` says so (`auto`: unless the engine is busy).
-    const fitted = options.preview || (options.live && fittedFinal(o.finalWindow, options.busy))
-    const audioCtx =
-      o.audioCtx === 'auto' && !fitted
-        ? 0
-        : encoderWindow(options.preview ? PREVIEW_CTX_MARGIN : AUTO_CTX_MARGIN)
+    // Nobody waits in real time for a call that is neither a preview nor live: full window.
+    const { audioCtx, half } = encoderWindow({ ...o, ...options, samples: audio.length })
     const started = performance.now()
     let decoded = await this.#decode(model, audio, options, audioCtx, words, seconds)
     const text = () => decoded.segments.map((s) => s.text).join(' ')
@@ -276,6 +277,18 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
         if (!degenerateText(text(), seconds) && !doubled()) break
       }
     }
+    // A final the model was unsure of goes again to the full window, without the prompt
+    // (see `UNSURE_FINAL`): what it made up over noise is then dropped by the no-speech rule.
+    const prompted = Boolean(options.initialPrompt)
+    if (options.live && !options.preview && (decoded.audioCtx !== 0 || prompted)) {
+      if (unsureFinal(decoded.raw, half && decoded.audioCtx !== 0)) {
+        this.log.debug(
+          { text: text(), audioCtx },
+          'unsure final; decoding on the full window without the prompt',
+        )
+        decoded = await this.#decode(model, audio, { ...options, initialPrompt: '' }, 0, words, seconds)
+      }
+    }
     const { segments, language } = decoded
     this.log.debug(
       { seconds, preview: options.preview ?? false, audioCtx, ms: Math.round(performance.now() - started) },
@@ -296,7 +309,7 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     audioCtx: number,
     words: boolean,
     seconds: number,
-  ): Promise<{ segments: Segment[]; language: string }> {
+  ): Promise<Decoded> {
     const o = this.options
     // A preview is decoded greedily: several times faster, and a later call replaces it.
     const beamSize = options.preview ? 1 : (options.beamSize ?? o.beamSize)
@@ -364,6 +377,6 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
       if (words) segment.words = wordsFromTokens(r.tokens ?? [], clamp, segment)
       out.push(segment)
     }
-    return { segments: out, language: options.language ?? language }
+    return { segments: out, language: options.language ?? language, audioCtx, raw: segments }
   }
 }

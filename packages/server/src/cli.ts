@@ -47,6 +47,9 @@ Options (each also read from the environment variable in brackets; flags win):
                                waited for another; whisper.cpp's default), full (30 s, as
                                a file; faster's default) or fitted (to the utterance: ~3×
                                faster, less accurate)               [WHISPER_FINAL_WINDOW]
+  --min-final-window-ms <n>    whisper.cpp, auto: a final's shortest window; 15000 halves
+                               its decode, less accurate; unsure finals go again on the
+                               full window (30000: full)     [WHISPER_MIN_FINAL_WINDOW_MS]
   --no-speech-threshold <p>    drop text the model rates as no speech above p while
                                unsure of it, and text with no word ("♪♪"); off keeps
                                all (0.4)                     [WHISPER_NO_SPEECH_THRESHOLD]
@@ -96,6 +99,7 @@ const FLAGS = {
   'speaker-threads': 'speakerThreads',
   'compute-type': 'computeType',
   'final-window': 'finalWindow',
+  'min-final-window-ms': 'minFinalWindowMs',
   'no-speech-threshold': 'noSpeechThreshold',
   'max-load': 'maxLoad',
   'speculative-final-ms': 'speculativeFinalMs',

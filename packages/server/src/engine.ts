@@ -144,6 +144,7 @@ export async function createEngine(o: ResolvedServerOptions, logger: Logger): Pr
     backend = new WhisperCppBackend({
       ...common,
       ...(o.threads ? { threads: o.threads } : {}),
+      ...(o.minFinalWindowMs === undefined ? {} : { minFinalWindowMs: o.minFinalWindowMs }),
       ...noSpeech(DEFAULT_WHISPER_CPP_NO_SPEECH_RULE),
     })
     // One transcription at a time; each already uses every core.

@@ -119,15 +119,21 @@ export interface ServerOptions {
   speakerThreads?: number
   /**
    * The encoder window of a session's finals on a local backend: `full` is Whisper's 30 s
-   * window, as a file gets; `fitted` sizes it to the utterance, for speed. Through this
-   * server on real English streams (whisper.cpp tiny.en, 1× real time, 2 cores) full-window
-   * finals read 2.4 % WER against 4.5 % fitted, at final p50 0.34 s against 0.13 s and about
-   * a third more CPU. `auto` is `full` while the engine keeps up and `fitted` for a final that
-   * waited for another session's final (see `FinalWindow` in `@ws/core`). Default: the
-   * backend's — `auto` on whisper.cpp, `full` on faster-whisper (whose finals that come
-   * together run as one batch; `auto` measured no gain there). Partials stay fitted.
+   * window, as a file gets; `fitted` sizes it to the utterance, for speed. `auto` is at least
+   * `minFinalWindowMs` on whisper.cpp (the full window by default) while the engine keeps up and
+   * `fitted` for a final that waited for another session's final (see `FinalWindow` in
+   * `@ws/core`). Default: the backend's — `auto` on whisper.cpp, `full` on faster-whisper
+   * (whose finals that come together run as one batch; `auto` measured no gain there).
+   * Partials stay fitted.
    */
   finalWindow?: FinalWindow
+  /**
+   * whisper.cpp, `finalWindow: 'auto'`: the shortest encoder window of a final, in ms (default
+   * 30 000, Whisper's full window; 15 000 halves each final's decode, for about 2.5 points of
+   * WER on one real-speech set and none on another). A final the model was unsure of on a
+   * shorter window is decoded again on the full one. See the README's options table.
+   */
+  minFinalWindowMs?: number
   /**
    * Text a local engine made up where nobody spoke is dropped: a segment whose window the
    * model rates as no speech above this probability while its words are unsure (average
@@ -266,6 +272,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedServe
   checkInt('shutdownGraceMs', o.shutdownGraceMs, 0, 600_000)
   checkInt('drainDelayMs', o.drainDelayMs, 0, 600_000)
   checkInt('speculativeFinalMs', o.speculativeFinalMs, 0, 10_000)
+  if (o.minFinalWindowMs !== undefined) checkInt('minFinalWindowMs', o.minFinalWindowMs, 0, 30_000)
   if (o.reviseMaxMs !== 0) checkInt('reviseMaxMs', o.reviseMaxMs, 5000, 30_000)
   checkInt('beamSize', o.beamSize, 1, MAX_BEAM_SIZE)
   checkInt('reviseBeamSize', o.reviseBeamSize, 1, MAX_BEAM_SIZE)
@@ -318,6 +325,7 @@ export const ENVIRONMENT = {
   WS_SPEAKER_THREADS: 'speakerThreads',
   WHISPER_COMPUTE_TYPE: 'computeType',
   WHISPER_FINAL_WINDOW: 'finalWindow',
+  WHISPER_MIN_FINAL_WINDOW_MS: 'minFinalWindowMs',
   WHISPER_NO_SPEECH_THRESHOLD: 'noSpeechThreshold',
   DRAIN_DELAY_MS: 'drainDelayMs',
 } as const satisfies Record<string, keyof ServerOptions>
@@ -325,6 +333,7 @@ export const ENVIRONMENT = {
 const NUMERIC = new Set<keyof ServerOptions>([
   'maxLoad',
   'speculativeFinalMs',
+  'minFinalWindowMs',
   'reviseMaxMs',
   'reviseBeamSize',
   'port',

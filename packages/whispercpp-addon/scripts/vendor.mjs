@@ -216,15 +216,19 @@ const PATCHES = [
   },
   // A decoder pass computes logits (a product with the 51 864-token embedding) for every token
   // of its batch, though only the flagged ones are read: for the prompt pass (the previous
-  // text, up to ~50 tokens) and DTW's pass over the result, only the last one or none. Compute
-  // only the last row when that is all the batch asks for (worst-case graphs keep every row).
+  // text, up to ~50 tokens) the start-of-transcript token's (the no-speech probability) and the
+  // last one's, for DTW's pass over the result none. Compute only the rows from the first one
+  // asked to the last (worst-case graphs keep every row).
   {
     file: 'src/whisper.cpp',
     find: `    //cur = ggml_view_2d(ctx0, cur, cur->ne[0], 1, cur->nb[1], (cur->ne[1] - 1)*cur->nb[1]);
 `,
     replace: `    //cur = ggml_view_2d(ctx0, cur, cur->ne[0], 1, cur->nb[1], (cur->ne[1] - 1)*cur->nb[1]);
-    if (!worst_case && ws_last_logits_only(batch)) {
-        cur = ggml_view_2d(ctx0, cur, cur->ne[0], 1, cur->nb[1], (cur->ne[1] - 1)*cur->nb[1]);
+    if (!worst_case) {
+        const int ws_first = ws_first_logits_row(batch);
+        if (ws_first > 0) {
+            cur = ggml_view_2d(ctx0, cur, cur->ne[0], cur->ne[1] - ws_first, cur->nb[1], ws_first*cur->nb[1]);
+        }
     }
 `,
   },
@@ -232,17 +236,14 @@ const PATCHES = [
     file: 'src/whisper.cpp',
     find: `static struct ggml_cgraph * whisper_build_graph_decoder(
 `,
-    replace: `// More than one token, and logits wanted for none of them or for the last one only.
-static bool ws_last_logits_only(const whisper_batch & batch) {
-    if (batch.n_tokens < 2) {
-        return false;
-    }
+    replace: `// The first token of the batch whose logits are wanted (the last one when none is).
+static int ws_first_logits_row(const whisper_batch & batch) {
     for (int i = 0; i < batch.n_tokens - 1; ++i) {
         if (batch.logits[i] != 0) {
-            return false;
+            return i;
         }
     }
-    return true;
+    return batch.n_tokens - 1;
 }
 
 static struct ggml_cgraph * whisper_build_graph_decoder(
@@ -251,9 +252,38 @@ static struct ggml_cgraph * whisper_build_graph_decoder(
   {
     file: 'src/whisper.cpp',
     find: `        ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*i), sizeof(float)*n_vocab);`,
-    replace: `        // one row when only the last token's logits were computed (ws_last_logits_only)
-        const size_t row = logits->ne[1] == 1 ? 0 : i;
+    replace: `        // the rows computed are the batch's last ones (ws_first_logits_row)
+        const size_t row = i - (n_tokens - logits->ne[1]);
         ggml_backend_tensor_get(logits, logits_out.data() + (n_vocab*i), sizeof(float)*(n_vocab*row), sizeof(float)*n_vocab);`,
+  },
+  // The no-speech probability is read from the logits at the start-of-transcript token, as
+  // OpenAI's Whisper reads it; whisper.cpp read the batch's first row, which is that token only
+  // when there is no prompt and no language or task token: prompted (a session's previous
+  // text, a long file's previous window) or on a multilingual model it was the previous-text
+  // marker's or a row never computed, near 0, and the no-speech rule never held there.
+  {
+    file: 'src/whisper.cpp',
+    find: `                whisper_batch_prep_legacy(state->batch, prompt.data(), prompt.size(), 0, 0);
+`,
+    replace: `                whisper_batch_prep_legacy(state->batch, prompt.data(), prompt.size(), 0, 0);
+                const int ws_sot = (int) (prompt.size() - prompt_init.size());
+                state->batch.logits[ws_sot] = 1;
+`,
+  },
+  {
+    file: 'src/whisper.cpp',
+    find: `                    std::vector<float> logprobs(n_logits);
+                    std::vector<float> probs(n_logits);
+
+                    whisper_compute_logprobs(state->logits, n_logits, logprobs);
+                    whisper_compute_probs(state->logits, n_logits, logprobs, probs);`,
+    replace: `                    std::vector<float> logprobs(n_logits);
+                    std::vector<float> probs(n_logits);
+                    const std::vector<float> ws_sot_logits(
+                        state->logits.begin() + (size_t) ws_sot*n_logits, state->logits.begin() + (size_t) (ws_sot + 1)*n_logits);
+
+                    whisper_compute_logprobs(ws_sot_logits, n_logits, logprobs);
+                    whisper_compute_probs(ws_sot_logits, n_logits, logprobs, probs);`,
   },
   {
     file: 'ggml/src/ggml-cpu/ggml-cpu.c',

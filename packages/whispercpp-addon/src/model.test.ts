@@ -112,6 +112,52 @@ describe('WhisperModel', () => {
     expect(text(next).toLowerCase()).toContain('smooth')
   }, 120_000)
 
+  // The no-speech probability is read at the start-of-transcript token, as OpenAI's Whisper
+  // reads it. whisper.cpp read the first row of the prompt's logits: with a prompt (a session's
+  // previous text) or a multilingual model's language and task tokens that was another token's,
+  // or a row not computed, and read about 0 (measured: 0.00 on every prompted decode).
+  it('rates noise and silence as no speech with a prompt and on a multilingual model', async () => {
+    let seed = 7
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1
+    const noise = Float32Array.from({ length: 8 * 16_000 }, () => random() * 0.02)
+    const silence = new Float32Array(5 * 16_000)
+    const prompt = 'The birch canoe slid on the smooth planks.'
+    const rating = async (m: WhisperModel, audio: Float32Array, initialPrompt: string) => {
+      const r = await m.transcribe(audio, {
+        audioCtx: 0,
+        initialPrompt,
+        noSpeechThreshold: 1,
+        language: 'en',
+      })
+      expect(r.segments.length).toBeGreaterThan(0)
+      return Math.max(...r.segments.map((s) => s.noSpeechProb))
+    }
+    const base = await WhisperModel.load((await resolveGgmlModel('base')).file)
+    try {
+      for (const [name, m] of [
+        ['tiny.en', model],
+        ['base', base],
+      ] as const) {
+        for (const [what, audio] of [
+          ['noise', noise],
+          ['silence', silence],
+        ] as const) {
+          const [plain, prompted] = [await rating(m, audio, ''), await rating(m, audio, prompt)]
+          console.log(
+            `${name}, ${what}: no-speech ${plain.toFixed(2)} plain, ${prompted.toFixed(2)} prompted`,
+          )
+          // measured 0.78–0.95 on both models, prompted or not
+          expect(plain).toBeGreaterThan(0.6)
+          expect(prompted).toBeGreaterThan(0.6)
+        }
+        // Speech still rates as speech, prompted (measured 0.03–0.22).
+        expect(await rating(m, english[1]!.audio, prompt)).toBeLessThan(0.4)
+      }
+    } finally {
+      await base.free()
+    }
+  }, 120_000)
+
   it('runs calls concurrently, each on a state of its own, with the same results', async () => {
     const [a, b] = english
     const serial = [
