@@ -18,6 +18,8 @@ export const WHISPERCPP_PACKAGES = [
   'models',
   'whispercpp-addon',
   'whispercpp-addon-linux-x64',
+  // Not installed on x64, but an optional dependency's tarball stands in for the registry too.
+  'whispercpp-addon-linux-arm64',
   'backend-whispercpp',
 ]
 export const ALL_PACKAGES = readdirSync(join(ROOT, 'packages')).filter((d) => {

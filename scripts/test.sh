@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The tests use tiny.en (English) and base (multilingual: language detection, translation).
 WS_SETUP_MODELS="tiny.en base" WS_SETUP_BROWSER=1 WS_SETUP_VOICE=1 WS_SETUP_SCALE=1 WS_SETUP_REAL_SPEECH=1 \
-  WS_SETUP_SPEAKER=1 \
+  WS_SETUP_SPEAKER=1 WS_SETUP_ARM64=1 \
   bash scripts/setup.sh
 
 printf '\n\033[1m==> Changesets, typecheck and lint\033[0m\n'

@@ -19,7 +19,8 @@ import { startServer } from '../bench/user-project.mjs'
 // The packages published for real and installed from a registry, as users will: a Verdaccio
 // (bench/registry.mjs) receives `pnpm release` (turbo build, then `changeset publish`) run in a
 // copy of this workspace at its committed versions; then empty projects whose only source of
-// @ws packages is that registry install @ws/server with npm, pnpm and yarn 4, and run it.
+// @ws packages is that registry install @ws/server with npm, pnpm and yarn 4, and run it, and
+// with npm for another platform (`--cpu=arm64`: the linux-arm64 binary arrives).
 // Last, a second release (a patch changeset on one package) and `npm update`.
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const run = promisify(execFile)
@@ -106,11 +107,16 @@ describe('a release published with pnpm release to a real registry', () => {
         }
       }
     }
-    // The prebuilt addon is an optional dependency, pinned, chosen by os/cpu/libc.
+    // The prebuilt addons are optional dependencies, pinned, chosen by os/cpu/libc.
     const addon = (await packument('@ws/whispercpp-addon')).versions[VERSION]!
-    expect(addon.optionalDependencies).toEqual({ '@ws/whispercpp-addon-linux-x64': VERSION })
-    const platform = (await packument('@ws/whispercpp-addon-linux-x64')).versions[VERSION]!
-    expect([platform.os, platform.cpu]).toEqual([['linux'], ['x64']])
+    expect(addon.optionalDependencies).toEqual({
+      '@ws/whispercpp-addon-linux-arm64': VERSION,
+      '@ws/whispercpp-addon-linux-x64': VERSION,
+    })
+    for (const cpu of ['x64', 'arm64']) {
+      const platform = (await packument(`@ws/whispercpp-addon-linux-${cpu}`)).versions[VERSION]!
+      expect([platform.os, platform.cpu, platform.libc]).toEqual([['linux'], [cpu], ['glibc']])
+    }
   })
 
   describe.each(['npm', 'pnpm', 'yarn'] as const)('@ws/server installed with %s', (manager) => {
@@ -153,6 +159,23 @@ describe('a release published with pnpm release to a real registry', () => {
       }
     }, 300_000)
   })
+
+  it('installs @ws/server for linux-arm64 (npm --cpu=arm64 --os=linux): the arm64 binary, no source build', async () => {
+    await inNpmProject(async (project) => {
+      const log = await installFromRegistry(project, ['@ws/server'], ['--cpu=arm64', '--os=linux'])
+      const ws = join(project.dir, 'node_modules/@ws')
+      expect(readdirSync(ws)).toContain('whispercpp-addon-linux-arm64')
+      expect(readdirSync(ws)).not.toContain('whispercpp-addon-linux-x64')
+      // Every file the release built, as arm64 code (ELF e_machine 183, AArch64).
+      const bin = join(ws, 'whispercpp-addon-linux-arm64/bin')
+      const built = readdirSync(join(ROOT, 'packages/whispercpp-addon-linux-arm64/bin')).sort()
+      expect(readdirSync(bin).sort()).toEqual(built)
+      expect(built).toEqual(expect.arrayContaining(['whisper_addon.node', 'libggml-cpu-armv8.0_1.so']))
+      for (const f of built) expect(readFileSync(join(bin, f)).readUInt16LE(18), f).toBe(183)
+      expect(log).not.toMatch(/cmake|node-gyp|postinstall|install script/i)
+      expect(existsSync(join(ws, 'whispercpp-addon/build'))).toBe(false)
+    })
+  }, 300_000)
 
   it('installs @ws/core alone with nothing else', async () => {
     await inNpmProject(async (project) => {

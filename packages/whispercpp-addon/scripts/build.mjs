@@ -3,8 +3,10 @@
 // every ggml CPU variant for this architecture, and the Node-API module, then copies the
 // binaries into --out (default: this package's build/). The CMake build directory is kept in
 // the cache directory, so a second run only rebuilds what changed.
-//   node scripts/build.mjs [--out DIR] [--jobs N] [--tools]
+//   node scripts/build.mjs [--out DIR] [--jobs N] [--tools] [--target PLATFORM]
 // --tools builds whisper.cpp's whisper-cli and whisper-server instead of the addon.
+// --target linux-arm64 cross-compiles for Linux on arm64 from x86-64 Linux (Debian's
+// g++-aarch64-linux-gnu, see CROSS); the default is this machine's platform.
 import { execFileSync, spawn } from 'node:child_process'
 import {
   copyFileSync,
@@ -34,22 +36,59 @@ function has(command) {
   }
 }
 
-export function cacheDir(env = process.env) {
+/** This machine's platform, as the prebuilt packages are named (`linux-x64`). */
+export const HOST = `${process.platform}-${process.arch}`
+
+/**
+ * The platforms built on another one: a CMake toolchain file in scripts/, the compiler it
+ * names, and the Debian package that brings it.
+ */
+export const CROSS = {
+  'linux-arm64': {
+    toolchain: 'aarch64-linux-gnu.cmake',
+    compiler: 'aarch64-linux-gnu-g++',
+    debian: 'g++-aarch64-linux-gnu',
+  },
+}
+
+/** The build directory of `target` (one per whisper.cpp version and platform). */
+export function cacheDir(env = process.env, target = HOST) {
   const base = env.WS_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'whisper-stream')
-  return join(base, 'whispercpp-addon', `build-${SOURCE.whisperCpp}-${process.platform}-${process.arch}`)
+  return join(base, 'whispercpp-addon', `build-${SOURCE.whisperCpp}-${target}`)
+}
+
+/** The cross toolchain for `target`, or undefined for this machine's own; throws when missing. */
+function crossToolchain(target) {
+  if (target === HOST) return undefined
+  const cross = CROSS[target]
+  if (!cross || process.platform !== 'linux') {
+    throw new Error(
+      `Cannot build for ${target} on ${HOST} (this machine's platform, or ${Object.keys(CROSS).join(', ')} from Linux)`,
+    )
+  }
+  if (!has(cross.compiler)) {
+    throw new Error(
+      `Building for ${target} needs the cross compiler ${cross.compiler} (none found: install Debian's ${cross.debian}, as scripts/setup.sh does as root)`,
+    )
+  }
+  return cross
 }
 
 /**
  * CMake ties a build directory to one source path; the sources are copied next to it (only
  * changed files are rewritten), so any checkout or install of this package reuses the build.
  */
-function stageSources(dir) {
+function stageSources(dir, cross) {
   const stage = join(dir, 'source')
   sync(join(root, 'src', 'native'), join(stage, 'src', 'native'))
   sync(join(root, 'vendor', 'whisper.cpp'), join(stage, 'vendor', 'whisper.cpp'))
-  const cmake = readFileSync(join(root, 'CMakeLists.txt'))
-  const target = join(stage, 'CMakeLists.txt')
-  if (!existsSync(target) || !readFileSync(target).equals(cmake)) writeFileSync(target, cmake)
+  const files = [['CMakeLists.txt', 'CMakeLists.txt']]
+  if (cross) files.push([join('scripts', cross.toolchain), cross.toolchain])
+  for (const [from, to] of files) {
+    const text = readFileSync(join(root, from))
+    const target = join(stage, to)
+    if (!existsSync(target) || !readFileSync(target).equals(text)) writeFileSync(target, text)
+  }
   return stage
 }
 
@@ -83,16 +122,23 @@ export async function buildTools(options = {}) {
   return compile(TOOLS, { ...options, out: options.out ?? join(root, 'tools') })
 }
 
-async function compile(targets, { out, jobs = availableParallelism(), log = console.error }) {
+async function compile(targets, { out, jobs = availableParallelism(), log = console.error, target = HOST }) {
   if (!has('cmake')) {
     throw new Error(
       'Building whisper.cpp from source needs CMake 3.18+ and a C++17 compiler (none found: install cmake and g++ or clang)',
     )
   }
-  vendor()
-  const release = await lock(cacheDir(), log)
+  const cross = crossToolchain(target)
+  // The platform packages build at once (turbo): one fetches the sources, the other waits.
+  const unlock = await lock(join(root, 'vendor'), log, 'vendor.lock')
   try {
-    return await compileLocked(targets, { out, jobs, log })
+    vendor()
+  } finally {
+    unlock()
+  }
+  const release = await lock(cacheDir(process.env, target), log)
+  try {
+    return await compileLocked(targets, { out, jobs, log, target, cross })
   } finally {
     release()
   }
@@ -103,9 +149,9 @@ async function compile(targets, { out, jobs = availableParallelism(), log = cons
  * once; CMake's build directory is not safe to share): a lock directory holding the owner's
  * pid; a lock whose owner is gone is taken over.
  */
-async function lock(dir, log) {
+async function lock(dir, log, name = 'build.lock') {
   mkdirSync(dir, { recursive: true })
-  const path = join(dir, 'build.lock')
+  const path = join(dir, name)
   let told = false
   for (;;) {
     try {
@@ -121,7 +167,7 @@ async function lock(dir, log) {
     } catch {} // being written or removed: look again
     if (owner && !alive(owner)) rmSync(path, { recursive: true, force: true })
     else {
-      if (!told) log(`Waiting for another build of whisper.cpp in ${dir}${owner ? ` (pid ${owner})` : ''}`)
+      if (!told) log(`Waiting for another build of whisper.cpp (${path}${owner ? `, pid ${owner}` : ''})`)
       told = true
       await new Promise((r) => setTimeout(r, 500))
     }
@@ -137,9 +183,9 @@ function alive(pid) {
   }
 }
 
-async function compileLocked(targets, { out, log, jobs }) {
-  const dir = join(cacheDir(), 'build')
-  const stage = stageSources(cacheDir())
+async function compileLocked(targets, { out, log, jobs, target, cross }) {
+  const dir = join(cacheDir(process.env, target), 'build')
+  const stage = stageSources(cacheDir(process.env, target), cross)
   const sources = join(stage, 'vendor', 'whisper.cpp')
   const includes = [
     join(dirname(require.resolve('node-api-headers/package.json')), 'include'),
@@ -154,8 +200,9 @@ async function compileLocked(targets, { out, log, jobs }) {
     `-DWS_VENDOR_DIR=${sources}`,
     `-DNODE_API_INCLUDE_DIRS=${includes.join(';')}`,
   ]
+  if (cross) configure.push(`-DCMAKE_TOOLCHAIN_FILE=${join(stage, cross.toolchain)}`)
   if (!existsSync(join(dir, 'CMakeCache.txt')) && has('ninja')) configure.push('-G', 'Ninja')
-  log(`Configuring whisper.cpp ${SOURCE.whisperCpp} (build directory ${dir})`)
+  log(`Configuring whisper.cpp ${SOURCE.whisperCpp} for ${target} (build directory ${dir})`)
   await run('cmake', configure)
   log(`Compiling with ${jobs} jobs (all CPU variants: several minutes the first time)`)
   await run('cmake', ['--build', dir, '--target', ...targets, '--parallel', String(jobs)])
@@ -173,10 +220,16 @@ async function compileLocked(targets, { out, log, jobs }) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
-    options: { out: { type: 'string' }, jobs: { type: 'string' }, tools: { type: 'boolean' } },
+    options: {
+      out: { type: 'string' },
+      jobs: { type: 'string' },
+      tools: { type: 'boolean' },
+      target: { type: 'string' },
+    },
   })
   await (values.tools ? buildTools : build)({
     out: values.out ? resolve(values.out) : undefined,
     jobs: values.jobs ? Number(values.jobs) : undefined,
+    target: values.target,
   })
 }

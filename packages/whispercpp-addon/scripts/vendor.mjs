@@ -285,6 +285,22 @@ static struct ggml_cgraph * whisper_build_graph_decoder(
                     whisper_compute_logprobs(ws_sot_logits, n_logits, logprobs);
                     whisper_compute_probs(ws_sot_logits, n_logits, logprobs, probs);`,
   },
+  // ggml's arm64 variants for Armv9.2 with SME need a compiler that knows `-march=…+sme`
+  // (GCC 14 and later); Debian 12's cross compiler is GCC 12. Build them only where the
+  // compiler knows SME (a processor with SME loads the Armv8.6 variant, SVE2 and I8MM).
+  {
+    file: 'ggml/src/CMakeLists.txt',
+    find: `            ggml_add_cpu_backend_variant(armv9.2_1    DOTPROD FP16_VECTOR_ARITHMETIC SVE MATMUL_INT8 SME)
+            ggml_add_cpu_backend_variant(armv9.2_2    DOTPROD FP16_VECTOR_ARITHMETIC SVE MATMUL_INT8 SVE2 SME)
+`,
+    replace: `            include(CheckCCompilerFlag)
+            check_c_compiler_flag(-march=armv9.2-a+sme WS_COMPILER_HAS_SME)
+            if (WS_COMPILER_HAS_SME)
+                ggml_add_cpu_backend_variant(armv9.2_1    DOTPROD FP16_VECTOR_ARITHMETIC SVE MATMUL_INT8 SME)
+                ggml_add_cpu_backend_variant(armv9.2_2    DOTPROD FP16_VECTOR_ARITHMETIC SVE MATMUL_INT8 SVE2 SME)
+            endif()
+`,
+  },
   {
     file: 'ggml/src/ggml-cpu/ggml-cpu.c',
     find: `    while (atomic_load_explicit(&tp->n_barrier_passed, memory_order_relaxed) == n_passed) {

@@ -16,7 +16,10 @@ export interface BinaryInfo {
   features: Record<string, string>
   /** The CPU variant forced at load ({@link LoadAddonOptions.cpuVariant}); undefined: ggml chose. */
   cpuVariant: string | undefined
-  /** The CPU variants in `dir` (`haswell`, `skylakex`, `zen4`, …), whether or not this processor runs them. */
+  /**
+   * The CPU variants in `dir` (`haswell`, `skylakex`, `zen4`, … on x86-64; `armv8.0_1`,
+   * `armv8.2_2`, `armv8.6_2`, … on arm64), whether or not this processor runs them.
+   */
   cpuVariants: string[]
   devices: { name: string; description: string }[]
   /** whisper.cpp's version. */
@@ -35,8 +38,8 @@ export interface LoadAddonOptions {
   onProgress?: (line: string) => void
   env?: NodeJS.ProcessEnv
   /**
-   * Load this ggml CPU variant (`haswell`, `skylakex`, `icelake`, `zen4`, … as named in
-   * {@link BinaryInfo.cpuVariants}) instead of the one ggml scores best for this processor;
+   * Load this ggml CPU variant (`haswell`, `skylakex`, `icelake`, `zen4`, … on x86-64,
+   * `armv8.0_1` … `armv8.6_2` on arm64, as named in {@link BinaryInfo.cpuVariants}) instead of the one ggml scores best for this processor;
    * fails with `no_binary` where the processor lacks its instructions. For tests that check a
    * result on the variants other machines choose (an AVX2-only AMD EPYC loads `haswell`, an
    * AVX-512 one `zen4`). The environment variable `WS_GGML_CPU_VARIANT` sets it too.
@@ -47,7 +50,8 @@ export interface LoadAddonOptions {
 export const DEFAULT_LOAD_ADDON_OPTIONS = { build: 'auto' } as const
 
 const MODULE_FILE = 'whisper_addon.node'
-const CPU_VARIANT_FILE = /^(?:lib)?ggml-cpu-([a-z0-9_]+)\.(?:so|dylib|dll)$/
+// arm64's names hold the architecture's version: libggml-cpu-armv8.2_1.so
+const CPU_VARIANT_FILE = /^(?:lib)?ggml-cpu-([a-z0-9_.]+)\.(?:so|dylib|dll)$/
 
 /** The ggml CPU variants built into `dir`. */
 export function listCpuVariants(dir: string): string[] {
