@@ -118,7 +118,10 @@ describe('WhisperModel', () => {
   // or a row not computed, and read about 0 (measured: 0.00 on every prompted decode).
   it('rates noise and silence as no speech with a prompt and on a multilingual model', async () => {
     let seed = 7
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0
+      return (seed / 2 ** 32) * 2 - 1
+    }
     const noise = Float32Array.from({ length: 8 * 16_000 }, () => random() * 0.02)
     const silence = new Float32Array(5 * 16_000)
     const prompt = 'The birch canoe slid on the smooth planks.'
