@@ -58,8 +58,9 @@ if ! command -v cmake >/dev/null 2>&1 || ! command -v g++ >/dev/null 2>&1; then
   fi
 fi
 
-# The linux-arm64 prebuilt addon is cross-compiled on x86-64: Debian's aarch64 GNU toolchain.
-if [ "$(uname -m)" = x86_64 ] && ! command -v aarch64-linux-gnu-g++ >/dev/null 2>&1; then
+# The linux-arm64 prebuilt addon is cross-compiled on x86-64: Debian's aarch64 GNU toolchain,
+# for the tests and a release (a machine that only runs the server skips that build).
+if [ -n "${WS_SETUP_ARM64:-}" ] && [ "$(uname -m)" = x86_64 ] && ! command -v aarch64-linux-gnu-g++ >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     step "Installing the arm64 cross compiler (Debian package g++-aarch64-linux-gnu), to build the linux-arm64 addon"
     apt-get update -qq

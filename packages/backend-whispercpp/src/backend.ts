@@ -80,9 +80,9 @@ export interface WhisperCppOptions extends ModelSourceOptions {
   /**
    * Under `finalWindow: 'auto'`, the shortest encoder window of a final the engine is free for
    * (default {@link DEFAULT_MIN_FINAL_WINDOW_MS}: 30 000, Whisper's full window; 15 000 halves
-   * a final's decode for some accuracy). A final decoded on a window shorter than 30 s that the model was unsure of
-   * (a segment it rates as maybe no speech, or of low average log-probability) is decoded again
-   * on the full window, so made-up text in noise is still dropped by the no-speech rule.
+   * a final's decode for some accuracy). Whatever the window, a live final the model was unsure
+   * of is decoded again on the full window without its prompt (`UNSURE_FINAL` in
+   * encoder-window.ts), so made-up text over noise is still dropped by the no-speech rule.
    */
   minFinalWindowMs?: number
   /**
@@ -243,7 +243,15 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     const audio = paddedToMinimum(input)
     const words = options.wordTimestamps ?? false
     // Nobody waits in real time for a call that is neither a preview nor live: full window.
-    const { audioCtx, half } = encoderWindow({ ...o, ...options, samples: audio.length })
+    const { audioCtx, half } = encoderWindow({
+      audioCtx: o.audioCtx,
+      finalWindow: o.finalWindow,
+      minFinalWindowMs: o.minFinalWindowMs,
+      samples: audio.length,
+      preview: options.preview,
+      live: options.live,
+      busy: options.busy,
+    })
     const started = performance.now()
     let decoded = await this.#decode(model, audio, options, audioCtx, words, seconds)
     const text = () => decoded.segments.map((s) => s.text).join(' ')

@@ -3,10 +3,11 @@
 // every ggml CPU variant for this architecture, and the Node-API module, then copies the
 // binaries into --out (default: this package's build/). The CMake build directory is kept in
 // the cache directory, so a second run only rebuilds what changed.
-//   node scripts/build.mjs [--out DIR] [--jobs N] [--tools] [--target PLATFORM]
+//   node scripts/build.mjs [--out DIR] [--jobs N] [--tools] [--target PLATFORM] [--skip-without-toolchain]
 // --tools builds whisper.cpp's whisper-cli and whisper-server instead of the addon.
 // --target linux-arm64 cross-compiles for Linux on arm64 from x86-64 Linux (Debian's
-// g++-aarch64-linux-gnu, see CROSS); the default is this machine's platform.
+// g++-aarch64-linux-gnu, see CROSS); the default is this machine's platform. With
+// --skip-without-toolchain, a cross build whose compiler is missing is skipped with a message.
 import { execFileSync, spawn } from 'node:child_process'
 import {
   copyFileSync,
@@ -225,8 +226,18 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       jobs: { type: 'string' },
       tools: { type: 'boolean' },
       target: { type: 'string' },
+      'skip-without-toolchain': { type: 'boolean' },
     },
   })
+  const cross = values.target && values.target !== HOST ? CROSS[values.target] : undefined
+  if (values['skip-without-toolchain'] && cross && !has(cross.compiler)) {
+    // A machine that only runs the server needs no other platform's addon; a release checks
+    // the package holds its binary before publishing (its prepublishOnly).
+    console.error(
+      `Not building for ${values.target}: no ${cross.compiler} (Debian's ${cross.debian}; scripts/setup.sh installs it for the tests)`,
+    )
+    process.exit(0)
+  }
   await (values.tools ? buildTools : build)({
     out: values.out ? resolve(values.out) : undefined,
     jobs: values.jobs ? Number(values.jobs) : undefined,
