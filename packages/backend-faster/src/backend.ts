@@ -235,9 +235,10 @@ export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate
       avgLogprob: avg_logprob,
     }))
     const reducedWindow = Number(result.window_s) < FULL_WINDOW_SECONDS
-    const segments = withoutNonSpeech(scored, noSpeechRuleAt(this.options.noSpeech, reducedWindow)).map(
-      (x) => x.segment,
-    )
+    const segments = withoutNonSpeech(
+      scored,
+      noSpeechRuleAt(this.options.noSpeech, reducedWindow, options.preview),
+    ).map((x) => x.segment)
     return {
       text: segments.length === scored.length ? String(result.text) : segments.map((s) => s.text).join(' '),
       segments,

@@ -381,7 +381,7 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     }
     const clamp = (t: number) => Math.max(0, Math.min(seconds, t / 1000))
     const out: Segment[] = []
-    for (const r of withoutNonSpeech(segments, noSpeechRuleAt(o.noSpeech, reduced))) {
+    for (const r of withoutNonSpeech(segments, noSpeechRuleAt(o.noSpeech, reduced, options.preview))) {
       const text = r.text.trim()
       if (!text) continue
       const segment: Segment = { start: clamp(r.startMs), end: clamp(r.endMs), text }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { WsError } from '../errors.js'
 import {
+  hasSpokenWord,
+  isDrawnOutSound,
   isNonSpeech,
   noSpeechRuleAt,
   validateNoSpeechRule,
@@ -49,6 +51,65 @@ describe('the no-speech rule', () => {
     expect(noSpeechRuleAt(false, true)).toBe(false)
   })
 
+  it("holds previews to the backend's own thresholds on any window, and drops what they rate over 0.8 as no speech", () => {
+    const own = { noSpeechThreshold: 0.4, logprobThreshold: -0.8 }
+    expect(noSpeechRuleAt(own, true, true)).toEqual({ ...own, sureNoSpeechThreshold: 0.8 })
+    expect(noSpeechRuleAt(own, false, true)).toEqual({ ...own, sureNoSpeechThreshold: 0.8 })
+    expect(noSpeechRuleAt(false, true, true)).toBe(false)
+    const preview = noSpeechRuleAt(own, true, true) as typeof own
+    // faster-whisper's previews over noise after speech, and whisper.cpp's sure "Beep Beep…".
+    expect(
+      isNonSpeech({ text: "I'm not a fan of the", noSpeechProb: 0.44, avgLogprob: -2.26 }, preview),
+    ).toBe(true)
+    expect(isNonSpeech({ text: 'Beep Beep Beep Beep', noSpeechProb: 0.92, avgLogprob: -0.3 }, preview)).toBe(
+      true,
+    )
+    expect(isNonSpeech({ text: 'Password incorrect.', noSpeechProb: 0.32, avgLogprob: -0.74 }, preview)).toBe(
+      false,
+    )
+    // A final at a reduced window keeps 0.6 and no sure threshold.
+    const final = noSpeechRuleAt(own, true) as typeof own
+    expect(isNonSpeech({ text: "I'm not a fan of the", noSpeechProb: 0.44, avgLogprob: -2.26 }, final)).toBe(
+      false,
+    )
+    expect(isNonSpeech({ text: 'Beep Beep Beep Beep', noSpeechProb: 0.92, avgLogprob: -0.3 }, final)).toBe(
+      false,
+    )
+  })
+
+  it('drops sounds drawn out ("AHHHHH!", "T-T-T-T-") whatever their scores, and keeps real words', () => {
+    // What tiny.en wrote over breathing, a crowd and a hiss after real speech, surely (no
+    // speech 0.22–0.53, log-probability -0.5 to -0.8), in the finals, revisions and partials.
+    for (const w of [
+      'AHHHHHHHHHHHH!',
+      'Aaaaaaaaa',
+      'Mm-mmm-mmm-mmm',
+      'T-T-T-T-T-T-',
+      'S-S-S-S-S-',
+      'Shhhh.',
+      'Ооооо',
+    ])
+      expect(isDrawnOutSound(w), w).toBe(true)
+    for (const w of [
+      'Mmm.',
+      'Hmm',
+      'Shh!',
+      'noon',
+      'Schifffahrt',
+      'Brennnessel',
+      'www.example.com',
+      '1000',
+      'Aaa',
+      'Pfft!',
+    ])
+      expect(isDrawnOutSound(w), w).toBe(false)
+    expect(hasSpokenWord('AHHHHHH! Aaaaaa')).toBe(false)
+    expect(hasSpokenWord('I said ahhhhh')).toBe(true)
+    expect(isNonSpeech({ text: ' AHHHHHHHHHHHHHH!', noSpeechProb: 0.22, avgLogprob: -0.51 }, rule)).toBe(true)
+    expect(isNonSpeech({ text: ' Aaaaaaaaaaa', noSpeechProb: 0.53, avgLogprob: -0.81 }, rule)).toBe(true)
+    expect(isNonSpeech({ text: 'AHHHHHH', noSpeechProb: 0.2, avgLogprob: -0.5 }, false)).toBe(false)
+  })
+
   it('filters a list in order', () => {
     const segments = [
       { text: 'Hello.', noSpeechProb: 0.01, avgLogprob: -0.2 },
@@ -68,5 +129,9 @@ describe('the no-speech rule', () => {
     expect(bad(null)).toThrow(/must be false or/)
     expect(bad(false)).not.toThrow()
     expect(bad({ noSpeechThreshold: 0, logprobThreshold: -10 })).not.toThrow()
+    expect(bad({ noSpeechThreshold: 0.4, logprobThreshold: -1, sureNoSpeechThreshold: 2 })).toThrow(
+      /sureNoSpeechThreshold/,
+    )
+    expect(bad({ noSpeechThreshold: 0.4, logprobThreshold: -1, sureNoSpeechThreshold: 0.9 })).not.toThrow()
   })
 })

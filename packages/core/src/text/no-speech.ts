@@ -14,6 +14,8 @@ export interface NoSpeechRule {
   noSpeechThreshold: number
   /** Average log-probability of the segment's text tokens under which it is dropped (≤ 0). */
   logprobThreshold: number
+  /** Probability of no speech above which a segment is dropped whatever its log-probability (0–1; default: none). */
+  sureNoSpeechThreshold?: number
 }
 
 /** Whisper's and faster-whisper's own thresholds. */
@@ -45,6 +47,11 @@ export function validateNoSpeechRule(rule: NoSpeechRule | false, owner: string, 
     Number.isFinite(rule.logprobThreshold) && rule.logprobThreshold <= 0,
     `${name}.logprobThreshold must be a number ≤ 0, got ${rule.logprobThreshold}`,
   )
+  const sure = rule.sureNoSpeechThreshold
+  check.that(
+    sure === undefined || (Number.isFinite(sure) && sure >= 0 && sure <= 1),
+    `${name}.sureNoSpeechThreshold must be 0 to 1, got ${sure}`,
+  )
 }
 
 /**
@@ -55,20 +62,67 @@ export function validateNoSpeechRule(rule: NoSpeechRule | false, owner: string, 
  */
 export const REDUCED_WINDOW_NO_SPEECH_THRESHOLD = 0.6
 
-/** `rule` as it applies to a decode on a reduced encoder window (`reduced`) or the full one. */
-export function noSpeechRuleAt(rule: NoSpeechRule | false, reduced: boolean): NoSpeechRule | false {
-  if (!rule || !reduced) return rule
+/**
+ * A preview (a partial: replaced within a second by the next or the final) is held to the
+ * backend's own thresholds on any window, and a segment rated over this as no speech is
+ * dropped whatever its log-probability. Prompted with the words before, previews over noise
+ * after real speech said "I'm not a fan of the" (no speech 0.44–0.59, log-probability -2.2 on
+ * faster-whisper; 0.44 on whisper.cpp, which the 0.6 of a reduced window kept) and, surely,
+ * "Beep Beep Beep…" and "M E E E…" (0.90–0.94, -0.4). A preview of real speech dropped this way
+ * costs a partial, not a word: the final decodes the audio again.
+ */
+export const PREVIEW_SURE_NO_SPEECH_THRESHOLD = 0.8
+
+/**
+ * `rule` as it applies to a decode on a reduced encoder window (`reduced`) or the full one,
+ * for a final or for a `preview` (see {@link PREVIEW_SURE_NO_SPEECH_THRESHOLD}).
+ */
+export function noSpeechRuleAt(
+  rule: NoSpeechRule | false,
+  reduced: boolean,
+  preview = false,
+): NoSpeechRule | false {
+  if (!rule) return rule
+  if (preview)
+    return {
+      ...rule,
+      sureNoSpeechThreshold: Math.min(rule.sureNoSpeechThreshold ?? 1, PREVIEW_SURE_NO_SPEECH_THRESHOLD),
+    }
+  if (!reduced) return rule
   return { ...rule, noSpeechThreshold: Math.max(rule.noSpeechThreshold, REDUCED_WINDOW_NO_SPEECH_THRESHOLD) }
 }
 
 /**
- * Whether a segment is to be dropped as not speech: it says no word at all ("♪♪", "."),
- * or the rule holds for it. `rule: false` (the guard off) keeps every segment.
+ * A letter held this many times in a row (hyphens and marks left out) is a sound drawn out, not
+ * a word: "AHHHHH!", "Aaaaa", "Mm-mmm-mmm", "T-T-T-T-", "S-S-S-S-S-" are what Whisper writes
+ * over breathing, a crowd or a hiss, and no word of the languages measured holds a letter four
+ * times running (German's longest run is three: "Schifffahrt"). "Mmm", "Hmm" and "Shh" stay.
+ */
+export const DRAWN_OUT_LETTERS = 4
+
+/** Whether `word` is a sound drawn out (see {@link DRAWN_OUT_LETTERS}), not a word. */
+export function isDrawnOutSound(word: string): boolean {
+  const letters = word.toLowerCase().replace(/[^\p{L}]/gu, '')
+  if (!letters || /\p{N}/u.test(word)) return false
+  return new RegExp(`(\\p{L})\\1{${DRAWN_OUT_LETTERS - 1}}`, 'u').test(letters)
+}
+
+/** Whether `text` holds a spoken word: a letter or digit (not only "♪♪", "."), and not only drawn-out sounds. */
+export function hasSpokenWord(text: string): boolean {
+  return text.split(/\s+/).some((w) => hasWord(w) && !isDrawnOutSound(w))
+}
+
+/**
+ * Whether a segment is to be dropped as not speech: it says no word at all ("♪♪", "."), only
+ * sounds drawn out ("AHHHHH!"), or the rule holds for it. `rule: false` (the guard off) keeps
+ * every segment.
  */
 export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false): boolean {
   if (rule === false) return false
-  if (!hasWord(segment.text)) return true
+  if (!hasSpokenWord(segment.text)) return true
   if (segment.noSpeechProb === undefined || segment.avgLogprob === undefined) return false
+  if (rule.sureNoSpeechThreshold !== undefined && segment.noSpeechProb > rule.sureNoSpeechThreshold)
+    return true
   return segment.noSpeechProb > rule.noSpeechThreshold && segment.avgLogprob < rule.logprobThreshold
 }
 
