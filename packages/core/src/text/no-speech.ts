@@ -100,11 +100,12 @@ export function noSpeechRuleAt(
  */
 export const DRAWN_OUT_LETTERS = 4
 
+const DRAWN_OUT = new RegExp(`(\\p{L})\\1{${DRAWN_OUT_LETTERS - 1}}`, 'u')
+
 /** Whether `word` is a sound drawn out (see {@link DRAWN_OUT_LETTERS}), not a word. */
 export function isDrawnOutSound(word: string): boolean {
-  const letters = word.toLowerCase().replace(/[^\p{L}]/gu, '')
-  if (!letters || /\p{N}/u.test(word)) return false
-  return new RegExp(`(\\p{L})\\1{${DRAWN_OUT_LETTERS - 1}}`, 'u').test(letters)
+  if (/\p{N}/u.test(word)) return false
+  return DRAWN_OUT.test(word.toLowerCase().replace(/[^\p{L}]/gu, ''))
 }
 
 /** Whether `text` holds a spoken word: a letter or digit (not only "♪♪", "."), and not only drawn-out sounds. */
