@@ -90,6 +90,40 @@ describe('StreamingSession behind a gate', () => {
   })
 })
 
+describe('StreamingSession computing a final ahead on a busy engine', () => {
+  // Another session's revision holds the only turn while this utterance is said and falls
+  // silent (audio far faster than real time), and for 50 ms more.
+  async function run(stopsRunningCalls: boolean) {
+    const backend = await fake({ stopsRunningCalls })
+    const scheduler = new InferenceScheduler()
+    const revision = await scheduler.gate().acquire('revision')
+    setTimeout(() => revision.release(), 50)
+    const spoken = voice.speak('the quick brown fox jumps over the lazy dog', 300, 900)
+    const session = new StreamingSession({
+      backend,
+      strategy: 'prompt',
+      vad: new EnergyVad(),
+      gate: scheduler.gate(),
+      partialIntervalMs: 0,
+    })
+    const events = await streamThrough(session, spoken.audio, 320)
+    return { events, text: spoken.text, stats: scheduler.stats }
+  }
+
+  it('asks for it anyway when the backend can stop it', async () => {
+    const stopping = await run(true)
+    expect(finals(stopping.events).map((f) => f.text)).toEqual([stopping.text])
+    // At each pause between words one is asked, and stopped when speech resumes; the last is the final.
+    expect(stopping.stats.byKind.ahead.calls).toBeGreaterThan(0)
+    expect(stopping.stats.byKind.final.calls).toBe(0)
+    // A backend that cannot stop it would waste the engine when speech resumes: the final waits.
+    const waiting = await run(false)
+    expect(finals(waiting.events).map((f) => f.text)).toEqual([waiting.text])
+    expect(waiting.stats.byKind.ahead.calls).toBe(0)
+    expect(waiting.stats.byKind.final.calls).toBe(1)
+  })
+})
+
 describe('StreamingSession and degenerate text', () => {
   const loop = Array(60).fill('n').join(' ')
   // Previews alternate between a loop (as a reduced-window decode sometimes gives on real

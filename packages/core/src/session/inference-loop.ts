@@ -121,14 +121,14 @@ export class InferenceLoop {
     if (!job.transcriber.speculate || job.speculation?.valid || job.closed) return
     // The previous utterance's final must be in: it sets the prompt and context of this one.
     if (this.#finals.length > 0 || this.#finalizing > 0) return
-    // Speech may resume and waste it: only when the backend has nothing else to do, or when
-    // what it does is this utterance's partial and the backend can stop it (the speculation
-    // supersedes it: no partial runs while one is valid).
+    // Speech may resume and waste it. A backend that can stop a running call stops it then,
+    // so it is asked for whatever else the engine does: it waits behind the finals and takes
+    // the turn of a partial or revision as a final does (it supersedes this utterance's
+    // partial: no partial runs while one is valid). Other backends compute it ahead only
+    // when they have nothing else to do.
     const { gate, backend } = this.#o
-    if (gate?.idle && !gate.idle()) {
-      if (!(job.partialAbort && backend.stopsRunningCalls)) return
-      job.partialAbort.abort()
-    }
+    if (backend.stopsRunningCalls) job.partialAbort?.abort()
+    else if (gate?.idle && !gate.idle()) return
     const length = job.u.audio.length
     const audio = job.u.audio.view(0, length)
     // A backend that can stop a running call stops a speculation as soon as speech resumes.
@@ -302,6 +302,10 @@ export class InferenceLoop {
         return
       }
     }
+    this.#o.logger.debug(
+      { utteranceId: u.id, ahead: !speculation ? 'none' : speculation.valid ? 'failed' : 'void' },
+      'final not computed ahead',
+    )
     const ticket = await acquireTurn(this.#o.gate, 'final', this.#o.signal).catch((err: unknown) => {
       const [audioStart, audioEnd] = [u.start / SR, (u.start + audio.length) / SR]
       this.#o.emit({ type: 'error', error: toWsError(err), utteranceId: u.id, audioStart, audioEnd })

@@ -70,6 +70,26 @@ describe('InferenceScheduler: revisions, preemption and where the time went', ()
     expect(scheduler.stats.running).toBe(0)
   })
 
+  it('serves a final someone waits for before one computed ahead, whoever asked first', async () => {
+    const scheduler = new InferenceScheduler()
+    const [a, b] = [scheduler.gate(), scheduler.gate()]
+    const hold = await scheduler.gate().acquire('final')
+    const order: string[] = []
+    const track = (name: string, p: Promise<InferenceTicket>) =>
+      p.then((t) => {
+        order.push(name)
+        t.release()
+      })
+    const done = Promise.all([
+      track('a-ahead', a.acquire('final', undefined, { ahead: true })),
+      track('b-partial', b.acquire('partial')),
+      track('b-final', b.acquire('final')),
+    ])
+    hold.release()
+    await done
+    expect(order).toEqual(['b-final', 'a-ahead', 'b-partial'])
+  })
+
   it('takes nothing back for a bulk final, nor with preempt off', async () => {
     const scheduler = new InferenceScheduler()
     const revision = await scheduler.gate().acquire('revision')

@@ -290,11 +290,14 @@ export class InferenceScheduler {
     return session.audioSeconds - elapsed > this.options.aheadSlackS
   }
 
-  /** Of the waiters of real-time sessions (or the others), the session served longest ago's. */
-  #next(queue: Waiter[], behind: boolean): Waiter | undefined {
+  /**
+   * Of the waiters of real-time sessions (or the others), the session served longest ago's;
+   * of finals, those computed ahead (`ahead`) or the others.
+   */
+  #next(queue: Waiter[], behind: boolean, ahead = false): Waiter | undefined {
     let best: Waiter | undefined
     for (const w of queue) {
-      if (this.#behind(w.session) !== behind) continue
+      if (this.#behind(w.session) !== behind || w.ahead !== ahead) continue
       if (!best || w.session.lastServed < best.session.lastServed) best = w
     }
     return best
@@ -307,11 +310,14 @@ export class InferenceScheduler {
 
   #dispatch(): void {
     while (this.#running < this.options.concurrency) {
+      // A final someone waits for, then one computed ahead (speech may resume and void it).
       const waiter =
         this.#next(this.#finals, false) ??
+        this.#next(this.#finals, false, true) ??
         this.#next(this.#partials, false) ??
         this.#next(this.#revisions, false) ??
         this.#next(this.#finals, true) ??
+        this.#next(this.#finals, true, true) ??
         this.#next(this.#partials, true) ??
         this.#next(this.#revisions, true)
       if (!waiter) break
