@@ -179,13 +179,16 @@ export async function realtimeClient(url, strategy, audio, c, refs = []) {
   return { text: finals.map((f) => f.text).join(' '), revised: revisedText(events), per }
 }
 
-/** N concurrent real-time clients against the server; its CPU per audio second and memory. */
-export async function realtimeRun(server, strategy, n, c, audio, refs = []) {
+/** N real-time clients against the server, started `staggerMs` apart; its CPU per audio second and memory. */
+export async function realtimeRun(server, strategy, n, c, audio, refs = [], staggerMs = 0) {
   const before = server.stats()
   const cpu0 = process.cpuUsage()
   const t = performance.now()
   const results = await Promise.all(
-    Array.from({ length: n }, () => realtimeClient(server.url, strategy, audio, c, refs)),
+    Array.from({ length: n }, async (_, k) => {
+      await new Promise((resolve) => setTimeout(resolve, k * staggerMs))
+      return realtimeClient(server.url, strategy, audio, c, refs)
+    }),
   )
   const elapsed = (performance.now() - t) / 1000
   const cpu = process.cpuUsage(cpu0)
