@@ -40,7 +40,7 @@ export function markdownReport(report, { hangoverMs, reviseMs, sentences, audioS
       '',
       `## Capacity (real English stream ${report.input.capacityStream ?? ''}, \`prompt\`, revisions on, sessions started ${report.input.staggerMs ?? 0} ms apart; held: final p95 under 1 s, finals within 1 point of WER of the same model offline, no growing backlog)`,
       '',
-      'Final latency from the end of each utterance’s audio (the VAD’s hangover included) to its final.',
+      'Final latency from the end of each utterance’s audio (the VAD’s hangover included) to its final. WER offline: the same model on each utterance alone, as a whole clip.',
       '',
       '| backend | sessions | final p50 | final p95 | final max | backlog growing | WER finals | WER revised | WER offline | server CPU s / audio s |',
       '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|',

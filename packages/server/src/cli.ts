@@ -44,9 +44,10 @@ Options (each also read from the environment variable in brackets; flags win):
   --compute-type <type>        faster backend: int8 (default), int8_float32, int16 or
                                float32                            [WHISPER_COMPUTE_TYPE]
   --final-window <w>           finals' encoder window: auto (full, fitted for a final that
-                               waited for another; whisper.cpp's default), full (30 s, as
-                               a file; faster's default) or fitted (to the utterance: ~3×
-                               faster, less accurate)               [WHISPER_FINAL_WINDOW]
+                               waited for another; whisper.cpp's default on tiny models),
+                               full (30 s, as a file; faster's default) or fitted (to the
+                               utterance: ~3× faster, less accurate; whisper.cpp's default
+                               on base and larger)                  [WHISPER_FINAL_WINDOW]
   --min-final-window-ms <n>    whisper.cpp, auto: a final's shortest window; 15000 halves
                                its decode, less accurate; unsure finals go again on the
                                full window (30000: full)     [WHISPER_MIN_FINAL_WINDOW_MS]

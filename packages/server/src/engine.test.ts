@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { loadSpeechFixtures } from '@ws/core/testing'
 import pino from 'pino'
 import { describe, expect, it } from 'vitest'
-import { createEngine } from './engine.js'
+import { createEngine, defaultFinalWindow } from './engine.js'
 import { optionsFromEnv, resolveServerOptions } from './options.js'
 
 describe('createEngine', () => {
@@ -42,6 +42,27 @@ describe('createEngine', () => {
     expect(() => resolveServerOptions({ finalWindow: 'wide' as 'full' })).toThrow(
       /finalWindow must be one of auto, fitted, full, got "wide"/,
     )
+  }, 300_000)
+
+  it('gives base fitted finals unless a window is asked, tiny.en and model files auto', async () => {
+    const window = async (o: Parameters<typeof resolveServerOptions>[0]) => {
+      const engine = await createEngine(
+        resolveServerOptions({ offline: true, ...o }),
+        pino({ level: 'silent' }),
+      )
+      try {
+        return (engine.backend as unknown as { options: { finalWindow: string } }).options.finalWindow
+      } finally {
+        await engine.backend.close()
+      }
+    }
+    expect(await window({ model: 'base' })).toBe('fitted')
+    expect(await window({ model: 'base', finalWindow: 'auto' })).toBe('auto')
+    expect(await window({ model: 'tiny.en' })).toBe('auto')
+    for (const name of ['base', 'base.en', 'base-q8_0', 'small', 'large-v3-turbo'])
+      expect(defaultFinalWindow(name)).toBe('fitted')
+    for (const name of ['tiny', 'tiny.en-q5_1', './models/ggml-base.bin', 'C:\\models\\base.bin'])
+      expect(defaultFinalWindow(name)).toBe('auto')
   }, 300_000)
 
   it('refuses a compute type on another backend, or one CTranslate2 does not run on a CPU', () => {

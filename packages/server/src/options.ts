@@ -122,8 +122,10 @@ export interface ServerOptions {
    * window, as a file gets; `fitted` sizes it to the utterance, for speed. `auto` is at least
    * `minFinalWindowMs` on whisper.cpp (the full window by default) while the engine keeps up and
    * `fitted` for a final that waited for another session's final (see `FinalWindow` in
-   * `@ws/core`). Default: the backend's — `auto` on whisper.cpp, `full` on faster-whisper
-   * (whose finals that come together run as one batch; `auto` measured no gain there).
+   * `@ws/core`). Default: on whisper.cpp `auto` for the tiny models and model files, `fitted`
+   * for `base` and larger, whose full-window final is not live (see `defaultFinalWindow`);
+   * `full` on faster-whisper (whose finals that come together run as one batch; `auto`
+   * measured no gain there).
    * Partials stay fitted.
    */
   finalWindow?: FinalWindow
