@@ -72,6 +72,9 @@ const HELP = `Usage: node bench/stream.mjs [options]
   --skip-word-times       skip word times against the speech (bench/word-times.mjs: each
                           backend's word and segment times against real speech's onsets and
                           offsets, median and p90 error)
+  --skip-wyoming          skip the Wyoming side-by-side (bench/wyoming.mjs: this server's
+                          Wyoming port against wyoming-faster-whisper on real commands:
+                          audio-stop to transcript, WER, CPU)
   --skip-engine           skip the whisper.cpp engine checks (CPU contention; a plain npm
                           install from tarballs against the workspace build)
   --revise-ms <n>         revisions: blocks of up to n ms decoded again (default 28000, the
@@ -96,6 +99,7 @@ const { values: args } = parseArgs({
     'skip-engine-time': { type: 'boolean' },
     'skip-non-speech': { type: 'boolean' },
     'skip-word-times': { type: 'boolean' },
+    'skip-wyoming': { type: 'boolean' },
     'skip-scale': { type: 'boolean' },
     'scale-max-sessions': { type: 'string', default: '8' },
     'skip-soak': { type: 'boolean' },
@@ -373,6 +377,7 @@ if (!smoke) {
     ...(args['skip-engine-time'] ? [] : [['engine-time', []]]),
     ...(args['skip-non-speech'] ? [] : [['non-speech', []]]),
     ...(args['skip-word-times'] ? [] : [['word-times', []]]),
+    ...(args['skip-wyoming'] ? [] : [['wyoming', []]]),
     ...(args['skip-accuracy'] ? [] : [['accuracy', []]]),
     ...(args['skip-protocols'] ? [] : [['protocols', []]]),
     ...(args['skip-models'] ? [] : [['models', []]]),
