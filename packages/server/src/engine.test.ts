@@ -61,7 +61,14 @@ describe('createEngine', () => {
     expect(await window({ model: 'tiny.en' })).toBe('auto')
     for (const name of ['base', 'base.en', 'base-q8_0', 'small', 'large-v3-turbo'])
       expect(defaultFinalWindow(name)).toBe('fitted')
-    for (const name of ['tiny', 'tiny.en-q5_1', './models/ggml-base.bin', 'C:\\models\\base.bin'])
+    for (const name of [
+      'tiny',
+      'tiny.en-q5_1',
+      './models/ggml-base.bin',
+      'ggml-base.bin',
+      'base.bin',
+      'C:\\models\\base.bin',
+    ])
       expect(defaultFinalWindow(name)).toBe('auto')
   }, 300_000)
 

@@ -21,12 +21,12 @@ import { checkSpeed, type SpeedCheck, speedWarning } from './speed-check.js'
  * live. `base`, 2 AMD EPYC cores, the real 2-minute English stream, one session: final p50 /
  * p95 1223 / 1386 ms on the full window, 367 / 526 ms fitted; finals' WER 1.3 and 2.2 %
  * against 1.75 % for each utterance decoded alone (pooled over the real English sets, 1.95 and
- * 2.49 %; tiny.en's full window 2.93 %). A path to a model file keeps `auto`.
+ * 2.49 %; tiny.en's full window 2.93 %). A model file (a path, or a name ending in `.bin`)
+ * keeps `auto`: its size is not known here.
  */
 export function defaultFinalWindow(model: string): FinalWindow {
-  const name = model.replace(/^ggml-|\.bin$/g, '')
-  const known = /^(base|small|medium|large|turbo)\b/.test(name) && !/[\\/]/.test(model)
-  return known ? 'fitted' : 'auto'
+  if (/[\\/]|\.bin$/i.test(model)) return 'auto'
+  return /^(base|small|medium|large|turbo)\b/.test(model) ? 'fitted' : 'auto'
 }
 
 export interface Engine {
