@@ -134,7 +134,10 @@ const sentences = smoke ? 2 : Number(args.sentences)
 const capacityMax = smoke ? 0 : Number(args['capacity-max'])
 // Capacity is searched on real speech (people reading telephone prompts), sessions arriving
 // a little apart as users do; espeak's one voice hid accuracy and timing losses.
-const capacityStream = realStreams('real-en-long').find((s) => s.name.includes(args['capacity-stream']))
+const capacityStream =
+  capacityMax > 0
+    ? realStreams('real-en-long').find((s) => s.name.includes(args['capacity-stream']))
+    : undefined
 if (capacityMax > 0 && !capacityStream)
   throw new Error(`no real English stream named ${args['capacity-stream']}`)
 const longMinutes = smoke ? 0 : Number(args['long-minutes'])

@@ -21,6 +21,7 @@ import { ensurePythonEnv } from '@ws/backend-faster'
 import { corpusWordErrorRate, encodePcm16le } from '@ws/core'
 import { realSpeechFixtures } from '@ws/core/testing'
 import { resolveCt2Model, resolveGgmlModel } from '@ws/models'
+import { encodeWyomingEvent, WyomingFrameParser } from '@ws/server'
 import { children, procStat, ROOT, spawnServer } from './lib/server-process.mjs'
 import { quantile, round } from './lib/stats.mjs'
 
@@ -80,38 +81,16 @@ const pcmOf = (f) =>
   Buffer.concat([Buffer.from(encodePcm16le(f.audio)), Buffer.alloc(Math.round((TAIL_MS / 1000) * SR) * 2)])
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
-// --- Wyoming over TCP: the framing of wyoming 1.10.2 (a JSON header line, then data, then payload).
+// --- Wyoming over TCP, with the server's own framing (`@ws/server`'s `encodeWyomingEvent`).
 
-function frame(type, data = {}, payload) {
-  const header = { type, version: '1.10.2' }
-  const body = Object.keys(data).length > 0 ? Buffer.from(JSON.stringify(data)) : undefined
-  if (body) header.data_length = body.length
-  if (payload?.length) header.payload_length = payload.length
-  return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), body, payload].filter((b) => b?.length))
-}
+const frame = (type, data = {}, payload) => encodeWyomingEvent({ type, data, payload })
 
 /** A socket's bytes → events `{ type, data, at }` (at: performance.now() when its bytes came). */
 function reader(onEvent) {
-  let buf = Buffer.alloc(0)
-  let header
+  const parser = new WyomingFrameParser()
   return (bytes) => {
     const at = performance.now()
-    buf = Buffer.concat([buf, bytes])
-    for (;;) {
-      if (!header) {
-        const nl = buf.indexOf(0x0a)
-        if (nl < 0) return
-        header = JSON.parse(buf.subarray(0, nl).toString('utf8'))
-        buf = buf.subarray(nl + 1)
-      }
-      const dataLength = header.data_length ?? 0
-      const payloadLength = header.payload_length ?? 0
-      if (buf.length < dataLength + payloadLength) return
-      const extra = dataLength > 0 ? JSON.parse(buf.subarray(0, dataLength).toString('utf8')) : {}
-      onEvent({ type: header.type, data: { ...(header.data ?? {}), ...extra }, at })
-      buf = buf.subarray(dataLength + payloadLength)
-      header = undefined
-    }
+    for (const { type, data } of parser.push(bytes)) onEvent({ type, data, at })
   }
 }
 

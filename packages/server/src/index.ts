@@ -17,6 +17,14 @@ export {
   type VadName,
 } from './options.js'
 export {
+  decodeWyomingEvent,
+  encodeWyomingEvent,
+  WYOMING_VERSION,
+  type WyomingEvent,
+  WyomingFrameParser,
+  type WyomingLimits,
+} from './protocols/wyoming-framing.js'
+export {
   formatTranscript,
   RESPONSE_FORMATS,
   type ResponseFormat,
