@@ -136,14 +136,14 @@ describe.each([
     expect(said('partial').length, 'partials').toBeLessThanOrEqual(2)
   }, 300_000)
 
-  it('after real speech, hears the speech and says at most a few words over the set', async () => {
-    // Measured 2026-11-28 on 2 × AMD EPYC (Zen 4), the words after the speech, here (12×) and
-    // streamed at real time on a virtual clock: whisper.cpp finals 2 and 2 ("Pfft!", surely:
-    // no speech 0.54, log-probability -0.45), revisions 2 and 2, partials 0 and 0;
-    // faster-whisper finals 0 and 0, partials 0 and 11 ("Beep, beep. Beep, beep.", "Thank
-    // you."). Before the rules for drawn-out sounds and for previews, at real time: whisper.cpp
-    // finals 4 ("AHHHHHH…!"), partials 11; faster-whisper partials about 100 ("I'm not a fan
-    // of the" ×9). Still over the promise of 1 per 10 minutes (server README).
+  it('after real speech, hears the speech and gives no final or revision words over the set', async () => {
+    // Measured on 2 × AMD EPYC (Zen 4), the words after the speech here (12×): whisper.cpp
+    // finals 0, revisions 0, partials 0; faster-whisper 0, 0, 0. Before the rule for vocal
+    // sounds (`VOCAL_SOUNDS`), whisper.cpp's finals and revisions said "Pfft!" twice (surely: no
+    // speech 0.54, log-probability -0.45); before the rules for drawn-out sounds and for
+    // previews, at real time on a virtual clock, whisper.cpp finals 4 ("AHHHHHH…!"), partials
+    // 11; faster-whisper partials about 100 ("I'm not a fan of the" ×9). Partials, replaced
+    // within a second, may still say a few (faster-whisper at real time: 11, "Beep, beep.").
     const texts = await live(server, afterSpeech, 12, leadSamples / SR - 0.3)
     const heard = texts.final.filter((t) => !texts.after.final.includes(t)).join(' ')
     const said = (kind: Kind) => texts.after[kind].flatMap(words)
@@ -152,8 +152,8 @@ describe.each([
     )
     const reference = lead.map((f) => f.text).join(' ')
     expect(corpusWordErrorRate([{ reference, hypothesis: heard }])).toBeLessThan(0.1)
-    expect(said('final').length, 'finals').toBeLessThanOrEqual(4)
-    expect(said('revision').length, 'revisions').toBeLessThanOrEqual(4)
+    expect(said('final').length, 'finals').toBeLessThanOrEqual(allowed)
+    expect(said('revision').length, 'revisions').toBeLessThanOrEqual(allowed)
     expect(said('partial').length, 'partials').toBeLessThanOrEqual(20)
   }, 300_000)
 })

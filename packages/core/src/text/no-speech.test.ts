@@ -4,6 +4,7 @@ import {
   hasSpokenWord,
   isDrawnOutSound,
   isNonSpeech,
+  isVocalSound,
   noSpeechRuleAt,
   validateNoSpeechRule,
   WHISPER_NO_SPEECH_RULE,
@@ -108,6 +109,23 @@ describe('the no-speech rule', () => {
     expect(isNonSpeech({ text: ' AHHHHHHHHHHHHHH!', noSpeechProb: 0.22, avgLogprob: -0.51 }, rule)).toBe(true)
     expect(isNonSpeech({ text: ' Aaaaaaaaaaa', noSpeechProb: 0.53, avgLogprob: -0.81 }, rule)).toBe(true)
     expect(isNonSpeech({ text: 'AHHHHHH', noSpeechProb: 0.2, avgLogprob: -0.5 }, false)).toBe(false)
+  })
+
+  it('drops a segment of vocal sounds only ("Pfft!", "Hmm.") where the window rates as no speech, however sure', () => {
+    // tiny.en over noise after real speech, in the finals and revisions: no speech 0.54,
+    // log-probability -0.45 (kept by Whisper's rule: the words were sure).
+    const pfft = { text: ' Pfft!', noSpeechProb: 0.54, avgLogprob: -0.45 }
+    const atFour = { ...rule, noSpeechThreshold: 0.4 }
+    expect(isNonSpeech(pfft, atFour)).toBe(true)
+    expect(isNonSpeech({ ...pfft, text: 'Hmm. Pfft! Shh...' }, atFour)).toBe(true)
+    // Rated speech, a person's "Hmm." stays; and words beside the sounds keep the segment.
+    expect(isNonSpeech({ ...pfft, noSpeechProb: 0.3 }, atFour)).toBe(false)
+    expect(isNonSpeech({ ...pfft, text: 'Hmm, you are right.' }, atFour)).toBe(false)
+    expect(isNonSpeech({ ...pfft, text: 'Thank you.' }, atFour)).toBe(false)
+    expect(isNonSpeech({ ...pfft, text: 'Oh, hello.' }, atFour)).toBe(false)
+    expect(isNonSpeech(pfft, false)).toBe(false)
+    for (const w of ['Pfft!', 'hmm', 'Mm-hm', 'Uh,', 'SHH']) expect(isVocalSound(w), w).toBe(w !== 'Mm-hm')
+    for (const w of ['you', 'oh', 'yeah', 'no', 'ha']) expect(isVocalSound(w), w).toBe(false)
   })
 
   it('filters a list in order', () => {

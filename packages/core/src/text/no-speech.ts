@@ -108,14 +108,59 @@ export function isDrawnOutSound(word: string): boolean {
   return DRAWN_OUT.test(word.toLowerCase().replace(/[^\p{L}]/gu, ''))
 }
 
+/**
+ * Sounds a person makes that are not words of a language: what Whisper writes over a hiss, a
+ * breath or a click ("Pfft!", "Hmm.", "Shh."). Said by a person they carry no words to lose, and
+ * over speech the model rates a window at most 0.1 as no speech; so a segment of nothing else,
+ * in a window the model rates over its no-speech threshold, is dropped whatever its
+ * log-probability (tiny.en wrote "Pfft!" surely over noise after real speech: no speech 0.54,
+ * log-probability -0.45). "you", "Thank you." and "Oh, hello." are words and stay.
+ */
+export const VOCAL_SOUNDS: ReadonlySet<string> = new Set([
+  'ah',
+  'aah',
+  'eh',
+  'er',
+  'erm',
+  'ehm',
+  'hm',
+  'hmm',
+  'huh',
+  'mm',
+  'mmm',
+  'uh',
+  'uhm',
+  'um',
+  'umm',
+  'ooh',
+  'pff',
+  'pfft',
+  'phew',
+  'psst',
+  'sh',
+  'shh',
+  'tsk',
+  'ugh',
+  'whew',
+])
+
+/** Whether `word` is one of the {@link VOCAL_SOUNDS} (case, marks and hyphens aside). */
+export function isVocalSound(word: string): boolean {
+  return VOCAL_SOUNDS.has(word.toLowerCase().replace(/[^\p{L}]/gu, ''))
+}
+
 /** Whether `text` holds a spoken word: a letter or digit (not only "♪♪", "."), and not only drawn-out sounds. */
 export function hasSpokenWord(text: string): boolean {
   return text.split(/\s+/).some((w) => hasWord(w) && !isDrawnOutSound(w))
 }
 
+const onlyVocalSounds = (text: string) =>
+  text.split(/\s+/).every((w) => !hasWord(w) || isDrawnOutSound(w) || isVocalSound(w))
+
 /**
  * Whether a segment is to be dropped as not speech: it says no word at all ("♪♪", "."), only
- * sounds drawn out ("AHHHHH!"), or the rule holds for it. `rule: false` (the guard off) keeps
+ * sounds drawn out ("AHHHHH!"), only {@link VOCAL_SOUNDS} in a window rated over the
+ * no-speech threshold, or the rule holds for it. `rule: false` (the guard off) keeps
  * every segment.
  */
 export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false): boolean {
@@ -124,6 +169,7 @@ export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false)
   if (segment.noSpeechProb === undefined || segment.avgLogprob === undefined) return false
   if (rule.sureNoSpeechThreshold !== undefined && segment.noSpeechProb > rule.sureNoSpeechThreshold)
     return true
+  if (segment.noSpeechProb > rule.noSpeechThreshold && onlyVocalSounds(segment.text)) return true
   return segment.noSpeechProb > rule.noSpeechThreshold && segment.avgLogprob < rule.logprobThreshold
 }
 
