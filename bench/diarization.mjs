@@ -2,23 +2,30 @@
 // corpora (Asterisk's English voice and the two leading voices of Fish Fillets NG's Dutch dub,
 // turns with 0.15–1 s pauses, reference turns from each clip's measured speech), diarized as
 // files with the speaker count found automatically. Per conversation: DER with a 0.25 s collar
-// and without, speakers found, seconds per audio second, peak RSS.
-//   node bench/diarization.mjs [--sweep] [--out bench/results/diarization]
+// and without, speakers found, seconds per audio second, peak RSS; and DER as users get it: the
+// segments of the server's `diarized_json` answer (REST, multilingual `base`) per backend.
+//   node bench/diarization.mjs [--sweep] [--delivered whispercpp,faster] [--out bench/results/diarization]
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
+import { writeWav } from '@ws/core'
 import { realConversation, realSpeechFixtures } from '@ws/core/testing'
 import { DIARIZE_DEFAULTS, diarizationErrorRate, diarize, SpeakerEmbedder } from '@ws/diarize'
+import { createServer } from '@ws/server'
+import { pino } from 'pino'
 
 const { values: args } = parseArgs({
   options: {
     sweep: { type: 'boolean' },
+    delivered: { type: 'string', default: 'whispercpp,faster' },
     out: { type: 'string', default: 'bench/results/diarization' },
     help: { type: 'boolean', short: 'h' },
   },
 })
 if (args.help) {
-  console.log(`Usage: node bench/diarization.mjs [--sweep] [--out <dir>]
+  console.log(`Usage: node bench/diarization.mjs [--sweep] [--delivered <backends>] [--out <dir>]
+  --delivered  the backends whose server answers are scored as delivered (REST diarized_json,
+               base): whispercpp,faster (default both; '' for none)
   --sweep   also 12 seeds × 12/18/24 turns of each voice set (72 conversations): how often
             the speaker count is right and DER ≤ 10 %`)
   process.exit(0)
@@ -35,6 +42,68 @@ const sets = {
   'Allison alone': { allison },
 }
 
+const delivered = args.delivered.split(',').filter(Boolean)
+const conversations = Object.entries(sets).flatMap(([name, voices]) =>
+  (name === 'Allison alone' ? [4] : [1, 2, 3]).map((seed) => ({
+    name,
+    voices,
+    seed,
+    conv: realConversation(voices, { seed, turns: name === 'Allison alone' ? 16 : 24 }),
+    speakerTurns: realConversation(voices, {
+      seed,
+      turns: name === 'Allison alone' ? 16 : 24,
+      turnEnds: 'speaker',
+    }).turns,
+  })),
+)
+
+/**
+ * DER of what users get: each conversation as a file to the server's REST endpoint
+ * (`diarized_json`, its segments as the speaker turns), on `backend` with `base`.
+ */
+async function scoreDelivered(backend) {
+  const server = createServer({
+    backend,
+    model: 'base',
+    port: 0,
+    demo: false,
+    speakerThreads: 2,
+    logger: pino({ level: 'silent' }),
+  })
+  await server.listen()
+  const out = []
+  try {
+    for (const { conv, speakerTurns } of conversations) {
+      const form = new FormData()
+      form.set('file', new Blob([writeWav([conv.audio], 16_000)], { type: 'audio/wav' }), 'conversation.wav')
+      form.set('model', 'gpt-4o-transcribe-diarize')
+      form.set('response_format', 'diarized_json')
+      const res = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: form })
+      if (!res.ok) throw new Error(`${backend}: ${res.status} ${await res.text()}`)
+      const { segments } = await res.json()
+      const turns = segments.map((s) => ({ speaker: s.speaker, start: s.start, end: s.end }))
+      const d = diarizationErrorRate(conv.turns, turns)
+      const bySpeaker = diarizationErrorRate(speakerTurns, turns).der
+      out.push({
+        derSpeakerEnds: bySpeaker,
+        der: d.der,
+        missed: d.missed,
+        falseAlarm: d.falseAlarm,
+        confusion: d.confusion,
+        scored: d.scored,
+      })
+      console.error(
+        `${backend} diarized_json: DER ${(d.der * 100).toFixed(1)} % (${(bySpeaker * 100).toFixed(1)} % to speaker ends)`,
+      )
+    }
+  } finally {
+    await server.close()
+  }
+  return out
+}
+const deliveredRows = {}
+for (const backend of delivered) deliveredRows[backend] = await scoreDelivered(backend)
+
 const embedder = await SpeakerEmbedder.create()
 const baseRss = process.memoryUsage().rss
 let peakRss = 0
@@ -42,32 +111,30 @@ const sample = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss)
 }, 50)
 const rows = []
-for (const [name, voices] of Object.entries(sets)) {
-  for (const seed of name === 'Allison alone' ? [4] : [1, 2, 3]) {
-    const conv = realConversation(voices, { seed, turns: name === 'Allison alone' ? 16 : 24 })
-    const started = performance.now()
-    const result = await diarize(embedder, conv.audio)
-    const seconds = (performance.now() - started) / 1000
-    const audio = conv.audio.length / 16_000
-    const collar = diarizationErrorRate(conv.turns, result.turns)
-    const none = diarizationErrorRate(conv.turns, result.turns, { collarSeconds: 0 })
-    rows.push({
-      set: name,
-      seed,
-      audioSeconds: audio,
-      speakers: Object.keys(voices).length,
-      found: result.speakers.length,
-      der: collar.der,
-      derNoCollar: none.der,
-      missed: collar.missed,
-      falseAlarm: collar.falseAlarm,
-      confusion: collar.confusion,
-      secondsPerAudioSecond: seconds / audio,
-    })
-    console.error(
-      `${name} seed ${seed}: DER ${(collar.der * 100).toFixed(1)} %, ${result.speakers.length} speakers`,
-    )
-  }
+for (const [i, { name, voices, seed, conv }] of conversations.entries()) {
+  const started = performance.now()
+  const result = await diarize(embedder, conv.audio)
+  const seconds = (performance.now() - started) / 1000
+  const audio = conv.audio.length / 16_000
+  const collar = diarizationErrorRate(conv.turns, result.turns)
+  const none = diarizationErrorRate(conv.turns, result.turns, { collarSeconds: 0 })
+  rows.push({
+    set: name,
+    seed,
+    audioSeconds: audio,
+    speakers: Object.keys(voices).length,
+    found: result.speakers.length,
+    der: collar.der,
+    derNoCollar: none.der,
+    missed: collar.missed,
+    falseAlarm: collar.falseAlarm,
+    confusion: collar.confusion,
+    secondsPerAudioSecond: seconds / audio,
+    delivered: Object.fromEntries(delivered.map((b) => [b, deliveredRows[b][i]])),
+  })
+  console.error(
+    `${name} seed ${seed}: DER ${(collar.der * 100).toFixed(1)} %, ${result.speakers.length} speakers`,
+  )
 }
 const sweep = []
 if (args.sweep) {
@@ -99,7 +166,7 @@ clearInterval(sample)
 await embedder.close()
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`
-const command = `node bench/diarization.mjs${args.sweep ? ' --sweep' : ''}`
+const command = `node bench/diarization.mjs ${process.argv.slice(2).join(' ')}`.trim()
 const pct = (v) => `${(v * 100).toFixed(1)} %`
 const md = [
   '# Diarization on real voices',
@@ -113,6 +180,27 @@ const md = [
       `| ${r.set} | ${r.seed} | ${r.audioSeconds.toFixed(0)} s | ${r.found} of ${r.speakers} | ${pct(r.der)} | ${pct(r.derNoCollar)} | ${r.missed.toFixed(2)} / ${r.falseAlarm.toFixed(2)} / ${r.confusion.toFixed(2)} s | ${r.secondsPerAudioSecond.toFixed(3)} |`,
   ),
 ]
+if (delivered.length > 0) {
+  const names = { whispercpp: 'whisper.cpp', faster: 'faster-whisper' }
+  md.push(
+    '',
+    '## As delivered: the segments of the REST answer',
+    '',
+    "Each conversation as a file to the server (`POST /v1/audio/transcriptions`, `response_format=diarized_json`, multilingual `base`, language detected), each answer segment scored as a speaker turn against the reference (0.25 s collar): what a user of the API gets, next to the diarizer's own turns above. Segments run from their first word's start to their last word's end. Two references: the turns to each clip's measured speech end (40 dB below its loudest frame, as the diarizer's own turns are scored: in the Dutch studio that includes 0.5–0.8 s of reverb no word covers), and [in brackets] to where each speaker stops (30 dB below, `turnEnds: 'speaker'`).",
+    '',
+    `| voices | seed | diarizer's own turns | ${delivered.map((b) => `${names[b] ?? b} diarized_json (missed / false alarm / confusion)`).join(' | ')} |`,
+    `|---|---:|---:|${delivered.map(() => '---:|').join('')}`,
+    ...rows.map(
+      (r) =>
+        `| ${r.set} | ${r.seed} | ${pct(r.der)} | ${delivered
+          .map((b) => {
+            const d = r.delivered[b]
+            return `${pct(d.der)} (${pct(d.missed / d.scored)} / ${pct(d.falseAlarm / d.scored)} / ${pct(d.confusion / d.scored)}) [${pct(d.derSpeakerEnds)}]`
+          })
+          .join(' | ')} |`,
+    ),
+  )
+}
 if (sweep.length > 0) {
   md.push(
     '',

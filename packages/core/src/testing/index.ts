@@ -26,7 +26,13 @@ export {
   registerConformance,
   runConformance,
 } from './conformance.js'
-export { type ConversationOptions, type ConversationTurn, realConversation } from './conversation.js'
+export {
+  type ConversationOptions,
+  type ConversationTurn,
+  realConversation,
+  speakerEnd,
+  TURN_END_BELOW_PEAK_DB,
+} from './conversation.js'
 export { FakeBackend, type FakeBackendCall, type FakeBackendOptions } from './fake-backend.js'
 export { EnergyVad, type EnergyVadOptions } from './fake-vad.js'
 export { type LoadedSpeechFixture, loadSpeechFixtures, type SpeechFixtureInfo } from './fixtures.js'
