@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { corpusWordErrorRate, encodePcm16le, readWavMono, WHISPER_SAMPLE_RATE, writeWav } from '@ws/core'
 import { mixAtSnr, realSpeechFixtures } from '@ws/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { nonSpeechDir, provisionNonSpeech } from '../../../scripts/non-speech.mjs'
+import { makeTestCertificates, rawAudio, runClient } from './protocols/drop-in-test-support.js'
 import { createServer, type WhisperStreamServer } from './server.js'
 
 // No words where nobody spoke: the non-speech set (real recordings of music, keyboard,
@@ -89,6 +90,82 @@ async function live(server: WhisperStreamServer, audio: Float32Array, speed: num
   return { ...texts, after }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON events of several shapes, read field by field
+type Message = Record<string, any>
+
+/**
+ * The set through the drop-ins at once, each as an app sends it with its official SDK (`openai`
+ * Realtime, `@deepgram/sdk` live), in its own process, at `speed`× real time: the words of the
+ * Realtime transcripts and of Deepgram's final and interim results.
+ */
+async function dropIns(backend: 'whispercpp' | 'faster', speed: number) {
+  // The openai client speaks only wss: a server of the same defaults over TLS, with a test CA.
+  const tls = makeTestCertificates()
+  const dir = tls.dir
+  const server = createServer({
+    backend,
+    model: 'tiny.en',
+    port: 0,
+    demo: false,
+    tlsCert: tls.cert,
+    tlsKey: tls.key,
+  })
+  try {
+    await server.listen()
+    const [pcm24, pcm16] = [join(dir, 'set-24k.raw'), join(dir, 'set-16k.raw')]
+    writeFileSync(pcm24, rawAudio(stream, 'pcm16', 24_000))
+    writeFileSync(pcm16, rawAudio(stream, 'pcm16', 16_000))
+    const timeoutMs = ((stream.length / SR) * 1000) / speed + 30_000
+    const [openai, deepgram] = await Promise.all([
+      runClient(
+        'openai-realtime',
+        {
+          module: 'openai',
+          shape: 'ga-intent',
+          baseURL: `${server.url}/v1`,
+          apiKey: 'sk-any',
+          audio: pcm24,
+          speed,
+          timeoutMs,
+        },
+        { NODE_EXTRA_CA_CERTS: tls.ca },
+      ),
+      runClient(
+        'deepgram-live',
+        {
+          module: '@deepgram/sdk',
+          version: 5,
+          url: server.url.replace(/^http/, 'ws'),
+          apiKey: 'dg-any',
+          audio: pcm16,
+          query: { encoding: 'linear16', sample_rate: 16000, channels: 1, interim_results: true },
+          speed,
+          timeoutMs,
+        },
+        { NODE_EXTRA_CA_CERTS: tls.ca },
+      ),
+    ])
+    const events = (r: { events: Message[] }, type: string) => r.events.filter((e) => e.type === type)
+    const results = events(deepgram, 'Results')
+    const texts = (ms: Message[]) =>
+      ms.map((m) => m.channel.alternatives[0].transcript as string).filter(Boolean)
+    return {
+      committed: events(openai, 'input_audio_buffer.committed').length,
+      realtime: events(openai, 'conversation.item.input_audio_transcription.completed')
+        .map((e) => e.transcript as string)
+        .filter(Boolean),
+      realtimeErrors: [...events(openai, 'error'), ...events(openai, 'client.error')],
+      results: results.length,
+      deepgramFinal: texts(results.filter((m) => m.is_final)),
+      deepgramInterim: texts(results.filter((m) => !m.is_final)),
+      deepgramClose: events(deepgram, 'client.close')[0]?.code,
+    }
+  } finally {
+    await server.close({ drainDelayMs: 0 })
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 describe.each([
   ['whisper.cpp', 'whispercpp'],
   ['faster-whisper', 'faster'],
@@ -134,6 +211,21 @@ describe.each([
     expect(said('final'), 'finals').toHaveLength(0)
     expect(said('revision').length, 'revisions').toBeLessThanOrEqual(allowed)
     expect(said('partial').length, 'partials').toBeLessThanOrEqual(2)
+  }, 300_000)
+
+  it('gives no words through the OpenAI Realtime and Deepgram drop-ins (official SDKs)', async () => {
+    const r = await dropIns(backend, 12)
+    console.log(
+      `${backend} drop-ins, ${minutes.toFixed(1)} min of non-speech at 12× real time, both at once: Realtime ${r.committed} items committed, transcripts ${JSON.stringify(r.realtime)}; Deepgram ${r.results} results, finals ${JSON.stringify(r.deepgramFinal)}, interim ${JSON.stringify(r.deepgramInterim)}`,
+    )
+    expect(r.realtimeErrors, JSON.stringify(r.realtimeErrors)).toEqual([])
+    // WebRTC calls much of the set speech, so turns are committed and transcribed: as nothing.
+    expect(r.committed).toBeGreaterThan(0)
+    expect(r.realtime.flatMap(words).length, 'Realtime transcripts').toBeLessThanOrEqual(allowed)
+    expect(r.results).toBeGreaterThan(0)
+    expect(r.deepgramFinal.flatMap(words).length, 'Deepgram finals').toBeLessThanOrEqual(allowed)
+    expect(r.deepgramInterim.flatMap(words).length, 'Deepgram interim').toBeLessThanOrEqual(2)
+    expect(r.deepgramClose).toBe(1000)
   }, 300_000)
 
   it('after real speech, hears the speech and gives no final or revision words over the set', async () => {

@@ -70,7 +70,7 @@ describe('the no-speech rule', () => {
     )
     // A final at a reduced window keeps 0.6 and no sure threshold.
     const final = noSpeechRuleAt(own, true) as typeof own
-    expect(isNonSpeech({ text: "I'm not a fan of the", noSpeechProb: 0.44, avgLogprob: -2.26 }, final)).toBe(
+    expect(isNonSpeech({ text: "I'm not a fan of the", noSpeechProb: 0.44, avgLogprob: -1.5 }, final)).toBe(
       false,
     )
     expect(isNonSpeech({ text: 'Beep Beep Beep Beep', noSpeechProb: 0.92, avgLogprob: -0.3 }, final)).toBe(
@@ -137,6 +137,37 @@ describe('the no-speech rule', () => {
     ]
     expect(withoutNonSpeech(segments, rule).map((s) => s.text)).toEqual(['Hello.', 'Goodbye.'])
     expect(withoutNonSpeech(segments, false)).toHaveLength(4)
+  })
+
+  it('drops guesses (log-probability under -2) where the window rates over 0.15 as no speech', () => {
+    // base over music at a reduced window, where the threshold is 0.6: "Music" at 0.25, -2.9.
+    const reduced = noSpeechRuleAt(rule, true)
+    expect(isNonSpeech({ text: 'Music', noSpeechProb: 0.25, avgLogprob: -2.9 }, reduced)).toBe(true)
+    expect(isNonSpeech({ text: 'Hi.', noSpeechProb: 0.54, avgLogprob: -2.06 }, reduced)).toBe(true)
+    // Unsure real speech stays: the lowest real final, and a preview rated as speech.
+    expect(isNonSpeech({ text: 'Lopen.', noSpeechProb: 0.3, avgLogprob: -1.85 }, reduced)).toBe(false)
+    expect(isNonSpeech({ text: 'Poh', noSpeechProb: 0.12, avgLogprob: -2.38 }, reduced)).toBe(false)
+    expect(isNonSpeech({ text: 'Music', noSpeechProb: 0.25, avgLogprob: -2.9 }, false)).toBe(false)
+  })
+
+  it('drops a loop in a window rated no speech, however sure, and keeps speech said again', () => {
+    // faster-whisper over 24.5 s of noise (a Realtime turn): one segment per repeat.
+    const loop = Array.from({ length: 14 }, () => ({
+      text: "I'm gonna go to the next one.",
+      noSpeechProb: 0.79,
+      avgLogprob: -0.33,
+    }))
+    expect(withoutNonSpeech(loop, rule)).toEqual([])
+    expect(withoutNonSpeech([{ ...loop[0]!, text: loop.map((s) => s.text).join(' ') }], rule)).toEqual([])
+    // Rated speech, the same repeats stay (a loop of the engine is not the guard's to judge),
+    // and so do segments in speech beside a loop rated as no speech.
+    const speech = loop.map((s) => ({ ...s, noSpeechProb: 0.05 }))
+    expect(withoutNonSpeech(speech, rule)).toHaveLength(14)
+    const mixed = [{ text: 'Call forward on busy.', noSpeechProb: 0.05, avgLogprob: -0.2 }, ...loop]
+    expect(withoutNonSpeech(mixed, rule).map((s) => s.text)).toEqual(['Call forward on busy.'])
+    // Said once in a window rated no speech, a sure sentence stays (the rule above decides).
+    expect(withoutNonSpeech(loop.slice(0, 1), rule)).toHaveLength(1)
+    expect(withoutNonSpeech(loop, false)).toHaveLength(14)
   })
 
   it('refuses thresholds out of range with invalid_config', () => {

@@ -1,4 +1,5 @@
 import { optionChecker } from '../options.js'
+import { degenerateText } from './degenerate.js'
 import { hasWord } from './words.js'
 
 /**
@@ -93,6 +94,18 @@ export function noSpeechRuleAt(
 }
 
 /**
+ * Text the model only guessed at: an average log-probability under this, in a window it rates
+ * over {@link GUESS_NO_SPEECH} as no speech, is dropped on any window. `base` over music, noise
+ * and hum, at a reduced window where the no-speech threshold is 0.6, wrote "Music", "The", "Hi."
+ * and "you" at no speech 0.2–0.58 and log-probability -2.1 to -3.9. No final segment of real
+ * speech came near: the lowest were -0.65 (tiny.en) and -1.85 (`base`, English, Spanish and
+ * Dutch, live and whole clips); only previews of a first syllable ("Inter", "to") go lower.
+ */
+export const GUESS_LOGPROB = -2
+/** See {@link GUESS_LOGPROB}: a window rated lower is heard as speech, however unsure its words. */
+export const GUESS_NO_SPEECH = 0.15
+
+/**
  * A letter held this many times in a row (hyphens and marks left out) is a sound drawn out, not
  * a word: "AHHHHH!", "Aaaaa", "Mm-mmm-mmm", "T-T-T-T-", "S-S-S-S-S-" are what Whisper writes
  * over breathing, a crowd or a hiss, and no word of the languages measured holds a letter four
@@ -160,7 +173,7 @@ const onlyVocalSounds = (text: string) =>
 /**
  * Whether a segment is to be dropped as not speech: it says no word at all ("♪♪", "."), only
  * sounds drawn out ("AHHHHH!"), only {@link VOCAL_SOUNDS} in a window rated over the
- * no-speech threshold, or the rule holds for it. `rule: false` (the guard off) keeps
+ * no-speech threshold, only guesses ({@link GUESS_LOGPROB}), or the rule holds for it. `rule: false` (the guard off) keeps
  * every segment.
  */
 export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false): boolean {
@@ -170,10 +183,25 @@ export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false)
   if (rule.sureNoSpeechThreshold !== undefined && segment.noSpeechProb > rule.sureNoSpeechThreshold)
     return true
   if (segment.noSpeechProb > rule.noSpeechThreshold && onlyVocalSounds(segment.text)) return true
+  if (segment.noSpeechProb > GUESS_NO_SPEECH && segment.avgLogprob < GUESS_LOGPROB) return true
   return segment.noSpeechProb > rule.noSpeechThreshold && segment.avgLogprob < rule.logprobThreshold
 }
 
-/** The segments {@link isNonSpeech} keeps, in order. */
+/**
+ * The segments {@link isNonSpeech} keeps, in order; and none of those rated over the no-speech
+ * threshold when their text together is a loop (`degenerateText`'s repetition: a phrase again
+ * and again). Whisper's own transcribe decodes a loop again at a higher temperature; a live
+ * final does not, for time, and over 24 s of noise faster-whisper wrote "I'm gonna go to the
+ * next one." fourteen times, surely (no speech 0.79, log-probability -0.33), one segment each.
+ * Real speech rates at most 0.10 as no speech on the full window.
+ */
 export function withoutNonSpeech<S extends NoSpeechScores>(segments: S[], rule: NoSpeechRule | false): S[] {
-  return segments.filter((s) => !isNonSpeech(s, rule))
+  if (rule === false) return segments
+  const rated = segments.filter(
+    (s) => s.noSpeechProb !== undefined && s.noSpeechProb > rule.noSpeechThreshold,
+  )
+  const loops =
+    rated.length > 0 &&
+    degenerateText(rated.map((s) => s.text).join(' '), Number.POSITIVE_INFINITY) === 'repetition'
+  return segments.filter((s) => !isNonSpeech(s, rule) && !(loops && rated.includes(s)))
 }
