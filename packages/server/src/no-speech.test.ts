@@ -101,7 +101,6 @@ type Message = Record<string, any>
 async function dropIns(backend: 'whispercpp' | 'faster', speed: number) {
   // The openai client speaks only wss: a server of the same defaults over TLS, with a test CA.
   const tls = makeTestCertificates()
-  const dir = tls.dir
   const server = createServer({
     backend,
     model: 'tiny.en',
@@ -112,7 +111,7 @@ async function dropIns(backend: 'whispercpp' | 'faster', speed: number) {
   })
   try {
     await server.listen()
-    const [pcm24, pcm16] = [join(dir, 'set-24k.raw'), join(dir, 'set-16k.raw')]
+    const [pcm24, pcm16] = [join(tls.dir, 'set-24k.raw'), join(tls.dir, 'set-16k.raw')]
     writeFileSync(pcm24, rawAudio(stream, 'pcm16', 24_000))
     writeFileSync(pcm16, rawAudio(stream, 'pcm16', 16_000))
     const timeoutMs = ((stream.length / SR) * 1000) / speed + 30_000
@@ -162,7 +161,7 @@ async function dropIns(backend: 'whispercpp' | 'faster', speed: number) {
     }
   } finally {
     await server.close({ drainDelayMs: 0 })
-    rmSync(dir, { recursive: true, force: true })
+    rmSync(tls.dir, { recursive: true, force: true })
   }
 }
 

@@ -173,8 +173,8 @@ const onlyVocalSounds = (text: string) =>
 /**
  * Whether a segment is to be dropped as not speech: it says no word at all ("♪♪", "."), only
  * sounds drawn out ("AHHHHH!"), only {@link VOCAL_SOUNDS} in a window rated over the
- * no-speech threshold, only guesses ({@link GUESS_LOGPROB}), or the rule holds for it. `rule: false` (the guard off) keeps
- * every segment.
+ * no-speech threshold, only guesses ({@link GUESS_LOGPROB}), or the rule holds for it.
+ * `rule: false` (the guard off) keeps every segment.
  */
 export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false): boolean {
   if (rule === false) return false
@@ -197,11 +197,9 @@ export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false)
  */
 export function withoutNonSpeech<S extends NoSpeechScores>(segments: S[], rule: NoSpeechRule | false): S[] {
   if (rule === false) return segments
-  const rated = segments.filter(
-    (s) => s.noSpeechProb !== undefined && s.noSpeechProb > rule.noSpeechThreshold,
-  )
+  const rated = new Set(segments.filter((s) => (s.noSpeechProb ?? 0) > rule.noSpeechThreshold))
   const loops =
-    rated.length > 0 &&
-    degenerateText(rated.map((s) => s.text).join(' '), Number.POSITIVE_INFINITY) === 'repetition'
-  return segments.filter((s) => !isNonSpeech(s, rule) && !(loops && rated.includes(s)))
+    rated.size > 0 &&
+    degenerateText([...rated].map((s) => s.text).join(' '), Number.POSITIVE_INFINITY) === 'repetition'
+  return segments.filter((s) => !isNonSpeech(s, rule) && !(loops && rated.has(s)))
 }
