@@ -238,6 +238,7 @@ export class FasterWhisperBackend extends BackendBase<ReturnType<typeof validate
     const segments = withoutNonSpeech(
       scored,
       noSpeechRuleAt(this.options.noSpeech, reducedWindow, options.preview),
+      options.initialPrompt,
     ).map((x) => x.segment)
     return {
       text: segments.length === scored.length ? String(result.text) : segments.map((s) => s.text).join(' '),

@@ -289,10 +289,10 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     // (see `UNSURE_FINAL`): what it made up over noise is then dropped by the no-speech rule.
     // Measured on transcription only: a translation's scores differ (real Spanish streams
     // translated by base read 58.5 % against 52.3 % offline with it).
-    const prompted = Boolean(options.initialPrompt)
-    const transcribing = options.task !== 'translate'
-    if (transcribing && options.live && !options.preview && (decoded.audioCtx !== 0 || prompted)) {
-      if (unsureFinal(decoded.raw, half && decoded.audioCtx !== 0)) {
+    const prompt = options.initialPrompt ?? ''
+    const transcribing = options.task !== 'translate' && options.live && !options.preview
+    if (transcribing && (decoded.audioCtx !== 0 || prompt)) {
+      if (unsureFinal(decoded.raw, half && decoded.audioCtx !== 0, prompt)) {
         this.log.debug(
           { text: text(), audioCtx },
           'unsure final; decoding on the full window without the prompt',
@@ -329,18 +329,17 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     // reaches stops it early (a loop would otherwise run to the 224-token limit: 1.9 s for
     // 1 s of audio, measured).
     const reduced = isReduced(audioCtx)
+    // A preview its final replaces (no word times asked) goes unprompted: prompted, a reduced
+    // window loops far more often (56 previews replayed: 11 looped prompted, 2 without; 142 →
+    // 121 ms each). `agreement` commits words from its previews and keeps their prompt.
+    const prompt = options.preview && !words ? '' : (options.initialPrompt ?? '')
     let segments: AddonSegment[]
     let language: string
     try {
       const result = await model.transcribe(audio, {
         language: options.language ?? (this.multilingual ? 'auto' : 'en'),
         translate: options.task === 'translate',
-        // A preview that its final replaces (no word times asked: the partials of `prompt`,
-        // `context`, `hybrid`) goes without the prompt: prompted, a reduced window loops far
-        // more often. The 56 previews of a 43.5 s session replayed: 11 looped prompted, 2
-        // without; 142 → 121 ms each, 0.182 → 0.155 CPU-s per audio-s. `agreement` commits
-        // words from its previews and keeps their prompt.
-        initialPrompt: options.preview && !words ? '' : (options.initialPrompt ?? ''),
+        initialPrompt: prompt,
         threads: Math.min(
           o.threads,
           options.preview ? o.previewThreads : options.background ? o.backgroundThreads : o.threads,
@@ -381,7 +380,11 @@ export class WhisperCppBackend extends BackendBase<ReturnType<typeof validate>> 
     }
     const clamp = (t: number) => Math.max(0, Math.min(seconds, t / 1000))
     const out: Segment[] = []
-    for (const r of withoutNonSpeech(segments, noSpeechRuleAt(o.noSpeech, reduced, options.preview))) {
+    for (const r of withoutNonSpeech(
+      segments,
+      noSpeechRuleAt(o.noSpeech, reduced, options.preview),
+      prompt,
+    )) {
       const text = r.text.trim()
       if (!text) continue
       const segment: Segment = { start: clamp(r.startMs), end: clamp(r.endMs), text }

@@ -46,5 +46,13 @@ describe('unsureFinal', () => {
     // no word: the no-speech rule drops it anyway
     expect(unsureFinal([seg('♪♪', 0.9, -2)], true)).toBe(false)
     expect(unsureFinal([], true)).toBe(false)
+    // A sentence of the prompt said again over noise goes again, however sure; a person's,
+    // rated speech, does not.
+    const prompt = 'Please enter your password followed by the pound key. The pound key is the pound key.'
+    expect(unsureFinal([seg('The pound key is the pound key.', 0.07, -0.45)], false, prompt)).toBe(true)
+    expect(unsureFinal([seg('The pound key is the pound key.', 0.07, -0.45)], false)).toBe(false)
+    expect(unsureFinal([seg('The pound key is the pound key.', 0.025, -0.45)], false, prompt)).toBe(false)
+    expect(unsureFinal([seg('The pound key.', 0.2, -0.45)], false, prompt)).toBe(true)
+    expect(unsureFinal([seg('Pound key.', 0.2, -0.45)], false, prompt)).toBe(false)
   })
 })

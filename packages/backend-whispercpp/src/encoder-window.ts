@@ -1,4 +1,4 @@
-import { type FinalWindow, fittedFinal, hasWord } from '@ws/core'
+import { echoesPrompt, type FinalWindow, fittedFinal, hasWord } from '@ws/core'
 
 /** Encoder positions a second of audio takes (Whisper: 50). */
 export const POSITIONS_PER_SECOND = 50
@@ -63,19 +63,28 @@ export function encoderWindow(c: WindowChoice): { audioCtx: number; half: boolea
  *   window), 0.29 and 0.31 at a 15 s window;
  * - on the shortened window (`half`), also a segment whose tokens average under -1
  *   log-probability ("AHHHH!", "the" over noise). No clean clip of the 80 was sent again at a
- *   15 s window, 2 under 10 dB of pink noise.
+ *   15 s window, 2 under 10 dB of pink noise;
+ * - a segment that says its prompt's words again (`echoesPrompt`) rated over 0.05 as no
+ *   speech. `base` over noise after real speech said "The pound key is the pound key." from one
+ *   utterance to the next, each prompted with the one before, at 0.07–0.48 (so the guard's own
+ *   echo rule, over 0.15, missed some). Real prompts said again (7 of the 80 English clips,
+ *   tiny.en and `base`, full and fitted windows) rated at most 0.025.
  */
-export const UNSURE_FINAL = Object.freeze({ noSpeechProb: 0.3, avgLogprob: -1 })
+export const UNSURE_FINAL = Object.freeze({ noSpeechProb: 0.3, avgLogprob: -1, echoNoSpeechProb: 0.05 })
 
 /** Whether a live final is decoded again on the full window without its prompt (see {@link UNSURE_FINAL}). */
 export function unsureFinal(
   segments: readonly { text: string; noSpeechProb?: number; avgLogprob?: number }[],
   half: boolean,
+  prompt = '',
 ): boolean {
   return segments.some(
     (s) =>
       hasWord(s.text) &&
       ((s.noSpeechProb ?? 0) > UNSURE_FINAL.noSpeechProb ||
-        (half && (s.avgLogprob ?? 0) < UNSURE_FINAL.avgLogprob)),
+        (half && (s.avgLogprob ?? 0) < UNSURE_FINAL.avgLogprob) ||
+        ((s.noSpeechProb ?? 0) > UNSURE_FINAL.echoNoSpeechProb &&
+          prompt !== '' &&
+          echoesPrompt(s.text, prompt))),
   )
 }

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { WsError } from '../errors.js'
 import {
+  echoesPrompt,
   hasSpokenWord,
   isDrawnOutSound,
   isNonSpeech,
+  isSignOff,
   isVocalSound,
   noSpeechRuleAt,
   validateNoSpeechRule,
@@ -20,7 +22,10 @@ describe('the no-speech rule', () => {
   })
 
   it('keeps sure words in a window rated no speech, and unsure words in one rated speech', () => {
-    expect(isNonSpeech({ text: 'Thank you.', noSpeechProb: 0.9, avgLogprob: -0.3 }, rule)).toBe(false)
+    // (A sign-off such as "Thank you." is the exception: see below.)
+    expect(isNonSpeech({ text: 'Call forward on busy.', noSpeechProb: 0.9, avgLogprob: -0.3 }, rule)).toBe(
+      false,
+    )
     expect(isNonSpeech({ text: 'Mmm.', noSpeechProb: 0.48, avgLogprob: -1.9 }, rule)).toBe(false)
     // At the thresholds themselves: kept (both comparisons are strict).
     expect(isNonSpeech({ text: 'you', noSpeechProb: 0.6, avgLogprob: -2 }, rule)).toBe(false)
@@ -121,11 +126,40 @@ describe('the no-speech rule', () => {
     // Rated speech, a person's "Hmm." stays; and words beside the sounds keep the segment.
     expect(isNonSpeech({ ...pfft, noSpeechProb: 0.3 }, atFour)).toBe(false)
     expect(isNonSpeech({ ...pfft, text: 'Hmm, you are right.' }, atFour)).toBe(false)
-    expect(isNonSpeech({ ...pfft, text: 'Thank you.' }, atFour)).toBe(false)
+    expect(isNonSpeech({ ...pfft, text: 'you' }, atFour)).toBe(false)
     expect(isNonSpeech({ ...pfft, text: 'Oh, hello.' }, atFour)).toBe(false)
     expect(isNonSpeech(pfft, false)).toBe(false)
     for (const w of ['Pfft!', 'hmm', 'Mm-hm', 'Uh,', 'SHH']) expect(isVocalSound(w), w).toBe(w !== 'Mm-hm')
     for (const w of ['you', 'oh', 'yeah', 'no', 'ha']) expect(isVocalSound(w), w).toBe(false)
+  })
+
+  it('drops a sign-off ("Thank you.", "Thanks for watching!") only where the model was unsure', () => {
+    const atFour = { ...rule, noSpeechThreshold: 0.4 }
+    // `base` over noise after real speech: sure words in a window rated as no speech, and
+    // words under -1 in a window rated under the threshold.
+    expect(isNonSpeech({ text: ' Thank you.', noSpeechProb: 0.91, avgLogprob: -0.96 }, atFour)).toBe(true)
+    expect(isNonSpeech({ text: 'Thanks for watching!', noSpeechProb: 0.3, avgLogprob: -1.19 }, atFour)).toBe(
+      true,
+    )
+    const outro = 'If you enjoyed this video, please subscribe to the channel and click the bell icon.'
+    expect(isNonSpeech({ text: outro, noSpeechProb: 0.3, avgLogprob: -1.04 }, atFour)).toBe(true)
+    // Said by a person (four real recordings: at most 0.12, -0.53 and above), they stay; so
+    // do sure words in a window rated under the threshold, and other sentences.
+    expect(isNonSpeech({ text: 'Thank you.', noSpeechProb: 0.12, avgLogprob: -1.3 }, atFour)).toBe(false)
+    expect(isNonSpeech({ text: 'Thank you.', noSpeechProb: 0.35, avgLogprob: -0.5 }, atFour)).toBe(false)
+    expect(
+      isNonSpeech({ text: 'Thank you for your patience.', noSpeechProb: 0.9, avgLogprob: -0.9 }, atFour),
+    ).toBe(false)
+    expect(isNonSpeech({ text: 'Thank you.', noSpeechProb: 0.91, avgLogprob: -0.96 }, false)).toBe(false)
+    for (const t of [
+      'THANKS, EVERYONE.',
+      'Thank you so much for watching!',
+      "I'll see you next time.",
+      'Like and subscribe!',
+    ])
+      expect(isSignOff(t), t).toBe(true)
+    for (const t of ['Thank you for your patience.', 'Thanks', 'See you at five.', 'Goodbye.', ''])
+      expect(isSignOff(t), t).toBe(t === 'Thanks')
   })
 
   it('filters a list in order', () => {
@@ -168,6 +202,22 @@ describe('the no-speech rule', () => {
     // Said once in a window rated no speech, a sure sentence stays (the rule above decides).
     expect(withoutNonSpeech(loop.slice(0, 1), rule)).toHaveLength(1)
     expect(withoutNonSpeech(loop, false)).toHaveLength(14)
+  })
+
+  it('drops a sentence of the prompt said again in a window rated over 0.15 as no speech', () => {
+    // `base` over noise after real speech, each utterance prompted with the finals before.
+    const prompt = 'Please enter your password followed by the pound key. The pound key is the pound key.'
+    const echo = { text: ' The pound key is the pound key.', noSpeechProb: 0.33, avgLogprob: -0.45 }
+    expect(withoutNonSpeech([echo], rule, prompt)).toEqual([])
+    // Said again by a person (real telephone prompts: rated at most 0.025), or not in the prompt,
+    // or too short to tell, or without the prompt: kept.
+    expect(withoutNonSpeech([{ ...echo, noSpeechProb: 0.02 }], rule, prompt)).toHaveLength(1)
+    expect(withoutNonSpeech([{ ...echo, text: 'The star key.' }], rule, prompt)).toHaveLength(1)
+    expect(withoutNonSpeech([{ ...echo, text: 'Pound key.' }], rule, prompt)).toHaveLength(1)
+    expect(withoutNonSpeech([echo], rule)).toHaveLength(1)
+    expect(withoutNonSpeech([echo], false, prompt)).toHaveLength(1)
+    expect(echoesPrompt('the POUND key!', prompt)).toBe(true)
+    expect(echoesPrompt('the key pound', prompt)).toBe(false)
   })
 
   it('refuses thresholds out of range with invalid_config', () => {

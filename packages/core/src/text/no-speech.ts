@@ -1,5 +1,6 @@
 import { optionChecker } from '../options.js'
 import { degenerateText } from './degenerate.js'
+import { normalizedWords } from './normalize.js'
 import { hasWord } from './words.js'
 
 /**
@@ -127,7 +128,8 @@ export function isDrawnOutSound(word: string): boolean {
  * over speech the model rates a window at most 0.1 as no speech; so a segment of nothing else,
  * in a window the model rates over its no-speech threshold, is dropped whatever its
  * log-probability (tiny.en wrote "Pfft!" surely over noise after real speech: no speech 0.54,
- * log-probability -0.45). "you", "Thank you." and "Oh, hello." are words and stay.
+ * log-probability -0.45). "you" and "Oh, hello." are words and stay ("Thank you." has a rule
+ * of its own: {@link SIGN_OFFS}).
  */
 export const VOCAL_SOUNDS: ReadonlySet<string> = new Set([
   'ah',
@@ -162,6 +164,29 @@ export function isVocalSound(word: string): boolean {
   return VOCAL_SOUNDS.has(word.toLowerCase().replace(/[^\p{L}]/gu, ''))
 }
 
+/**
+ * How the subtitles Whisper learnt from end: thanks, a video's sign-off, a request to subscribe,
+ * the subtitler's credit. Over silence and noise the model writes these surely, its training
+ * having paired them with the quiet at a video's end: `base` over noise after real speech wrote
+ * "Thank you." at no speech 0.91 and log-probability -0.96, "Thanks for watching!" at 0.30 and
+ * -1.19 (under Whisper's 0.4, or over -1), and a revision turned it into "If you enjoyed this
+ * video, please subscribe to the channel…". People say them too, so they are dropped only where
+ * the model was also unsure ({@link isNonSpeech}); matched on the whole segment's normalised
+ * words, except the request and the credit, which match anywhere in it.
+ */
+export const SIGN_OFFS: readonly RegExp[] = [
+  /^(thank you|thanks)( (so|very) much)?( (all|everyone|everybody|guys))?( for (watching|listening|viewing))?$/,
+  /^(i'll )?see you( (all|guys))? (next time|soon|in the next (video|one))$/,
+  /\bsubscribe\b/,
+  /\b(subtitles|subtitled|captions|captioned|transcribed|translated) by\b|\bamara\b/,
+]
+
+/** Whether `text` is one of the {@link SIGN_OFFS} (case and punctuation aside). */
+export function isSignOff(text: string): boolean {
+  const words = normalizedWords(text).join(' ')
+  return words !== '' && SIGN_OFFS.some((re) => re.test(words))
+}
+
 /** Whether `text` holds a spoken word: a letter or digit (not only "♪♪", "."), and not only drawn-out sounds. */
 export function hasSpokenWord(text: string): boolean {
   return text.split(/\s+/).some((w) => hasWord(w) && !isDrawnOutSound(w))
@@ -171,9 +196,21 @@ const onlyVocalSounds = (text: string) =>
   text.split(/\s+/).every((w) => !hasWord(w) || isDrawnOutSound(w) || isVocalSound(w))
 
 /**
+ * A sign-off ({@link SIGN_OFFS}) is dropped where the model rates its window over the no-speech
+ * threshold whatever its log-probability, or over {@link GUESS_NO_SPEECH} with a log-probability
+ * under the rule's. Real ones (four recordings of "Thank you…" and "Goodbye.", tiny.en and
+ * `base`, full and fitted windows, prompted or not) rated at most 0.12 with log-probabilities of
+ * -0.53 and above; made-up ones 0.30–0.91.
+ */
+const unsureSignOff = (noSpeechProb: number, avgLogprob: number, rule: NoSpeechRule) =>
+  noSpeechProb > rule.noSpeechThreshold ||
+  (noSpeechProb > GUESS_NO_SPEECH && avgLogprob < rule.logprobThreshold)
+
+/**
  * Whether a segment is to be dropped as not speech: it says no word at all ("♪♪", "."), only
  * sounds drawn out ("AHHHHH!"), only {@link VOCAL_SOUNDS} in a window rated over the
- * no-speech threshold, only guesses ({@link GUESS_LOGPROB}), or the rule holds for it.
+ * no-speech threshold, a sign-off the model was unsure of ({@link SIGN_OFFS}), only guesses
+ * ({@link GUESS_LOGPROB}), or the rule holds for it.
  * `rule: false` (the guard off) keeps every segment.
  */
 export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false): boolean {
@@ -183,8 +220,19 @@ export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false)
   if (rule.sureNoSpeechThreshold !== undefined && segment.noSpeechProb > rule.sureNoSpeechThreshold)
     return true
   if (segment.noSpeechProb > rule.noSpeechThreshold && onlyVocalSounds(segment.text)) return true
+  if (isSignOff(segment.text) && unsureSignOff(segment.noSpeechProb, segment.avgLogprob, rule)) return true
   if (segment.noSpeechProb > GUESS_NO_SPEECH && segment.avgLogprob < GUESS_LOGPROB) return true
   return segment.noSpeechProb > rule.noSpeechThreshold && segment.avgLogprob < rule.logprobThreshold
+}
+
+/** A segment of at least this many words that the prompt holds word for word may be an echo ({@link withoutNonSpeech}). */
+export const ECHO_MIN_WORDS = 3
+
+/** Whether `text`'s normalised words (at least {@link ECHO_MIN_WORDS}) run word for word in `prompt`'s. */
+export function echoesPrompt(text: string, prompt: string): boolean {
+  const words = normalizedWords(text)
+  if (words.length < ECHO_MIN_WORDS) return false
+  return ` ${normalizedWords(prompt).join(' ')} `.includes(` ${words.join(' ')} `)
 }
 
 /**
@@ -194,12 +242,23 @@ export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false)
  * final does not, for time, and over 24 s of noise faster-whisper wrote "I'm gonna go to the
  * next one." fourteen times, surely (no speech 0.79, log-probability -0.33), one segment each.
  * Real speech rates at most 0.10 as no speech on the full window.
+ *
+ * With the `prompt` the decode was given, an echo goes too: a segment the prompt holds word for
+ * word ({@link echoesPrompt}) in a window rated over {@link GUESS_NO_SPEECH}. Prompted with the
+ * finals before, `base` over noise after real speech wrote "The pound key is the pound key."
+ * (no speech 0.33–0.37, log-probability -0.45) from one utterance of noise to the next, 13 times.
  */
-export function withoutNonSpeech<S extends NoSpeechScores>(segments: S[], rule: NoSpeechRule | false): S[] {
+export function withoutNonSpeech<S extends NoSpeechScores>(
+  segments: S[],
+  rule: NoSpeechRule | false,
+  prompt = '',
+): S[] {
   if (rule === false) return segments
   const rated = new Set(segments.filter((s) => (s.noSpeechProb ?? 0) > rule.noSpeechThreshold))
   const loops =
     rated.size > 0 &&
     degenerateText([...rated].map((s) => s.text).join(' '), Number.POSITIVE_INFINITY) === 'repetition'
-  return segments.filter((s) => !isNonSpeech(s, rule) && !(loops && rated.has(s)))
+  const echo = (s: S) =>
+    prompt !== '' && (s.noSpeechProb ?? 0) > GUESS_NO_SPEECH && echoesPrompt(s.text, prompt)
+  return segments.filter((s) => !isNonSpeech(s, rule) && !(loops && rated.has(s)) && !echo(s))
 }
