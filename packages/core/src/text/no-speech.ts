@@ -220,7 +220,7 @@ export function isNonSpeech(segment: NoSpeechScores, rule: NoSpeechRule | false)
   if (rule.sureNoSpeechThreshold !== undefined && segment.noSpeechProb > rule.sureNoSpeechThreshold)
     return true
   if (segment.noSpeechProb > rule.noSpeechThreshold && onlyVocalSounds(segment.text)) return true
-  if (isSignOff(segment.text) && unsureSignOff(segment.noSpeechProb, segment.avgLogprob, rule)) return true
+  if (unsureSignOff(segment.noSpeechProb, segment.avgLogprob, rule) && isSignOff(segment.text)) return true
   if (segment.noSpeechProb > GUESS_NO_SPEECH && segment.avgLogprob < GUESS_LOGPROB) return true
   return segment.noSpeechProb > rule.noSpeechThreshold && segment.avgLogprob < rule.logprobThreshold
 }
