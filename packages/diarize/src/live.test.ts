@@ -106,6 +106,47 @@ describe('live diarization on real voices', () => {
     d.close()
   }, 60_000)
 
+  it('changes speaker at a pause late in a final: the words after it are the second voice’s', async () => {
+    // Both voices known first; then one final of a long turn of one voice, a pause of 0.35 s,
+    // and 1.2 s of the other: too little after the pause to outweigh a switch mid-speech.
+    const conv = realConversation({ small, big }, { seed: 2, turns: 8 })
+    const d = new LiveDiarizer(embedder)
+    const finals = finalsOf(conv.turns)
+    const mapping = diarizationErrorRate(conv.turns, turnsOf(await stream(d, conv.audio, finals))).mapping
+    const speech = (c: LoadedRealSpeech, seconds = c.speechEnd - c.speechStart) =>
+      c.audio.slice(Math.round(c.speechStart * 16_000), Math.round((c.speechStart + seconds) * 16_000))
+    const cases = [
+      [big.at(-1) as LoadedRealSpeech, small.at(-1) as LoadedRealSpeech, 'big', 'small'],
+      [small.at(-1) as LoadedRealSpeech, big.at(-1) as LoadedRealSpeech, 'small', 'big'],
+    ] as const
+    let at = conv.audio.length / 16_000
+    for (const [first, second, one, other] of cases) {
+      const parts = [new Float32Array(8_000), speech(first), new Float32Array(5_600), speech(second, 1.2)]
+      for (const p of parts) for (let i = 0; i < p.length; i += 1600) d.push(p.slice(i, i + 1600))
+      const words = (from: number, to: number) =>
+        Array.from({ length: Math.floor((to - from) / 0.4) }, (_, i) => ({
+          start: from + i * 0.4,
+          end: from + i * 0.4 + 0.4,
+          text: ' w',
+        }))
+      const firstEnd = at + 0.5 + (parts[1] as Float32Array).length / 16_000
+      const before = words(at + 0.5, firstEnd)
+      const after = words(firstEnd + 0.35, firstEnd + 1.55)
+      const segment = (w: typeof before): Segment => ({
+        start: (w[0] as { start: number }).start,
+        end: (w.at(-1) as { end: number }).end,
+        text: w.map((x) => x.text).join(''),
+        words: w,
+      })
+      const labelled = await d.label([segment(before), segment(after)])
+      const said = labelled.flatMap((s) => s.words ?? []).map((w) => mapping.get(w.speaker as string))
+      expect(said.slice(0, before.length).every((s) => s === one)).toBe(true)
+      expect(said.slice(before.length).every((s) => s === other)).toBe(true)
+      at = firstEnd + 1.55
+    }
+    d.close()
+  }, 60_000)
+
   it('one voice is one speaker; a final shorter than a window, or without words, gets its voice’s speaker', async () => {
     const alone = realConversation({ allison }, { seed: 2, turns: 8 })
     const one = new LiveDiarizer(embedder)

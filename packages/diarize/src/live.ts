@@ -12,6 +12,17 @@ const SR = 16_000
 const SAME_VOICE_COSINE = 0.45
 /** What a change of speaker inside one final costs in the path of best fit ({@link bestPath}). */
 const SWITCH_COST = 0.2
+/**
+ * What it costs where the final's words pause (0.3 s or more) between the two windows: people
+ * take turns at pauses, so a window or two of another voice after one is enough to switch.
+ */
+const PAUSE_SWITCH_COST = 0.05
+/**
+ * Share of a window the final's speech must cover for the window to start a speaker or move a
+ * centroid: a window that is a third or more pause, reverb or room tone is more the room's
+ * embedding than a voice's (such windows, after a turn, once started a speaker of their own).
+ */
+const FULL_COVERAGE = 2 / 3
 
 export interface LiveDiarizerOptions {
   /** Embedding window, in seconds (default 1.5), and hop between windows (default 0.75). */
@@ -61,6 +72,13 @@ interface Window {
   done?: boolean
 }
 
+/** A window being assigned: its embedding and the share of it the final's speech covers. */
+interface Fresh {
+  w: Window
+  e: Float32Array
+  coverage: number
+}
+
 /**
  * Speaker labels for a live stream, decided as its finals come: audio goes in as it arrives
  * ({@link push}) and is embedded window by window in the embedder's worker meanwhile (one
@@ -72,14 +90,17 @@ interface Window {
  * A window whose cosine with some speaker's centroid (the running mean of their windows) reaches
  * `threshold` matches a known voice; the windows of a final that match nobody become a new
  * speaker (`A`, `B`, … in order of first appearance) when there are at least two of them or
- * they are all of a final at least a window long: a final shorter than a window (1.5 s) never
- * starts a speaker once there is one. The final's other windows take known speakers along the
+ * they are all of the final, and one of them is at least two thirds speech: a final shorter
+ * than a window (1.5 s), or a window that is mostly pause or reverb, never starts a speaker once
+ * there is one, nor moves a centroid. The final's other windows take known speakers along the
  * path of best fit ({@link bestPath}): a window's fit is its cosine with the centroid scaled by
  * the centroid's size (a speaker heard for two windows is not outscored by one heard for a
  * minute just because a long mean is smoother), and a change of speaker inside the final costs
- * 0.2, so the label changes where the next windows clearly belong to another voice rather
- * than at each window that wavers. A label, once given to a window, is kept: a later revision
- * of the same audio gets the same speakers, and a new speaker never relabels earlier words.
+ * 0.2 (0.05 where the words pause for 0.3 s or more), so the label changes where the next
+ * windows clearly belong to another voice, or at a pause, rather than at each window that
+ * wavers. A word takes the label of the window that holds most of its own stretch of speech. A
+ * label, once given to a window, is kept: a later revision of the same audio gets the same
+ * speakers, and a new speaker never relabels earlier words.
  */
 export class LiveDiarizer {
   readonly options: Required<Omit<LiveDiarizerOptions, 'schedule'>>
@@ -146,9 +167,7 @@ export class LiveDiarizer {
     if (this.#closed) throw new WsError('closed', 'The live diarizer is closed')
     const spans = speechSpans(segments)
     if (spans.length === 0) return segments.map((s) => ({ ...s }))
-    const covered = (w: { start: number; end: number }) =>
-      spans.reduce((sum, s) => sum + Math.max(0, Math.min(w.end, s.end) - Math.max(w.start, s.start)), 0)
-    let own = this.#windows.filter((w) => covered(w) >= (w.end - w.start) / 2)
+    let own = this.#windows.filter((w) => coverage(w, spans) >= 0.5)
     const from = (spans[0] as Span).start
     const to = (spans.at(-1) as Span).end
     if (own.length === 0) {
@@ -164,15 +183,23 @@ export class LiveDiarizer {
     // close() settles a label still waiting for its windows.
     const embeddings = await Promise.race([Promise.all(own.map((w) => w.embedding)), this.#closing])
     if (this.#closed || !embeddings) throw new WsError('closed', 'The live diarizer is closed')
-    this.#assign(own, embeddings)
+    this.#assign(own, embeddings, spans)
     const labelled = own.filter((w) => w.speaker !== undefined)
     const fallback = labelled[0]?.speaker ?? this.#centroids.keys().next().value
+    // A word takes the speaker of a window around it, preferring the one that holds most of the
+    // word's own stretch of speech (a window across a pause holds two people's audio), then the
+    // one centred nearest it.
     const speakerOf = (start: number, end: number) => {
       const mid = (start + end) / 2
+      const span = spans.find((s) => s.start <= mid && mid <= s.end) ?? { start, end }
       let best: Window | undefined
       let bestScore = Number.POSITIVE_INFINITY
       for (const w of labelled) {
-        const score = Math.abs((w.start + w.end) / 2 - mid) + (w.start <= mid && mid <= w.end ? 0 : 1000)
+        const inSpan = Math.max(0, Math.min(w.end, span.end) - Math.max(w.start, span.start))
+        const score =
+          (w.start <= mid && mid <= w.end ? 0 : 1000) +
+          10 * Math.round((w.end - w.start - inSpan) / 0.1) +
+          Math.abs((w.start + w.end) / 2 - mid)
         if (score < bestScore) {
           bestScore = score
           best = w
@@ -259,13 +286,18 @@ export class LiveDiarizer {
     return cosine(e, c) * Math.sqrt((1 + (n - 1) * SAME_VOICE_COSINE) / n)
   }
 
-  /** Online clustering of a final's windows against the running centroids. */
-  #assign(windows: Window[], embeddings: (Float32Array | undefined)[]): void {
-    const fresh = windows
-      .map((w, i) => ({ w, e: embeddings[i] as Float32Array }))
+  /**
+   * Online clustering of a final's windows against the running centroids. Only windows the
+   * final's speech mostly covers ({@link FULL_COVERAGE}) start a speaker or move a centroid;
+   * the others are labelled by their fit alone.
+   */
+  #assign(windows: Window[], embeddings: (Float32Array | undefined)[], spans: readonly Span[]): void {
+    const fresh: Fresh[] = windows
+      .map((w, i) => ({ w, e: embeddings[i] as Float32Array, coverage: coverage(w, spans) }))
       .filter((x) => x.w.speaker === undefined && x.e)
     if (fresh.length === 0) return
     const known = [...this.#centroids.keys()]
+    const full = (x: Fresh) => !x.w.short && x.coverage >= FULL_COVERAGE
     /** Some known voice is within `threshold` (raw cosine) of `e`. */
     const matches = (e: Float32Array) =>
       known.some((k) => cosine(e, this.#centroids.get(k) as Float32Array) >= this.options.threshold)
@@ -276,12 +308,14 @@ export class LiveDiarizer {
         known.length === 0 ||
         (!matches(meanDirection(unmatched.map((x) => x.e))) &&
           known.length < this.options.maxSpeakers &&
-          (unmatched.length >= 2 || (unmatched.length === fresh.length && !unmatched[0]?.w.short)))
+          unmatched.some(full) &&
+          (unmatched.length >= 2 || unmatched.length === fresh.length))
       )
         newcomer = speakerLetter(known.length)
     }
     // The windows that start a new speaker are theirs; the others take the known speakers
-    // along the path of best fit, a change of speaker inside the final costing SWITCH_COST.
+    // along the path of best fit, a change of speaker inside the final costing SWITCH_COST
+    // (PAUSE_SWITCH_COST where the speech pauses between the two windows).
     const isNew = new Set(newcomer ? unmatched : [])
     const labels = newcomer ? [...known, newcomer] : known
     // A newcomer's window can only be theirs; any other window only a known speaker's.
@@ -291,15 +325,24 @@ export class LiveDiarizer {
         return k === newcomer ? 0 : this.#fit(x.e, k)
       }),
     )
-    const path = bestPath(scores, SWITCH_COST)
+    const costs = fresh.slice(1).map((x, i) => {
+      const a = centre((fresh[i] as Fresh).w)
+      const b = centre(x.w)
+      const paused = spans.some((s, j) => j > 0 && (spans[j - 1] as Span).end < b && s.start > a)
+      return paused ? PAUSE_SWITCH_COST : SWITCH_COST
+    })
+    const path = bestPath(scores, costs)
     fresh.forEach((x, i) => {
       x.w.speaker = labels[path[i] as number]
     })
-    if (newcomer) this.#centroids.set(newcomer, new Float32Array((fresh[0] as { e: Float32Array }).e.length))
-    for (const { w, e } of fresh) {
-      const speaker = w.speaker as string
+    if (newcomer) this.#centroids.set(newcomer, new Float32Array((fresh[0] as Fresh).e.length))
+    // A new speaker's centroid starts from all their windows if none is full.
+    const seeds = (speaker: string) => fresh.filter((x) => x.w.speaker === speaker)
+    for (const x of fresh) {
+      const speaker = x.w.speaker as string
+      if (!full(x) && (speaker !== newcomer || seeds(speaker).some(full))) continue
       const c = this.#centroids.get(speaker) as Float32Array
-      for (let i = 0; i < c.length; i++) c[i] = (c[i] as number) + (e[i] as number)
+      for (let i = 0; i < c.length; i++) c[i] = (c[i] as number) + (x.e[i] as number)
       this.#counts.set(speaker, (this.#counts.get(speaker) ?? 0) + 1)
     }
   }
@@ -308,6 +351,15 @@ export class LiveDiarizer {
 interface Span {
   start: number
   end: number
+}
+
+const centre = (w: Span) => (w.start + w.end) / 2
+
+/** Share of window `w` that the spans cover. */
+function coverage(w: Span, spans: readonly Span[]): number {
+  let sum = 0
+  for (const s of spans) sum += Math.max(0, Math.min(w.end, s.end) - Math.max(w.start, s.start))
+  return sum / (w.end - w.start)
 }
 
 /** Where a final has speech: its words (pauses under 0.3 s bridged), else its segments. */

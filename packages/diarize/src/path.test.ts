@@ -41,6 +41,17 @@ describe('bestPath', () => {
       ),
     ).toEqual([0, 0, 1, 1, 1])
   })
+  it('switches where a change is cheap (a pause), not where it is dear', () => {
+    const scores = [
+      [0.6, 0.2],
+      [0.4, 0.3],
+      [0.3, 0.42],
+    ]
+    // The last window prefers label 1 by 0.12: not worth a switch of 0.2, worth one of 0.05.
+    expect(bestPath(scores, 0.2)).toEqual([0, 0, 0])
+    expect(bestPath(scores, [0.2, 0.05])).toEqual([0, 0, 1])
+    expect(bestPath(scores, [0.05, 0.2])).toEqual([0, 0, 0])
+  })
   it('never takes a forbidden label', () => {
     const no = Number.NEGATIVE_INFINITY
     expect(
