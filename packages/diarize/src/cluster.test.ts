@@ -148,6 +148,41 @@ describe('diarizationErrorRate', () => {
     expect(collared.scored).toBeCloseTo(3.5, 5)
   })
 
+  it('scores overlapping speech once per speaker, as md-eval does', () => {
+    const both = [
+      { speaker: 'a', start: 0, end: 3 },
+      { speaker: 'b', start: 2, end: 4 },
+    ]
+    // Exact: 5 s of speaker time, 1 s of it two people at once.
+    const exact = diarizationErrorRate(both, both, { collarSeconds: 0 })
+    expect(exact.der).toBe(0)
+    expect(exact.scored).toBeCloseTo(5, 5)
+    // One speaker a time, the turn changing at 3 s: b's first second is missed.
+    const single = diarizationErrorRate(
+      both,
+      [
+        { speaker: 'A', start: 0, end: 3 },
+        { speaker: 'B', start: 3, end: 4 },
+      ],
+      { collarSeconds: 0 },
+    )
+    expect(single.missed).toBeCloseTo(1, 5)
+    expect(single.confusion).toBeCloseTo(0, 5)
+    expect(single.der).toBeCloseTo(1 / 5, 5)
+    // Two hypothesis speakers in the overlap, one of them wrong: confusion, not a miss.
+    const wrong = diarizationErrorRate(
+      both,
+      [
+        { speaker: 'A', start: 0, end: 3 },
+        { speaker: 'B', start: 3, end: 4 },
+        { speaker: 'C', start: 2, end: 3 },
+      ],
+      { collarSeconds: 0 },
+    )
+    expect(wrong.missed).toBeCloseTo(0, 5)
+    expect(wrong.confusion).toBeCloseTo(1, 5)
+  })
+
   it('writes RTTM and letters like OpenAI', () => {
     expect(toRttm([{ speaker: 'A', start: 1, end: 2.5 }], 'call')).toBe(
       'SPEAKER call 1 1.000 1.500 <NA> <NA> A <NA> <NA>\n',

@@ -13,17 +13,21 @@ export interface DerResult {
   missed: number
   falseAlarm: number
   confusion: number
-  /** Seconds of reference speech scored. */
+  /** Seconds of reference speech scored (overlapping speech once per speaker). */
   scored: number
   /** Each hypothesis speaker's reference speaker under the best mapping. */
   mapping: Map<string, string>
 }
 
 /**
- * Diarization error rate, as NIST md-eval scores a single-speaker-per-frame reference: frames
- * near reference boundaries (the collar) are not scored, hypothesis speakers are mapped to
- * reference speakers one-to-one to maximise overlap (Hungarian algorithm), then missed
- * speech, false alarms and confusion are summed over the scored frames.
+ * Diarization error rate, as NIST md-eval scores it: frames near reference boundaries (the
+ * collar) are not scored; hypothesis speakers are mapped to reference speakers one-to-one to
+ * maximise their time together (Hungarian algorithm); then, frame by frame, with `R` reference
+ * and `H` hypothesis speakers of which `C` are mapped pairs, missed speech is `max(0, R − H)`,
+ * false alarm `max(0, H − R)` and confusion `min(R, H) − C`, summed over the scored frames and
+ * divided by the reference speaker time (`R` summed). Overlapping speech counts once per
+ * speaker: two people at once are two seconds a second, and a hypothesis that names only one of
+ * them misses the other. At most 31 speakers a side.
  */
 export function diarizationErrorRate(
   reference: readonly SpeakerTurn[],
@@ -36,12 +40,15 @@ export function diarizationErrorRate(
   const frames = Math.ceil(end / step)
   const refSpeakers = [...new Set(reference.map((t) => t.speaker))]
   const hypSpeakers = [...new Set(hypothesis.map((t) => t.speaker))]
+  if (refSpeakers.length > 31 || hypSpeakers.length > 31)
+    throw new RangeError('diarizationErrorRate scores at most 31 speakers a side')
+  /** Each frame's speakers, one bit each. */
   const paint = (turns: readonly SpeakerTurn[], speakers: string[]) => {
-    const out = new Int32Array(frames).fill(-1)
+    const out = new Int32Array(frames)
     for (const t of turns) {
-      const id = speakers.indexOf(t.speaker)
+      const bit = 1 << speakers.indexOf(t.speaker)
       for (let f = Math.round(t.start / step); f < Math.min(frames, Math.round(t.end / step)); f++)
-        out[f] = id
+        out[f] = (out[f] as number) | bit
     }
     return out
   }
@@ -60,19 +67,34 @@ export function diarizationErrorRate(
       }
     }
   }
+  const bits = (mask: number, count: number) => {
+    const out: number[] = []
+    for (let i = 0; i < count; i++) if (mask & (1 << i)) out.push(i)
+    return out
+  }
   const overlap = refSpeakers.map(() => new Float64Array(hypSpeakers.length))
   for (let f = 0; f < frames; f++) {
-    if (scored[f] && (ref[f] as number) >= 0 && (hyp[f] as number) >= 0) {
-      const row = overlap[ref[f] as number] as Float64Array
-      row[hyp[f] as number] = (row[hyp[f] as number] as number) + 1
+    if (!scored[f] || !ref[f] || !hyp[f]) continue
+    for (const r of bits(ref[f] as number, refSpeakers.length)) {
+      const row = overlap[r] as Float64Array
+      for (const h of bits(hyp[f] as number, hypSpeakers.length)) row[h] = (row[h] as number) + 1
     }
   }
   const assignment = maxAssignment(overlap)
   const mapping = new Map<string, string>()
+  /** The bit of each hypothesis speaker's mapped reference speaker (0: none). */
+  const mappedBit = new Int32Array(hypSpeakers.length)
   assignment.forEach((h, r) => {
-    if (h >= 0 && ((overlap[r] as Float64Array)[h] as number) > 0)
+    if (h >= 0 && ((overlap[r] as Float64Array)[h] as number) > 0) {
       mapping.set(hypSpeakers[h] as string, refSpeakers[r] as string)
+      mappedBit[h] = 1 << r
+    }
   })
+  const count = (mask: number) => {
+    let n = 0
+    for (let m = mask; m; m &= m - 1) n++
+    return n
+  }
   let missed = 0
   let falseAlarm = 0
   let confusion = 0
@@ -81,10 +103,14 @@ export function diarizationErrorRate(
     if (!scored[f]) continue
     const r = ref[f] as number
     const h = hyp[f] as number
-    if (r >= 0) total++
-    if (r >= 0 && h < 0) missed++
-    else if (r < 0 && h >= 0) falseAlarm++
-    else if (r >= 0 && h >= 0 && mapping.get(hypSpeakers[h] as string) !== refSpeakers[r]) confusion++
+    const nr = count(r)
+    const nh = count(h)
+    let correct = 0
+    for (const i of bits(h, hypSpeakers.length)) if (r & (mappedBit[i] as number)) correct++
+    total += nr
+    missed += Math.max(0, nr - nh)
+    falseAlarm += Math.max(0, nh - nr)
+    confusion += Math.min(nr, nh) - correct
   }
   const der = total === 0 ? 0 : (missed + falseAlarm + confusion) / total
   return {

@@ -3,12 +3,14 @@ import type { LoadedSpeechFixture } from './fixtures.js'
 
 /**
  * Builds test audio for VADs: speech fixtures one after another with known silences between
- * them, and where the speech truly is.
+ * them, and where the speech truly is. A negative gap starts the next speech before the last
+ * one ends (overlapping speech): mix with `mix: 'add'` then, or the later clip overwrites the
+ * earlier one's end (`replace`, the default: each clip's own padding replaces the tail before).
  */
 export function composeUtterances(
   fixtures: readonly LoadedSpeechFixture[],
   gapsSeconds: readonly number[],
-  options: { leadSeconds?: number; trailSeconds?: number; sampleRate?: number } = {},
+  options: { leadSeconds?: number; trailSeconds?: number; sampleRate?: number; mix?: 'replace' | 'add' } = {},
 ): { audio: Float32Array; utterances: SpeechRegion[] } {
   const sr = options.sampleRate ?? 16_000
   const lead = options.leadSeconds ?? 1
@@ -24,7 +26,11 @@ export function composeUtterances(
     t = at / sr + f.speechEnd + (i < fixtures.length - 1 ? gapsSeconds[i % gapsSeconds.length]! : trail)
   })
   const audio = new Float32Array(Math.ceil(t * sr))
-  for (const p of parts) audio.set(p.audio.subarray(0, audio.length - p.at), p.at)
+  for (const p of parts) {
+    const clip = p.audio.subarray(0, audio.length - p.at)
+    if (options.mix === 'add') for (let i = 0; i < clip.length; i++) audio[p.at + i]! += clip[i]!
+    else audio.set(clip, p.at)
+  }
   return { audio, utterances }
 }
 

@@ -70,4 +70,36 @@ describe('speakerEnd', () => {
       expect(t.end - t.start, t.name).toBeCloseTo(c.speechEnd - c.speechStart, 2)
     }
   })
+  it('overlaps a new speaker with the last one when asked, mixing both: each turn keeps its span', () => {
+    const a = clip(() => 0, 0)
+    const clips = (name: string) => [1, 2, 3, 4, 5, 6].map((i) => ({ ...a, name: `${name}${i}` }))
+    const voices = { a: clips('a'), b: clips('b') }
+    const plain = realConversation(voices, { turns: 8, seed: 4 })
+    const phone = realConversation(voices, { turns: 8, seed: 4, overlap: 1, overlapSeconds: [0.3, 0.4] })
+    // The same speakers in the same order; every change of speaker overlaps by 0.3–0.4 s (at
+    // most half the 1 s turn), a turn of the same speaker again does not.
+    expect(phone.turns.map((t) => t.name)).toEqual(plain.turns.map((t) => t.name))
+    let overlaps = 0
+    for (const [i, t] of phone.turns.entries()) {
+      expect(t.end - t.start).toBeCloseTo(1, 2)
+      const prev = phone.turns[i - 1]
+      if (!prev) continue
+      if (prev.speaker === t.speaker) expect(t.start).toBeGreaterThan(prev.end)
+      else {
+        overlaps++
+        expect(prev.end - t.start).toBeGreaterThanOrEqual(0.3 - 0.002)
+        expect(prev.end - t.start).toBeLessThanOrEqual(0.4 + 0.002)
+      }
+    }
+    expect(overlaps).toBeGreaterThan(2)
+    // Both clips are heard in the overlap: louder there than either alone.
+    const o = phone.turns.findIndex((t, i) => i > 0 && t.speaker !== phone.turns[i - 1]?.speaker)
+    const mid = Math.round(((phone.turns[o]!.start + phone.turns[o - 1]!.end) / 2) * SR)
+    const rms = (from: number) => {
+      let sum = 0
+      for (let i = from; i < from + 800; i++) sum += phone.audio[i]! ** 2
+      return Math.sqrt(sum / 800)
+    }
+    expect(rms(mid - 400)).toBeGreaterThan(1.2 * rms(Math.round((phone.turns[o - 1]!.start + 0.2) * SR)))
+  })
 })

@@ -25,6 +25,13 @@ export interface ConversationOptions {
    * ({@link speakerEnd}).
    */
   turnEnds?: 'speech' | 'speaker'
+  /**
+   * Chance that a new speaker starts before the last one has finished (default 0): the two
+   * clips are mixed (added) and both reference turns cover the overlap, as on a phone call.
+   */
+  overlap?: number
+  /** How long such an overlap lasts, drawn from this range in seconds (default 0.3 to 1.0; at most half the earlier turn). */
+  overlapSeconds?: [number, number]
 }
 
 /**
@@ -94,10 +101,19 @@ export function realConversation(
   }
   const byEnd = options.turnEnds === 'speaker'
   const gaps = order.map(() => lo + random() * (hi - lo))
+  const overlap = options.overlap ?? 0
+  if (overlap > 0) {
+    const [olo, ohi] = options.overlapSeconds ?? [0.3, 1.0]
+    order.forEach((o, i) => {
+      const next = order[i + 1]
+      if (next && next.speaker !== o.speaker && random() < overlap)
+        gaps[i] = -Math.min(olo + random() * (ohi - olo), (o.clip.speechEnd - o.clip.speechStart) / 2)
+    })
+  }
   const { audio, utterances } = composeUtterances(
     order.map((o) => o.clip),
     gaps,
-    { leadSeconds: 0.5, trailSeconds: 0.5 },
+    { leadSeconds: 0.5, trailSeconds: 0.5, ...(overlap > 0 ? { mix: 'add' as const } : {}) },
   )
   return {
     audio,
