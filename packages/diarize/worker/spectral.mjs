@@ -80,7 +80,8 @@ export function spectralClusters(embeddings, o) {
     }
     return { ...eig, k }
   }
-  const chosen = spectrum(Math.min(n - 1, Math.max(Math.ceil(o.pruning * n), 2)))
+  // At least 3 neighbours: over a few windows (a clip of a few seconds) 2 split one voice.
+  const chosen = spectrum(Math.min(n - 1, Math.max(Math.ceil(o.pruning * n), 3)))
   const { vectors } = chosen
   const k = Math.min(fixed ?? chosen.k, n)
   if (k <= 1) return { labels: new Array(n).fill(0), count: 1 }
