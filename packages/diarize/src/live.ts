@@ -84,8 +84,9 @@ interface Fresh {
  * ({@link push}) and is embedded window by window in the embedder's worker meanwhile (one
  * request at a time, through `schedule`); {@link label} then gives the final's words speakers
  * by online clustering against running centroids. A final waits for windows still embedding
- * only when fewer than two, or fewer than half, of its windows are ready: otherwise the last
- * ones (their audio arrived just before the final) are left to later finals and revisions.
+ * only when fewer than two, or fewer than half, of its windows are ready, or its words pause
+ * after the last ready one: otherwise the last ones (their audio arrived just before the
+ * final) are left to later finals and revisions.
  *
  * A window whose cosine with some speaker's centroid (the running mean of their windows) reaches
  * `threshold` matches a known voice; the windows of a final that match nobody become a new
@@ -177,9 +178,13 @@ export class LiveDiarizer {
       own = [w]
     }
     // The last window or two may still be embedding when the final comes: when at least two
-    // and half of the final's windows are ready, its words are labelled by those, at no wait.
+    // and half of the final's windows are ready, its words are labelled by those, at no wait,
+    // unless the speech pauses after the last of them (the words after a pause may be another
+    // voice's: an answer the final joined to the turn before it).
     const ready = own.filter((w) => w.done)
-    if (ready.length >= 2 && ready.length * 2 >= own.length) own = ready
+    const lastReady = Math.max(...ready.map(centre))
+    const pausesAfter = spans.some((s, i) => i > 0 && s.start > lastReady)
+    if (ready.length >= 2 && ready.length * 2 >= own.length && !pausesAfter) own = ready
     // close() settles a label still waiting for its windows.
     const embeddings = await Promise.race([Promise.all(own.map((w) => w.embedding)), this.#closing])
     if (this.#closed || !embeddings) throw new WsError('closed', 'The live diarizer is closed')
