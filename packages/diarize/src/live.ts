@@ -342,10 +342,10 @@ export class LiveDiarizer {
     })
     if (newcomer) this.#centroids.set(newcomer, new Float32Array((fresh[0] as Fresh).e.length))
     // A new speaker's centroid starts from all their windows if none is full.
-    const seeds = (speaker: string) => fresh.filter((x) => x.w.speaker === speaker)
+    const seedAll = newcomer !== undefined && !fresh.some((x) => x.w.speaker === newcomer && full(x))
     for (const x of fresh) {
       const speaker = x.w.speaker as string
-      if (!full(x) && (speaker !== newcomer || seeds(speaker).some(full))) continue
+      if (!full(x) && !(seedAll && speaker === newcomer)) continue
       const c = this.#centroids.get(speaker) as Float32Array
       for (let i = 0; i < c.length; i++) c[i] = (c[i] as number) + (x.e[i] as number)
       this.#counts.set(speaker, (this.#counts.get(speaker) ?? 0) + 1)
