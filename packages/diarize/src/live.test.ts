@@ -166,10 +166,16 @@ describe('live diarization on real voices', () => {
     d.close()
   }, 60_000)
 
-  it('embeds through `schedule`, one request at a time, and labels a final without waiting for its last window when most are ready, unless its words pause after them', async () => {
+  it('embeds through `schedule`, the next request waiting for its turn while one runs, and labels a final without waiting for its last window when most are ready, unless its words pause after them', async () => {
     const conv = realConversation({ small, big }, { seed: 1, turns: 6 })
+    // A gate of one slot, as the server's scheduler: a turn given back goes to the request
+    // waiting for it, else to other work (a revision, for seconds). The diarizer keeps one
+    // waiting while one runs, so its windows go next.
     let running = 0
     let most = 0
+    let waitingAtRelease = 0
+    let busy = false
+    const turns: (() => void)[] = []
     let holdNext = false
     let release: (() => void) | undefined
     const d = new LiveDiarizer(embedder, {
@@ -178,12 +184,19 @@ describe('live diarization on real voices', () => {
           holdNext = false
           await new Promise<void>((r) => (release = r))
         }
+        if (busy) await new Promise<void>((r) => turns.push(r))
+        busy = true
         running++
         most = Math.max(most, running)
         try {
           return await work()
         } finally {
           running--
+          const next = turns.shift()
+          if (next) {
+            waitingAtRelease++
+            next()
+          } else busy = false
         }
       },
     })
@@ -215,6 +228,7 @@ describe('live diarization on real voices', () => {
     release?.()
     expect((await waiting).every((s) => s.speaker !== undefined)).toBe(true)
     expect(most).toBe(1)
+    expect(waitingAtRelease).toBeGreaterThanOrEqual(3)
     d.close()
   }, 60_000)
 

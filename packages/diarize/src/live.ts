@@ -107,7 +107,9 @@ export class LiveDiarizer {
   readonly options: Required<Omit<LiveDiarizerOptions, 'schedule'>>
   #schedule: <T>(work: () => Promise<T>) => Promise<T>
   #queue: { audio: Float32Array; resolve: (e: Float32Array | undefined) => void }[] = []
-  #requesting = false
+  /** Embedding requests made and not yet settled (one running, one waiting for its turn). */
+  #requests = 0
+  #waiting = false
   #embedder: SpeakerEmbedder
   #chunks: { start: number; samples: Float32Array }[] = []
   #received = 0
@@ -256,13 +258,24 @@ export class LiveDiarizer {
     return w
   }
 
-  /** Sends the windows waiting (at most two) as one embedding request, when none is running. */
+  /**
+   * Sends the windows waiting (at most two) as one embedding request. While one request runs,
+   * the next already waits for its turn: a turn given back with nothing waiting goes to
+   * background work (a revision, seconds of it), and the windows that arrived meanwhile would
+   * wait behind it — finals waiting for their labels fell seconds behind the speech.
+   */
   #request(): void {
-    if (this.#requesting || this.#queue.length === 0) return
-    this.#requesting = true
+    if (this.#closed || this.#waiting || this.#requests >= 2 || this.#queue.length === 0) return
+    this.#requests++
+    this.#waiting = true
+    let started = false
     let batch: { audio: Float32Array; resolve: (e: Float32Array | undefined) => void }[] = []
     const work = async () => {
+      started = true
+      this.#waiting = false
       batch = this.#queue.splice(0, 2)
+      this.#request()
+      if (batch.length === 0) return
       const out = await this.#embedder.embed(batch.map((q) => q.audio)).catch(() => [])
       for (const [i, q] of batch.entries()) {
         const e = out[i]
@@ -271,12 +284,13 @@ export class LiveDiarizer {
     }
     this.#schedule(work)
       .catch(() => {
+        if (!started) this.#waiting = false
         // The turn was refused (or the work failed): these windows stay unembedded.
         for (const q of batch.length > 0 ? batch : this.#queue.splice(0)) q.resolve(undefined)
       })
       .finally(() => {
-        this.#requesting = false
-        if (!this.#closed) this.#request()
+        this.#requests--
+        this.#request()
       })
   }
 
