@@ -10,6 +10,8 @@
 //   their times count). Each stream is transcribed in windows of at most 30 s cut in the middle
 //   of a pause; each word goes to the reference utterance nearest its middle, and each
 //   utterance's first word start and last word end are compared with its onset and offset.
+// Each word time also as the server's REST answers give it: fitted to the speech the WebRTC VAD
+// (mode 3) hears in the window (fitWordsToSpeech).
 // Reports the median and p90 absolute error, and the median signed error (+: late), in ms.
 //
 //   node bench/word-times.mjs [--backends whispercpp,faster] [--model tiny.en] [--out <dir>]
@@ -17,8 +19,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { segmentTimes } from '@ws/core'
+import { fitWordsToSpeech, segmentTimes, speechRegions } from '@ws/core'
 import { realConversation, realSpeechFixtures } from '@ws/core/testing'
+import { WebRtcVad } from '@ws/vad-webrtc'
 import { quantile } from './lib/stats.mjs'
 
 const HELP = `Usage: node bench/word-times.mjs [options]
@@ -109,9 +112,15 @@ for (const backendName of a.backends.split(',')) {
     'clip offset, engine segment': [],
     'clip onset, segmentTimes': [],
     'clip offset, segmentTimes': [],
+    'clip onset, word fitted to VAD': [],
+    'clip offset, word fitted to VAD': [],
     'stream onset, word': [],
     'stream offset, word': [],
+    'stream onset, word fitted to VAD': [],
+    'stream offset, word fitted to VAD': [],
   }
+  const vad = await WebRtcVad.create()
+  const fitted = async (audio, segments) => words(fitWordsToSpeech(segments, await speechRegions(audio, vad)))
   let missing = 0
   try {
     for (const c of clips) {
@@ -128,39 +137,49 @@ for (const backendName of a.backends.split(',')) {
       e['clip offset, engine segment'].push(r.segments.at(-1).end - c.speechEnd)
       e['clip onset, segmentTimes'].push(timed[0].start - c.speechStart)
       e['clip offset, segmentTimes'].push(timed.at(-1).end - c.speechEnd)
+      const fw = await fitted(c.audio, r.segments)
+      e['clip onset, word fitted to VAD'].push(fw[0].start - c.speechStart)
+      e['clip offset, word fitted to VAD'].push(fw.at(-1).end - c.speechEnd)
     }
     console.error(`${backendName}: ${clips.length} clips (${missing} without words)`)
     for (const s of streams) {
       const all = []
+      const allFitted = []
       for (const [from, to] of windows(s.audio, s.refs)) {
-        const r = await backend.transcribe(s.audio.subarray(from, to), SR, {
-          wordTimestamps: true,
-          language: 'en',
-        })
+        const audio = s.audio.subarray(from, to)
+        const r = await backend.transcribe(audio, SR, { wordTimestamps: true, language: 'en' })
         for (const w of words(r.segments)) all.push({ start: w.start + from / SR, end: w.end + from / SR })
+        for (const w of await fitted(audio, r.segments))
+          allFitted.push({ start: w.start + from / SR, end: w.end + from / SR })
       }
-      const byRef = s.refs.map(() => [])
-      for (const w of all) {
-        const mid = (w.start + w.end) / 2
-        let best = 0
-        let bestGap = Infinity
-        s.refs.forEach((ref, i) => {
-          const gap = Math.max(ref.start - mid, mid - ref.end, 0)
-          if (gap < bestGap) {
-            bestGap = gap
-            best = i
-          }
+      for (const [list, kind] of [
+        [all, 'word'],
+        [allFitted, 'word fitted to VAD'],
+      ]) {
+        const byRef = s.refs.map(() => [])
+        for (const w of list) {
+          const mid = (w.start + w.end) / 2
+          let best = 0
+          let bestGap = Infinity
+          s.refs.forEach((ref, i) => {
+            const gap = Math.max(ref.start - mid, mid - ref.end, 0)
+            if (gap < bestGap) {
+              bestGap = gap
+              best = i
+            }
+          })
+          byRef[best].push(w)
+        }
+        byRef.forEach((ws, i) => {
+          if (ws.length === 0) return
+          e[`stream onset, ${kind}`].push(ws[0].start - s.refs[i].start)
+          e[`stream offset, ${kind}`].push(ws.at(-1).end - s.refs[i].end)
         })
-        byRef[best].push(w)
       }
-      byRef.forEach((ws, i) => {
-        if (ws.length === 0) return
-        e['stream onset, word'].push(ws[0].start - s.refs[i].start)
-        e['stream offset, word'].push(ws.at(-1).end - s.refs[i].end)
-      })
       console.error(`${backendName}: ${s.name}, ${s.refs.length} utterances`)
     }
   } finally {
+    vad.close()
     await backend.close()
   }
   for (const [what, errors] of Object.entries(e))
@@ -182,7 +201,7 @@ const lines = [
     (r) => `| ${r.backend} | ${r.what} | ${r.n} | ${r.medianAbsMs} | ${r.p90AbsMs} | ${r.medianSignedMs} |`,
   ),
   '',
-  "\"engine segment\": Whisper's own segment times (its timestamp tokens); \"segmentTimes\": the first segment's start and the last one's end as answers give them (from the words). faster-whisper sets its segments from its words itself. The conversation's Dutch clips carry the studio's reverb, which their references count as speech (0.5–0.8 s after the last word): an early offset there is no error of the words.",
+  '"engine segment": Whisper\'s own segment times (its timestamp tokens); "segmentTimes": the first segment\'s start and the last one\'s end as answers give them (from the words). faster-whisper sets its segments from its words itself. "word fitted to VAD": the word as the server\'s REST answers give it, trimmed to the speech the WebRTC VAD (mode 3) hears in its window (`fitWordsToSpeech`). The conversation\'s Dutch clips carry the studio\'s reverb, which their references count as speech (0.5–0.8 s after the last word): an early offset there is no error of the words.',
   '',
 ]
 writeFileSync(`${a.out}/latest.md`, lines.join('\n'))

@@ -1,5 +1,5 @@
 import { isWsError } from '@ws/core'
-import { type LoadedRealSpeech, realConversation, realSpeechFixtures } from '@ws/core/testing'
+import { type LoadedRealSpeech, overTelephone, realConversation, realSpeechFixtures } from '@ws/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { diarizationErrorRate } from './der.js'
 import { diarize } from './diarize.js'
@@ -7,10 +7,10 @@ import { SpeakerEmbedder } from './embedder.js'
 
 // Three real voices: Asterisk's English prompts (one woman, telephone band) and the two
 // leading voice actors of Fish Fillets NG's Dutch dub (studio). Clips of at least 1.5 s.
-const nl = realSpeechFixtures('real-nl')
+const nlClips = realSpeechFixtures('real-nl')
 const voice = (clips: LoadedRealSpeech[]) => clips.filter((c) => c.speechEnd - c.speechStart >= 1.5)
-const small = voice(nl.filter((c) => c.voice?.endsWith('small fish')))
-const big = voice(nl.filter((c) => c.voice?.endsWith('big fish')))
+const small = voice(nlClips.filter((c) => c.voice?.endsWith('small fish')))
+const big = voice(nlClips.filter((c) => c.voice?.endsWith('big fish')))
 const allison = voice(realSpeechFixtures('real-en'))
 // The last clips of each voice are kept out of the conversations: references for naming.
 const HELD = 3
@@ -60,13 +60,18 @@ describe('diarize on real voices', () => {
     120_000,
   )
 
-  it('a phone call: two telephone voices, short turns, 40 percent of them overlapping; the count found, DER at most 12 percent', async () => {
-    // Asterisk's English and Mexican Spanish prompts (8 kHz), clips of 0.8–3 s; overlapping
-    // speech scored once per speaker. Seed 2 found one speaker when the graph kept 30 %; now
-    // 4.3 and 9.8 %, and at most 9.8 % over the 12 seeds of the package README's sweep.
+  it('a phone call: two real voices over a telephone line, short turns, 40 percent of them overlapping; the count found, DER at most 15 percent', async () => {
+    // The two Dutch voices carried at 8 kHz (`overTelephone`), clips of 0.8–3 s, pauses of
+    // 0.1–0.6 s; overlapping speech scored once per speaker. 11.7 and 11.4 %; over 12 seeds
+    // the count right in 12, median 8.6 %, worst 11.8 % (the package README's sweep).
     const phone = (clips: LoadedRealSpeech[]) =>
-      clips.filter((c) => c.speechEnd - c.speechStart >= 0.8 && c.speechEnd - c.speechStart <= 3)
-    const voices = { en: phone(realSpeechFixtures('real-en')), es: phone(realSpeechFixtures('real-es')) }
+      clips
+        .filter((c) => c.speechEnd - c.speechStart >= 0.8 && c.speechEnd - c.speechStart <= 3)
+        .map(overTelephone)
+    const voices = {
+      small: phone(nlClips.filter((c) => c.voice?.endsWith('small fish'))),
+      big: phone(nlClips.filter((c) => c.voice?.endsWith('big fish'))),
+    }
     for (const seed of [1, 2]) {
       const conv = realConversation(voices, { seed, turns: 20, gapSeconds: [0.1, 0.6], overlap: 0.4 })
       const overlaps = conv.turns.filter(
@@ -77,7 +82,7 @@ describe('diarize on real voices', () => {
       const r = diarizationErrorRate(conv.turns, result.turns)
       report(`phone call seed ${seed} (${overlaps.length} overlaps)`, r, result.speakers)
       expect(result.speakers).toHaveLength(2)
-      expect(r.der).toBeLessThanOrEqual(0.12)
+      expect(r.der).toBeLessThanOrEqual(0.15)
     }
   }, 60_000)
 

@@ -1,7 +1,7 @@
 import { DeepgramClient } from '@deepgram/sdk'
 import { WhisperCppBackend } from '@ws/backend-whispercpp'
 import { encodePcm16le, type Segment, segmentTimesProblem, writeWav } from '@ws/core'
-import { type LoadedRealSpeech, realConversation, realSpeechFixtures } from '@ws/core/testing'
+import { type LoadedRealSpeech, overTelephone, realConversation, realSpeechFixtures } from '@ws/core/testing'
 import { diarizationErrorRate } from '@ws/diarize'
 import OpenAI, { BadRequestError, toFile } from 'openai'
 import { pino } from 'pino'
@@ -21,11 +21,28 @@ const big = voice(nl.filter((c) => c.voice?.endsWith('big fish')))
 // The last clip of each voice is kept out of the conversation: its reference for naming.
 const conv = realConversation({ small: small.slice(0, -1), big: big.slice(0, -1) }, { seed: 2, turns: 18 })
 const wav = writeWav([conv.audio], 16_000)
+const speakerTurns = realConversation(
+  { small: small.slice(0, -1), big: big.slice(0, -1) },
+  { seed: 2, turns: 18, turnEnds: 'speaker' },
+).turns
 // Six turns of the same clips (both voices), for checks of a shape rather than of how well
 // speakers are found.
 const brief = realConversation({ small: small.slice(0, -1), big: big.slice(0, -1) }, { seed: 2, turns: 6 })
 const dataUrl = (clip: LoadedRealSpeech) =>
   `data:audio/wav;base64,${Buffer.from(writeWav([clip.audio], 16_000)).toString('base64')}`
+// A phone call: the same two voices over a telephone line (8 kHz), clips of 0.8–3 s, 20 short
+// turns, 40 % of the changes of speaker overlapping (`@ws/diarize`'s own phone-call test).
+const phoneClips = (clips: LoadedRealSpeech[]) =>
+  clips
+    .filter((c) => c.speechEnd - c.speechStart >= 0.8 && c.speechEnd - c.speechStart <= 3)
+    .map(overTelephone)
+const phone = realConversation(
+  {
+    small: phoneClips(nl.filter((c) => c.voice?.endsWith('small fish'))),
+    big: phoneClips(nl.filter((c) => c.voice?.endsWith('big fish'))),
+  },
+  { seed: 1, turns: 20, gapSeconds: [0.1, 0.6], overlap: 0.4, turnEnds: 'speaker' },
+)
 
 let backend: WhisperCppBackend
 let server: WhisperStreamServer
@@ -57,20 +74,20 @@ const turnsOf = (segments: readonly Segment[]) =>
 
 /**
  * Speakers scored as delivered: DER of what an answer's segments say against the reference
- * turns. Segments span their words; a reference turn runs to the end of its clip's reverb
- * (the game's studio: the level falls 10–20 dB after the last word, then decays for 0.5–0.8 s),
- * which no word covers — missed speech, not a wrong speaker (12.8 % DER when segments carried
- * Whisper's timestamps, which covered the tails; 19.1 % timed by their words, 16.1 % of it
- * missed and none confusion). So speakers are bounded by confusion, and DER loosely.
+ * turns, each to where its speaker stops (`turnEnds: 'speaker'`, 30 dB below the clip's
+ * loudest frame). The game's studio rings for 0.5–0.8 s after the last word; the turns to the
+ * clips' 40 dB ends count that reverb as speech, which no word covers, and are printed beside.
+ * Bounded: confusion at most 5 %, DER at most `maxDer`.
  */
-function scoreSpeakers(label: string, segments: readonly Segment[]) {
-  const der = diarizationErrorRate(conv.turns, turnsOf(segments))
+function scoreSpeakers(label: string, segments: readonly Segment[], maxDer: number) {
+  const der = diarizationErrorRate(speakerTurns, turnsOf(segments))
+  const reverb = diarizationErrorRate(conv.turns, turnsOf(segments))
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`
   console.log(
-    `${label}: ${segments.length} segments, DER ${pct(der.der)} (missed ${pct(der.missed / der.scored)}, false alarm ${pct(der.falseAlarm / der.scored)}, confusion ${pct(der.confusion / der.scored)})`,
+    `${label}: ${segments.length} segments, DER ${pct(der.der)} (missed ${pct(der.missed / der.scored)}, false alarm ${pct(der.falseAlarm / der.scored)}, confusion ${pct(der.confusion / der.scored)}); ${pct(reverb.der)} with the reverb as speech`,
   )
   expect(der.confusion / der.scored).toBeLessThanOrEqual(0.05)
-  expect(der.der).toBeLessThanOrEqual(0.25)
+  expect(der.der).toBeLessThanOrEqual(maxDer)
   return der
 }
 
@@ -88,7 +105,7 @@ describe('POST /v1/audio/transcriptions with speakers (OpenAI SDK)', () => {
     expect(new Set(r.segments.map((s) => s.speaker))).toEqual(new Set(['A', 'B']))
     // Timed by their words: in order, no overlap (one speaker per word), none of zero length.
     expect(segmentTimesProblem(r.segments, { tolerance: 0.0015 })).toBeUndefined()
-    scoreSpeakers('diarized_json', r.segments as Segment[])
+    scoreSpeakers('diarized_json', r.segments as Segment[], 0.1)
     expect(r.text.length).toBeGreaterThan(100)
   }, 180_000)
 
@@ -111,25 +128,40 @@ describe('POST /v1/audio/transcriptions with speakers (OpenAI SDK)', () => {
     expect(r.words?.every((w) => w.speaker !== undefined)).toBe(true)
     expect(segmentTimesProblem(r.segments, { words: r.words, tolerance: 0.0015 })).toBeUndefined()
     expect(r.segments[0]!.start).toBeGreaterThanOrEqual(r.words![0]!.start)
-    const der = scoreSpeakers('verbose_json', r.segments)
+    const der = scoreSpeakers('verbose_json', r.segments, 0.1)
     expect(der.mapping.get('Agnes')).toBe('small')
-    // The segments score as their words do, within a few points (21.1 % by words: the pauses
-    // after a full stop, between one word's end and the next one's start, count as missed).
-    const byWords = diarizationErrorRate(conv.turns, turnsOf(r.words as Segment[]))
+    // The segments score as their words do, within a few points (the pauses after a full stop,
+    // between one word's end and the next one's start, count as missed by words).
+    const byWords = diarizationErrorRate(speakerTurns, turnsOf(r.words as Segment[]))
     console.log(`verbose_json: DER by words ${(byWords.der * 100).toFixed(1)} %`)
     expect(Math.abs(der.der - byWords.der)).toBeLessThanOrEqual(0.03)
   }, 180_000)
 
-  it('tags SRT cues with their speaker, and refuses bad diarization fields with 400 before decoding', async () => {
+  it('times SRT cues of a phone call by their words, each tagged with its speaker, and refuses bad diarization fields with 400 before decoding', async () => {
     const srt = (await openai().audio.transcriptions.create({
-      file: await toFile(writeWav([brief.audio], 16_000), 'meeting.wav'),
+      file: await toFile(writeWav([phone.audio], 16_000), 'call.wav'),
       model: 'whisper-1',
       response_format: 'srt',
       language: 'nl',
-      ...({ diarize: 'true', num_speakers: '2' } as object),
+      ...({ diarize: 'true' } as object),
     })) as unknown as string
-    expect(srt).toMatch(/^1\n00:00:\d\d,\d{3} --> .*\n\[A\] /)
-    expect(srt).toContain('[B] ')
+    const cues = [
+      ...srt.matchAll(/(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n\[(\w+)\] /g),
+    ].map((m) => {
+      const t = (i: number) =>
+        Number(m[i]) * 3600 + Number(m[i + 1]) * 60 + Number(m[i + 2]) + Number(m[i + 3]) / 1000
+      return { start: t(1), end: t(5), speaker: m[9] as string, text: '' }
+    })
+    expect(srt.trim().split(/\n\n+/)).toHaveLength(cues.length)
+    expect(new Set(cues.map((c) => c.speaker))).toEqual(new Set(['A', 'B']))
+    // In order, none lasting past the next one, none empty; the speakers as delivered.
+    expect(segmentTimesProblem(cues, { tolerance: 0.0015 })).toBeUndefined()
+    const der = diarizationErrorRate(phone.turns, turnsOf(cues))
+    console.log(
+      `phone call SRT: ${cues.length} cues, DER ${(der.der * 100).toFixed(1)} % (missed ${((der.missed / der.scored) * 100).toFixed(1)} %, confusion ${((der.confusion / der.scored) * 100).toFixed(1)} %)`,
+    )
+    // 16.7 % (missed 8.6 %, confusion 5.9 %): the diarizer's own turns read 11.7 % on this call.
+    expect(der.der).toBeLessThanOrEqual(0.25)
     for (const [fields, param] of [
       [{ diarize: 'yes' }, 'diarize'],
       [{ diarize: 'true', num_speakers: '0' }, 'num_speakers'],
@@ -174,7 +206,7 @@ describe('a live session with diarize=true', () => {
     // 6.3 % DER when segments carried Whisper's timestamps, confusion 3.1 % (15.2 % before the
     // centroids' fit was scaled by their size and a final's speakers chosen along the path of
     // best fit).
-    scoreSpeakers(`live, ${finals.length} finals`, segments)
+    scoreSpeakers(`live, ${finals.length} finals`, segments, 0.15)
   }, 240_000)
 })
 
@@ -227,6 +259,7 @@ describe('Deepgram pre-recorded with diarize=true', () => {
     scoreSpeakers(
       'Deepgram pre-recorded',
       utterances.map((u) => ({ speaker: String(u.speaker), start: u.start, end: u.end, text: u.transcript })),
+      0.1,
     )
     expect(new Set(utterances.map((u) => u.speaker))).toEqual(new Set([0, 1]))
   }, 180_000)

@@ -6,6 +6,8 @@ import {
   type Logger,
   type Segment,
   segmentTimes,
+  speechRegions,
+  splitAtPauses,
   type Task,
   type TranscriptResult,
   toWsError,
@@ -145,6 +147,9 @@ export async function runRestJob(
         yield chunk
       }
     })()
+    // Word times are fitted to the speech the server's VAD hears in each window (DTW times put
+    // a word after a pause partly in it); one VAD per job, run between the windows.
+    const vad = await ctx.engine.createVad()
     let result = await transcribeInWindows(chunks, {
       backend: ctx.engine.backend,
       gate: ctx.scheduler.gate({ bulk: true }),
@@ -154,10 +159,13 @@ export async function runRestJob(
       ...(audio.task ? { task: audio.task } : {}),
       // Always: segment times come from the words (see segmentTimes), asked for or not.
       wordTimestamps: true,
+      ...(vad.sampleRate === WHISPER_SAMPLE_RATE
+        ? { speech: (window: Float32Array) => speechRegions(window, vad) }
+        : {}),
       onProgress: (seconds) => {
         job.doneSeconds = seconds
       },
-    })
+    }).finally(() => vad.close?.())
     const duration = decoded / WHISPER_SAMPLE_RATE
     if (duration === 0) throw new WsError('invalid_audio', 'The file holds no audio')
     if (speakers) {
@@ -185,11 +193,12 @@ export async function runRestJob(
 }
 
 /**
- * The segments a REST answer gives: timed by their words ({@link segmentTimes}: in order, no
- * overlap, none of zero length), the words kept only when the request asked for them.
+ * The segments a REST answer gives: cut where their words pause a second or more
+ * ({@link splitAtPauses}), timed by their words ({@link segmentTimes}: in order, no overlap,
+ * none of zero length), the words kept only when the request asked for them.
  */
 export function answerSegments(segments: readonly Segment[], words: boolean): Segment[] {
-  return withoutWords(segmentTimes(segments), words)
+  return withoutWords(segmentTimes(splitAtPauses(segments)), words)
 }
 
 /** An upload refused before it was read whole: the connection closes instead of reading the rest. */

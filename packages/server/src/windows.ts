@@ -1,8 +1,10 @@
 import {
+  fitWordsToSpeech,
   type InferenceGate,
   type Segment,
   shiftSegment,
   type Task,
+  type TimeRange,
   type TranscriptResult,
   WHISPER_SAMPLE_RATE,
   type WhisperBackend,
@@ -26,6 +28,11 @@ export interface WindowOptions {
   searchSeconds?: number
   /** Characters of the text so far that prompt the next window (default 224, as Whisper conditions on previous text). */
   promptChars?: number
+  /**
+   * Where a window has speech, in its own seconds (a VAD's regions): each window's words are
+   * fitted to it ({@link fitWordsToSpeech}) before their segments are timed.
+   */
+  speech?: (audio: Float32Array) => Promise<readonly TimeRange[]>
   /** Seconds of audio transcribed so far, after each window. */
   onProgress?: (seconds: number) => void
 }
@@ -74,7 +81,10 @@ export async function transcribeInWindows(
     language ??= result.language
     processingTimeMs += result.processingTimeMs ?? 0
     const start = offset / SR
-    for (const s of result.segments) segments.push(shiftSegment(s, start))
+    const fitted = options.speech
+      ? fitWordsToSpeech(result.segments, await options.speech(audio))
+      : result.segments
+    for (const s of fitted) segments.push(shiftSegment(s, start))
     if (result.text.trim()) texts.push(result.text.trim())
     offset += audio.length
     options.onProgress?.(offset / SR)

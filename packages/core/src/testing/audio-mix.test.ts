@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { composeUtterances, mixAtSnr, pinkNoise, speechRms } from './audio-mix.js'
+import { composeUtterances, mixAtSnr, overTelephone, pinkNoise, speechRms } from './audio-mix.js'
 import type { LoadedSpeechFixture } from './fixtures.js'
 
 const fixture = (seconds: number): LoadedSpeechFixture => {
@@ -38,5 +38,21 @@ describe('VAD test audio', () => {
     expect(snr).toBeCloseTo(20, 1)
     expect(mixed.length).toBe(audio.length)
     expect(speechRms(pinkNoise(16_000, 7))).toBeCloseTo(1, 3)
+  })
+
+  it('carries a clip over a telephone line: a 1 kHz tone stays, in place, and a 6 kHz one is gone', () => {
+    const tone = (hz: number) =>
+      Float32Array.from({ length: 16_000 }, (_, i) => Math.sin((2 * Math.PI * hz * i) / 16_000))
+    const low = overTelephone({ audio: tone(1000), name: 'low' })
+    expect(low.name).toBe('low')
+    expect(low.audio.length).toBe(16_000)
+    const mid = low.audio.subarray(4000, 12_000)
+    expect(speechRms(mid)).toBeCloseTo(Math.SQRT1_2, 1)
+    // In phase with the original: no delay.
+    let dot = 0
+    for (let i = 4000; i < 12_000; i++)
+      dot += (low.audio[i] as number) * Math.sin((2 * Math.PI * 1000 * i) / 16_000)
+    expect(dot / 8000).toBeGreaterThan(0.45)
+    expect(speechRms(overTelephone({ audio: tone(6000) }).audio.subarray(4000, 12_000))).toBeLessThan(0.01)
   })
 })

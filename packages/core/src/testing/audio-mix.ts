@@ -1,3 +1,4 @@
+import { resample } from '../audio/resample.js'
 import type { SpeechRegion } from '../vad/detect.js'
 import type { LoadedSpeechFixture } from './fixtures.js'
 
@@ -105,6 +106,15 @@ export function mixAtSnr(
   const mixed = new Float32Array(audio.length)
   for (let i = 0; i < audio.length; i++) mixed[i] = audio[i]! + noise[i]!
   return { mixed, noise }
+}
+
+/**
+ * A 16 kHz recording as a telephone line carries it: resampled to 8 kHz and back, so nothing
+ * above 4 kHz is left (the resampler adds no delay: times in the clip stay where they were).
+ * For phone calls built from studio voices.
+ */
+export function overTelephone<T extends { audio: Float32Array }>(clip: T): T {
+  return { ...clip, audio: resample(resample(clip.audio, 16_000, 8_000), 8_000, 16_000) }
 }
 
 export interface VadTestCorpusOptions {

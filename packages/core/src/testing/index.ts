@@ -6,6 +6,7 @@
 export {
   composeUtterances,
   mixAtSnr,
+  overTelephone,
   pinkNoise,
   speechRms,
   type VadTestCorpusOptions,
