@@ -148,8 +148,19 @@ export async function runRestJob(
       }
     })()
     // Word times are fitted to the speech the server's VAD hears in each window (DTW times put
-    // a word after a pause partly in it); one VAD per job, run between the windows.
-    const vad = await ctx.engine.createVad()
+    // a word after a pause partly in it); one VAD per job, run between the windows. A VAD that
+    // fails leaves the words as the engine timed them: the fit is never worth a failed answer.
+    const vad = await ctx.engine.createVad().catch((err: unknown) => {
+      ctx.logger.warn({ err }, 'no VAD for this REST job: its words keep the times the engine gave')
+      return undefined
+    })
+    const speech = async (window: Float32Array) =>
+      vad
+        ? speechRegions(window, vad).catch((err: unknown) => {
+            ctx.logger.warn({ err }, 'the VAD failed on a window: its words keep the times the engine gave')
+            return []
+          })
+        : []
     let result = await transcribeInWindows(chunks, {
       backend: ctx.engine.backend,
       gate: ctx.scheduler.gate({ bulk: true }),
@@ -159,13 +170,11 @@ export async function runRestJob(
       ...(audio.task ? { task: audio.task } : {}),
       // Always: segment times come from the words (see segmentTimes), asked for or not.
       wordTimestamps: true,
-      ...(vad.sampleRate === WHISPER_SAMPLE_RATE
-        ? { speech: (window: Float32Array) => speechRegions(window, vad) }
-        : {}),
+      ...(vad?.sampleRate === WHISPER_SAMPLE_RATE ? { speech } : {}),
       onProgress: (seconds) => {
         job.doneSeconds = seconds
       },
-    }).finally(() => vad.close?.())
+    }).finally(() => vad?.close?.())
     const duration = decoded / WHISPER_SAMPLE_RATE
     if (duration === 0) throw new WsError('invalid_audio', 'The file holds no audio')
     if (speakers) {

@@ -222,4 +222,54 @@ describe('REST bounds', () => {
     expect(body.error.message).toMatch(/tiny\.en/)
     await server.close()
   })
+
+  it('fits the words to the speech its VAD hears, and answers with the engine’s times when the VAD fails', async () => {
+    // A VAD that hears speech from 1.2 to 2.1 s of each window only (frames 40–69 of 30 ms):
+    // the words across those edges are trimmed to them. The first VAD a server makes checks it at start; later ones fail
+    // when `broken` says so.
+    let broken: 'create' | 'frames' | undefined
+    let made = 0
+    const vad = async () => {
+      if (made++ > 0 && broken === 'create') throw new Error('no VAD')
+      let frame = 0
+      return {
+        sampleRate: SR,
+        frameSamples: 480,
+        reset: () => {
+          frame = 0
+        },
+        isSpeech: () => {
+          if (broken === 'frames') throw new Error('VAD failed')
+          const f = frame++
+          return f >= 40 && f < 70
+        },
+      }
+    }
+    const server = await start({ vad })
+    const clip = writeWav(sentences[1]!.audio, SR)
+    type Answer = { segments: unknown[]; words: { start: number; end: number }[] }
+    const words = async () => {
+      const res = await transcribe(server, clip, {
+        response_format: 'verbose_json',
+        'timestamp_granularities[]': 'word',
+      })
+      expect(res.status).toBe(200)
+      const body = (await res.json()) as Answer
+      expect(body.segments.length).toBeGreaterThan(0)
+      return body.words
+    }
+    const across = (w: { start: number; end: number }) => w.start < 2.1 && w.end > 1.2
+    const fitted = await words()
+    expect(fitted.filter(across).length).toBeGreaterThan(2)
+    for (const w of fitted.filter(across)) {
+      expect(w.start).toBeGreaterThanOrEqual(1.2 - 0.0015)
+      expect(w.end).toBeLessThanOrEqual(2.1 + 0.0015)
+    }
+    for (const mode of ['create', 'frames'] as const) {
+      broken = mode
+      const raw = await words()
+      expect(raw.some((w) => across(w) && (w.start < 1.19 || w.end > 2.11))).toBe(true)
+    }
+    await server.close()
+  })
 })
