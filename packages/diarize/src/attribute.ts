@@ -1,4 +1,4 @@
-import type { Segment, Word } from '@ws/core'
+import { type Segment, textOfPiece, type Word } from '@ws/core'
 import type { SpeakerTurn } from './diarize.js'
 
 /** Who spoke from `start` to `end` (seconds), or undefined when nobody is known to. */
@@ -63,15 +63,13 @@ export function attributeSpeakers(segments: readonly Segment[], speakerOf: Speak
       out.push({ ...segment, words: labelled, ...(speaker === undefined ? {} : { speaker }) })
       continue
     }
-    // Scripts written without spaces (Chinese, Japanese, Thai) join their words without them.
-    const glue = /\s/.test(segment.text.trim()) ? ' ' : ''
     for (const piece of pieces) {
       const first = piece[0] as Word
       const last = piece.at(-1) as Word
       out.push({
         start: first.start,
         end: last.end,
-        text: (glue ? ' ' : '') + piece.map((w) => w.text).join(glue),
+        text: textOfPiece(segment, piece),
         words: piece,
         ...(first.speaker === undefined ? {} : { speaker: first.speaker }),
       })

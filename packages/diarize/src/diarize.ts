@@ -1,8 +1,15 @@
-import { throwIfAborted, type VadBackend, WsError, withDefaults } from '@ws/core'
+import {
+  type SpeechRegionOptions,
+  speechRegions,
+  type TimeRange,
+  throwIfAborted,
+  type VadBackend,
+  WsError,
+  withDefaults,
+} from '@ws/core'
 import { WebRtcVad } from '@ws/vad-webrtc'
 import { type ClusterOptions, clusterInWorker, validateSpeakerCounts } from './cluster.js'
 import { cosine, l2normalize, MIN_WINDOW_SAMPLES, type SpeakerEmbedder } from './embedder.js'
-import { type SpeechRegionOptions, speechRegions, type TimeRange } from './speech.js'
 
 /** A reference recording of a known speaker (a few seconds of them alone). */
 export interface KnownSpeaker {

@@ -1,3 +1,5 @@
+// Moved to @ws/core (the server fits REST words to them); still exported here.
+export { SPEECH_REGION_DEFAULTS, type SpeechRegionOptions, speechRegions, type TimeRange } from '@ws/core'
 export { kmeans, type SymmetricEigen, symmetricEigen } from '../worker/spectral.mjs'
 export { attributeSpeakers, type SpeakerOf, speakerByTurns } from './attribute.js'
 export {
@@ -31,4 +33,3 @@ export {
   type SpeakerEmbedderOptions,
 } from './embedder.js'
 export { LIVE_DIARIZER_DEFAULTS, LiveDiarizer, type LiveDiarizerOptions } from './live.js'
-export { SPEECH_REGION_DEFAULTS, type SpeechRegionOptions, speechRegions, type TimeRange } from './speech.js'

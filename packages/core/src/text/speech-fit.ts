@@ -1,6 +1,7 @@
 import { optionChecker, withDefaults } from '../options.js'
 import type { Segment, Word } from '../types.js'
 import type { TimeRange } from '../vad/speech-regions.js'
+import { textOfPiece } from './words.js'
 
 /**
  * Words timed by the speech a VAD heard: Whisper's DTW times (its alignment heads) put a word
@@ -55,26 +56,28 @@ export function splitAtPauses(segments: readonly Segment[], options?: PauseSplit
   )
   const out: Segment[] = []
   for (const segment of segments) {
-    const words = segment.words ?? []
     const pieces: Word[][] = []
-    for (const w of words) {
+    let lastEnd = 0
+    for (const w of segment.words ?? []) {
       const piece = pieces.at(-1)
-      const lastEnd = piece ? Math.max(...piece.map((x) => x.end)) : 0
-      if (piece && w.start - lastEnd < o.minPauseSeconds) piece.push(w)
-      else pieces.push([w])
+      if (piece && w.start - lastEnd < o.minPauseSeconds) {
+        piece.push(w)
+        lastEnd = Math.max(lastEnd, w.end)
+      } else {
+        pieces.push([w])
+        lastEnd = w.end
+      }
     }
     if (pieces.length <= 1) {
       out.push({ ...segment })
       continue
     }
-    // Scripts written without spaces (Chinese, Japanese, Thai) join their words without them.
-    const glue = /\s/.test(segment.text.trim()) ? ' ' : ''
     for (const piece of pieces)
       out.push({
         ...segment,
         start: (piece[0] as Word).start,
         end: Math.max(...piece.map((w) => w.end)),
-        text: (glue ? ' ' : '') + piece.map((w) => w.text.trim()).join(glue),
+        text: textOfPiece(segment, piece),
         words: piece,
       })
   }

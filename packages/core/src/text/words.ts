@@ -36,6 +36,17 @@ export function textOfWords(words: readonly Pick<Word, 'text'>[]): string {
     .join(' ')
 }
 
+/**
+ * The text of a piece of `segment` made of `words` (a segment split at a change of speaker or
+ * a pause): the words joined with single spaces after a leading one, as Whisper's segment
+ * texts begin; scripts written without spaces (Chinese, Japanese, Thai: a segment text without
+ * one) join them without.
+ */
+export function textOfPiece(segment: Pick<Segment, 'text'>, words: readonly Pick<Word, 'text'>[]): string {
+  const glue = /\s/.test(segment.text.trim()) ? ' ' : ''
+  return (glue ? ' ' : '') + words.map((w) => w.text.trim()).join(glue)
+}
+
 /** Text of segments joined with single spaces. */
 export function textOfSegments(segments: readonly Segment[]): string {
   return segments
