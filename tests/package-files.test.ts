@@ -1,9 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { builtinModules } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { promisify } from 'node:util'
+import { describe, it } from 'vitest'
 
 // What each package's tarball holds, as npm lists it before publishing: its own LICENSE and
 // README, every file its `bin` names and no test; the manifest fields a registry shows; and its type declarations import only what a
@@ -11,6 +12,21 @@ import { describe, expect, it } from 'vitest'
 // every module resolution TypeScript has, for every entry point (arethetypeswrong).
 const PACKAGES = fileURLToPath(new URL('../packages', import.meta.url))
 const dirs = readdirSync(PACKAGES).filter((d) => existsSync(join(PACKAGES, d, 'package.json')))
+
+/** A command's exit code and output, whatever the code (npm pack and attw run two at a time). */
+async function runOf(command: string, args: string[], cwd: string) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(command, args, { cwd, maxBuffer: 64 << 20 })
+    return { status: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string }
+    return {
+      status: typeof e.code === 'number' ? e.code : 1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? String(err),
+    }
+  }
+}
 
 /**
  * A package with modules (a platform package has binaries only: undefined): what its manifest
@@ -35,8 +51,9 @@ function modulePackage(dir: string) {
 const packageOf = (spec: string) =>
   spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!
 
-describe.each(dirs)('packages/%s', (dir) => {
-  it('packs its LICENSE, its README and its commands', () => {
+// The packages' tests run side by side (each waits on npm or attw in a process of its own).
+describe.concurrent.each(dirs)('packages/%s', (dir) => {
+  it('packs its LICENSE, its README and its commands', async ({ expect }) => {
     const cwd = join(PACKAGES, dir)
     const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
       private?: boolean
@@ -48,9 +65,9 @@ describe.each(dirs)('packages/%s', (dir) => {
       homepage?: unknown
       files?: string[]
     }
-    const [listing] = JSON.parse(
-      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd, encoding: 'utf8' }),
-    ) as { files: { path: string }[] }[]
+    const pack = await runOf('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], cwd)
+    expect(pack.status, pack.stderr).toBe(0)
+    const [listing] = JSON.parse(pack.stdout) as { files: { path: string }[] }[]
     const files = listing!.files.map((f) => f.path)
     expect(files).toContain('LICENSE')
     expect(files).toContain('README.md')
@@ -77,7 +94,7 @@ describe.each(dirs)('packages/%s', (dir) => {
     expect(files.filter((f) => /(^|\/)(tests?|fixtures|__tests__)\/|\.test\.[cm]?[jt]s$/.test(f))).toEqual([])
   }, 60_000)
 
-  it('declares types that import only its own dependencies, typed', () => {
+  it('declares types that import only its own dependencies, typed', ({ expect }) => {
     const p = modulePackage(dir)
     if (!p) return
     const { cwd, declared, dist } = p
@@ -103,7 +120,9 @@ describe.each(dirs)('packages/%s', (dir) => {
     }
   }, 300_000)
 
-  it('runs code that imports only its own dependencies (what a strict layout such as pnpm’s finds)', () => {
+  it('runs code that imports only its own dependencies (what a strict layout such as pnpm’s finds)', ({
+    expect,
+  }) => {
     const p = modulePackage(dir)
     if (!p) return
     const { name: own, declared, dist } = p
@@ -126,7 +145,7 @@ describe.each(dirs)('packages/%s', (dir) => {
     }
   })
 
-  it('resolves types for every entry point in every resolution mode (attw)', () => {
+  it('resolves types for every entry point in every resolution mode (attw)', async ({ expect }) => {
     const cwd = join(PACKAGES, dir)
     const pkg = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
       name: string
@@ -136,10 +155,7 @@ describe.each(dirs)('packages/%s', (dir) => {
     const attw = join(PACKAGES, '..', 'node_modules', '.bin', 'attw')
     // attw exits 1 on any problem; its table says which entry point fails under which resolution
     // (its JSON is cut short when it exits, so the table is what is kept).
-    const result = spawnSync(attw, ['--pack', '.', '--format', 'table-flipped', '--no-color'], {
-      cwd,
-      encoding: 'utf8',
-    })
+    const result = await runOf(attw, ['--pack', '.', '--format', 'table-flipped', '--no-color'], cwd)
     expect(result.stdout).toContain(`"${pkg.name}"`)
     expect(result.status, result.stdout + result.stderr).toBe(0)
   }, 120_000)

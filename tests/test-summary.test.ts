@@ -61,6 +61,30 @@ describe('the closing line', () => {
     ])
   })
 
+  it('lists the slowest files with their seconds before the closing line', () => {
+    const file = (name: string, seconds: number) => ({
+      name: join(process.cwd(), name),
+      status: 'passed',
+      startTime: 1_000,
+      endTime: 1_000 + seconds * 1000,
+      assertionResults: [test('passed')],
+    })
+    const lines = summary(
+      report({ passed: 3, failed: 0, pending: 0, todo: 0, failedSuites: 0 }, [
+        file('tests/fast.test.ts', 2),
+        file('tests/slow.test.ts', 600),
+        file('tests/mid.test.ts', 40),
+      ]),
+    )
+    expect(lines).toEqual([
+      'slowest files (of 642 s in all files):',
+      '    600 s  tests/slow.test.ts',
+      '     40 s  tests/mid.test.ts',
+      '      2 s  tests/fast.test.ts',
+      'tests: 3 passed, 0 failed, 0 skipped',
+    ])
+  })
+
   it('reports a missing report as a failure', () => {
     expect(summary({}).at(-1)).toBe('tests: 0 passed, 0 failed, 0 skipped')
     const run = spawnSync(process.execPath, [SCRIPT, join(dir, 'absent.json')], { encoding: 'utf8' })

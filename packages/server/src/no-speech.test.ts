@@ -201,18 +201,12 @@ describe.each([
     expect(wer).toBeLessThan(0.15)
   }, 300_000)
 
-  it('gives no final or revision words for the set streamed live, nor lasting partials', async () => {
-    const texts = await live(server, stream, 12)
-    const said = (kind: Kind) => texts[kind].flatMap(words)
-    console.log(
-      `${backend} live, ${minutes.toFixed(1)} min of non-speech at 12× real time: finals ${JSON.stringify(texts.final)}, revisions ${JSON.stringify(texts.revision)}, partials ${JSON.stringify(texts.partial)}`,
-    )
-    expect(said('final'), 'finals').toHaveLength(0)
-    expect(said('revision').length, 'revisions').toBeLessThanOrEqual(allowed)
-    expect(said('partial').length, 'partials').toBeLessThanOrEqual(2)
-  }, 300_000)
-
   it('gives no words through the OpenAI Realtime and Deepgram drop-ins (official SDKs)', async () => {
+    // The set alone, live: both drop-ins are adapters over the one streaming session, so this
+    // is also the check of the native session on the set with nothing said before (finals none,
+    // interim results at most 2); the test after it streams the set natively after speech,
+    // revisions included. (The native stream of the set alone, a test of its own until 2026-11-29,
+    // gave no final, revision or partial word on either engine.)
     const r = await dropIns(backend, 12)
     console.log(
       `${backend} drop-ins, ${minutes.toFixed(1)} min of non-speech at 12× real time, both at once: Realtime ${r.committed} items committed, transcripts ${JSON.stringify(r.realtime)}; Deepgram ${r.results} results, finals ${JSON.stringify(r.deepgramFinal)}, interim ${JSON.stringify(r.deepgramInterim)}`,
