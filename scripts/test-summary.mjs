@@ -23,21 +23,17 @@ for (const f of outside) {
   const why = f.message ? ` (${f.message.split('\n')[0]})` : ''
   console.log(`failed outside any test: ${relative(process.cwd(), f.name)}${why}`)
 }
-/** The `count` slowest files, with their seconds from the first test's start to the last one's end (hooks before the first test are not counted). */
-const slowestFiles = (results, count) =>
+/** Each file's seconds from its first test's start to its last one's end (hooks before it are not counted). */
+const fileSeconds = (results) =>
   (results ?? [])
     .filter((f) => Number.isFinite(f.startTime) && Number.isFinite(f.endTime))
     .map((f) => ({ name: relative(process.cwd(), f.name), seconds: (f.endTime - f.startTime) / 1000 }))
-    .sort((a, b) => b.seconds - a.seconds)
-    .slice(0, count)
-const slowest = slowestFiles(report.testResults, 10)
-if (slowest.length) {
-  const total = (report.testResults ?? []).reduce(
-    (s, f) => s + (Number.isFinite(f.startTime) && Number.isFinite(f.endTime) ? f.endTime - f.startTime : 0),
-    0,
-  )
-  console.log(`slowest files (of ${Math.round(total / 1000)} s in all files):`)
-  for (const f of slowest) console.log(`  ${f.seconds.toFixed(0).padStart(5)} s  ${f.name}`)
+const files = fileSeconds(report.testResults)
+if (files.length) {
+  const total = files.reduce((sum, f) => sum + f.seconds, 0)
+  console.log(`slowest files (of ${Math.round(total)} s in all files):`)
+  for (const f of files.sort((a, b) => b.seconds - a.seconds).slice(0, 10))
+    console.log(`  ${f.seconds.toFixed(0).padStart(5)} s  ${f.name}`)
 }
 const passed = report.numPassedTests ?? 0
 const failed = (report.numFailedTests ?? 0) + outside.length

@@ -35,7 +35,7 @@ async function corpusWer(backend: WhisperBackend, set: readonly LoadedSpeechFixt
 // fitted to the audio read 0.4–1.3 points worse, bench/accuracy.mjs), so the default and the
 // full window are one decode: each test checks every clip went to the full window, even with
 // finals set to the fitted one, and the WER that gives.
-// The two engines side by side, one thread each (inLanes, below).
+// The two engines side by side, one thread each (on 2 vCPUs faster-whisper did more at one).
 describe.concurrent('whole clips of real speech decode at the full window’s accuracy', () => {
   it('whisper.cpp: a clip nobody waits for is decoded on the full window, about 5 % WER', async ({
     expect,
@@ -150,68 +150,68 @@ describe('streaming finals on real speech', () => {
     // what holds on every path: over both strategies the revised text has no more errors than
     // the finals, and a revision costs at most one misheard phrase (two words) against them.
     const pct = (x: number) => `${(x * 100).toFixed(1)} %`
-    const text = (events: SessionEvent[]) =>
-      finalsOf(events)
-        .map((e) => e.text)
-        .join(' ')
     const errors = (pairs: WerPair[]) =>
       pairs.reduce((n, p) => {
         const r = wordErrorRate(p.reference, p.hypothesis)
         return n + r.substitutions + r.deletions + r.insertions
       }, 0)
-    // The sessions run two at a time, each lane with a worker of one thread per path (on 2
-    // vCPUs two one-thread workers did 1.9× the work of one at two threads, faster-whisper,
-    // 2026-11-29, Intel Xeon); a session's events do not depend on the time its decodes take.
-    type Pairs = { finals: WerPair[]; revised: WerPair[]; alone: WerPair[] }
+    // The sessions run two at a time (`inLanes`), each lane with a worker of one thread per
+    // path; the longer sessions, with revisions, first. Finals decoded with words (to weigh them)
+    // read as without (`revising` false): on the first path.
     const paths = ct2Paths()
-    const runs = paths.map(() => ({ prompt: pairsOf(), context: pairsOf() }))
-    function pairsOf(): Pairs {
-      return { finals: [], revised: [], alone: [] }
-    }
-    type Job = { k: number; strategy: 'prompt' | 'context'; s: (typeof streams)[number]; revising: boolean }
-    const jobs: Job[] = []
-    // Finals decoded with words (to weigh them) read as without (`revising` false): on the
-    // first path. The longer sessions, with revisions, go first.
-    for (const revising of [true, false]) {
-      for (const k of paths.keys()) {
-        if (!revising && k > 0) continue
-        for (const strategy of ['prompt', 'context'] as const) {
-          for (const s of streams) jobs.push({ k, strategy, s, revising })
-        }
+    const lanes = [0, 1].map(() => new Map<number, Promise<FasterWhisperBackend>>())
+    const workerOf = (lane: (typeof lanes)[number], k: number) => {
+      let worker = lane.get(k)
+      if (!worker) {
+        const backend = new FasterWhisperBackend({
+          beamSize: 1,
+          cpuThreads: 1,
+          env: { ...process.env, ...paths[k]!.env },
+        })
+        worker = backend.loadModel('tiny.en').then(() => backend)
+        lane.set(k, worker)
       }
+      return worker
     }
-    const lane = async () => {
-      const workers = new Map<number, FasterWhisperBackend>()
-      try {
-        for (let job = jobs.shift(); job; job = jobs.shift()) {
-          const { k, strategy, s, revising } = job
-          let backend = workers.get(k)
-          if (!backend) {
-            backend = new FasterWhisperBackend({
-              beamSize: 1,
-              cpuThreads: 1,
-              env: { ...process.env, ...paths[k]!.env },
-            })
-            workers.set(k, backend)
-            await backend.loadModel('tiny.en')
-          }
-          const events = await virtualSession(backend, strategy, s.audio, revising ? 28_000 : 0)
-          const r = runs[k]![strategy]
-          const at = streams.indexOf(s)
-          if (revising) {
-            r.finals[at] = { reference: referenceOf(s), hypothesis: text(events) }
-            r.revised[at] = { reference: referenceOf(s), hypothesis: revisedOf(events) }
-          } else r.alone[at] = { reference: referenceOf(s), hypothesis: text(events) }
-        }
-      } finally {
-        for (const backend of workers.values()) await backend.close()
-      }
+    const jobs = [true, false].flatMap((revising) =>
+      [...paths.keys()]
+        .filter((k) => revising || k === 0)
+        .flatMap((k) =>
+          (['prompt', 'context'] as const).flatMap((strategy) =>
+            streams.map((s) => async (lane: (typeof lanes)[number]) => {
+              const events = await virtualSession(
+                await workerOf(lane, k),
+                strategy,
+                s.audio,
+                revising ? 28_000 : 0,
+              )
+              const reference = referenceOf(s)
+              return {
+                k,
+                strategy,
+                revising,
+                finals: { reference, hypothesis: finalsText(events) },
+                revised: { reference, hypothesis: revisedOf(events) },
+              }
+            }),
+          ),
+        ),
+    )
+    let done: Awaited<ReturnType<(typeof jobs)[number]>>[]
+    try {
+      done = await inLanes(lanes, jobs)
+    } finally {
+      for (const lane of lanes)
+        for (const worker of lane.values()) await (await worker.catch(() => undefined))?.close()
     }
-    await Promise.all([lane(), lane()])
+    const of = (k: number, strategy: string, revising: boolean) =>
+      done.filter((d) => d.k === k && d.strategy === strategy && d.revising === revising)
     for (const [k, path] of paths.entries()) {
       let [finalErrors, revisedErrors] = [0, 0]
       for (const strategy of ['prompt', 'context'] as const) {
-        const { finals, revised, alone } = runs[k]![strategy]
+        const finals = of(k, strategy, true).map((d) => d.finals)
+        const revised = of(k, strategy, true).map((d) => d.revised)
+        const alone = of(k, strategy, false).map((d) => d.finals)
         const [wf, wr] = [corpusWordErrorRate(finals), corpusWordErrorRate(revised)]
         console.log(
           `real streams, faster-whisper ${strategy} on ${path.name}: finals ${pct(wf)}, revised ${pct(wr)}${k === 0 ? `, finals without revisions ${pct(corpusWordErrorRate(alone))}` : ''}`,
@@ -235,11 +235,13 @@ describe('streaming finals on real speech', () => {
     // → "to each"), and the last second carried before came back heard differently ("After a
     // rise" for "…leader arrives"): context 3.5 %, hybrid 2.8 % before (1.4 % now), prompt
     // 2.4 %, against 1.7 % offline on these streams.
-    const [backend] = await sharedBackends()
-    const offline: WerPair[] = []
-    for (const s of streams) {
-      offline.push({ reference: referenceOf(s), hypothesis: (await backend!.transcribe(s.audio, SR)).text })
-    }
+    const offline = await inLanes(
+      await sharedBackends(),
+      streams.map((s) => async (backend: WhisperCppBackend) => ({
+        reference: referenceOf(s),
+        hypothesis: (await backend.transcribe(s.audio, SR)).text,
+      })),
+    )
     const wer: Record<string, number> = { offline: corpusWordErrorRate(offline) }
     const runs = await strategyRuns()
     for (const strategy of STRATEGIES) wer[strategy] = corpusWordErrorRate(runs[strategy].finals)
@@ -273,17 +275,17 @@ afterAll(async () => {
 })
 
 /**
- * The jobs, two at a time, each on its lane's backend. On 2 vCPUs two one-thread decodes did
+ * The jobs, one per lane at a time, each given its lane (a backend, or what a lane holds). On 2 vCPUs two one-thread decodes did
  * 1.3× (whisper.cpp) and 1.9× (faster-whisper) the work of one two-thread decode (the
  * two-minute stream's sessions, 2026-11-29, Intel Xeon), and the tests here are sessions on a
  * virtual clock, whose results do not depend on the time a decode takes.
  */
-async function inLanes<B, T>(backends: B[], jobs: ((backend: B) => Promise<T>)[]): Promise<T[]> {
+async function inLanes<L, T>(lanes: L[], jobs: ((lane: L) => Promise<T>)[]): Promise<T[]> {
   const results: T[] = []
   let next = 0
   await Promise.all(
-    backends.map(async (backend) => {
-      for (let k = next++; k < jobs.length; k = next++) results[k] = await jobs[k]!(backend)
+    lanes.map(async (lane) => {
+      for (let k = next++; k < jobs.length; k = next++) results[k] = await jobs[k]!(lane)
     }),
   )
   return results
@@ -315,6 +317,10 @@ function ct2Paths(): { name: string; env: Record<string, string> }[] {
 }
 const referenceOf = (s: (typeof streams)[number]) => s.segments!.map((x) => x.text).join(' ')
 const finalsOf = (events: SessionEvent[]) => events.filter((e) => e.type === 'final')
+const finalsText = (events: SessionEvent[]) =>
+  finalsOf(events)
+    .map((e) => e.text)
+    .join(' ')
 
 // Each strategy over both streams with revisions (blocks of up to 28 s): its finals, and the
 // text with each final replaced by the revision that names it. Run once for the tests above.
@@ -332,12 +338,7 @@ function strategyRuns() {
         expect(events.some((e) => e.type === 'revision')).toBe(true)
         return {
           strategy,
-          finals: {
-            reference: referenceOf(s),
-            hypothesis: finalsOf(events)
-              .map((e) => e.text)
-              .join(' '),
-          },
+          finals: { reference: referenceOf(s), hypothesis: finalsText(events) },
           revised: { reference: referenceOf(s), hypothesis: revisedOf(events) },
         }
       }),
